@@ -1,0 +1,67 @@
+"""z6's exceptions, one hierarchy, each mapped to the exit code DESIGN fixes.
+
+    Z6Error                      base; ``exit_code`` says how the CLI exits
+    +-- ConfigError              exit 2: bad scenario, bad option, usage
+    |   +-- ScenarioError        a scenario file that does not parse or validate
+    +-- RunError                 exit 3: the run could not complete
+    +-- InternalError            exit 4: a bug in z6 itself
+
+Exit code 1 (an assertion failed) is a verdict, not an exception.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Z6Error",
+    "ConfigError",
+    "ScenarioError",
+    "RunError",
+    "InternalError",
+    "EXIT_OK",
+    "EXIT_ASSERTION_FAILED",
+    "EXIT_CONFIG",
+    "EXIT_RUNTIME",
+    "EXIT_INTERNAL",
+]
+
+EXIT_OK = 0
+EXIT_ASSERTION_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 3
+EXIT_INTERNAL = 4
+
+
+class Z6Error(Exception):
+    """Base of every error z6 raises on purpose."""
+
+    exit_code: int = EXIT_INTERNAL
+
+
+class ConfigError(Z6Error):
+    """Configuration or usage error (exit 2)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ScenarioError(ConfigError):
+    """A scenario that does not parse or validate.
+
+    ``problems`` holds one line per problem, each naming the file, the key path,
+    the rule and the bad value; ``str()`` joins them.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class RunError(Z6Error):
+    """The run could not complete (exit 3)."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class InternalError(Z6Error):
+    """A bug in z6 (exit 4)."""
+
+    exit_code = EXIT_INTERNAL

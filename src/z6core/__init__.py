@@ -1,0 +1,40 @@
+"""z6core: the compiled core of z6 (Cython over fixed C structs).
+
+Public surface: the `Engine`, the event and VU dtypes read off the C structs, and
+the PRNG helpers used by tests and tools. See `z6` for the user-facing API.
+"""
+
+from z6core._engine import EVENT_DTYPE, ITER_UNLIMITED, PROFILE_DEFAULT, PROFILE_SEED, VU_DTYPE, Engine
+from z6core._random import (
+    Xorshift64Star,
+    sample_duration_ns,
+    sample_seed_f32,
+    sample_weighted,
+    splitmix64,
+    vu_stream_seed,
+)
+
+# Distribution kinds, as numbered in _draw.pxd (dist_kind_t).
+DIST_CONSTANT = 0
+DIST_UNIFORM = 1
+DIST_EXPONENTIAL = 2
+DIST_LOGNORMAL = 3
+
+__all__ = [
+    "Engine",
+    "EVENT_DTYPE",
+    "VU_DTYPE",
+    "PROFILE_DEFAULT",
+    "PROFILE_SEED",
+    "ITER_UNLIMITED",
+    "DIST_CONSTANT",
+    "DIST_UNIFORM",
+    "DIST_EXPONENTIAL",
+    "DIST_LOGNORMAL",
+    "Xorshift64Star",
+    "splitmix64",
+    "vu_stream_seed",
+    "sample_weighted",
+    "sample_seed_f32",
+    "sample_duration_ns",
+]

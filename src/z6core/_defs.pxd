@@ -1,0 +1,87 @@
+# cython: language_level=3
+"""Fixed C layouts shared by the core: the 32-byte event record, the 64-byte VU
+record, the lifecycle states, event kinds and error codes.
+
+Declarations only (STYLE: numpy.random's .pxd habit). The numpy dtypes are read off
+these structs in `_engine.pyx`, never written twice.
+"""
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+
+# One event. Field order gives natural alignment and exactly 32 bytes, so the C
+# struct and the numpy dtype agree byte for byte (little-endian on every platform
+# we build wheels for; a test checks itemsize and offsets).
+ctypedef struct event_t:
+    uint64_t tick        # logical time
+    uint64_t value_ns    # latency for response/error/timeout/cancel events, else 0
+    uint32_t vu_id       # 1-based
+    uint16_t kind        # event_kind_t
+    uint16_t request     # request index, NO_REQUEST when none
+    uint16_t status      # HTTP status (live) or modelled status (simulate), 0 when none
+    uint16_t error       # error_code_t, 0 when none
+    uint32_t seq         # per-VU request sequence number
+
+# One virtual user: 64 bytes, one cache line, all VUs in one contiguous array.
+ctypedef struct vu_t:
+    uint64_t rng         # this VU's xorshift64* state (its own stream)
+    uint64_t due_ns      # simulated-clock time of this VU's next action
+    uint64_t issue_ns    # when the request in flight was issued
+    uint64_t spawn_tick  # tick at which the schedule starts this VU
+    uint64_t stop_ns     # schedule end: no request is issued at or after it
+    uint32_t vu_id
+    uint32_t seq         # sequence number of the next (or in-flight) request
+    uint32_t iter_left   # iterations still to run; ITER_UNLIMITED for a duration run
+    uint32_t step_rep    # repeats done of the current sequence step
+    uint16_t step        # current sequence step
+    uint16_t request     # request in flight (or last issued)
+    uint16_t status      # modelled status of the request in flight
+    uint8_t state        # vu_state_t, or VU_UNSPAWNED before its spawn tick
+    uint8_t outcome      # event kind of the pending outcome (response/error/timeout/cancel)
+
+cdef enum vu_state_t:
+    VU_SPAWNED = 0
+    VU_READY = 1
+    VU_EXECUTING = 2
+    VU_WAITING = 3
+    VU_COMPLETE = 4
+    VU_UNSPAWNED = 255   # internal: not yet reached its spawn tick (never in events)
+
+cdef enum event_kind_t:
+    EV_VU_SPAWNED = 0
+    EV_VU_READY = 1
+    EV_VU_COMPLETE = 2
+    EV_REQUEST_ISSUED = 3
+    EV_REQUEST_TIMEOUT = 4
+    EV_REQUEST_CANCELLED = 5
+    EV_RESPONSE_RECEIVED = 6
+    EV_RESPONSE_ERROR = 7
+    EV_CONN_ESTABLISHED = 8
+    EV_CONN_CLOSED = 9
+    EV_CONN_ERROR = 10
+    EV_SCHEDULER_TICK = 11
+    EV_ASSERTION_PASSED = 12
+    EV_ASSERTION_FAILED = 13
+    EV_ERROR_DNS = 14
+    EV_ERROR_TCP = 15
+    EV_ERROR_TLS = 16
+    EV_ERROR_HTTP = 17
+    EV_ERROR_TIMEOUT = 18
+    EV_ERROR_PROTOCOL_VIOLATION = 19
+    EV_ERROR_RESOURCE_EXHAUSTED = 20
+
+cdef enum error_code_t:
+    ERR_NONE = 0
+    ERR_DNS = 1
+    ERR_CONNECT_REFUSED = 2
+    ERR_CONNECT_TIMEOUT = 3
+    ERR_CONN_RESET = 4
+    ERR_CONN_CLOSED = 5
+    ERR_TIMEOUT = 6
+    ERR_PROTOCOL = 7
+    ERR_RESOURCE_EXHAUSTED = 8
+    ERR_TLS = 9
+    ERR_CANCELLED = 10
+    ERR_SIMULATED = 11
+
+cdef enum:
+    NO_REQUEST = 0xFFFF
