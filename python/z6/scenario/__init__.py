@@ -1,0 +1,74 @@
+"""The scenario layer: a TOML scenario file in, a frozen, typed ``Scenario`` out.
+
+    load_scenario(path) / parse_scenario(text)      -> Scenario, or ScenarioError
+                                                       listing every problem
+
+Modules, one job each:
+
+    _load      read the file, decode, hash, parse TOML (syntax errors with line/column)
+    _model     pydantic models of the raw tables: keys, types, ranges, same-table rules
+    _resolve   rules between tables, defaults, body files; builds the Scenario
+    _messages  key paths, value rendering, "did you mean", pydantic errors -> messages
+    _types     the resolved value objects and the limits (MAX_VUS, ...)
+
+The format is documented in docs/scenario.md.
+"""
+
+from __future__ import annotations
+
+from z6._errors import ScenarioError
+from z6.scenario._load import load_scenario, parse_scenario
+from z6.scenario._types import (
+    MAX_BODY_BYTES,
+    MAX_REQUESTS,
+    MAX_SCHEDULE_STEPS,
+    MAX_SEQUENCE_STEPS,
+    MAX_VUS,
+    MIN_POSITIVE_WEIGHT,
+    Assertions,
+    ConstantSchedule,
+    LatencyModel,
+    Metadata,
+    RampSchedule,
+    Request,
+    Runtime,
+    Scenario,
+    Schedule,
+    Sequence,
+    SequenceStep,
+    Simulation,
+    SpikeSchedule,
+    Step,
+    StepsSchedule,
+    Target,
+    ThinkTime,
+)
+
+__all__ = [
+    "load_scenario",
+    "parse_scenario",
+    "ScenarioError",
+    "Scenario",
+    "Metadata",
+    "Runtime",
+    "Target",
+    "Request",
+    "Schedule",
+    "ConstantSchedule",
+    "RampSchedule",
+    "SpikeSchedule",
+    "StepsSchedule",
+    "Step",
+    "ThinkTime",
+    "Sequence",
+    "SequenceStep",
+    "Assertions",
+    "Simulation",
+    "LatencyModel",
+    "MAX_VUS",
+    "MAX_REQUESTS",
+    "MAX_BODY_BYTES",
+    "MAX_SCHEDULE_STEPS",
+    "MAX_SEQUENCE_STEPS",
+    "MIN_POSITIVE_WEIGHT",
+]

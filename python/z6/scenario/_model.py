@@ -1,0 +1,486 @@
+"""pydantic models of the raw TOML: which keys exist, their types and ranges.
+
+One model per TOML table. They check what can be checked inside a single
+table: key names (``extra="forbid"``), types (``strict=True``: no "5" -> 5,
+no 1.0 -> 1, and a boolean is never a number), ranges, and rules between keys
+of the same table (``body`` vs ``body_file``). Rules that need another table
+(a schedule's default VUs come from ``[runtime]``; a sequence names requests)
+live in ``_resolve``.
+
+Tables whose keys depend on their ``type`` (``schedule``, ``think_time``,
+``simulation.latency``) have one model per type; ``_resolve`` picks the model
+from ``type`` itself rather than through a pydantic union, so an error's key
+path never contains a union tag and the "did you mean" hint is drawn from the
+keys of the right type.
+
+Defaults here are only the ones that need no other table; every other default
+is filled in by ``_resolve``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal, Optional
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from z6.scenario._messages import Problem, Violations, problems_from_validation_error, render_number, render_value
+from z6.scenario._types import (
+    MAX_REQUESTS,
+    MAX_SCHEDULE_STEPS,
+    MAX_SEQUENCE_STEPS,
+    MAX_VUS,
+    MIN_POSITIVE_WEIGHT,
+)
+
+__all__ = [
+    "DocumentModel",
+    "MetadataModel",
+    "RuntimeModel",
+    "TargetModel",
+    "RequestModel",
+    "ConstantScheduleModel",
+    "RampScheduleModel",
+    "SpikeScheduleModel",
+    "StepModel",
+    "StepsScheduleModel",
+    "SCHEDULE_MODELS",
+    "ConstantThinkModel",
+    "UniformThinkModel",
+    "ExponentialThinkModel",
+    "THINK_TIME_MODELS",
+    "SequenceStepModel",
+    "SequenceModel",
+    "AssertionLimitsModel",
+    "AssertionsModel",
+    "SimulationModel",
+    "ConstantLatencyModel",
+    "UniformLatencyModel",
+    "LognormalLatencyModel",
+    "ExponentialLatencyModel",
+    "LATENCY_MODELS",
+    "HTTP_METHODS",
+]
+
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+MAX_TIMEOUT_MS = 3_600_000
+MAX_WEIGHT = 1e9
+
+# Number types. TOML integers are accepted wherever a number is (strict mode
+# still lets int into float), booleans never are; NaN and inf are rejected.
+PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeNumber = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+VuCount = Annotated[int, Field(ge=0, le=MAX_VUS)]
+PositiveVuCount = Annotated[int, Field(ge=1, le=MAX_VUS)]
+
+
+class _Table(BaseModel):
+    """A TOML table: unknown keys are errors, types are not coerced, values are frozen.
+
+    ``_exclusive`` lists pairs of keys that must not both be given. Those rules
+    need only the keys' presence, so they are checked on the raw table around
+    pydantic's validation and reported together with its errors (an "after"
+    validator would be skipped whenever any field of the table is invalid).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    _exclusive: ClassVar[tuple[tuple[str, str, str], ...]] = ()  # (first, second, why)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_exclusive(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        clashes: list[Problem] = []
+        if isinstance(data, dict):
+            for first, second, why in cls._exclusive:
+                if first in data and second in data:
+                    clashes.append(
+                        (
+                            (second,),
+                            f"must not be set together with {first} ({why}), got {first} = "
+                            f"{render_value(data[first])} and {second} = {render_value(data[second])}",
+                        )
+                    )
+        if not clashes:
+            return handler(data)
+        try:
+            handler(data)
+        except ValidationError as exc:
+            raise Violations(clashes + problems_from_validation_error(exc, cls)) from None
+        raise Violations(clashes)
+
+
+def _raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise Violations(problems)
+
+
+# --- document ---------------------------------------------------------------
+
+
+class DocumentModel(_Table):
+    """The top level: only which sections exist and that each is a table.
+
+    Sections are validated one by one afterwards so that an error in one does
+    not hide the errors in the others.
+    """
+
+    metadata: Optional[dict[str, Any]] = None
+    runtime: Optional[dict[str, Any]] = None
+    target: dict[str, Any]
+    requests: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_REQUESTS)]
+    schedule: Optional[dict[str, Any]] = None
+    think_time: Optional[dict[str, Any]] = None
+    sequence: Optional[dict[str, Any]] = None
+    assertions: Optional[dict[str, Any]] = None
+    simulation: Optional[dict[str, Any]] = None
+
+
+# --- [metadata] -------------------------------------------------------------
+
+
+class MetadataModel(_Table):
+    name: Optional[str] = None
+    description: str = ""
+    version: str = ""
+    author: str = ""
+    tags: list[str] = Field(default_factory=list)
+
+
+# --- [runtime] --------------------------------------------------------------
+
+
+class RuntimeModel(_Table):
+    duration_seconds: Optional[PositiveNumber] = None
+    duration_ms: Optional[PositiveNumber] = None
+    vus: Optional[PositiveVuCount] = None
+    iterations: Optional[Annotated[int, Field(ge=1)]] = None
+    prng_seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = 42
+    tick_ms: Annotated[float, Field(ge=0.001, le=1000, allow_inf_nan=False)] = 1.0
+    graceful_stop_seconds: NonNegativeNumber = 30.0
+
+    _exclusive = (("duration_seconds", "duration_ms", "give one"),)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.duration_seconds is not None:
+            return self.duration_seconds
+        if self.duration_ms is not None:
+            return self.duration_ms / 1000.0
+        return None
+
+
+# --- [target] ---------------------------------------------------------------
+
+_HTTP2_SPELLINGS = frozenset({"http2", "2", "2.0", "h2", "h2c", "http/2", "http/2.0"})
+
+
+def _check_base_url(url: str) -> str:
+    shown = render_value(url)
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise ValueError(f"must not contain whitespace or control characters, got {shown}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f'must be an absolute URL starting with "http://" or "https://", got {shown}')
+    if not parts.hostname:
+        raise ValueError(f"must name a host, got {shown}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"must not contain credentials (use an Authorization header), got {shown}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"must have a port between 1 and 65535, got {shown}") from None
+    if port == 0:
+        raise ValueError(f"must have a port between 1 and 65535, got {shown}")
+    if parts.path not in ("", "/"):
+        raise ValueError(f'must not have a path other than "/" (put paths in requests), got {shown}')
+    if parts.query or url.rstrip("/").endswith("?"):
+        raise ValueError(f"must not have a query string (put it in the request paths), got {shown}")
+    if parts.fragment or "#" in url:
+        raise ValueError(f"must not have a fragment, got {shown}")
+    return url
+
+
+def _check_http_version(version: str) -> str:
+    if version in ("http1.1", "1.1"):
+        return version
+    if version.lower() in _HTTP2_SPELLINGS:
+        raise ValueError(f'http2 is not supported; use "http1.1", got {render_value(version)}')
+    raise ValueError(f'must be "http1.1" or "1.1", got {render_value(version)}')
+
+
+class TargetModel(_Table):
+    base_url: Annotated[str, AfterValidator(_check_base_url)]
+    tls: Optional[bool] = None
+    http_version: Optional[Annotated[str, AfterValidator(_check_http_version)]] = None
+    connection_timeout_ms: PositiveNumber = 10_000.0
+
+    @model_validator(mode="after")
+    def _tls_matches_scheme(self) -> TargetModel:
+        scheme = urlsplit(self.base_url).scheme
+        if self.tls is not None and self.tls != (scheme == "https"):
+            raise Violations(
+                [(("tls",), f"must agree with the scheme of base_url ({scheme}://), got {render_value(self.tls)}")]
+            )
+        return self
+
+
+# --- [[requests]] -----------------------------------------------------------
+
+# RFC 9110 token characters: what a header name may consist of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Headers z6 writes itself from the request definition; a user value could
+# contradict the body it frames.
+_RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding"})
+
+
+def _check_path(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError(f'must start with "/", got {render_value(path)}')
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        raise ValueError(f"must not contain whitespace or control characters, got {render_value(path)}")
+    return path
+
+
+def _check_weight(weight: float) -> float:
+    if 0 < weight < MIN_POSITIVE_WEIGHT:
+        raise ValueError(
+            "must be 0 or >= 0.0000005 (weights are exact to six decimal places; "
+            f"this one would round to 0), got {render_value(weight)}"
+        )
+    return weight
+
+
+class RequestModel(_Table):
+    name: Annotated[str, Field(min_length=1)]
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    path: Annotated[str, AfterValidator(_check_path)]
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Optional[str] = None
+    body_file: Optional[Annotated[str, Field(min_length=1)]] = None
+    timeout_ms: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)] = 30_000.0
+    weight: Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False), AfterValidator(_check_weight)] = 1.0
+
+    _exclusive = (("body", "body_file", "they are mutually exclusive"),)
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        problems: list[Problem] = []
+        for name, value in headers.items():
+            if not _TOKEN.fullmatch(name):
+                problems.append(((name,), f"header name must be an HTTP token, got {render_value(name)}"))
+            elif name.lower() in _RESERVED_HEADERS:
+                problems.append(((name,), "is set by z6 from the body and cannot be given"))
+            if any(ch in value for ch in "\r\n\0"):
+                problems.append(((name,), f"header value must not contain CR, LF or NUL, got {render_value(value)}"))
+        _raise_if(problems)
+        return headers
+
+
+# --- [schedule] -------------------------------------------------------------
+
+
+class ConstantScheduleModel(_Table):
+    type: Literal["constant"] = "constant"
+    vus: Optional[PositiveVuCount] = None
+
+
+class RampScheduleModel(_Table):
+    type: Literal["ramp"]
+    start_vus: Optional[VuCount] = None
+    end_vus: Optional[VuCount] = None
+    # The original format's partial form: `type = "ramp"` with only `vus`, meaning end_vus.
+    vus: Optional[VuCount] = None
+    ramp_duration_seconds: Optional[PositiveNumber] = None
+    hold_duration_seconds: Optional[NonNegativeNumber] = None
+
+    _exclusive = (("end_vus", "vus", "vus is the original name of end_vus"),)
+
+
+class SpikeScheduleModel(_Table):
+    type: Literal["spike"]
+    baseline_vus: VuCount = 0
+    spike_vus: PositiveVuCount
+    spike_start_seconds: NonNegativeNumber
+    spike_duration_seconds: PositiveNumber
+
+    @model_validator(mode="after")
+    def _spike_above_baseline(self) -> SpikeScheduleModel:
+        if self.spike_vus < self.baseline_vus:
+            raise Violations(
+                [(("spike_vus",), f"must be >= baseline_vus ({self.baseline_vus}), got {self.spike_vus}")]
+            )
+        return self
+
+
+class StepModel(_Table):
+    vus: VuCount
+    duration_seconds: PositiveNumber
+
+
+class StepsScheduleModel(_Table):
+    type: Literal["steps"]
+    steps: Annotated[list[StepModel], Field(min_length=1, max_length=MAX_SCHEDULE_STEPS)]
+
+    @model_validator(mode="after")
+    def _someone_runs(self) -> StepsScheduleModel:
+        if all(step.vus == 0 for step in self.steps):
+            raise Violations([(("steps",), "at least one step must have vus >= 1, got 0 in every step")])
+        return self
+
+
+SCHEDULE_MODELS: dict[str, type[_Table]] = {
+    "constant": ConstantScheduleModel,
+    "ramp": RampScheduleModel,
+    "spike": SpikeScheduleModel,
+    "steps": StepsScheduleModel,
+}
+
+
+# --- [think_time] -----------------------------------------------------------
+
+
+class ConstantThinkModel(_Table):
+    type: Literal["constant"] = "constant"
+    duration_ms: NonNegativeNumber
+
+
+class UniformThinkModel(_Table):
+    type: Literal["uniform", "random"]  # "random" is the original format's name
+    min_ms: NonNegativeNumber
+    max_ms: NonNegativeNumber
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformThinkModel:
+        if self.max_ms < self.min_ms:
+            raise Violations(
+                [(("max_ms",), f"must be >= min_ms ({render_number(self.min_ms)}), got {render_number(self.max_ms)}")]
+            )
+        return self
+
+
+class ExponentialThinkModel(_Table):
+    type: Literal["exponential"]
+    mean_ms: PositiveNumber
+
+
+THINK_TIME_MODELS: dict[str, type[_Table]] = {
+    "constant": ConstantThinkModel,
+    "uniform": UniformThinkModel,
+    "random": UniformThinkModel,
+    "exponential": ExponentialThinkModel,
+}
+
+
+# --- [sequence] -------------------------------------------------------------
+
+
+class SequenceStepModel(_Table):
+    request: Annotated[str, Field(min_length=1)]
+    repeat: Annotated[int, Field(ge=1, le=2**32 - 1)] = 1
+
+
+class SequenceModel(_Table):
+    type: Literal["ordered"] = "ordered"
+    steps: Annotated[list[SequenceStepModel], Field(min_length=1, max_length=MAX_SEQUENCE_STEPS)]
+
+
+# --- [assertions] -----------------------------------------------------------
+
+
+class AssertionLimitsModel(_Table):
+    p50_latency_ms: Optional[PositiveNumber] = None
+    p90_latency_ms: Optional[PositiveNumber] = None
+    p99_latency_ms: Optional[PositiveNumber] = None
+    p999_latency_ms: Optional[PositiveNumber] = None
+    error_rate_max: Optional[Fraction] = None
+    success_rate_min: Optional[Fraction] = None
+    status_5xx_max_rate: Optional[Fraction] = None
+    rps_min: Optional[NonNegativeNumber] = None
+
+
+class AssertionsModel(AssertionLimitsModel):
+    requests: dict[str, AssertionLimitsModel] = Field(default_factory=dict)
+
+
+# --- [simulation] -----------------------------------------------------------
+
+_STATUS_KEY = re.compile(r"[1-5][0-9][0-9]")
+
+
+class SimulationModel(_Table):
+    # Validated by _resolve with the model its `type` selects.
+    latency: dict[str, Any]
+    error_rate: Fraction = 0.0
+    status_codes: dict[str, NonNegativeNumber] = Field(default_factory=lambda: {"200": 1.0})
+    capacity: Optional[PositiveVuCount] = None
+
+    @field_validator("status_codes")
+    @classmethod
+    def _check_status_codes(cls, codes: dict[str, float]) -> dict[str, float]:
+        problems: list[Problem] = []
+        for key in codes:
+            if not _STATUS_KEY.fullmatch(key):
+                problems.append(((key,), f'must be a status code "100" to "599", got {render_value(key)}'))
+        total = sum(codes.values())
+        if not problems and not total > 0:
+            problems.append(((), f"the sum of the weights must be > 0, got {render_value(total)}"))
+        _raise_if(problems)
+        return codes
+
+
+class ConstantLatencyModel(_Table):
+    type: Literal["constant"]
+    ms: PositiveNumber
+
+
+class UniformLatencyModel(_Table):
+    type: Literal["uniform"]
+    min_ms: NonNegativeNumber
+    max_ms: PositiveNumber
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformLatencyModel:
+        if not self.max_ms > self.min_ms:
+            raise Violations(
+                [(("max_ms",), f"must be > min_ms ({render_number(self.min_ms)}), got {render_number(self.max_ms)}")]
+            )
+        return self
+
+
+class LognormalLatencyModel(_Table):
+    type: Literal["lognormal"]
+    median_ms: PositiveNumber
+    p99_ms: PositiveNumber
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LognormalLatencyModel:
+        if not self.p99_ms > self.median_ms:
+            raise Violations(
+                [(("p99_ms",), f"must be > median_ms ({render_number(self.median_ms)}), got {render_number(self.p99_ms)}")]
+            )
+        return self
+
+
+class ExponentialLatencyModel(_Table):
+    type: Literal["exponential"]
+    mean_ms: PositiveNumber
+
+
+LATENCY_MODELS: dict[str, type[_Table]] = {
+    "constant": ConstantLatencyModel,
+    "uniform": UniformLatencyModel,
+    "lognormal": LognormalLatencyModel,
+    "exponential": ExponentialLatencyModel,
+}

@@ -1,0 +1,496 @@
+"""From a parsed TOML document to a ``Scenario``: validate every table, apply
+the rules that span tables, fill in every default.
+
+Each section is validated on its own, so one bad table does not hide the
+problems in the others; a rule that needs another table runs only when that
+table validated, so a single mistake is reported once rather than echoed as
+a cascade. Every problem is collected and raised together at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from z6._errors import ScenarioError
+from z6.scenario._messages import (
+    Loc,
+    Problem,
+    did_you_mean,
+    problems_from_validation_error,
+    render_number,
+    render_path,
+    render_value,
+)
+from z6.scenario._model import (
+    LATENCY_MODELS,
+    SCHEDULE_MODELS,
+    THINK_TIME_MODELS,
+    AssertionLimitsModel,
+    AssertionsModel,
+    ConstantLatencyModel,
+    ConstantScheduleModel,
+    ConstantThinkModel,
+    DocumentModel,
+    ExponentialLatencyModel,
+    ExponentialThinkModel,
+    LognormalLatencyModel,
+    MetadataModel,
+    RampScheduleModel,
+    RequestModel,
+    RuntimeModel,
+    SequenceModel,
+    SimulationModel,
+    SpikeScheduleModel,
+    StepsScheduleModel,
+    TargetModel,
+    UniformLatencyModel,
+    UniformThinkModel,
+)
+from z6.scenario._types import (
+    MAX_BODY_BYTES,
+    MAX_REQUESTS,
+    Assertions,
+    ConstantSchedule,
+    LatencyModel,
+    Metadata,
+    RampSchedule,
+    Request,
+    Runtime,
+    Scenario,
+    Schedule,
+    Sequence,
+    SequenceStep,
+    Simulation,
+    SpikeSchedule,
+    Step,
+    StepsSchedule,
+    Target,
+    ThinkTime,
+)
+
+__all__ = ["resolve_document"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _same_duration(a: float, b: float) -> bool:
+    # Durations add up from decimal TOML floats (0.1 + 0.2); compare with a tolerance
+    # far below a tick so that only real mismatches are errors.
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+class _Problems:
+    """Collects problems with their key paths; validates tables into models."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, loc: Loc, message: str) -> None:
+        self.items.append((loc, message))
+
+    def validate(self, model: type[M], raw: Any, loc: Loc) -> M | None:
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            for sub, message in problems_from_validation_error(exc, model):
+                self.add(loc + sub, message)
+            return None
+
+    def dispatch(self, models: Mapping[str, type[BaseModel]], raw: dict[str, Any], loc: Loc, default: str | None) -> Any:
+        """Validate a table whose keys depend on its ``type`` with the model of that type."""
+        kinds = list(dict.fromkeys(models))
+        listed = ", ".join(f'"{kind}"' for kind in kinds)
+        kind = raw.get("type", default)
+        if kind is None:
+            self.add(loc + ("type",), f"required key is missing (one of {listed})")
+            return None
+        if not isinstance(kind, str) or kind not in models:
+            self.add(loc + ("type",), f"must be one of {listed}, got {render_value(kind)}{did_you_mean(kind, kinds)}")
+            return None
+        return self.validate(models[kind], raw, loc)
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """The section ``key`` if it is a table; a non-table was already reported by DocumentModel."""
+    value = data.get(key, {})
+    return value if isinstance(value, dict) else None
+
+
+# --- sections -----------------------------------------------------------------
+
+
+def _target(model: TargetModel) -> Target:
+    parts = urlsplit(model.base_url)
+    scheme = "https" if parts.scheme == "https" else "http"
+    port = parts.port or (443 if scheme == "https" else 80)
+    return Target(
+        base_url=f"{scheme}://{parts.netloc}",
+        scheme=scheme,
+        host=parts.hostname or "",
+        port=port,
+        tls=scheme == "https",
+        connection_timeout_ms=model.connection_timeout_ms,
+    )
+
+
+def _read_body_file(problems: _Problems, loc: Loc, value: str, base_dir: str) -> tuple[str, bytes] | None:
+    path = os.path.abspath(os.path.join(base_dir, value))
+    where = f"{render_value(value)} (resolved to {path})"
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        problems.add(loc, f"file must exist, got {where}")
+        return None
+    except OSError as exc:
+        problems.add(loc, f"file must be readable ({exc.strerror}), got {where}")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        problems.add(loc, f"must be a regular file, got {where}")
+        return None
+    # Checked before reading so that a huge file is never loaded.
+    if info.st_size > MAX_BODY_BYTES:
+        problems.add(loc, f"file must be at most {MAX_BODY_BYTES} bytes (10 MiB), got {info.st_size} bytes in {where}")
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BODY_BYTES + 1)
+    except OSError as exc:
+        problems.add(loc, f"file must be readable ({exc.strerror}), got {where}")
+        return None
+    if len(data) > MAX_BODY_BYTES:  # the file grew after stat()
+        problems.add(loc, f"file must be at most {MAX_BODY_BYTES} bytes (10 MiB), got more in {where}")
+        return None
+    return path, data
+
+
+def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[Request] | None, dict[str, int]]:
+    """Validate every request; returns them (None if any failed) and name -> first index.
+
+    The name map is built from the raw tables, so a request with a bad weight
+    still counts as a name a sequence may use (no echo errors).
+    """
+    names: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name:
+            continue
+        if name in names:
+            problems.add(
+                ("requests", index, "name"),
+                f"must be unique, got {render_value(name)} (also the name of requests[{names[name]}])",
+            )
+        else:
+            names[name] = index
+
+    resolved: list[Request] = []
+    ok = True
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            ok = False  # reported by DocumentModel
+            continue
+        model = problems.validate(RequestModel, item, ("requests", index))
+        if model is None:
+            ok = False
+            continue
+        body: bytes | None = model.body.encode("utf-8") if model.body is not None else None
+        body_file: str | None = None
+        if model.body_file is not None:
+            loaded = _read_body_file(problems, ("requests", index, "body_file"), model.body_file, base_dir)
+            if loaded is None:
+                ok = False
+                continue
+            body_file, body = loaded
+        resolved.append(
+            Request(
+                name=model.name,
+                method=model.method,
+                path=model.path,
+                headers=tuple(model.headers.items()),
+                body=body,
+                body_file=body_file,
+                timeout_ms=model.timeout_ms,
+                weight=model.weight,
+            )
+        )
+    if not ok:
+        return None, names
+    total = math.fsum(request.weight for request in resolved)
+    if not total > 0:
+        problems.add(("requests",), f"the sum of the weights must be > 0, got {render_number(total)}")
+        return None, names
+    return resolved, names
+
+
+def _schedule(problems: _Problems, model: BaseModel, runtime: RuntimeModel) -> Schedule | None:
+    duration = runtime.duration_s
+    shown_duration = render_number(duration) if duration is not None else ""
+
+    if runtime.iterations is not None and not isinstance(model, ConstantScheduleModel):
+        kind = getattr(model, "type", "?")
+        problems.add(
+            ("runtime", "iterations"),
+            f'needs a constant schedule (iterations are counted per VU), got schedule.type = "{kind}"',
+        )
+        return None
+
+    if isinstance(model, ConstantScheduleModel):
+        vus = model.vus if model.vus is not None else runtime.vus
+        if vus is None:
+            problems.add(("runtime", "vus"), "required key is missing (or set schedule.vus)")
+            return None
+        if duration is None and runtime.iterations is None:
+            problems.add(
+                ("runtime", "duration_seconds"),
+                "required key is missing (a constant schedule needs duration_seconds, duration_ms or iterations)",
+            )
+            return None
+        return ConstantSchedule(vus=vus, duration_s=duration)
+
+    if isinstance(model, RampScheduleModel):
+        end_vus = model.end_vus if model.end_vus is not None else model.vus
+        if end_vus is None:
+            end_vus = runtime.vus
+        if end_vus is None:
+            problems.add(("schedule", "end_vus"), "required key is missing (and there is no runtime.vus to default to)")
+            return None
+        start_vus = model.start_vus if model.start_vus is not None else 0
+        if start_vus == 0 and end_vus == 0:
+            problems.add(("schedule", "end_vus"), "start_vus and end_vus must not both be 0, got 0 and 0")
+            return None
+        ramp_s = model.ramp_duration_seconds if model.ramp_duration_seconds is not None else duration
+        if ramp_s is None:
+            problems.add(
+                ("schedule", "ramp_duration_seconds"),
+                "required key is missing (and there is no runtime duration to default to)",
+            )
+            return None
+        if model.hold_duration_seconds is not None:
+            hold_s = model.hold_duration_seconds
+        elif duration is not None and duration > ramp_s:
+            hold_s = duration - ramp_s
+        else:
+            hold_s = 0.0
+        if duration is not None and not _same_duration(ramp_s + hold_s, duration):
+            problems.add(
+                ("schedule",),
+                f"ramp_duration_seconds + hold_duration_seconds must equal the runtime duration ({shown_duration} s), "
+                f"got {render_number(ramp_s)} + {render_number(hold_s)} = {render_number(ramp_s + hold_s)}",
+            )
+            return None
+        return RampSchedule(start_vus=start_vus, end_vus=end_vus, ramp_s=ramp_s, hold_s=hold_s)
+
+    if isinstance(model, SpikeScheduleModel):
+        if duration is None:
+            problems.add(
+                ("runtime", "duration_seconds"),
+                "required key is missing (a spike schedule runs for the runtime duration)",
+            )
+            return None
+        end = model.spike_start_seconds + model.spike_duration_seconds
+        if end > duration and not _same_duration(end, duration):
+            problems.add(
+                ("schedule",),
+                f"spike_start_seconds + spike_duration_seconds must be <= the runtime duration ({shown_duration} s), "
+                f"got {render_number(model.spike_start_seconds)} + {render_number(model.spike_duration_seconds)}"
+                f" = {render_number(end)}",
+            )
+            return None
+        return SpikeSchedule(
+            baseline_vus=model.baseline_vus,
+            spike_vus=model.spike_vus,
+            spike_start_s=model.spike_start_seconds,
+            spike_duration_s=model.spike_duration_seconds,
+            duration_s=duration,
+        )
+
+    assert isinstance(model, StepsScheduleModel)
+    steps = tuple(Step(vus=step.vus, duration_s=step.duration_seconds) for step in model.steps)
+    total = math.fsum(step.duration_s for step in steps)
+    if duration is not None and not _same_duration(total, duration):
+        problems.add(
+            ("schedule", "steps"),
+            f"the step durations must add up to the runtime duration ({shown_duration} s), got {render_number(total)}",
+        )
+        return None
+    return StepsSchedule(steps=steps)
+
+
+def _think_time(model: BaseModel) -> ThinkTime:
+    if isinstance(model, ConstantThinkModel):
+        return ThinkTime(type="constant", duration_ms=model.duration_ms)
+    if isinstance(model, UniformThinkModel):
+        return ThinkTime(type="uniform", min_ms=model.min_ms, max_ms=model.max_ms)
+    assert isinstance(model, ExponentialThinkModel)
+    return ThinkTime(type="exponential", mean_ms=model.mean_ms)
+
+
+def _sequence(problems: _Problems, model: SequenceModel, names: dict[str, int]) -> Sequence | None:
+    steps: list[SequenceStep] = []
+    for index, step in enumerate(model.steps):
+        if step.request not in names:
+            problems.add(
+                ("sequence", "steps", index, "request"),
+                f"must name a request, got {render_value(step.request)}{did_you_mean(step.request, names)}",
+            )
+            continue
+        steps.append(SequenceStep(request=step.request, request_index=names[step.request], repeat=step.repeat))
+    if len(steps) != len(model.steps):
+        return None
+    return Sequence(type=model.type, steps=tuple(steps))
+
+
+def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertions], ...] = ()) -> Assertions:
+    return Assertions(
+        p50_latency_ms=model.p50_latency_ms,
+        p90_latency_ms=model.p90_latency_ms,
+        p99_latency_ms=model.p99_latency_ms,
+        p999_latency_ms=model.p999_latency_ms,
+        error_rate_max=model.error_rate_max,
+        success_rate_min=model.success_rate_min,
+        rps_min=model.rps_min,
+        status_5xx_max_rate=model.status_5xx_max_rate,
+        per_request=per_request,
+    )
+
+
+def _assertions(problems: _Problems, model: AssertionsModel, names: dict[str, int]) -> Assertions | None:
+    ok = True
+    for name in model.requests:
+        if name not in names:
+            problems.add(("assertions", "requests", name), f"not a request name{did_you_mean(name, names)}")
+            ok = False
+    if not ok:
+        return None
+    # In request order, so reports list them the way the file lists the requests.
+    ordered = sorted(model.requests.items(), key=lambda item: names[item[0]])
+    return _limits(model, tuple((name, _limits(limits)) for name, limits in ordered))
+
+
+def _latency(model: BaseModel) -> LatencyModel:
+    if isinstance(model, ConstantLatencyModel):
+        return LatencyModel(type="constant", ms=model.ms)
+    if isinstance(model, UniformLatencyModel):
+        return LatencyModel(type="uniform", min_ms=model.min_ms, max_ms=model.max_ms)
+    if isinstance(model, LognormalLatencyModel):
+        return LatencyModel(type="lognormal", median_ms=model.median_ms, p99_ms=model.p99_ms)
+    assert isinstance(model, ExponentialLatencyModel)
+    return LatencyModel(type="exponential", mean_ms=model.mean_ms)
+
+
+def _simulation(problems: _Problems, raw: dict[str, Any]) -> Simulation | None:
+    model = problems.validate(SimulationModel, raw, ("simulation",))
+    latency_raw = raw.get("latency")
+    latency_model = None
+    if isinstance(latency_raw, dict):  # otherwise SimulationModel reported it
+        latency_model = problems.dispatch(LATENCY_MODELS, latency_raw, ("simulation", "latency"), default=None)
+    if model is None or latency_model is None:
+        return None
+    return Simulation(
+        latency=_latency(latency_model),
+        error_rate=model.error_rate,
+        status_codes=tuple(sorted((int(code), weight) for code, weight in model.status_codes.items())),
+        capacity=model.capacity,
+    )
+
+
+# --- the document -------------------------------------------------------------
+
+
+def resolve_document(
+    data: dict[str, Any], *, source: str, text: str, sha256: str, default_name: str, base_dir: str
+) -> Scenario:
+    """Validate ``data`` (the parsed TOML) and build the Scenario; raise ScenarioError listing every problem."""
+    problems = _Problems()
+    problems.validate(DocumentModel, data, ())
+
+    metadata_raw = _table(data, "metadata")
+    metadata = problems.validate(MetadataModel, metadata_raw, ("metadata",)) if metadata_raw is not None else None
+
+    runtime_raw = _table(data, "runtime")
+    runtime = problems.validate(RuntimeModel, runtime_raw, ("runtime",)) if runtime_raw is not None else None
+
+    target_raw = data.get("target")
+    target = problems.validate(TargetModel, target_raw, ("target",)) if isinstance(target_raw, dict) else None
+
+    requests_raw = data.get("requests")
+    requests: list[Request] | None = None
+    names: dict[str, int] = {}
+    # An over-long list is reported once by DocumentModel, not once per item.
+    if isinstance(requests_raw, list) and 0 < len(requests_raw) <= MAX_REQUESTS:
+        requests, names = _requests(problems, requests_raw, base_dir)
+
+    schedule: Schedule | None = None
+    schedule_raw = _table(data, "schedule")
+    if schedule_raw is not None:
+        schedule_model = problems.dispatch(SCHEDULE_MODELS, schedule_raw, ("schedule",), default="constant")
+        if schedule_model is not None and runtime is not None:
+            schedule = _schedule(problems, schedule_model, runtime)
+
+    think_time: ThinkTime | None = None
+    think_raw = _table(data, "think_time")
+    if think_raw is not None:
+        if think_raw:
+            think_model = problems.dispatch(THINK_TIME_MODELS, think_raw, ("think_time",), default="constant")
+            think_time = _think_time(think_model) if think_model is not None else None
+        else:
+            think_time = ThinkTime()
+
+    sequence: Sequence | None = None
+    sequence_raw = data.get("sequence")
+    if isinstance(sequence_raw, dict):
+        sequence_model = problems.validate(SequenceModel, sequence_raw, ("sequence",))
+        if sequence_model is not None:
+            sequence = _sequence(problems, sequence_model, names)
+
+    assertions: Assertions | None = None
+    assertions_raw = _table(data, "assertions")
+    if assertions_raw is not None:
+        assertions_model = problems.validate(AssertionsModel, assertions_raw, ("assertions",))
+        if assertions_model is not None:
+            assertions = _assertions(problems, assertions_model, names)
+
+    simulation: Simulation | None = None
+    simulation_raw = data.get("simulation")
+    if isinstance(simulation_raw, dict):
+        simulation = _simulation(problems, simulation_raw)
+
+    if problems.items:
+        raise ScenarioError([f"{source}: {render_path(loc)}: {message}" for loc, message in problems.items])
+
+    # No problems means every section that is present validated; the asserts say so to the type checker.
+    assert metadata is not None and runtime is not None and target is not None and requests is not None
+    assert schedule is not None and think_time is not None and assertions is not None
+    return Scenario(
+        source=source,
+        text=text,
+        sha256=sha256,
+        metadata=Metadata(
+            name=metadata.name if metadata.name is not None else default_name,
+            description=metadata.description,
+            version=metadata.version,
+            author=metadata.author,
+            tags=tuple(metadata.tags),
+        ),
+        runtime=Runtime(
+            duration_s=runtime.duration_s,
+            vus=runtime.vus,
+            iterations=runtime.iterations,
+            prng_seed=runtime.prng_seed,
+            tick_ms=runtime.tick_ms,
+            graceful_stop_s=runtime.graceful_stop_seconds,
+        ),
+        target=_target(target),
+        requests=tuple(requests),
+        schedule=schedule,
+        think_time=think_time,
+        sequence=sequence,
+        assertions=assertions,
+        simulation=simulation,
+    )

@@ -1,0 +1,263 @@
+"""The resolved scenario: frozen value objects with every default filled in.
+
+These are what the rest of z6 (the plan compiler, the reports) consumes. They
+are built only by ``z6.scenario._resolve`` after validation, so they carry no
+validation of their own: a ``Scenario`` that exists is a valid one. Nothing
+here refers back to the raw TOML, so no consumer ever needs to know which
+spelling (``duration_ms`` or ``duration_seconds``, ``random`` or ``uniform``)
+the file used.
+
+All classes are keyword-only, frozen and slotted. Collections are tuples so a
+``Scenario`` is hashable and safe to share between threads and processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+__all__ = [
+    "MAX_VUS",
+    "MAX_REQUESTS",
+    "MAX_BODY_BYTES",
+    "MAX_SCHEDULE_STEPS",
+    "MAX_SEQUENCE_STEPS",
+    "MIN_POSITIVE_WEIGHT",
+    "Metadata",
+    "Runtime",
+    "Target",
+    "Request",
+    "ConstantSchedule",
+    "RampSchedule",
+    "SpikeSchedule",
+    "Step",
+    "StepsSchedule",
+    "Schedule",
+    "ThinkTime",
+    "SequenceStep",
+    "Sequence",
+    "Assertions",
+    "LatencyModel",
+    "Simulation",
+    "Scenario",
+]
+
+# The most VUs any schedule may reach. VU ids are u32 in the event record; ten
+# million keeps the VU table (a few tens of bytes per VU) within a few GiB.
+MAX_VUS = 10_000_000
+# Request indices are u16 in the event record and 0xFFFF means "no request".
+MAX_REQUESTS = 65_534
+# A body is pre-serialised once per request definition and held in memory.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_SCHEDULE_STEPS = 10_000
+MAX_SEQUENCE_STEPS = 65_534
+# Weights are scaled by 1e6 and rounded when the plan is compiled; a positive
+# weight below this would round to 0 and silently never be chosen.
+MIN_POSITIVE_WEIGHT = 5e-7
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metadata:
+    name: str
+    description: str = ""
+    version: str = ""
+    author: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runtime:
+    duration_s: float | None  # None when the run is bounded by iterations or by the schedule
+    vus: int | None
+    iterations: int | None  # per-VU iterations; then the schedule is constant
+    prng_seed: int = 42
+    tick_ms: float = 1.0
+    graceful_stop_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    base_url: str  # "scheme://host[:port]", no trailing slash: base_url + request.path is the URL
+    scheme: Literal["http", "https"]
+    host: str
+    port: int  # explicit or the scheme's default (80 / 443)
+    tls: bool  # == (scheme == "https")
+    connection_timeout_ms: float = 10_000.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    name: str
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()  # in file order
+    body: bytes | None = None  # `body` (UTF-8) or the contents of `body_file`
+    body_file: str | None = None  # absolute path when the body came from a file
+    timeout_ms: float = 30_000.0
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConstantSchedule:
+    type: Literal["constant"] = field(default="constant", init=False)
+    vus: int
+    duration_s: float | None  # None only when runtime.iterations bounds the run
+
+    @property
+    def total_s(self) -> float | None:
+        return self.duration_s
+
+    @property
+    def max_vus(self) -> int:
+        return self.vus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RampSchedule:
+    """Linear ramp from ``start_vus`` to ``end_vus`` over ``ramp_s``, then ``end_vus`` for ``hold_s``."""
+
+    type: Literal["ramp"] = field(default="ramp", init=False)
+    start_vus: int
+    end_vus: int
+    ramp_s: float
+    hold_s: float
+
+    @property
+    def total_s(self) -> float | None:
+        return self.ramp_s + self.hold_s
+
+    @property
+    def max_vus(self) -> int:
+        return max(self.start_vus, self.end_vus)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpikeSchedule:
+    """``baseline_vus`` throughout, ``spike_vus`` during [spike_start_s, spike_start_s + spike_duration_s)."""
+
+    type: Literal["spike"] = field(default="spike", init=False)
+    baseline_vus: int
+    spike_vus: int
+    spike_start_s: float
+    spike_duration_s: float
+    duration_s: float
+
+    @property
+    def total_s(self) -> float | None:
+        return self.duration_s
+
+    @property
+    def max_vus(self) -> int:
+        return max(self.baseline_vus, self.spike_vus)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    vus: int
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepsSchedule:
+    type: Literal["steps"] = field(default="steps", init=False)
+    steps: tuple[Step, ...]
+
+    @property
+    def total_s(self) -> float | None:
+        return sum(step.duration_s for step in self.steps)
+
+    @property
+    def max_vus(self) -> int:
+        return max(step.vus for step in self.steps)
+
+
+Schedule = Union[ConstantSchedule, RampSchedule, SpikeSchedule, StepsSchedule]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThinkTime:
+    """Pause before each request. Fields the type does not use are 0."""
+
+    type: Literal["constant", "uniform", "exponential"] = "constant"
+    duration_ms: float = 0.0
+    min_ms: float = 0.0
+    max_ms: float = 0.0
+    mean_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SequenceStep:
+    request: str
+    request_index: int  # index into Scenario.requests
+    repeat: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sequence:
+    """Each VU issues the steps in order (each ``repeat`` times), then starts over."""
+
+    type: Literal["ordered"] = "ordered"
+    steps: tuple[SequenceStep, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assertions:
+    p50_latency_ms: float | None = None
+    p90_latency_ms: float | None = None
+    p99_latency_ms: float | None = None
+    p999_latency_ms: float | None = None
+    error_rate_max: float | None = None
+    success_rate_min: float | None = None
+    rps_min: float | None = None
+    status_5xx_max_rate: float | None = None
+    # (request name, its limits) in request order; always () on the nested Assertions.
+    per_request: tuple[tuple[str, Assertions], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LatencyModel:
+    """The modelled server's response time. Fields the type does not use are 0."""
+
+    type: Literal["constant", "uniform", "lognormal", "exponential"]
+    ms: float = 0.0
+    min_ms: float = 0.0
+    max_ms: float = 0.0
+    median_ms: float = 0.0
+    p99_ms: float = 0.0
+    mean_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Simulation:
+    latency: LatencyModel
+    error_rate: float = 0.0
+    status_codes: tuple[tuple[int, float], ...] = ((200, 1.0),)  # sorted by code
+    capacity: int | None = None  # modelled server concurrency; None = unlimited
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    source: str  # the path as given, used in messages
+    text: str  # the raw file text
+    sha256: str  # hex SHA-256 of the raw bytes
+    metadata: Metadata
+    runtime: Runtime
+    target: Target
+    requests: tuple[Request, ...]
+    schedule: Schedule
+    think_time: ThinkTime
+    sequence: Sequence | None
+    assertions: Assertions
+    simulation: Simulation | None
+
+    @property
+    def simulated(self) -> bool:
+        """A ``[simulation]`` section makes the run simulated."""
+        return self.simulation is not None
+
+    def request_index(self, name: str) -> int:
+        """Index of the request called ``name``; raises KeyError if there is none."""
+        for index, request in enumerate(self.requests):
+            if request.name == name:
+                return index
+        raise KeyError(name)
