@@ -1,0 +1,56 @@
+"""The terminal summary of a run: plain text, aligned columns, no colour codes."""
+
+from __future__ import annotations
+
+from z6._run import RunResult
+from z6.metrics import PERCENTILES, LatencyStats
+
+__all__ = ["render_run"]
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 10 else f"{value:.2f}" if value < 1000 else f"{value:.0f}"
+
+
+def _latency_row(label: str, lat: LatencyStats, width: int) -> str:
+    cells = [_ms(lat.min), *(_ms(lat.percentiles[p]) for p, _ in PERCENTILES), _ms(lat.max)]
+    return f"  {label:<{width}}" + "".join(f"{c:>10}" for c in cells)
+
+
+def render_run(result: RunResult) -> str:
+    s = result.summary
+    o = s.overall
+    lines = [
+        f"z6 {result.mode} run of {result.scenario_source}: seed {result.seed}, "
+        f"{result.n_vus} VUs, {s.duration_s:.3f} s {'simulated' if result.mode == 'simulate' else ''}".rstrip(),
+        f"  requests     {o.requests}  ({s.rate:.1f}/s)",
+        f"  completed    {o.completed}, failed {o.failed} ({o.error_rate:.2%})",
+    ]
+    if o.errors:
+        lines.append("  errors       " + ", ".join(f"{k} {v}" for k, v in sorted(o.errors.items())))
+    if o.statuses:
+        lines.append("  statuses     " + ", ".join(f"{k}: {v}" for k, v in sorted(o.statuses.items())))
+    width = max([len("overall"), *(len(n) for n in s.per_request)])
+    header = ["min", *(p for p, _ in PERCENTILES), "max"]
+    lines.append("")
+    lines.append(f"  {'latency ms':<{width}}" + "".join(f"{h:>10}" for h in header))
+    lines.append(_latency_row("overall", o.latency, width))
+    for name, r in s.per_request.items():
+        lines.append(_latency_row(name, r.latency, width))
+    lines.append("")
+    lines.append(f"  {'request':<{width}}{'requests':>10}{'failed':>10}{'error%':>10}")
+    for name, r in s.per_request.items():
+        lines.append(f"  {name:<{width}}{r.requests:>10}{r.failed:>10}{r.error_rate:>10.2%}")
+    if result.assertions:
+        lines.append("")
+        lines.append("assertions")
+        for a in result.assertions:
+            op = ">=" if a.name.endswith("_min") else "<="
+            measured = "no data" if a.measured is None else f"{a.measured:.4g}"
+            scope = "" if a.scope == "overall" else f"[{a.scope}] "
+            lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}: measured {measured}")
+    lines.append("")
+    lines.append(f"{'PASSED' if result.passed else 'FAILED'}  ({s.events} events in {result.stats.wall_s:.3f} s wall)")
+    return "\n".join(lines)

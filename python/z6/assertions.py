@@ -1,0 +1,70 @@
+"""Post-run assertions (the original format's `[assertions]`), checked against a Summary.
+
+Each threshold is inclusive: ``p99_latency_ms = 100`` passes when p99 <= 100 ms,
+``rps_min = 50`` passes when the rate >= 50. A latency assertion on a request
+that received no response fails (there is nothing to show it holds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from z6.metrics import RequestSummary, Summary
+
+__all__ = ["AssertionResult", "evaluate_assertions"]
+
+
+@dataclass(frozen=True)
+class AssertionResult:
+    scope: str                 # "overall" or a request name
+    name: str                  # the scenario key, e.g. "p99_latency_ms"
+    threshold: float
+    measured: Optional[float]
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "name": self.name, "threshold": self.threshold,
+                "measured": self.measured, "passed": self.passed}
+
+
+def _status_5xx_rate(r: RequestSummary) -> float:
+    fivexx = sum(c for s, c in r.statuses.items() if 500 <= s <= 599)
+    return fivexx / r.completed if r.completed else 0.0
+
+
+# key -> (how to measure it, True when the measured value must stay at or below)
+_CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], bool]] = {
+    "p50_latency_ms": (lambda r, rate: r.latency.percentiles["p50"], True),
+    "p90_latency_ms": (lambda r, rate: r.latency.percentiles["p90"], True),
+    "p99_latency_ms": (lambda r, rate: r.latency.percentiles["p99"], True),
+    "p999_latency_ms": (lambda r, rate: r.latency.percentiles["p99.9"], True),
+    "error_rate_max": (lambda r, rate: r.error_rate, True),
+    "success_rate_min": (lambda r, rate: 1.0 - r.error_rate, False),
+    "rps_min": (lambda r, rate: rate, False),
+    "status_5xx_max_rate": (lambda r, rate: _status_5xx_rate(r), True),
+}
+
+
+def _check(scope: str, assertions, r: RequestSummary, rate: float) -> list[AssertionResult]:
+    results = []
+    for key, (measure, at_most) in _CHECKS.items():
+        threshold = getattr(assertions, key)
+        if threshold is None:
+            continue
+        measured = measure(r, rate)
+        if measured is None:
+            passed = False
+        else:
+            passed = measured <= threshold if at_most else measured >= threshold
+        results.append(AssertionResult(scope, key, float(threshold), measured, passed))
+    return results
+
+
+def evaluate_assertions(assertions, summary: Summary) -> list[AssertionResult]:
+    """Check the scenario's assertions (overall, then per request) against ``summary``."""
+    results = _check("overall", assertions, summary.overall, summary.rate)
+    for name, per in assertions.per_request:
+        r = summary.per_request[name]
+        results += _check(name, per, r, r.requests / summary.duration_s)
+    return results

@@ -1,0 +1,74 @@
+"""The event record, its kinds and error codes, and the event-stream digest.
+
+The dtype is the core's (read off the C struct); the numbering of kinds follows
+the seed's EventType and DESIGN; error codes are z6's taxonomy.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from typing import Iterable
+
+import numpy as np
+
+from z6core import EVENT_DTYPE
+
+__all__ = ["EVENT_DTYPE", "EventKind", "ErrorCode", "NO_REQUEST", "event_digest", "concat_chunks"]
+
+NO_REQUEST = 0xFFFF
+
+
+class EventKind(enum.IntEnum):
+    VU_SPAWNED = 0
+    VU_READY = 1
+    VU_COMPLETE = 2
+    REQUEST_ISSUED = 3
+    REQUEST_TIMEOUT = 4
+    REQUEST_CANCELLED = 5
+    RESPONSE_RECEIVED = 6
+    RESPONSE_ERROR = 7
+    CONN_ESTABLISHED = 8
+    CONN_CLOSED = 9
+    CONN_ERROR = 10
+    SCHEDULER_TICK = 11
+    ASSERTION_PASSED = 12
+    ASSERTION_FAILED = 13
+    ERROR_DNS = 14
+    ERROR_TCP = 15
+    ERROR_TLS = 16
+    ERROR_HTTP = 17
+    ERROR_TIMEOUT = 18
+    ERROR_PROTOCOL_VIOLATION = 19
+    ERROR_RESOURCE_EXHAUSTED = 20
+
+
+class ErrorCode(enum.IntEnum):
+    NONE = 0
+    DNS = 1
+    CONNECT_REFUSED = 2
+    CONNECT_TIMEOUT = 3
+    CONN_RESET = 4
+    CONN_CLOSED = 5
+    TIMEOUT = 6
+    PROTOCOL = 7
+    RESOURCE_EXHAUSTED = 8
+    TLS = 9
+    CANCELLED = 10
+    SIMULATED = 11
+
+
+def event_digest(chunks: Iterable[np.ndarray]) -> str:
+    """SHA-256 (hex) of the records' bytes, in order: equal digests, equal streams."""
+    h = hashlib.sha256()
+    for chunk in chunks:
+        if chunk.dtype != EVENT_DTYPE:
+            raise TypeError(f"expected EVENT_DTYPE records, got {chunk.dtype}")
+        h.update(np.ascontiguousarray(chunk).tobytes())
+    return h.hexdigest()
+
+
+def concat_chunks(chunks: Iterable[np.ndarray]) -> np.ndarray:
+    """All records of ``chunks`` as one array (for tests and small runs)."""
+    parts = list(chunks)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=EVENT_DTYPE)

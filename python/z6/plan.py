@@ -1,0 +1,296 @@
+"""Compile a validated scenario into the flat arrays the core reads.
+
+This is the one place where durations become ticks and nanoseconds, float weights
+become integers, and a schedule becomes per-VU activation windows. The engine
+(`z6core.Engine`) takes a `Plan` and nothing else.
+
+Weights: each weight is multiplied by 1,000,000, rounded to the nearest integer,
+and all are divided by their greatest common divisor; selection then draws an
+integer uniformly below the sum and binary-searches the cumulative sums, so the
+proportions are exact (to six decimal places of the TOML value) and a weight of 0
+is never chosen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+import z6core
+from z6._activations import constant_activations, ramp_activations, stepped_activations
+from z6._errors import ConfigError
+
+if TYPE_CHECKING:
+    from z6.scenario import Scenario
+
+__all__ = ["Plan", "compile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]
+
+WEIGHT_SCALE = 1_000_000
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+U64_MAX = 2**64 - 1
+# z-score of the 99th percentile of the standard normal: p99 = median * exp(sigma * Z99).
+Z99 = 2.3263478740408408
+
+_DIST = {
+    "constant": z6core.DIST_CONSTANT,
+    "uniform": z6core.DIST_UNIFORM,
+    "exponential": z6core.DIST_EXPONENTIAL,
+    "lognormal": z6core.DIST_LOGNORMAL,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Everything the engine needs, as numbers and uint arrays (one row per VU id).
+
+    ``spawn_tick[i]`` and ``stop_ns[i]`` describe VU ``first_vu_id + i``.
+    """
+
+    profile: int
+    seed: int
+    tick_ns: int
+    first_vu_id: int
+    spawn_tick: np.ndarray
+    stop_ns: np.ndarray
+    iterations: int  # per VU; 0 = run until the schedule ends
+    request_names: tuple[str, ...]
+    cum_weights: np.ndarray
+    timeout_ns: np.ndarray
+    step_request: np.ndarray
+    step_repeat: np.ndarray
+    think: tuple[int, float, float]
+    latency: tuple[int, float, float]
+    error_rate: float
+    status_codes: np.ndarray
+    status_cum: np.ndarray
+    capacity: int  # 0 = unlimited
+    graceful_ns: int
+    end_tick: int  # last schedule end (U64_MAX ticks when iterations alone bound the run)
+    seed_weights_f32: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    seed_think_ticks: int = 0
+    seed_latency_ticks: int = 0
+
+    @property
+    def n_vus(self) -> int:
+        return int(self.spawn_tick.shape[0])
+
+    def shard(self, first: int, stop: int) -> "Plan":
+        """The sub-plan of VU indices ``[first, stop)`` (ids ``first_vu_id + first`` on).
+
+        Every VU owns its stream, so shards' events merged by (tick, vu_id) equal
+        the whole plan's. Not with a modelled ``capacity``: the shared server
+        queue couples all VUs, so it cannot be split.
+        """
+        if self.capacity:
+            raise ConfigError("a plan with simulation.capacity cannot be split: the modelled server queue is shared by all VUs")
+        if self.profile == z6core.PROFILE_SEED:
+            raise ConfigError("the seed-compatibility profile shares one stream across VUs and cannot be split")
+        if not 0 <= first < stop <= self.n_vus:
+            raise ValueError(f"shard [{first}, {stop}) is outside [0, {self.n_vus})")
+        return dataclasses.replace(
+            self,
+            first_vu_id=self.first_vu_id + first,
+            spawn_tick=self.spawn_tick[first:stop],
+            stop_ns=self.stop_ns[first:stop],
+        )
+
+
+def _with(value, **changes):
+    # Scenario value objects are frozen; copy one with some fields changed.
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(value, **changes)
+    return value.model_copy(update=changes)
+
+
+def integer_weights(weights: list[float] | tuple[float, ...], what: str = "weights") -> np.ndarray:
+    """Float weights -> exact integers: x 1e6, round half to even, / gcd."""
+    scaled = [int(round(w * WEIGHT_SCALE)) for w in weights]
+    if any(s < 0 for s in scaled) or sum(scaled) <= 0:
+        raise ConfigError(f"{what}: need weights >= 0 with a positive sum, got {list(weights)}")
+    divisor = reduce(math.gcd, (s for s in scaled if s), 0)
+    reduced = [s // divisor for s in scaled]
+    if sum(reduced) >= 2**63:
+        raise ConfigError(f"{what}: the weights' integer sum {sum(reduced)} is too large (limit 2**63)")
+    return np.array(reduced, dtype=np.uint64)
+
+
+def _ticks(seconds: float, tick_ns: int) -> int:
+    return max(1, round(seconds * NS_PER_S / tick_ns))
+
+
+def _activations(schedule, tick_ns: int, has_iterations: bool):
+    kind = schedule.type
+    if kind == "constant":
+        if schedule.duration_s is None:
+            if not has_iterations:
+                raise ConfigError("a constant schedule needs a duration or runtime.iterations")
+            # Iterations alone end the run: the schedule never stops a VU.
+            return np.zeros(schedule.vus, np.uint64), None
+        return constant_activations(schedule.vus, _ticks(schedule.duration_s, tick_ns))
+    if kind == "ramp":
+        return ramp_activations(schedule.start_vus, schedule.end_vus,
+                                _ticks(schedule.ramp_s, tick_ns),
+                                round(schedule.hold_s * NS_PER_S / tick_ns))
+    if kind == "spike":
+        start = round(schedule.spike_start_s * NS_PER_S / tick_ns)
+        end = start + _ticks(schedule.spike_duration_s, tick_ns)
+        total = _ticks(schedule.duration_s, tick_ns)
+        levels = [(0, schedule.baseline_vus), (start, schedule.spike_vus), (end, schedule.baseline_vus)]
+        return stepped_activations(levels, max(total, end))
+    if kind == "steps":
+        levels, tick = [], 0
+        for step in schedule.steps:
+            levels.append((tick, step.vus))
+            tick += _ticks(step.duration_s, tick_ns)
+        return stepped_activations(levels, tick)
+    raise ConfigError(f"schedule.type: unknown schedule {kind!r}")
+
+
+def _distribution(kind: str, a_ms: float, b_ms: float = 0.0) -> tuple[int, float, float]:
+    return (_DIST[kind], a_ms * NS_PER_MS, b_ms * NS_PER_MS)
+
+
+def _think(think) -> tuple[int, float, float]:
+    if think.type == "constant":
+        return _distribution("constant", think.duration_ms)
+    if think.type == "uniform":
+        return _distribution("uniform", think.min_ms, think.max_ms)
+    return _distribution("exponential", think.mean_ms)
+
+
+def _latency(latency) -> tuple[int, float, float]:
+    if latency.type == "constant":
+        return _distribution("constant", latency.ms)
+    if latency.type == "uniform":
+        return _distribution("uniform", latency.min_ms, latency.max_ms)
+    if latency.type == "exponential":
+        return _distribution("exponential", latency.mean_ms)
+    # lognormal from its median and p99: mu = ln(median), sigma = ln(p99/median) / z99.
+    mu = math.log(latency.median_ms * NS_PER_MS)
+    sigma = math.log(latency.p99_ms / latency.median_ms) / Z99
+    return (z6core.DIST_LOGNORMAL, mu, sigma)
+
+
+def compile_plan(
+    scenario: "Scenario",
+    *,
+    seed: Optional[int] = None,
+    vus: Optional[int] = None,
+    duration_s: Optional[float] = None,
+) -> Plan:
+    """Compile ``scenario`` (with command-line overrides) into a simulated-run `Plan`.
+
+    ``vus`` and ``duration_s`` override a constant schedule only; for ramp, spike
+    and steps the shape is the scenario's to declare, so they are a ConfigError.
+    """
+    src = scenario.source
+    if scenario.simulation is None:
+        raise ConfigError(
+            f"{src}: no [simulation] section: live HTTP runs are not available in this version; "
+            "add a [simulation] section to run against a modelled target"
+        )
+    runtime = scenario.runtime
+    schedule = scenario.schedule
+    if vus is not None or duration_s is not None:
+        if schedule.type != "constant":
+            raise ConfigError(f"--vus/--duration apply to constant schedules; {src} declares a {schedule.type!r} schedule")
+        if vus is not None and not 1 <= vus <= 10_000_000:
+            raise ConfigError(f"--vus must be between 1 and 10000000, got {vus}")
+        if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
+            raise ConfigError(f"--duration must be a positive number of seconds, got {duration_s}")
+        schedule = _with(
+            schedule,
+            vus=schedule.vus if vus is None else vus,
+            duration_s=schedule.duration_s if duration_s is None else duration_s,
+        )
+    if seed is not None and not 0 <= seed < 2**64:
+        raise ConfigError(f"--seed must be between 0 and 2**64-1, got {seed}")
+
+    tick_ns = max(1, round(runtime.tick_ms * NS_PER_MS))
+    spawn, stop_tick = _activations(schedule, tick_ns, runtime.iterations is not None)
+    if stop_tick is None:
+        stop_ns = np.full(spawn.shape[0], U64_MAX, dtype=np.uint64)
+        end_tick = U64_MAX
+    else:
+        stop_ns = stop_tick * np.uint64(tick_ns)
+        end_tick = int(stop_tick.max())
+
+    requests = scenario.requests
+    sim = scenario.simulation
+    index = {r.name: i for i, r in enumerate(requests)}
+    steps = scenario.sequence.steps if scenario.sequence else ()
+    return Plan(
+        profile=z6core.PROFILE_DEFAULT,
+        seed=runtime.prng_seed if seed is None else seed,
+        tick_ns=tick_ns,
+        first_vu_id=1,
+        spawn_tick=spawn,
+        stop_ns=stop_ns,
+        iterations=runtime.iterations or 0,
+        request_names=tuple(r.name for r in requests),
+        cum_weights=np.cumsum(integer_weights([r.weight for r in requests], f"{src}: requests"), dtype=np.uint64),
+        timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
+        step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
+        step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
+        think=_think(scenario.think_time),
+        latency=_latency(sim.latency),
+        error_rate=sim.error_rate,
+        status_codes=np.array([code for code, _ in sim.status_codes], dtype=np.uint16),
+        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes"),
+                             dtype=np.uint64),
+        capacity=sim.capacity or 0,
+        graceful_ns=round(runtime.graceful_stop_s * NS_PER_S),
+        end_tick=end_tick,
+    )
+
+
+def seed_profile_plan(
+    *,
+    vus: int,
+    duration_ticks: int,
+    think_ticks: int,
+    seed: int,
+    weights_f32: list[float],
+    tick_ns: int = 10_000_000,
+    latency_ticks: int = 2,
+) -> Plan:
+    """The seed-compatibility profile (DESIGN, determinism 4).
+
+    One stream shared by all VUs in id order, the seed's f32 weighted pick, think
+    time counted from the issue, a ``latency_ticks`` simulated request, and the
+    seed's completion rule (a VU completes at its first response on or after
+    ``duration_ticks``). The default tick is the seed's: 100 ticks a second.
+    """
+    weights = np.asarray(weights_f32, dtype=np.float32)
+    return Plan(
+        profile=z6core.PROFILE_SEED,
+        seed=seed,
+        tick_ns=tick_ns,
+        first_vu_id=1,
+        spawn_tick=np.zeros(vus, np.uint64),
+        stop_ns=np.full(vus, duration_ticks * tick_ns, np.uint64),
+        iterations=0,
+        request_names=tuple(f"request{i}" for i in range(len(weights))),
+        # Integer weights for validation only; the seed profile picks with f32.
+        cum_weights=np.cumsum(np.maximum(1, np.round(weights * WEIGHT_SCALE)).astype(np.uint64)),
+        timeout_ns=np.full(len(weights), U64_MAX, np.uint64),
+        step_request=np.zeros(0, np.uint16),
+        step_repeat=np.zeros(0, np.uint32),
+        think=(z6core.DIST_CONSTANT, 0.0, 0.0),
+        latency=(z6core.DIST_CONSTANT, float(latency_ticks * tick_ns), 0.0),
+        error_rate=0.0,
+        status_codes=np.array([200], np.uint16),
+        status_cum=np.array([1], np.uint64),
+        capacity=0,
+        graceful_ns=0,
+        end_tick=duration_ticks,
+        seed_weights_f32=weights,
+        seed_think_ticks=think_ticks,
+        seed_latency_ticks=latency_ticks,
+    )
