@@ -1,0 +1,60 @@
+"""Shared fixtures: the seed's known-answer files and small scenario helpers."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import textwrap
+
+import pytest
+
+import z6
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+# The known answers live in ../shared/reference beside the repository; a byte copy
+# sits in tests/data/reference so a lone clone tests too (test_reference_copy
+# checks the copy equals the original whenever both are present).
+SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+LOCAL_REFERENCE = REPO / "tests" / "data" / "reference"
+
+
+def reference_dir() -> pathlib.Path:
+    return SHARED_REFERENCE if SHARED_REFERENCE.is_dir() else LOCAL_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def seed_vectors() -> dict:
+    return json.loads((reference_dir() / "z6-seed-vectors.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def seed_trace_text() -> str:
+    return (reference_dir() / "z6-seed-trace-3vu.txt").read_text()
+
+
+BASE = """
+[runtime]
+{runtime}
+
+[target]
+base_url = "http://127.0.0.1:8080"
+
+{requests}
+
+{extra}
+"""
+
+ONE_REQUEST = """
+[[requests]]
+name = "get"
+method = "GET"
+path = "/"
+"""
+
+
+def scenario(runtime: str = "duration_seconds = 10\nvus = 10", requests: str = ONE_REQUEST,
+             extra: str = '[simulation]\nlatency = { type = "constant", ms = 10 }') -> z6.Scenario:
+    """A scenario from TOML fragments (dedented), for tests."""
+    text = BASE.format(runtime=textwrap.dedent(runtime), requests=textwrap.dedent(requests),
+                       extra=textwrap.dedent(extra))
+    return z6.parse_scenario(text, source="test.toml")

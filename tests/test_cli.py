@@ -1,0 +1,103 @@
+"""The command line: exit codes, messages on stderr, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from z6.cli import main
+from conftest import REPO
+
+QUICKSTART = str(REPO / "examples" / "quickstart.toml")
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok(capsys):
+    code, out, err = run_cli(capsys, "validate", QUICKSTART)
+    assert code == 0 and "valid" in out and err == ""
+
+
+def test_validate_bad_scenario_exits_2_with_key_path(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(open(QUICKSTART).read().replace("vus = 10", "vus = -3"))
+    code, out, err = run_cli(capsys, "validate", str(bad))
+    assert code == 2 and out == ""
+    assert "bad.toml" in err and "runtime.vus" in err and "-3" in err
+    assert "Traceback" not in err
+
+
+def test_validate_missing_file_exits_2(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "validate", str(tmp_path / "nope.toml"))
+    assert code == 2 and "nope.toml" in err
+
+
+def test_run_prints_a_summary(capsys):
+    code, out, err = run_cli(capsys, "run", QUICKSTART, "--duration", "3")
+    assert code == 0, err
+    for word in ("requests", "p50", "p90", "p95", "p99", "p99.9", "max", "list_items", "PASS"):
+        assert word in out
+
+
+def test_run_json(capsys):
+    code, out, _ = run_cli(capsys, "run", QUICKSTART, "--json", "--seed", "9", "--vus", "4", "--duration", "2")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["seed"] == 9 and doc["vus"] == 4 and doc["mode"] == "simulate"
+    s = doc["summary"]
+    assert s["requests"] == sum(r["requests"] for r in s["requests_by_name"].values())
+    assert set(s["latency_ms"]) >= {"min", "p50", "p90", "p95", "p99", "p99.9", "max"}
+    assert doc["passed"] is True and all(a["passed"] for a in doc["assertions"])
+
+
+def test_same_seed_same_summary(capsys):
+    _, first, _ = run_cli(capsys, "run", QUICKSTART, "--json", "--duration", "2")
+    _, second, _ = run_cli(capsys, "run", QUICKSTART, "--json", "--duration", "2")
+    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "wall_s"}  # noqa: E731
+    assert strip(first) == strip(second)
+
+
+def test_failed_assertion_exits_1(capsys, tmp_path):
+    sc = tmp_path / "strict.toml"
+    sc.write_text(open(QUICKSTART).read().replace("p99_latency_ms = 500", "p99_latency_ms = 1"))
+    code, out, _ = run_cli(capsys, "run", str(sc), "--duration", "2")
+    assert code == 1
+    assert "FAIL  p99_latency_ms <= 1" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", QUICKSTART, "--vus", "0"], "--vus"),
+    (["run", QUICKSTART, "--seed", "-1"], "--seed"),
+    (["run", QUICKSTART, "--duration", "abc"], "--duration"),
+    (["bogus"], "invalid choice"),
+    ([], "required"),
+])
+def test_usage_errors_exit_2(capsys, args, needle):
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and needle in err and "Traceback" not in err
+
+
+def test_overrides_refused_for_shaped_schedules(capsys):
+    code, _, err = run_cli(capsys, "run", str(REPO / "examples" / "ramp.toml"), "--vus", "3")
+    assert code == 2 and "constant" in err
+
+
+def test_scenario_without_simulation_is_a_clear_error(capsys, tmp_path):
+    sc = tmp_path / "live.toml"
+    text = open(QUICKSTART).read()
+    sc.write_text(text[: text.index("\n[simulation]")] + text[text.index("\n[assertions]"):])
+    code, _, err = run_cli(capsys, "run", str(sc))
+    assert code == 2 and "[simulation]" in err
+
+
+def test_console_entry_point_runs_as_a_process():
+    proc = subprocess.run([sys.executable, "-m", "z6.cli", "validate", QUICKSTART],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
