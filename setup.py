@@ -47,7 +47,9 @@ setup(
         [core_extension("_random"), core_extension("_engine")],
         compiler_directives=directives,
         include_path=["src"],
-        # A debug build must not reuse C generated for the release build.
-        force=DEBUG,
+        # Always regenerate: the C differs between the debug and release builds,
+        # and a stale file from the other kind must never be reused.
+        force=True,
     ),
+    options={"build_ext": {"force": True}},
 )

@@ -4,7 +4,15 @@ Public surface: the `Engine`, the event and VU dtypes read off the C structs, an
 the PRNG helpers used by tests and tools. See `z6` for the user-facing API.
 """
 
-from z6core._engine import EVENT_DTYPE, ITER_UNLIMITED, PROFILE_DEFAULT, PROFILE_SEED, VU_DTYPE, Engine
+from z6core._engine import (
+    DEBUG_BUILD,
+    EVENT_DTYPE,
+    ITER_UNLIMITED,
+    PROFILE_DEFAULT,
+    PROFILE_SEED,
+    VU_DTYPE,
+    Engine,
+)
 from z6core._random import (
     Xorshift64Star,
     sample_duration_ns,
@@ -22,6 +30,7 @@ DIST_LOGNORMAL = 3
 
 __all__ = [
     "Engine",
+    "DEBUG_BUILD",
     "EVENT_DTYPE",
     "VU_DTYPE",
     "PROFILE_DEFAULT",

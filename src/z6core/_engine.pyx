@@ -30,7 +30,8 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_seed_f32, pick_weighted
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state, xs_float, xs_init
 
-__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED"]
+__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED",
+           "DEBUG_BUILD"]
 
 cdef extern from *:
     """
@@ -59,6 +60,17 @@ cdef extern from *:
         return n / d;
     #endif
     }
+    /* Invariant checks: compiled in by the debug build (Z6_DEBUG=1), nothing in
+       the release build. A broken invariant aborts with its name. */
+    #include <stdio.h>
+    #include <stdlib.h>
+    #ifdef Z6_DEBUG
+    #define Z6_CHECK(cond, what) do { if (!(cond)) { fprintf(stderr, "z6core: invariant failed: %s (%s:%d)\\n", what, __FILE__, __LINE__); abort(); } } while (0)
+    #define Z6_DEBUG_BUILD 1
+    #else
+    #define Z6_CHECK(cond, what) ((void)0)
+    #define Z6_DEBUG_BUILD 0
+    #endif
     #define Z6_NIL 0xFFFFFFFFu
     #define Z6_NO_TICK 0xFFFFFFFFFFFFFFFFULL
     #define Z6_ITER_UNLIMITED 0xFFFFFFFFu
@@ -66,6 +78,8 @@ cdef extern from *:
     int z6_ctz64(uint64_t x) nogil
     uint64_t z6_div_u64(uint64_t n, uint64_t d, uint64_t m) nogil
     void z6_prefetch(void* p) nogil
+    void Z6_CHECK(bint cond, const char* what) nogil
+    const int Z6_DEBUG_BUILD
     const uint32_t Z6_NIL
     const uint64_t Z6_NO_TICK
     const uint32_t Z6_ITER_UNLIMITED
@@ -90,6 +104,7 @@ cdef enum profile_t:
 PROFILE_DEFAULT = PROF_DEFAULT
 PROFILE_SEED = PROF_SEED
 ITER_UNLIMITED = 0xFFFFFFFF
+DEBUG_BUILD = bool(Z6_DEBUG_BUILD)
 
 # The numpy dtypes are read off the C structs, never typed twice.
 cdef event_t _event_probe
@@ -218,7 +233,7 @@ cdef class Engine:
     cdef readonly uint64_t events_emitted
     cdef readonly uint64_t requests_issued
     cdef readonly uint64_t active_vus
-    cdef readonly bint finished
+    cdef bint done                 # the loop has nothing left to run
     cdef bint out_of_memory
 
     def __cinit__(self):
@@ -357,7 +372,7 @@ cdef class Engine:
         self.in_tick = False
         self.spawn_cursor = 0
         self.spill_n = 0
-        self.finished = False
+        self.done = False
 
     def __dealloc__(self):
         free(self.blk_data)
@@ -401,7 +416,7 @@ cdef class Engine:
             memcpy(self.out, self.spill, self.spill_n * sizeof(event_t))
             self.out_n = self.spill_n
             self.spill_n = 0
-        if not self.finished:
+        if not self.done:
             with nogil:
                 self._run()
         if self.out_of_memory:
@@ -410,6 +425,11 @@ cdef class Engine:
         self.out = NULL
         self.out_cap = 0
         return n
+
+    @property
+    def finished(self):
+        """True once every event has been handed out (none left in the spill)."""
+        return self.done and self.spill_n == 0
 
     @property
     def vus(self):
@@ -438,7 +458,7 @@ cdef class Engine:
             if not self.in_tick:
                 t = self._next_tick()
                 if t == Z6_NO_TICK:
-                    self.finished = True
+                    self.done = True
                     return
                 self._begin_tick(t)
             t = self.current_tick
@@ -446,7 +466,11 @@ cdef class Engine:
                 if self.due_cursor + PREFETCH_AHEAD < self.due_n:
                     z6_prefetch(&self.vus[self.due_list[self.due_cursor + PREFETCH_AHEAD]])
                 idx = self.due_list[self.due_cursor]
+                Z6_CHECK(idx < self.n_vus, "due VU index within the table")
+                Z6_CHECK(self.due_cursor == 0 or self.due_list[self.due_cursor - 1] < idx,
+                         "a tick's VUs in increasing id order")
                 vu = &self.vus[idx]
+                Z6_CHECK(vu.due_ns // self.tick_ns == t, "VU filed under its due tick")
                 # All of this VU's actions that fall in this tick happen now, so its
                 # events stay together and the (tick, vu_id) order holds.
                 # (a VU's due time is never before the tick being processed)
@@ -458,6 +482,7 @@ cdef class Engine:
                     self._step(vu, t)
                 if vu.state != VU_COMPLETE:
                     tick = self._tick_of(vu.due_ns)
+                    Z6_CHECK(tick > t and tick == vu.due_ns // self.tick_ns, "VU refiled in the future")
                     slot = <uint32_t>(tick & WHEEL_MASK)
                     if slot == last_slot and last_count < BLOCK and tick < self.block_base + WHEEL_SIZE:
                         self.blk_data[<size_t>last_block * BLOCK + last_count] = idx
@@ -490,6 +515,7 @@ cdef class Engine:
         cdef bint is_sorted = True
         while b != Z6_NIL:
             c = self.blk_count[b]
+            Z6_CHECK(c <= BLOCK and n + c <= self.n_vus, "slot collection in bounds")
             memcpy(&self.due_list[n], &self.blk_data[<size_t>b * BLOCK], c * sizeof(uint32_t))
             n += c
             nb = self.blk_next[b]
@@ -620,6 +646,7 @@ cdef class Engine:
             self.blk_next[b] = nb
             self.slot_tail[slot] = nb
             b = nb
+        Z6_CHECK(self.blk_count[b] < BLOCK and idx < self.n_vus, "block append in bounds")
         self.blk_data[<size_t>b * BLOCK + self.blk_count[b]] = idx
         self.blk_count[b] += 1
 
@@ -649,8 +676,10 @@ cdef class Engine:
             e = &self.out[self.out_n]
             self.out_n += 1
         else:
+            Z6_CHECK(self.spill_n < SPILL_CAP, "spill never overflows")
             e = &self.spill[self.spill_n]
             self.spill_n += 1
+        Z6_CHECK(tick >= self.current_tick, "events in tick order")
         e.tick = tick
         e.value_ns = value_ns
         e.vu_id = vu.vu_id
