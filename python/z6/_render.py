@@ -52,5 +52,5 @@ def render_run(result: RunResult) -> str:
             scope = "" if a.scope == "overall" else f"[{a.scope}] "
             lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}: measured {measured}")
     lines.append("")
-    lines.append(f"{'PASSED' if result.passed else 'FAILED'}  ({s.events} events in {result.stats.wall_s:.3f} s wall)")
+    lines.append(f"{'PASSED' if result.passed else 'FAILED'}  ({s.events} events, {result.stats.wall_s * 1000:.1f} ms wall)")
     return "\n".join(lines)

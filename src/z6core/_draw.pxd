@@ -8,7 +8,7 @@ number of values from it, so what a VU does depends only on (seed, vu_id, n).
 from libc.math cimport log, log1p, sqrt, exp
 from libc.stdint cimport uint16_t, uint64_t
 
-from z6core._prng cimport xs_float, xs_range, xs_seed_float
+from z6core._prng cimport xs_below, xs_float, xs_seed_float
 
 # Distribution kinds (shared by think time and the latency model).
 cdef enum dist_kind_t:
@@ -40,10 +40,10 @@ cdef inline Py_ssize_t pick_cumulative(const uint64_t* cum, Py_ssize_t n, uint64
 
 
 cdef inline Py_ssize_t pick_weighted(uint64_t* state, const uint64_t* cum, Py_ssize_t n) noexcept nogil:
-    # One xs_range draw (which may itself reject and redraw) per pick.
+    # One xs_below draw (rarely more, on rejection) per pick; none for n == 1.
     if n == 1:
         return 0
-    return pick_cumulative(cum, n, xs_range(state, cum[n - 1]))
+    return pick_cumulative(cum, n, xs_below(state, cum[n - 1]))
 
 
 cdef inline Py_ssize_t pick_seed_f32(uint64_t* state, const float* weights, Py_ssize_t n, float total) noexcept nogil:

@@ -3,8 +3,8 @@
 
 Compatibility guarantee: `xs_next`, `xs_range` and `xs_seed_float` reproduce the
 original Zig engine's `PRNG.next`, `PRNG.range` and `PRNG.float` bit for bit
-(tests/test_prng.py reads the known answers from shared/reference). `xs_float` is
-z6's own float: the top 53 bits scaled by 2**-53, so it lies in [0, 1) and can never
+(tests/test_prng.py reads the known answers from shared/reference). `xs_float` and `xs_below` are
+z6's own: the float is the top 53 bits scaled by 2**-53, so it lies in [0, 1) and can never
 be 1.0 (the seed's `f64(next()) / f64(2**64 - 1)` rounds to 1.0 for draws within 1024
 of 2**64). `vu_stream_state` fixes how a VU's stream derives from the run seed.
 These functions are frozen: changing one changes every event stream.
@@ -23,6 +23,21 @@ cdef extern from *:
     #define Z6_SM_MIX1 0xBF58476D1CE4E5B9ULL
     #define Z6_SM_MIX2 0x94D049BB133111EBULL
     #define Z6_U64_MAX 0xFFFFFFFFFFFFFFFFULL
+    /* Full 64x64 -> 128-bit product; the portable branch gives the same bits
+       where the compiler has no 128-bit integer, so streams match everywhere. */
+    static inline uint64_t z6_mul128(uint64_t a, uint64_t b, uint64_t *lo) {
+    #if defined(__SIZEOF_INT128__)
+        unsigned __int128 p = (unsigned __int128)a * b;
+        *lo = (uint64_t)p;
+        return (uint64_t)(p >> 64);
+    #else
+        uint64_t a_lo = (uint32_t)a, a_hi = a >> 32, b_lo = (uint32_t)b, b_hi = b >> 32;
+        uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+        uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+        *lo = (mid << 32) | (uint32_t)ll;
+        return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    #endif
+    }
     """
     const uint64_t Z6_XS_ZERO_SEED
     const uint64_t Z6_XS_MULT
@@ -30,6 +45,7 @@ cdef extern from *:
     const uint64_t Z6_SM_MIX1
     const uint64_t Z6_SM_MIX2
     const uint64_t Z6_U64_MAX
+    uint64_t z6_mul128(uint64_t a, uint64_t b, uint64_t* lo) nogil
 
 
 cdef inline uint64_t xs_init(uint64_t seed) noexcept nogil:
@@ -65,6 +81,19 @@ cdef inline uint64_t xs_range(uint64_t* state, uint64_t n) noexcept nogil:
     while v >= threshold:
         v = xs_next(state)
     return v % n
+
+
+cdef inline uint64_t xs_below(uint64_t* state, uint64_t n) noexcept nogil:
+    # z6's uniform integer in [0, n), n >= 1: Lemire's multiply-and-reject
+    # ("Fast random integer generation in an interval", 2019). Unbiased like the
+    # seed's range(), but a division only on the rare rejection path.
+    cdef uint64_t lo, threshold
+    cdef uint64_t hi = z6_mul128(xs_next(state), n, &lo)
+    if lo < n:
+        threshold = (0 - n) % n
+        while lo < threshold:
+            hi = z6_mul128(xs_next(state), n, &lo)
+    return hi
 
 
 cdef inline uint64_t splitmix64(uint64_t seed, uint64_t index) noexcept nogil:
