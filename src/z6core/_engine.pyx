@@ -29,6 +29,7 @@ import numpy as np
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_seed_f32, pick_weighted
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state, xs_float, xs_init
+from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
 
 __all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED",
            "DEBUG_BUILD"]
@@ -91,8 +92,6 @@ cdef enum:
     WHEEL_WORDS = WHEEL_SIZE // 64
     SPILL_CAP = 4          # a step emits at most 2 events; spill holds the overflow
     MIN_CHUNK = 4
-    RADIX_BITS = 11
-    RADIX_SIZE = 1 << RADIX_BITS
     INSERTION_SORT_MAX = 48
     PREFETCH_AHEAD = 16
     BLOCK = 64             # VU indices per scheduler block (256 bytes)
@@ -115,48 +114,6 @@ VU_DTYPE = np.asarray(<vu_t[:1]>&_vu_probe).dtype
 
 cdef inline uint64_t sat_add(uint64_t a, uint64_t b) noexcept nogil:
     return Z6_U64_MAX if a > Z6_U64_MAX - b else a + b
-
-
-cdef void radix_sort_u32(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int passes) noexcept nogil:
-    # LSD radix sort, RADIX_BITS per pass; `passes` covers the largest key.
-    cdef Py_ssize_t counts[RADIX_SIZE]
-    cdef Py_ssize_t i, total, c
-    cdef int p, shift
-    cdef uint32_t* src = keys
-    cdef uint32_t* dst = tmp
-    cdef uint32_t* swap
-    for p in range(passes):
-        shift = p * RADIX_BITS
-        memset(counts, 0, sizeof(counts))
-        for i in range(n):
-            counts[(src[i] >> shift) & (RADIX_SIZE - 1)] += 1
-        total = 0
-        for i in range(RADIX_SIZE):
-            c = counts[i]
-            counts[i] = total
-            total += c
-        for i in range(n):
-            c = (src[i] >> shift) & (RADIX_SIZE - 1)
-            dst[counts[c]] = src[i]
-            counts[c] += 1
-        swap = src
-        src = dst
-        dst = swap
-    if src != keys:
-        memcpy(keys, src, n * sizeof(uint32_t))
-
-
-cdef void insertion_sort_u32(uint32_t* keys, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i, j
-    cdef uint32_t k
-    for i in range(1, n):
-        k = keys[i]
-        j = i - 1
-        while j >= 0 and keys[j] > k:
-            keys[j + 1] = keys[j]
-            j -= 1
-        keys[j + 1] = k
-
 
 
 cdef inline void* cnp_data(arr):
