@@ -29,6 +29,9 @@ def plan():
     (dict(step_request=np.array([3], np.uint16), step_repeat=np.array([1], np.uint32)), "sequence"),
     (dict(status_cum=np.zeros(1, np.uint64)), "status"),
     (dict(spawn_tick=np.zeros((2, 2), np.uint64)), "one-dimensional"),
+    (dict(think=(3, 1.0, 1.0)), "think"),
+    (dict(latency=(9, 1.0, 1.0)), "latency"),
+    (dict(error_rate=1.5), "error_rate"),
 ])
 def test_bad_plans_are_refused(plan, change, message):
     with pytest.raises(ValueError, match=message):

@@ -27,7 +27,8 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from z6core._defs cimport *
-from z6core._draw cimport draw_ns, pick_seed_f32, pick_weighted
+from z6core._draw cimport (DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL, draw_ns, pick_seed_f32,
+                            pick_weighted)
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state, xs_float, xs_init
 from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
 
@@ -258,7 +259,13 @@ cdef class Engine:
 
         self.think_kind, self.think_a, self.think_b = plan.think
         self.latency_kind, self.latency_a, self.latency_b = plan.latency
+        if not (DIST_CONSTANT <= self.think_kind <= DIST_EXPONENTIAL):
+            raise ValueError(f"plan.think: kind must be constant, uniform or exponential, got {self.think_kind}")
+        if not (DIST_CONSTANT <= self.latency_kind <= DIST_LOGNORMAL):
+            raise ValueError(f"plan.latency: unknown distribution kind {self.latency_kind}")
         self.error_rate = float(plan.error_rate)
+        if not (0.0 <= self.error_rate <= 1.0):
+            raise ValueError(f"plan.error_rate must be within [0, 1], got {self.error_rate}")
         codes = self._array(plan.status_codes, np.uint16, "status_codes")
         status_cum = self._array(plan.status_cum, np.uint64, "status_cum")
         if codes.shape[0] < 1 or codes.shape[0] != status_cum.shape[0] or status_cum[status_cum.shape[0] - 1] == 0:
