@@ -33,3 +33,20 @@ def test_error_exit_codes():
     assert (z6.ConfigError.exit_code, z6.ScenarioError.exit_code, z6.RunError.exit_code,
             z6.InternalError.exit_code) == (2, 2, 3, 4)
     assert issubclass(z6.ScenarioError, z6.ConfigError)
+
+
+def test_assertions_without_data_fail():
+    import z6
+    from conftest import scenario
+
+    # A request that is never chosen (weight 0) has no data: its rate and latency
+    # assertions fail rather than pass vacuously.
+    requests = ('\n[[requests]]\nname = "a"\nmethod = "GET"\npath = "/a"\n'
+                '\n[[requests]]\nname = "never"\nmethod = "GET"\npath = "/b"\nweight = 0\n')
+    extra = ('[simulation]\nlatency = { type = "constant", ms = 5 }\n\n[assertions.requests.never]\n'
+             'success_rate_min = 0.5\nerror_rate_max = 0.5\np50_latency_ms = 100\nstatus_5xx_max_rate = 0.5\n')
+    result = z6.run_scenario(scenario("duration_seconds = 1\nvus = 2", requests=requests, extra=extra))
+    never = [a for a in result.assertions if a.scope == "never"]
+    assert len(never) == 4 and not any(a.passed for a in never)
+    assert all(a.measured is None for a in never)
+    assert not result.passed

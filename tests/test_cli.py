@@ -101,3 +101,13 @@ def test_console_entry_point_runs_as_a_process():
     proc = subprocess.run([sys.executable, "-m", "z6.cli", "validate", QUICKSTART],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_bad_seed_text_names_the_problem_not_the_parser(capsys):
+    code, _, err = run_cli(capsys, "run", QUICKSTART, "--seed", "abc")
+    assert code == 2 and "--seed" in err and "'abc'" in err and "_seed" not in err
+
+
+def test_duration_beyond_the_horizon_exits_2(capsys):
+    code, _, err = run_cli(capsys, "run", QUICKSTART, "--duration", "1e300")
+    assert code == 2 and "horizon" in err and "Traceback" not in err

@@ -1,8 +1,10 @@
 """Post-run assertions (the original format's `[assertions]`), checked against a Summary.
 
 Each threshold is inclusive: ``p99_latency_ms = 100`` passes when p99 <= 100 ms,
-``rps_min = 50`` passes when the rate >= 50. A latency assertion on a request
-that received no response fails (there is nothing to show it holds).
+``rps_min = 50`` passes when the rate >= 50. An assertion with nothing to measure
+fails, since nothing shows it holds: latency assertions when no response was
+received, rate-of-requests assertions (error, success, 5xx) when no request
+completed. ``rps_min`` always has a value (0 when nothing was issued).
 """
 
 from __future__ import annotations
@@ -28,9 +30,17 @@ class AssertionResult:
                 "measured": self.measured, "passed": self.passed}
 
 
-def _status_5xx_rate(r: RequestSummary) -> float:
+def _status_5xx_rate(r: RequestSummary) -> Optional[float]:
     fivexx = sum(c for s, c in r.statuses.items() if 500 <= s <= 599)
-    return fivexx / r.completed if r.completed else 0.0
+    return fivexx / r.completed if r.completed else None
+
+
+def _error_rate(r: RequestSummary) -> Optional[float]:
+    return r.error_rate if r.completed else None
+
+
+def _success_rate(r: RequestSummary) -> Optional[float]:
+    return 1.0 - r.error_rate if r.completed else None
 
 
 # key -> (how to measure it, True when the measured value must stay at or below)
@@ -39,8 +49,8 @@ _CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], boo
     "p90_latency_ms": (lambda r, rate: r.latency.percentiles["p90"], True),
     "p99_latency_ms": (lambda r, rate: r.latency.percentiles["p99"], True),
     "p999_latency_ms": (lambda r, rate: r.latency.percentiles["p99.9"], True),
-    "error_rate_max": (lambda r, rate: r.error_rate, True),
-    "success_rate_min": (lambda r, rate: 1.0 - r.error_rate, False),
+    "error_rate_max": (lambda r, rate: _error_rate(r), True),
+    "success_rate_min": (lambda r, rate: _success_rate(r), False),
     "rps_min": (lambda r, rate: rate, False),
     "status_5xx_max_rate": (lambda r, rate: _status_5xx_rate(r), True),
 }

@@ -34,6 +34,8 @@ WEIGHT_SCALE = 1_000_000
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 U64_MAX = 2**64 - 1
+CLOCK_LIMIT_NS = z6core.CLOCK_LIMIT_NS
+DRAW_MAX_NS = 2**53  # the core's cap on one think-time or latency draw
 # z-score of the 99th percentile of the standard normal: p99 = median * exp(sigma * Z99).
 Z99 = 2.3263478740408408
 
@@ -71,7 +73,7 @@ class Plan:
     status_cum: np.ndarray
     capacity: int  # 0 = unlimited
     graceful_ns: int
-    end_tick: int  # last schedule end (U64_MAX ticks when iterations alone bound the run)
+    end_tick: int  # last schedule end (the clock's horizon when iterations alone bound the run)
     seed_weights_f32: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     seed_think_ticks: int = 0
     seed_latency_ticks: int = 0
@@ -109,10 +111,13 @@ def _with(value, **changes):
 
 
 def integer_weights(weights: list[float] | tuple[float, ...], what: str = "weights") -> np.ndarray:
-    """Float weights -> exact integers: x 1e6, round half to even, / gcd."""
-    scaled = [int(round(w * WEIGHT_SCALE)) for w in weights]
+    """Float weights -> exact integers: x 1e6, round half up, / gcd."""
+    scaled = [math.floor(w * WEIGHT_SCALE + 0.5) for w in weights]
     if any(s < 0 for s in scaled) or sum(scaled) <= 0:
         raise ConfigError(f"{what}: need weights >= 0 with a positive sum, got {list(weights)}")
+    for w, s in zip(weights, scaled):
+        if w > 0 and s == 0:
+            raise ConfigError(f"{what}: a positive weight must be at least 0.0000005 (it would round to 0), got {w}")
     divisor = reduce(math.gcd, (s for s in scaled if s), 0)
     reduced = [s // divisor for s in scaled]
     if sum(reduced) >= 2**63:
@@ -120,57 +125,75 @@ def integer_weights(weights: list[float] | tuple[float, ...], what: str = "weigh
     return np.array(reduced, dtype=np.uint64)
 
 
-def _ticks(seconds: float, tick_ns: int) -> int:
-    return max(1, round(seconds * NS_PER_S / tick_ns))
+def _checked_ns(value: float, scale: int, what: str, limit: int) -> int:
+    # Every time the engine adds up must stay below its horizon, so it never wraps.
+    if not math.isfinite(value) or value * scale >= limit:
+        raise ConfigError(f"{what}: must be below {limit / scale:.6g} (the simulated clock's horizon), got {value}")
+    return math.floor(value * scale + 0.5)
 
 
-def _activations(schedule, tick_ns: int, has_iterations: bool):
+def _tick_at(seconds: float, tick_ns: int, what: str) -> int:
+    """The tick nearest to ``seconds`` from the start (half up).
+
+    Schedules round each boundary measured from the start, not each segment, so
+    the segments always add up to the whole.
+    """
+    return (_checked_ns(seconds, NS_PER_S, what, CLOCK_LIMIT_NS) + tick_ns // 2) // tick_ns
+
+
+def _activations(schedule, tick_ns: int, has_iterations: bool, src: str):
     kind = schedule.type
     if kind == "constant":
         if schedule.duration_s is None:
             if not has_iterations:
-                raise ConfigError("a constant schedule needs a duration or runtime.iterations")
+                raise ConfigError(f"{src}: a constant schedule needs a duration or runtime.iterations")
             # Iterations alone end the run: the schedule never stops a VU.
             return np.zeros(schedule.vus, np.uint64), None
-        return constant_activations(schedule.vus, _ticks(schedule.duration_s, tick_ns))
+        return constant_activations(schedule.vus, max(1, _tick_at(schedule.duration_s, tick_ns, "duration")))
     if kind == "ramp":
-        return ramp_activations(schedule.start_vus, schedule.end_vus,
-                                _ticks(schedule.ramp_s, tick_ns),
-                                round(schedule.hold_s * NS_PER_S / tick_ns))
+        ramp = max(1, _tick_at(schedule.ramp_s, tick_ns, "schedule.ramp_duration_seconds"))
+        end = max(ramp, _tick_at(schedule.ramp_s + schedule.hold_s, tick_ns, "schedule ramp + hold"))
+        return ramp_activations(schedule.start_vus, schedule.end_vus, ramp, end - ramp)
     if kind == "spike":
-        start = round(schedule.spike_start_s * NS_PER_S / tick_ns)
-        end = start + _ticks(schedule.spike_duration_s, tick_ns)
-        total = _ticks(schedule.duration_s, tick_ns)
+        start = _tick_at(schedule.spike_start_s, tick_ns, "schedule.spike_start_seconds")
+        end = max(start + 1, _tick_at(schedule.spike_start_s + schedule.spike_duration_s, tick_ns,
+                                      "schedule.spike_duration_seconds"))
+        total = max(end, _tick_at(schedule.duration_s, tick_ns, "runtime.duration_seconds"))
         levels = [(0, schedule.baseline_vus), (start, schedule.spike_vus), (end, schedule.baseline_vus)]
-        return stepped_activations(levels, max(total, end))
+        return stepped_activations(levels, total)
     if kind == "steps":
-        levels, tick = [], 0
+        levels, elapsed_s = [], 0.0
         for step in schedule.steps:
-            levels.append((tick, step.vus))
-            tick += _ticks(step.duration_s, tick_ns)
-        return stepped_activations(levels, tick)
-    raise ConfigError(f"schedule.type: unknown schedule {kind!r}")
+            levels.append((_tick_at(elapsed_s, tick_ns, "schedule.steps"), step.vus))
+            elapsed_s += step.duration_s
+        return stepped_activations(levels, max(1, _tick_at(elapsed_s, tick_ns, "schedule.steps")))
+    raise ConfigError(f"{src}: schedule.type: unknown schedule {kind!r}")
 
 
-def _distribution(kind: str, a_ms: float, b_ms: float = 0.0) -> tuple[int, float, float]:
+def _distribution(kind: str, what: str, a_ms: float, b_ms: float = 0.0) -> tuple[int, float, float]:
+    # A single draw is capped at 2**53 ns (about 104 days); a parameter beyond
+    # that would be silently clamped, so it is refused.
+    for value in (a_ms, b_ms):
+        _checked_ns(value, NS_PER_MS, what, DRAW_MAX_NS)
     return (_DIST[kind], a_ms * NS_PER_MS, b_ms * NS_PER_MS)
 
 
 def _think(think) -> tuple[int, float, float]:
     if think.type == "constant":
-        return _distribution("constant", think.duration_ms)
+        return _distribution("constant", "think_time.duration_ms", think.duration_ms)
     if think.type == "uniform":
-        return _distribution("uniform", think.min_ms, think.max_ms)
-    return _distribution("exponential", think.mean_ms)
+        return _distribution("uniform", "think_time.max_ms", think.min_ms, think.max_ms)
+    return _distribution("exponential", "think_time.mean_ms", think.mean_ms)
 
 
 def _latency(latency) -> tuple[int, float, float]:
     if latency.type == "constant":
-        return _distribution("constant", latency.ms)
+        return _distribution("constant", "simulation.latency.ms", latency.ms)
     if latency.type == "uniform":
-        return _distribution("uniform", latency.min_ms, latency.max_ms)
+        return _distribution("uniform", "simulation.latency.max_ms", latency.min_ms, latency.max_ms)
     if latency.type == "exponential":
-        return _distribution("exponential", latency.mean_ms)
+        return _distribution("exponential", "simulation.latency.mean_ms", latency.mean_ms)
+    _distribution("constant", "simulation.latency.p99_ms", latency.p99_ms)
     # lognormal from its median and p99: mu = ln(median), sigma = ln(p99/median) / z99.
     mu = math.log(latency.median_ms * NS_PER_MS)
     sigma = math.log(latency.p99_ms / latency.median_ms) / Z99
@@ -212,14 +235,21 @@ def compile_plan(
     if seed is not None and not 0 <= seed < 2**64:
         raise ConfigError(f"--seed must be between 0 and 2**64-1, got {seed}")
 
+    if runtime.iterations is not None and runtime.iterations >= z6core.ITER_UNLIMITED:
+        raise ConfigError(f"{src}: runtime.iterations: must be below {z6core.ITER_UNLIMITED}, got {runtime.iterations}")
     tick_ns = max(1, round(runtime.tick_ms * NS_PER_MS))
-    spawn, stop_tick = _activations(schedule, tick_ns, runtime.iterations is not None)
+    spawn, stop_tick = _activations(schedule, tick_ns, runtime.iterations is not None, src)
+    if spawn.size == 0:
+        raise ConfigError(f"{src}: schedule: no VU is ever active (the curve rounds to 0 VUs at every tick)")
     if stop_tick is None:
-        stop_ns = np.full(spawn.shape[0], U64_MAX, dtype=np.uint64)
-        end_tick = U64_MAX
+        # Iterations alone end the run; the clock's horizon is the only limit.
+        end_tick = CLOCK_LIMIT_NS // tick_ns
+        stop_tick = np.full(spawn.shape[0], end_tick, dtype=np.uint64)
     else:
-        stop_ns = stop_tick * np.uint64(tick_ns)
         end_tick = int(stop_tick.max())
+    stop_ns = stop_tick * np.uint64(tick_ns)
+    graceful_ns = _checked_ns(runtime.graceful_stop_s, NS_PER_S, f"{src}: runtime.graceful_stop_seconds",
+                              CLOCK_LIMIT_NS)
 
     requests = scenario.requests
     sim = scenario.simulation
@@ -245,7 +275,7 @@ def compile_plan(
         status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes"),
                              dtype=np.uint64),
         capacity=sim.capacity or 0,
-        graceful_ns=round(runtime.graceful_stop_s * NS_PER_S),
+        graceful_ns=graceful_ns,
         end_tick=end_tick,
     )
 

@@ -1,7 +1,9 @@
 """Drive an engine over a plan and hand its event chunks to consumers.
 
-Memory stays bounded: each chunk is a fresh fixed-size array that consumers may
-keep or drop; the engine never holds more than one chunk.
+The runner's memory is bounded: each chunk is a fresh fixed-size array that
+consumers may keep or drop, and the engine never holds more than one chunk. What a
+consumer keeps is its own affair (the summary keeps every latency, 10 bytes a
+response).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ the PRNG helpers used by tests and tools. See `z6` for the user-facing API.
 from z6core._engine import (
     DEBUG_BUILD,
     EVENT_DTYPE,
+    CLOCK_LIMIT_NS,
     ITER_UNLIMITED,
     PROFILE_DEFAULT,
     PROFILE_SEED,
@@ -36,6 +37,7 @@ __all__ = [
     "PROFILE_DEFAULT",
     "PROFILE_SEED",
     "ITER_UNLIMITED",
+    "CLOCK_LIMIT_NS",
     "DIST_CONSTANT",
     "DIST_UNIFORM",
     "DIST_EXPONENTIAL",

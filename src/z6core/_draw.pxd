@@ -107,5 +107,9 @@ cdef inline uint64_t draw_ns(uint64_t* state, int kind, double a, double b) noex
         return ns_from_double(a + u * (b - a))
     if kind == DIST_EXPONENTIAL:
         return ns_from_double(-a * log1p(-u))
-    # lognormal: shift u into (0, 1) so the normal quantile stays finite.
-    return ns_from_double(exp(a + b * norm_ppf(u + 1.0 / 18014398509481984.0)))
+    # lognormal: shift u by half a step into (0, 1) so the normal quantile stays
+    # finite; the top value would round up to 1.0, so it keeps its own place.
+    u = u + 1.0 / 18014398509481984.0
+    if u >= 1.0:
+        u = 1.0 - 1.0 / 9007199254740992.0
+    return ns_from_double(exp(a + b * norm_ppf(u)))

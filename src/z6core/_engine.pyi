@@ -5,13 +5,15 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED", "DEBUG_BUILD"]
+__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED", "DEBUG_BUILD",
+           "CLOCK_LIMIT_NS"]
 
 EVENT_DTYPE: np.dtype
 VU_DTYPE: np.dtype
 PROFILE_DEFAULT: int
 PROFILE_SEED: int
 ITER_UNLIMITED: int
+CLOCK_LIMIT_NS: int
 DEBUG_BUILD: bool
 
 class EnginePlan(Protocol):

@@ -7,8 +7,8 @@ full or the run is over, so Python is touched once per chunk, never per VU or pe
 request.
 
 Scheduling is event-driven: a VU costs nothing between its actions. Each VU is
-filed under the tick of its next action in a timer wheel (65,536 one-tick slots,
-overflow list beyond); a tick's VUs are radix-sorted by id, so events come out
+filed under the tick of its next action in a timer wheel (65,536 one-tick slots;
+a min-heap keyed by tick holds the VUs due further out); a tick's VUs are radix-sorted by id, so events come out
 ordered by (tick, vu_id) and, within a VU, in the order they happened. Time inside
 the simulation is kept in nanoseconds: a VU's think time and modelled latency are
 exact, and an event's tick is its time divided by `tick_ns`, as in a live run.
@@ -33,7 +33,7 @@ from z6core._prng cimport Z6_U64_MAX, vu_stream_state, xs_float, xs_init
 from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
 
 __all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED",
-           "DEBUG_BUILD"]
+           "DEBUG_BUILD", "CLOCK_LIMIT_NS"]
 
 cdef extern from *:
     """
@@ -76,6 +76,10 @@ cdef extern from *:
     #define Z6_NIL 0xFFFFFFFFu
     #define Z6_NO_TICK 0xFFFFFFFFFFFFFFFFULL
     #define Z6_ITER_UNLIMITED 0xFFFFFFFFu
+    /* The simulated clock's horizon: schedule ends and the grace period stay
+       below 2**62 ns (about 146 years), so the clock never wraps: every later
+       time is at most an end plus a grace plus one 2**53 ns draw. */
+    #define Z6_CLOCK_LIMIT_NS 0x4000000000000000ULL
     """
     int z6_ctz64(uint64_t x) nogil
     uint64_t z6_div_u64(uint64_t n, uint64_t d, uint64_t m) nogil
@@ -85,6 +89,7 @@ cdef extern from *:
     const uint32_t Z6_NIL
     const uint64_t Z6_NO_TICK
     const uint32_t Z6_ITER_UNLIMITED
+    const uint64_t Z6_CLOCK_LIMIT_NS
 
 cdef enum:
     WHEEL_BITS = 16
@@ -104,6 +109,7 @@ cdef enum profile_t:
 PROFILE_DEFAULT = PROF_DEFAULT
 PROFILE_SEED = PROF_SEED
 ITER_UNLIMITED = 0xFFFFFFFF
+CLOCK_LIMIT_NS = Z6_CLOCK_LIMIT_NS
 DEBUG_BUILD = bool(Z6_DEBUG_BUILD)
 
 # The numpy dtypes are read off the C structs, never typed twice.
@@ -115,6 +121,12 @@ VU_DTYPE = np.asarray(<vu_t[:1]>&_vu_probe).dtype
 
 cdef inline uint64_t sat_add(uint64_t a, uint64_t b) noexcept nogil:
     return Z6_U64_MAX if a > Z6_U64_MAX - b else a + b
+
+
+# A VU due beyond the wheel's current block, in the min-heap keyed by tick.
+ctypedef struct far_t:
+    uint64_t tick
+    uint32_t idx
 
 
 cdef inline void* cnp_data(arr):
@@ -148,8 +160,8 @@ cdef class Engine:
     cdef uint64_t* wheel_bits      # which slots are non-empty
     cdef uint64_t block_base       # the wheel holds ticks in [block_base, block_base + WHEEL_SIZE)
     cdef uint64_t scan_from        # next tick to look at
-    cdef uint32_t* overflow
-    cdef Py_ssize_t overflow_n, overflow_cap
+    cdef far_t* far                # min-heap of VUs due beyond the current block
+    cdef Py_ssize_t far_n, far_cap
     cdef uint32_t* due_list        # the current tick's VUs, sorted by id
     cdef uint32_t* sort_tmp
     cdef Py_ssize_t due_n, due_cursor
@@ -201,7 +213,7 @@ cdef class Engine:
         self.blk_next = NULL
         self.blk_count = NULL
         self.wheel_bits = NULL
-        self.overflow = NULL
+        self.far = NULL
         self.due_list = NULL
         self.sort_tmp = NULL
         self.capacity_heap = NULL
@@ -219,6 +231,8 @@ cdef class Engine:
             raise ValueError(f"plan.tick_ns must be >= 1, got {self.tick_ns}")
         self.tick_magic = Z6_U64_MAX // self.tick_ns
         self.graceful_ns = int(plan.graceful_ns)
+        if self.graceful_ns > Z6_CLOCK_LIMIT_NS:
+            raise ValueError(f"plan.graceful_ns must be at most {Z6_CLOCK_LIMIT_NS}, got {self.graceful_ns}")
 
         spawn_tick = self._array(plan.spawn_tick, np.uint64, "spawn_tick")
         stop_ns = self._array(plan.stop_ns, np.uint64, "stop_ns")
@@ -229,6 +243,8 @@ cdef class Engine:
             raise ValueError(f"plan must have between 1 and {Z6_NIL - 1} VUs, got {n}")
         if n > 1 and np.any(np.diff(spawn_tick.astype(np.int64)) < 0):
             raise ValueError("plan.spawn_tick must be non-decreasing in vu_id")
+        if np.any(stop_ns > Z6_CLOCK_LIMIT_NS):
+            raise ValueError(f"plan.stop_ns must be at most {Z6_CLOCK_LIMIT_NS} (the clock's horizon)")
         if np.any(stop_ns < (spawn_tick + 1) * self.tick_ns):
             raise ValueError("plan.stop_ns must be at least one tick after each VU's spawn tick")
         if first_vu_id < 1 or <uint64_t>first_vu_id + <uint64_t>n - 1 > 0xFFFFFFFF:
@@ -296,6 +312,8 @@ cdef class Engine:
         # The VU table: one 64-byte struct per VU in one numpy-owned block.
         self._vu_array = np.zeros(n, dtype=VU_DTYPE)
         self.vus = <vu_t*>cnp_data(self._vu_array)
+        if not 0 <= int(plan.iterations) < Z6_ITER_UNLIMITED:
+            raise ValueError(f"plan.iterations must be between 0 and {Z6_ITER_UNLIMITED - 1}, got {plan.iterations}")
         cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITER_UNLIMITED
         cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
         cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
@@ -319,15 +337,15 @@ cdef class Engine:
         if not self._blocks_grow(n // BLOCK + 64):
             raise MemoryError()
         self.wheel_bits = <uint64_t*>malloc(WHEEL_WORDS * sizeof(uint64_t))
-        self.overflow_cap = 1024
-        self.overflow = <uint32_t*>malloc(self.overflow_cap * sizeof(uint32_t))
+        self.far_cap = 1024
+        self.far = <far_t*>malloc(self.far_cap * sizeof(far_t))
         if (self.due_list == NULL or self.sort_tmp == NULL or self.slot_head == NULL
-                or self.slot_tail == NULL or self.wheel_bits == NULL or self.overflow == NULL):
+                or self.slot_tail == NULL or self.wheel_bits == NULL or self.far == NULL):
             raise MemoryError()
         memset(self.slot_head, 0xFF, WHEEL_SIZE * sizeof(uint32_t))
         memset(self.slot_tail, 0xFF, WHEEL_SIZE * sizeof(uint32_t))
         memset(self.wheel_bits, 0, WHEEL_WORDS * sizeof(uint64_t))
-        self.overflow_n = 0
+        self.far_n = 0
         self.radix_passes = 1
         while (<uint64_t>1 << (self.radix_passes * RADIX_BITS)) < <uint64_t>n:
             self.radix_passes += 1
@@ -347,7 +365,7 @@ cdef class Engine:
         free(self.slot_head)
         free(self.slot_tail)
         free(self.wheel_bits)
-        free(self.overflow)
+        free(self.far)
         free(self.capacity_heap)
 
     def _array(self, obj, dtype, name):
@@ -384,7 +402,7 @@ cdef class Engine:
             with nogil:
                 self._run()
         if self.out_of_memory:
-            raise MemoryError("z6 engine: out of memory growing the scheduler's overflow list")
+            raise MemoryError("z6 engine: out of memory growing the scheduler's tables")
         n = self.out_n
         self.out = NULL
         self.out_cap = 0
@@ -462,7 +480,7 @@ cdef class Engine:
                                 last_block = self.slot_tail[slot]
                                 last_count = self.blk_count[last_block]
                         else:
-                            self._overflow_push(idx)
+                            self._far_push(idx, tick)
                         if self.out_of_memory:
                             return
                 self.due_cursor += 1
@@ -515,34 +533,28 @@ cdef class Engine:
 
     cdef uint64_t _next_tick(self) noexcept nogil:
         # The earliest tick >= scan_from with a VU due or a VU to spawn.
-        cdef uint64_t wheel_t, spawn_t, best, low, tick
-        cdef Py_ssize_t i, kept
+        cdef uint64_t wheel_t, spawn_t, best, low
         while True:
             wheel_t = self._wheel_first()
             spawn_t = self.vus[self.spawn_cursor].spawn_tick if self.spawn_cursor < self.n_vus else Z6_NO_TICK
             best = wheel_t if wheel_t < spawn_t else spawn_t
             if best < self.block_base + WHEEL_SIZE:
                 return best
-            if self.overflow_n == 0 and spawn_t == Z6_NO_TICK:
+            if self.far_n == 0 and spawn_t == Z6_NO_TICK:
                 return Z6_NO_TICK
             # This block is done: jump to the block of the earliest pending tick and
-            # move the overflow entries that now fall inside the wheel.
+            # move the far VUs that now fall inside the wheel (each VU is moved once
+            # per long wait, so the cost stays O(log n) per event).
             low = spawn_t
-            for i in range(self.overflow_n):
-                tick = self._tick_of(self.vus[self.overflow[i]].due_ns)
-                if tick < low:
-                    low = tick
+            if self.far_n and self.far[0].tick < low:
+                low = self.far[0].tick
             self.block_base = (low // WHEEL_SIZE) * WHEEL_SIZE
             self.scan_from = low
-            kept = 0
-            for i in range(self.overflow_n):
-                tick = self._tick_of(self.vus[self.overflow[i]].due_ns)
-                if tick < self.block_base + WHEEL_SIZE:
-                    self._slot_append(self.overflow[i], tick)
-                else:
-                    self.overflow[kept] = self.overflow[i]
-                    kept += 1
-            self.overflow_n = kept
+            while self.far_n and self.far[0].tick < self.block_base + WHEEL_SIZE:
+                self._slot_append(self.far[0].idx, self.far[0].tick)
+                if self.out_of_memory:
+                    return Z6_NO_TICK
+                self._far_pop()
 
     cdef uint64_t _wheel_first(self) noexcept nogil:
         # First non-empty slot at or after scan_from within the current block.
@@ -614,22 +626,50 @@ cdef class Engine:
         self.blk_data[<size_t>b * BLOCK + self.blk_count[b]] = idx
         self.blk_count[b] += 1
 
-    cdef void _overflow_push(self, uint32_t idx) noexcept nogil:
-        cdef uint32_t* grown
-        if self.overflow_n == self.overflow_cap:
-            # Each VU is filed at most once, so the overflow never exceeds n_vus.
-            grown = <uint32_t*>malloc(2 * self.overflow_cap * sizeof(uint32_t))
+    cdef void _far_push(self, uint32_t idx, uint64_t tick) noexcept nogil:
+        cdef far_t* grown
+        cdef Py_ssize_t i, parent
+        if self.far_n == self.far_cap:
+            # Each VU is filed at most once, so the heap never exceeds n_vus.
+            grown = <far_t*>realloc(self.far, 2 * self.far_cap * sizeof(far_t))
             if grown == NULL:
                 # Filing the VU anywhere else would break the event order: stop the
                 # run, and fill() raises.
                 self.out_of_memory = True
                 return
-            memcpy(grown, self.overflow, self.overflow_n * sizeof(uint32_t))
-            free(self.overflow)
-            self.overflow = grown
-            self.overflow_cap *= 2
-        self.overflow[self.overflow_n] = idx
-        self.overflow_n += 1
+            self.far = grown
+            self.far_cap *= 2
+        i = self.far_n
+        self.far_n += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if self.far[parent].tick <= tick:
+                break
+            self.far[i] = self.far[parent]
+            i = parent
+        self.far[i].tick = tick
+        self.far[i].idx = idx
+
+    cdef void _far_pop(self) noexcept nogil:
+        # Remove the root: sift the last entry down from the top.
+        cdef Py_ssize_t n, i = 0, child
+        cdef far_t last
+        self.far_n -= 1
+        n = self.far_n
+        if n == 0:
+            return
+        last = self.far[n]
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and self.far[child + 1].tick < self.far[child].tick:
+                child += 1
+            if self.far[child].tick >= last.tick:
+                break
+            self.far[i] = self.far[child]
+            i = child
+        self.far[i] = last
 
     # ------------------------------------------------------------------ events
 
@@ -714,8 +754,8 @@ cdef class Engine:
             start = self.capacity_heap[0]
             if start < now:
                 start = now
-            self._capacity_replace_top(start + service)
-            latency = start + service - now
+            self._capacity_replace_top(sat_add(start, service))
+            latency = sat_add(start, service) - now
         else:
             latency = service
         if self.error_rate > 0.0 and xs_float(&vu.rng) < self.error_rate:
@@ -726,7 +766,7 @@ cdef class Engine:
             outcome = EV_REQUEST_TIMEOUT
             latency = self.timeout_ns[req]
             status = 0
-        due = now + latency
+        due = sat_add(now, latency)
         # Graceful stop: a request still in flight this long after the VU's
         # schedule ended is cancelled there.
         deadline = sat_add(vu.stop_ns, self.graceful_ns)
@@ -784,7 +824,7 @@ cdef class Engine:
             return
         # Think time counts from the response; a VU due past its schedule's end
         # wakes at the end instead, to complete.
-        next_issue = now + draw_ns(&vu.rng, self.think_kind, self.think_a, self.think_b)
+        next_issue = sat_add(now, draw_ns(&vu.rng, self.think_kind, self.think_a, self.think_b))
         vu.state = VU_READY
         vu.due_ns = next_issue if next_issue < vu.stop_ns else vu.stop_ns
 

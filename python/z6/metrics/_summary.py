@@ -8,14 +8,18 @@ Percentiles are exact nearest-rank percentiles of the recorded latencies: the
 p-th percentile is the smallest recorded value with at least p% of values at or
 below it, i.e. ``sorted[ceil(p/100 * n) - 1]``, numpy's ``method="inverted_cdf"``.
 It is always a latency that was measured, never an interpolation or a bucket edge.
+(numpy's ``inverted_cdf`` computes the same rank in floating point, which can land
+one rank high, e.g. p99.9 of 1,000 values; here the rank is exact.)
 Latency statistics cover `response_received` events (any status); failed requests
 (transport errors, timeouts, cancellations) are counted, not timed.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -40,9 +44,14 @@ _OUTCOMES = np.array([_RECEIVED, _ERROR, _TIMEOUT, _CANCELLED], dtype=np.uint16)
 
 
 def nearest_rank(sorted_values: np.ndarray, percentile: float) -> float:
-    """Nearest-rank percentile of an ascending array (see the module docstring)."""
+    """Nearest-rank percentile of an ascending array (see the module docstring).
+
+    The rank is computed exactly from the percentile's decimal value: in floating
+    point 99.9 / 100 * 1000 is 999.0000000000001, whose ceiling would be one rank
+    too high.
+    """
     n = sorted_values.shape[0]
-    rank = int(np.ceil(percentile / 100.0 * n))
+    rank = math.ceil(Fraction(str(percentile)) * n / 100)
     return float(sorted_values[min(max(rank, 1), n) - 1])
 
 
