@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import traceback
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import z6
 from z6._errors import EXIT_ASSERTION_FAILED, EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_RUNTIME, Z6Error
@@ -32,36 +32,24 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: {message}")
 
 
-# Option parsers raise ArgumentTypeError themselves: argparse would otherwise name
-# the function ("invalid _seed value") instead of saying what is wrong.
-def _seed(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"must be an integer between 0 and 2**64-1, got {text!r}")
-    return value
+def _option(convert: Callable[[str], Any], valid: Callable[[Any], bool], rule: str) -> Callable[[str], Any]:
+    # The parser raises ArgumentTypeError itself: argparse would otherwise name the
+    # function ("invalid parse value") instead of saying what is wrong.
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
+_seed = _option(lambda text: int(text, 0), lambda v: 0 <= v < 2**64, "an integer between 0 and 2**64-1")
+_positive_int = _option(int, lambda v: v >= 1, "a positive integer")
+_positive_float = _option(float, lambda v: 0 < v < float("inf"), "a positive number of seconds")
 
 
 def build_parser() -> argparse.ArgumentParser:

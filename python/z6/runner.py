@@ -32,14 +32,17 @@ class RunStats:
     wall_s: float
 
 
-def iter_chunks(plan: Plan, chunk_records: int = DEFAULT_CHUNK_RECORDS) -> Iterator[np.ndarray]:
-    """Yield the run's events as arrays of ``chunk_records`` (the last may be shorter)."""
-    engine = Engine(plan)
+def _drain(engine: Engine, chunk_records: int) -> Iterator[np.ndarray]:
     while not engine.finished:
         chunk = np.empty(chunk_records, dtype=EVENT_DTYPE)
         n = engine.fill(chunk)
         if n:
             yield chunk if n == chunk_records else chunk[:n]
+
+
+def iter_chunks(plan: Plan, chunk_records: int = DEFAULT_CHUNK_RECORDS) -> Iterator[np.ndarray]:
+    """Yield the run's events as arrays of ``chunk_records`` (the last may be shorter)."""
+    return _drain(Engine(plan), chunk_records)
 
 
 def run_plan(
@@ -50,13 +53,9 @@ def run_plan(
     """Run ``plan`` to the end, calling every consumer with every chunk, in order."""
     engine = Engine(plan)
     started = time.perf_counter()
-    while not engine.finished:
-        chunk = np.empty(chunk_records, dtype=EVENT_DTYPE)
-        n = engine.fill(chunk)
-        if n:
-            view = chunk if n == chunk_records else chunk[:n]
-            for consume in consumers:
-                consume(view)
+    for chunk in _drain(engine, chunk_records):
+        for consume in consumers:
+            consume(chunk)
     return RunStats(
         events=int(engine.events_emitted),
         requests_issued=int(engine.requests_issued),

@@ -197,45 +197,49 @@ class SummaryBuilder:
             self._vus_max = max(self._vus_max, int(running.max()))
             self._active = int(running[-1])
 
-    def _request_summary(self, mask_request: int | None, values: np.ndarray, reqs: np.ndarray) -> RequestSummary:
-        def mine(r: int) -> bool:
-            return mask_request is None or r == mask_request
-
-        statuses: Counter[int] = Counter()
-        for (r, status), count in self._statuses.items():
-            if mine(r):
-                statuses[status] += count
-        errors: Counter[str] = Counter()
-        for (r, label), count in self._failures.items():
-            if mine(r):
-                errors[label] += count
-        http_failed = sum(c for s, c in statuses.items() if s >= 400)
-        for s, c in statuses.items():
-            if s >= 400:
-                errors[f"http_{s // 100}xx"] += c
-        lat = values if mask_request is None else values[reqs == mask_request]
-        sel = slice(None) if mask_request is None else mask_request
+    def _request_summary(self, statuses: Counter[int], failures: Counter[str],
+                         issued: int, completed: int, latencies: np.ndarray) -> RequestSummary:
+        errors = Counter(failures)
+        for status, count in statuses.items():
+            if status >= 400:
+                errors[f"http_{status // 100}xx"] += count
         return RequestSummary(
-            requests=int(self._issued[sel].sum()),
-            completed=int(self._completed[sel].sum()),
-            failed=int(sum(c for (r, _), c in self._failures.items() if mine(r)) + http_failed),
+            requests=issued,
+            completed=completed,
+            failed=sum(errors.values()),
             statuses=dict(statuses),
             errors=dict(errors),
-            latency=LatencyStats.from_ns(lat),
+            latency=LatencyStats.from_ns(latencies),
         )
 
     def finish(self) -> Summary:
         values = np.concatenate(self._lat_values) if self._lat_values else np.zeros(0, np.uint64)
         reqs = np.concatenate(self._lat_requests) if self._lat_requests else np.zeros(0, np.uint16)
+        n = len(self.request_names)
+        # Group once: per request, its statuses, failures and latencies.
+        statuses: list[Counter[int]] = [Counter() for _ in range(n)]
+        failures: list[Counter[str]] = [Counter() for _ in range(n)]
+        for (r, status), count in self._statuses.items():
+            statuses[r][status] += count
+        for (r, label), count in self._failures.items():
+            failures[r][label] += count
+        order = np.argsort(reqs, kind="stable")
+        by_request = values[order]
+        bounds = np.searchsorted(reqs[order], np.arange(n + 1))
+        per_request = {
+            name: self._request_summary(statuses[i], failures[i], int(self._issued[i]), int(self._completed[i]),
+                                        by_request[bounds[i]:bounds[i + 1]])
+            for i, name in enumerate(self.request_names)
+        }
+        overall = self._request_summary(sum(statuses, Counter()), sum(failures, Counter()),
+                                        int(self._issued.sum()), int(self._completed.sum()), values)
         first = self._first_tick or 0
         duration_s = max(self._last_tick - first, 1) * self.tick_ns / 1e9
-        overall = self._request_summary(None, values, reqs)
         return Summary(
             duration_s=duration_s,
             rate=overall.requests / duration_s,
             vus_max=self._vus_max,
             events=self._events,
             overall=overall,
-            per_request={name: self._request_summary(i, values, reqs)
-                         for i, name in enumerate(self.request_names)},
+            per_request=per_request,
         )
