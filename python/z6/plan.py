@@ -149,24 +149,25 @@ def _activations(schedule, tick_ns: int, has_iterations: bool, src: str):
                 raise ConfigError(f"{src}: a constant schedule needs a duration or runtime.iterations")
             # Iterations alone end the run: the schedule never stops a VU.
             return np.zeros(schedule.vus, np.uint64), None
-        return constant_activations(schedule.vus, max(1, _tick_at(schedule.duration_s, tick_ns, "duration")))
+        return constant_activations(schedule.vus, max(1, _tick_at(schedule.duration_s, tick_ns,
+                                                                   f"{src}: runtime.duration_seconds")))
     if kind == "ramp":
-        ramp = max(1, _tick_at(schedule.ramp_s, tick_ns, "schedule.ramp_duration_seconds"))
-        end = max(ramp, _tick_at(schedule.ramp_s + schedule.hold_s, tick_ns, "schedule ramp + hold"))
+        ramp = max(1, _tick_at(schedule.ramp_s, tick_ns, f"{src}: schedule.ramp_duration_seconds"))
+        end = max(ramp, _tick_at(schedule.ramp_s + schedule.hold_s, tick_ns, f"{src}: schedule.hold_duration_seconds"))
         return ramp_activations(schedule.start_vus, schedule.end_vus, ramp, end - ramp)
     if kind == "spike":
-        start = _tick_at(schedule.spike_start_s, tick_ns, "schedule.spike_start_seconds")
+        start = _tick_at(schedule.spike_start_s, tick_ns, f"{src}: schedule.spike_start_seconds")
         end = max(start + 1, _tick_at(schedule.spike_start_s + schedule.spike_duration_s, tick_ns,
-                                      "schedule.spike_duration_seconds"))
-        total = max(end, _tick_at(schedule.duration_s, tick_ns, "runtime.duration_seconds"))
+                                      f"{src}: schedule.spike_duration_seconds"))
+        total = max(end, _tick_at(schedule.duration_s, tick_ns, f"{src}: runtime.duration_seconds"))
         levels = [(0, schedule.baseline_vus), (start, schedule.spike_vus), (end, schedule.baseline_vus)]
         return stepped_activations(levels, total)
     if kind == "steps":
         levels, elapsed_s = [], 0.0
         for step in schedule.steps:
-            levels.append((_tick_at(elapsed_s, tick_ns, "schedule.steps"), step.vus))
+            levels.append((_tick_at(elapsed_s, tick_ns, f"{src}: schedule.steps"), step.vus))
             elapsed_s += step.duration_s
-        return stepped_activations(levels, max(1, _tick_at(elapsed_s, tick_ns, "schedule.steps")))
+        return stepped_activations(levels, max(1, _tick_at(elapsed_s, tick_ns, f"{src}: schedule.steps")))
     raise ConfigError(f"{src}: schedule.type: unknown schedule {kind!r}")
 
 
@@ -178,22 +179,22 @@ def _distribution(kind: str, what: str, a_ms: float, b_ms: float = 0.0) -> tuple
     return (_DIST[kind], a_ms * NS_PER_MS, b_ms * NS_PER_MS)
 
 
-def _think(think) -> tuple[int, float, float]:
+def _think(think, src: str) -> tuple[int, float, float]:
     if think.type == "constant":
-        return _distribution("constant", "think_time.duration_ms", think.duration_ms)
+        return _distribution("constant", f"{src}: think_time.duration_ms", think.duration_ms)
     if think.type == "uniform":
-        return _distribution("uniform", "think_time.max_ms", think.min_ms, think.max_ms)
-    return _distribution("exponential", "think_time.mean_ms", think.mean_ms)
+        return _distribution("uniform", f"{src}: think_time.max_ms", think.min_ms, think.max_ms)
+    return _distribution("exponential", f"{src}: think_time.mean_ms", think.mean_ms)
 
 
-def _latency(latency) -> tuple[int, float, float]:
+def _latency(latency, src: str) -> tuple[int, float, float]:
     if latency.type == "constant":
-        return _distribution("constant", "simulation.latency.ms", latency.ms)
+        return _distribution("constant", f"{src}: simulation.latency.ms", latency.ms)
     if latency.type == "uniform":
-        return _distribution("uniform", "simulation.latency.max_ms", latency.min_ms, latency.max_ms)
+        return _distribution("uniform", f"{src}: simulation.latency.max_ms", latency.min_ms, latency.max_ms)
     if latency.type == "exponential":
-        return _distribution("exponential", "simulation.latency.mean_ms", latency.mean_ms)
-    _distribution("constant", "simulation.latency.p99_ms", latency.p99_ms)
+        return _distribution("exponential", f"{src}: simulation.latency.mean_ms", latency.mean_ms)
+    _distribution("constant", f"{src}: simulation.latency.p99_ms", latency.p99_ms)
     # lognormal from its median and p99: mu = ln(median), sigma = ln(p99/median) / z99.
     mu = math.log(latency.median_ms * NS_PER_MS)
     sigma = math.log(latency.p99_ms / latency.median_ms) / Z99
@@ -268,8 +269,8 @@ def compile_plan(
         timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
         step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
         step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
-        think=_think(scenario.think_time),
-        latency=_latency(sim.latency),
+        think=_think(scenario.think_time, src),
+        latency=_latency(sim.latency, src),
         error_rate=sim.error_rate,
         status_codes=np.array([code for code, _ in sim.status_codes], dtype=np.uint16),
         status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes"),
