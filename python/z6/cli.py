@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = z6.load_scenario(args.file)
-    print(f"{args.file}: valid ({len(scenario.requests)} requests, {scenario.schedule.type} schedule"
+    n = len(scenario.requests)
+    print(f"{args.file}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
           f"{', simulated' if scenario.simulation else ''})")
     return EXIT_OK
 
