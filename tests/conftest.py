@@ -6,6 +6,7 @@ import json
 import pathlib
 import textwrap
 
+import numpy as np
 import pytest
 
 import z6
@@ -30,6 +31,20 @@ def seed_vectors() -> dict:
 @pytest.fixture(scope="session")
 def seed_trace_text() -> str:
     return (reference_dir() / "z6-seed-trace-3vu.txt").read_text()
+
+
+def merge_shards(parts: list[np.ndarray]) -> np.ndarray:
+    """Shard streams merged by (tick, vu_id), each VU's own order kept (stable)."""
+    merged = np.concatenate(parts)
+    return merged[np.lexsort((np.arange(merged.size), merged["vu_id"], merged["tick"]))]
+
+
+def assert_tick_vu_order(events: np.ndarray) -> None:
+    """Events are ordered by tick, then vu_id within a tick."""
+    tick = events["tick"].astype(np.int64)
+    assert np.all(np.diff(tick) >= 0)
+    same_tick = np.diff(tick) == 0
+    assert np.all(np.diff(events["vu_id"].astype(np.int64))[same_tick] >= 0)
 
 
 BASE = """

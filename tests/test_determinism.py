@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pathlib
 
-import numpy as np
 import pytest
 
 import z6
 from z6.events import concat_chunks, event_digest
-from conftest import REPO, scenario
+from conftest import REPO, assert_tick_vu_order, merge_shards, scenario
 
 EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
 GOLDEN = REPO / "tests" / "data" / "golden_digests.json"
@@ -20,13 +18,6 @@ GOLDEN = REPO / "tests" / "data" / "golden_digests.json"
 
 def _digest(plan, chunk=65_536):
     return event_digest(z6.iter_chunks(plan, chunk))
-
-
-def _merge(parts):
-    # Merge shard streams by (tick, vu_id), keeping each VU's own order (stable).
-    merged = np.concatenate(parts)
-    order = np.lexsort((np.arange(merged.size), merged["vu_id"], merged["tick"]))
-    return merged[order]
 
 
 def test_golden_digests_of_examples():
@@ -67,16 +58,12 @@ def test_split_by_vu_range_equals_one_engine(example):
     for cuts in ([n // 2], [n // 3, (2 * n) // 3], [1]):
         bounds = [0, *[c for c in cuts if 0 < c < n], n]
         parts = [concat_chunks(z6.iter_chunks(plan.shard(a, b))) for a, b in zip(bounds, bounds[1:])]
-        assert _merge(parts).tobytes() == whole.tobytes(), (example, bounds)
+        assert merge_shards(parts).tobytes() == whole.tobytes(), (example, bounds)
 
 
 def test_events_are_ordered_by_tick_then_vu():
     events = concat_chunks(z6.iter_chunks(z6.compile_plan(z6.load_scenario(REPO / "examples" / "spike.toml"))))
-    tick = events["tick"].astype(np.int64)
-    vu = events["vu_id"].astype(np.int64)
-    same_tick = np.diff(tick) == 0
-    assert np.all(np.diff(tick) >= 0)
-    assert np.all(np.diff(vu)[same_tick] >= 0)
+    assert_tick_vu_order(events)
 
 
 def test_capacity_plans_refuse_to_split():

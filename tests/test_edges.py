@@ -12,7 +12,7 @@ import z6core
 from z6.events import EventKind, concat_chunks
 from z6.metrics import nearest_rank
 from z6.plan import integer_weights
-from conftest import scenario
+from conftest import assert_tick_vu_order, merge_shards, scenario
 
 MASK = 2**64 - 1
 
@@ -74,15 +74,10 @@ def test_far_future_vus_leave_the_heap_in_order():
                         '[simulation]\nlatency = { type = "uniform", min_ms = 1, max_ms = 900 }')
     plan = z6.compile_plan(sc)
     whole = concat_chunks(z6.iter_chunks(plan))
-    tick = whole["tick"].astype(np.int64)
-    assert np.all(np.diff(tick) >= 0)
-    same = np.diff(tick) == 0
-    assert np.all(np.diff(whole["vu_id"].astype(np.int64))[same] >= 0)
+    assert_tick_vu_order(whole)
     assert z6.event_digest([whole]) == z6.event_digest(z6.iter_chunks(plan, 13))
     parts = [concat_chunks(z6.iter_chunks(plan.shard(a, b))) for a, b in ((0, 120), (120, 300))]
-    merged = np.concatenate(parts)
-    merged = merged[np.lexsort((np.arange(merged.size), merged["vu_id"], merged["tick"]))]
-    assert merged.tobytes() == whole.tobytes()
+    assert merge_shards(parts).tobytes() == whole.tobytes()
 
 
 @pytest.mark.parametrize("runtime, extra, needle", [

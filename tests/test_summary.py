@@ -8,7 +8,7 @@ import numpy as np
 
 import z6
 from z6.events import ErrorCode, EventKind, concat_chunks
-from conftest import REPO, scenario
+from conftest import scenario
 
 K = EventKind
 
