@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from z6core import EVENT_DTYPE, Engine
 from z6.plan import Plan
 
-__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "RunStats"]
+__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "RunStats", "ProgressSnapshot"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
@@ -29,6 +29,23 @@ class RunStats:
     events: int
     requests_issued: int
     final_tick: int
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """Where a run is, handed to a progress callback after every chunk.
+
+    ``elapsed_s`` is run time: wall-clock seconds in a live run, simulated seconds
+    (the current tick) in a simulated one. ``total_s`` is the schedule's planned
+    length (None when only iterations bound the run).
+    """
+
+    elapsed_s: float
+    total_s: Optional[float]
+    active_vus: int
+    requests_issued: int
+    events: int
     wall_s: float
 
 
@@ -49,13 +66,29 @@ def run_plan(
     plan: Plan,
     consumers: Sequence[Callable[[np.ndarray], None]],
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    progress: Optional[Callable[[ProgressSnapshot], None]] = None,
 ) -> RunStats:
-    """Run ``plan`` to the end, calling every consumer with every chunk, in order."""
+    """Run ``plan`` to the end, calling every consumer with every chunk, in order.
+
+    ``progress``, when given, is called after each chunk's consumers with a
+    `ProgressSnapshot` (it rate-limits its own output).
+    """
     engine = Engine(plan)
     started = time.perf_counter()
+    tick_s = plan.tick_ns / 1e9
+    total_s = None if plan.iterations else plan.end_tick * tick_s
     for chunk in _drain(engine, chunk_records):
         for consume in consumers:
             consume(chunk)
+        if progress is not None:
+            progress(ProgressSnapshot(
+                elapsed_s=int(engine.tick) * tick_s,
+                total_s=total_s,
+                active_vus=int(engine.active_vus),
+                requests_issued=int(engine.requests_issued),
+                events=int(engine.events_emitted),
+                wall_s=time.perf_counter() - started,
+            ))
     return RunStats(
         events=int(engine.events_emitted),
         requests_issued=int(engine.requests_issued),
