@@ -30,6 +30,7 @@ class RunResult:
     stats: RunStats
     summary: Summary
     assertions: tuple[AssertionResult, ...]
+    interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run early: the summary covers what ran
 
     @property
     def passed(self) -> bool:
@@ -47,6 +48,7 @@ class RunResult:
             "summary": self.summary.to_dict(),
             "assertions": [a.to_dict() for a in self.assertions],
             "passed": self.passed,
+            "interrupted": self.interrupted,
         }
 
 
