@@ -1,0 +1,49 @@
+"""Type stubs for z6core._httpparse (the C HTTP/1.1 response parser, for tests)."""
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+__all__ = ["MORE", "DONE", "ERR_PROTOCOL", "ERR_LIMIT", "ERR_CLOSED", "RESULT_NAMES",
+           "MAX_HEADER_BYTES", "MAX_LINE_BYTES", "MAX_BODY_BYTES", "STATE_SIZE",
+           "ParseResult", "ResponseParser", "parse_response"]
+
+MORE: int
+DONE: int
+ERR_PROTOCOL: int
+ERR_LIMIT: int
+ERR_CLOSED: int
+RESULT_NAMES: dict[int, str]
+MAX_HEADER_BYTES: int
+MAX_LINE_BYTES: int
+MAX_BODY_BYTES: int
+STATE_SIZE: int
+
+class ParseResult(NamedTuple):
+    code: int
+    name: str
+    status: int
+    keep_alive: bool
+    http_minor: int
+    body_bytes: int
+    wire_bytes: int
+    consumed: int
+
+class ResponseParser:
+    def __init__(self, head: bool = False) -> None: ...
+    def reset(self, head: bool = False) -> None: ...
+    def feed(self, data: bytes) -> tuple[int, int]: ...
+    def feed_repeated(self, data: bytes, times: int) -> tuple[int, int]: ...
+    def eof(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def keep_alive(self) -> bool: ...
+    @property
+    def http_minor(self) -> int: ...
+    @property
+    def body_bytes(self) -> int: ...
+    @property
+    def wire_bytes(self) -> int: ...
+
+def parse_response(data: bytes, head: bool = False, splits: Sequence[int] = (),
+                   eof: bool = False) -> ParseResult: ...
