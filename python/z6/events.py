@@ -14,7 +14,7 @@ import numpy as np
 
 from z6core import EVENT_DTYPE
 
-__all__ = ["EVENT_DTYPE", "EventKind", "ErrorCode", "NO_REQUEST", "event_digest", "concat_chunks"]
+__all__ = ["EVENT_DTYPE", "EventKind", "ErrorCode", "NO_REQUEST", "OUTCOME_KINDS", "event_digest", "concat_chunks"]
 
 NO_REQUEST = 0xFFFF
 
@@ -56,6 +56,17 @@ class ErrorCode(enum.IntEnum):
     TLS = 9
     CANCELLED = 10
     SIMULATED = 11
+
+
+# The kinds that end a request: every request_issued gets exactly one of these,
+# with the same vu_id and seq. A live run's transport failures carry their own
+# kinds (error_tcp, error_protocol_violation, ...); a simulated failure is a
+# response_error.
+OUTCOME_KINDS = np.array([EventKind.RESPONSE_RECEIVED, EventKind.RESPONSE_ERROR, EventKind.REQUEST_TIMEOUT,
+                          EventKind.REQUEST_CANCELLED, EventKind.ERROR_DNS, EventKind.ERROR_TCP,
+                          EventKind.ERROR_TLS, EventKind.ERROR_HTTP, EventKind.ERROR_TIMEOUT,
+                          EventKind.ERROR_PROTOCOL_VIOLATION, EventKind.ERROR_RESOURCE_EXHAUSTED],
+                         dtype=np.uint16)
 
 
 def event_digest(chunks: Iterable[np.ndarray]) -> str:

@@ -74,6 +74,7 @@ class Plan:
     capacity: int  # 0 = unlimited
     graceful_ns: int
     end_tick: int  # last schedule end (the clock's horizon when iterations alone bound the run)
+    mode: str = "simulate"  # "simulate" (the modelled target) or "live" (real HTTP)
     seed_weights_f32: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     seed_think_ticks: int = 0
     seed_latency_ticks: int = 0
@@ -207,18 +208,25 @@ def compile_plan(
     seed: Optional[int] = None,
     vus: Optional[int] = None,
     duration_s: Optional[float] = None,
+    mode: Optional[str] = None,
 ) -> Plan:
-    """Compile ``scenario`` (with command-line overrides) into a simulated-run `Plan`.
+    """Compile ``scenario`` (with command-line overrides) into a `Plan`.
 
+    ``mode`` is "simulate" (needs a ``[simulation]`` section) or "live"; by
+    default a scenario with ``[simulation]`` is simulated and any other is live.
     ``vus`` and ``duration_s`` override a constant schedule only; for ramp, spike
     and steps the shape is the scenario's to declare, so they are a ConfigError.
     """
     src = scenario.source
-    if scenario.simulation is None:
-        raise ConfigError(
-            f"{src}: no [simulation] section: live HTTP runs are not available in this version; "
-            "add a [simulation] section to run against a modelled target"
-        )
+    if mode is None:
+        mode = "simulate" if scenario.simulation is not None else "live"
+    if mode not in ("simulate", "live"):
+        raise ConfigError(f"mode must be 'simulate' or 'live', got {mode!r}")
+    if mode == "simulate" and scenario.simulation is None:
+        raise ConfigError(f"{src}: --simulate needs a [simulation] section describing the modelled target")
+    if mode == "live" and scenario.target.tls:
+        raise ConfigError(f"{src}: target.base_url: https:// targets are not supported yet (TLS is not "
+                          f"implemented); use http://, or add a [simulation] section and run with --simulate")
     runtime = scenario.runtime
     schedule = scenario.schedule
     if vus is not None or duration_s is not None:
@@ -253,7 +261,7 @@ def compile_plan(
                               CLOCK_LIMIT_NS)
 
     requests = scenario.requests
-    sim = scenario.simulation
+    sim = scenario.simulation if mode == "simulate" else None
     index = {r.name: i for i, r in enumerate(requests)}
     steps = scenario.sequence.steps if scenario.sequence else ()
     return Plan(
@@ -270,14 +278,16 @@ def compile_plan(
         step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
         step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
         think=_think(scenario.think_time, src),
-        latency=_latency(sim.latency, src),
-        error_rate=sim.error_rate,
-        status_codes=np.array([code for code, _ in sim.status_codes], dtype=np.uint16),
-        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes"),
-                             dtype=np.uint64),
-        capacity=sim.capacity or 0,
+        # A live plan has no modelled server: the real one answers.
+        latency=_latency(sim.latency, src) if sim else (z6core.DIST_CONSTANT, 0.0, 0.0),
+        error_rate=sim.error_rate if sim else 0.0,
+        status_codes=np.array([code for code, _ in sim.status_codes] if sim else [200], dtype=np.uint16),
+        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes")
+                             if sim else np.ones(1, np.uint64), dtype=np.uint64),
+        capacity=(sim.capacity or 0) if sim else 0,
         graceful_ns=graceful_ns,
         end_tick=end_tick,
+        mode=mode,
     )
 
 

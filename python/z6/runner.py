@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Sequence
+import signal
+import threading
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-from z6core import EVENT_DTYPE, Engine
+from z6core import EVENT_DTYPE, Engine, LiveEngine
 from z6.plan import Plan
 
-__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "RunStats", "ProgressSnapshot"]
+if TYPE_CHECKING:
+    from z6.live import LiveTarget
+
+__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
@@ -30,6 +35,7 @@ class RunStats:
     requests_issued: int
     final_tick: int
     wall_s: float
+    interrupted: bool = False  # a stop signal ended the run early
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,20 @@ class ProgressSnapshot:
     wall_s: float
 
 
-def _drain(engine: Engine, chunk_records: int) -> Iterator[np.ndarray]:
+AnyEngine = Union[Engine, LiveEngine]
+
+
+def make_engine(plan: Plan, target: Optional["LiveTarget"] = None) -> AnyEngine:
+    """The simulated engine for a simulate plan; the live driver (which needs
+    ``target``) for a live one."""
+    if plan.mode == "live":
+        if target is None:
+            raise ValueError("a live plan needs a target (z6.live.resolve_target)")
+        return LiveEngine(plan, target)
+    return Engine(plan)
+
+
+def _drain(engine: AnyEngine, chunk_records: int) -> Iterator[np.ndarray]:
     while not engine.finished:
         chunk = np.empty(chunk_records, dtype=EVENT_DTYPE)
         n = engine.fill(chunk)
@@ -62,36 +81,67 @@ def iter_chunks(plan: Plan, chunk_records: int = DEFAULT_CHUNK_RECORDS) -> Itera
     return _drain(Engine(plan), chunk_records)
 
 
+class _StopOnSignal:
+    """While a live run goes on, SIGINT and SIGTERM stop it gracefully instead of
+    killing it: the first stops issuing and lets requests in flight finish within
+    the graceful stop; a second cancels them at once. The handler runs in the
+    main thread between chunks (the engine returns at least every 250 ms)."""
+
+    def __init__(self, engine: AnyEngine) -> None:
+        self.engine = engine
+        self.signalled = False
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signalled = True
+        self.engine.stop()
+
+    def __enter__(self) -> "_StopOnSignal":
+        if isinstance(self.engine, LiveEngine) and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
 def run_plan(
     plan: Plan,
     consumers: Sequence[Callable[[np.ndarray], None]],
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     progress: Optional[Callable[[ProgressSnapshot], None]] = None,
+    target: Optional["LiveTarget"] = None,
 ) -> RunStats:
     """Run ``plan`` to the end, calling every consumer with every chunk, in order.
 
     ``progress``, when given, is called after each chunk's consumers with a
-    `ProgressSnapshot` (it rate-limits its own output).
+    `ProgressSnapshot` (it rate-limits its own output). A live plan needs
+    ``target``; during a live run SIGINT/SIGTERM stop it gracefully and the
+    stats say it was interrupted.
     """
-    engine = Engine(plan)
+    engine = make_engine(plan, target)
     started = time.perf_counter()
     tick_s = plan.tick_ns / 1e9
     total_s = None if plan.iterations else plan.end_tick * tick_s
-    for chunk in _drain(engine, chunk_records):
-        for consume in consumers:
-            consume(chunk)
-        if progress is not None:
-            progress(ProgressSnapshot(
-                elapsed_s=int(engine.tick) * tick_s,
-                total_s=total_s,
-                active_vus=int(engine.active_vus),
-                requests_issued=int(engine.requests_issued),
-                events=int(engine.events_emitted),
-                wall_s=time.perf_counter() - started,
-            ))
+    with _StopOnSignal(engine) as stopper:
+        for chunk in _drain(engine, chunk_records):
+            for consume in consumers:
+                consume(chunk)
+            if progress is not None:
+                progress(ProgressSnapshot(
+                    elapsed_s=int(engine.tick) * tick_s,
+                    total_s=total_s,
+                    active_vus=int(engine.active_vus),
+                    requests_issued=int(engine.requests_issued),
+                    events=int(engine.events_emitted),
+                    wall_s=time.perf_counter() - started,
+                ))
     return RunStats(
         events=int(engine.events_emitted),
         requests_issued=int(engine.requests_issued),
         final_tick=int(engine.tick),
         wall_s=time.perf_counter() - started,
+        interrupted=stopper.signalled,
     )

@@ -1,7 +1,9 @@
 """z6core: the compiled core of z6 (Cython over fixed C structs).
 
-Public surface: the `Engine`, the event and VU dtypes read off the C structs, and
-the PRNG helpers used by tests and tools. See `z6` for the user-facing API.
+Public surface: the simulated `Engine`, the live HTTP driver `LiveEngine` (and
+`expected_requests`, a live VU's request sequence), the event and VU dtypes read
+off the C structs, the HDR histograms, and the PRNG helpers used by tests and
+tools. See `z6` for the user-facing API.
 """
 
 from z6core._engine import (
@@ -14,6 +16,8 @@ from z6core._engine import (
     VU_DTYPE,
     Engine,
 )
+from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
+from z6core._live import POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
 from z6core._random import (
     Xorshift64Star,
     sample_duration_ns,
@@ -31,6 +35,13 @@ DIST_LOGNORMAL = 3
 
 __all__ = [
     "Engine",
+    "LiveEngine",
+    "HdrHistogram",
+    "RequestHistograms",
+    "DEFAULT_HIGHEST_NS",
+    "expected_requests",
+    "POLLER",
+    "PROGRESS_INTERVAL_NS",
     "DEBUG_BUILD",
     "EVENT_DTYPE",
     "VU_DTYPE",

@@ -220,13 +220,28 @@ def _check_http_version(version: str) -> str:
 
 
 class TargetModel(_Table):
-    base_url: Annotated[str, AfterValidator(_check_base_url)]
+    base_url: Optional[Annotated[str, AfterValidator(_check_base_url)]] = None
+    # z6's own loopback server (`z6 serve`), started and stopped by `z6 run`.
+    builtin: bool = False
     tls: Optional[bool] = None
     http_version: Optional[Annotated[str, AfterValidator(_check_http_version)]] = None
     connection_timeout_ms: PositiveNumber = 10_000.0
 
     @model_validator(mode="after")
+    def _one_target(self) -> TargetModel:
+        if self.builtin and self.base_url is not None:
+            raise Violations([(("base_url",), "must be absent when builtin = true (z6 picks the built-in "
+                                              f"target's address), got {render_value(self.base_url)}")])
+        if not self.builtin and self.base_url is None:
+            raise Violations([(("base_url",), 'is required (or set builtin = true to use z6\'s built-in target)')])
+        return self
+
+    @model_validator(mode="after")
     def _tls_matches_scheme(self) -> TargetModel:
+        if self.base_url is None:
+            if self.tls:
+                raise Violations([(("tls",), "must be false with builtin = true (the built-in target is plain HTTP)")])
+            return self
         scheme = urlsplit(self.base_url).scheme
         if self.tls is not None and self.tls != (scheme == "https"):
             raise Violations(

@@ -127,6 +127,11 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def _target(model: TargetModel) -> Target:
+    if model.builtin:
+        # The port is chosen when `z6 run` starts the built-in target.
+        return Target(base_url="http://127.0.0.1", scheme="http", host="127.0.0.1", port=0, tls=False,
+                      builtin=True, connection_timeout_ms=model.connection_timeout_ms)
+    assert model.base_url is not None
     parts = urlsplit(model.base_url)
     scheme = "https" if parts.scheme == "https" else "http"
     port = parts.port or (443 if scheme == "https" else 80)

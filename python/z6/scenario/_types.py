@@ -82,6 +82,7 @@ class Target:
     host: str
     port: int  # explicit or the scheme's default (80 / 443)
     tls: bool  # == (scheme == "https")
+    builtin: bool = False  # z6's own server (host 127.0.0.1, port 0 until `z6 run` starts it)
     connection_timeout_ms: float = 10_000.0
 
 

@@ -1,0 +1,82 @@
+"""Where live traffic goes: the resolved address and the serialised requests."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+import z6
+from z6._errors import RunError
+from z6.live._wire import host_header, serialize_request
+
+__all__ = ["LiveTarget", "resolve_target", "check_reachable"]
+
+
+@dataclass(frozen=True)
+class LiveTarget:
+    """What `z6core.LiveEngine` needs to reach the server: one address, resolved
+    once before the run (so DNS is never on the hot path), and one byte string
+    per request definition."""
+
+    base_url: str
+    family: int  # socket.AF_INET or socket.AF_INET6
+    address: bytes  # 4 or 16 raw bytes
+    port: int
+    requests: tuple[bytes, ...]
+    head: tuple[bool, ...]  # the request is HEAD: its response has no body
+    connect_timeout_ns: int
+
+
+def _resolve(host: str, port: int, source: str) -> tuple[int, bytes]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise RunError(f"{source}: target.base_url: cannot resolve host {host!r}: {exc.strerror}") from None
+    for family, _, _, _, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6):
+            return family, socket.inet_pton(family, sockaddr[0])
+    raise RunError(f"{source}: target.base_url: host {host!r} has no IPv4 or IPv6 address")
+
+
+def resolve_target(scenario, base_url: str | None = None) -> LiveTarget:
+    """Resolve ``scenario``'s target (or ``base_url``, e.g. the built-in target's)
+    and serialise its requests."""
+    target = scenario.target
+    host, port = target.host, target.port
+    if base_url is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(base_url)
+        host, port = parts.hostname or host, parts.port or 80
+    family, address = _resolve(host, port, scenario.source)
+    agent = f"z6/{z6.__version__}"
+    authority = host_header(host, port)
+    wire = tuple(
+        serialize_request(r, authority, agent, f"{scenario.source}: requests[{i}] ({r.name})")
+        for i, r in enumerate(scenario.requests)
+    )
+    return LiveTarget(
+        base_url=base_url or target.base_url,
+        family=family,
+        address=address,
+        port=port,
+        requests=wire,
+        head=tuple(r.method.upper() == "HEAD" for r in scenario.requests),
+        connect_timeout_ns=max(1, round(target.connection_timeout_ms * 1_000_000)),
+    )
+
+
+def check_reachable(target: LiveTarget, source: str, timeout_s: float = 5.0) -> None:
+    """Connect once before the run, so a target that is down is one clear error
+    (exit 3) rather than a run made only of refused connections."""
+    family = socket.AF_INET6 if target.family == socket.AF_INET6 else socket.AF_INET
+    host = socket.inet_ntop(family, target.address)
+    timeout = min(timeout_s, target.connect_timeout_ns / 1e9)
+    try:
+        with socket.create_connection((host, target.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            reason = f"no answer within {timeout:g} s"
+        raise RunError(f"{source}: target {target.base_url} ({host} port {target.port}) is unreachable: {reason}") from None

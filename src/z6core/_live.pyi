@@ -1,0 +1,50 @@
+"""Type stubs for z6core._live (the live HTTP/1.1 driver)."""
+
+from typing import Protocol, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from z6core._engine import EnginePlan
+
+__all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
+
+POLLER: str  # "epoll" on Linux, "poll" elsewhere
+PROGRESS_INTERVAL_NS: int  # fill() returns at least this often
+
+class LiveTargetLike(Protocol):
+    """What the driver reads from a target (see z6.live.LiveTarget)."""
+
+    family: int
+    address: bytes
+    port: int
+    requests: Sequence[bytes]
+    head: Sequence[bool]
+    connect_timeout_ns: int
+
+class LiveEngine:
+    """Run a compiled plan's VUs against a real HTTP/1.1 server."""
+
+    n_vus: int
+    events_emitted: int
+    requests_issued: int
+    responses: int
+    failures: int
+    connections_opened: int
+    bytes_received: int
+    active_vus: int
+    def __init__(self, plan: EnginePlan, target: LiveTargetLike) -> None: ...
+    def fill(self, out: npt.NDArray[np.void]) -> int: ...
+    def stop(self) -> None: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def stopping(self) -> bool: ...
+    @property
+    def tick(self) -> int: ...
+    @property
+    def elapsed_ns(self) -> int: ...
+    @property
+    def vus(self) -> npt.NDArray[np.void]: ...
+
+def expected_requests(plan: EnginePlan, vu_ids: npt.ArrayLike, counts: npt.ArrayLike) -> npt.NDArray[np.uint16]: ...

@@ -1,0 +1,963 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The live HTTP/1.1 driver: the same VU lifecycle as the simulated engine,
+with real sockets instead of a modelled server.
+
+One `LiveEngine` runs a compiled plan's VUs against one target address. Each VU
+owns at most one keep-alive TCP connection, opened lazily when it first issues a
+request and reopened after a close or an error. Requests are pre-serialised once
+per request definition; responses are parsed in C (`z6_http.h`) and their bodies
+counted and discarded. The loop runs without the GIL: Python sees it once per
+chunk or progress interval, never per request.
+
+Time: a tick is ``floor((now - t0) / tick_ns)`` of the monotonic clock, where t0
+is the moment the run starts. Latency is measured in nanoseconds from the first
+byte of the request written to the last byte of the response read.
+
+Determinism: a VU's requests are drawn from its own stream in a fixed order (the
+request pick, then the think time), so each VU's request sequence is the same in
+every live run with the same seed (`expected_requests` recomputes it), while the
+timings come from the server.
+
+Events are handed out ordered by (tick, vu_id), each VU's in the order they
+happened: events of a tick are held back until the clock has left it, then
+sorted stably by VU id.
+"""
+
+cimport cython
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, memmove, memset
+
+import numpy as np
+
+from z6core._engine import VU_DTYPE
+
+from z6core._defs cimport *
+from z6core._draw cimport draw_ns, pick_weighted
+from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL, Z6_HTTP_MORE,
+                           z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
+from z6core._prng cimport vu_stream_state
+
+__all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
+
+cdef extern from "z6_net.h" nogil:
+    """
+    #define Z6_LIVE_NO_TIME 0xFFFFFFFFFFFFFFFFULL
+    """
+    const char* Z6_POLLER_KIND
+    const uint32_t Z6_READABLE
+    const uint32_t Z6_WRITABLE
+    const uint32_t Z6_HANGUP
+    const uint64_t Z6_LIVE_NO_TIME
+    ctypedef struct z6_ready_t:
+        uint32_t token
+        uint32_t flags
+    ctypedef struct z6_poller_t:
+        pass
+    uint64_t z6_mono_ns()
+    int z6_tcp_connect(const void* addr, uint32_t addr_len)
+    int z6_socket_error(int fd)
+    int z6_errno()
+    int z6_would_block(int err)
+    int z6_is_reset(int err)
+    int z6_is_refused(int err)
+    int z6_is_fd_exhaustion(int err)
+    int z6_is_unreachable(int err)
+    long z6_send(int fd, const char* buf, size_t n)
+    long z6_recv(int fd, char* buf, size_t n)
+    void z6_close(int fd)
+    uint32_t z6_make_sockaddr(void* out, int family, const unsigned char* addr, uint16_t port)
+    int z6_poller_init(z6_poller_t* p, int max_fds, int batch)
+    void z6_poller_free(z6_poller_t* p)
+    int z6_poller_add(z6_poller_t* p, int fd, uint32_t token, int want_write)
+    int z6_poller_mod(z6_poller_t* p, int fd, uint32_t token, int want_write)
+    int z6_poller_del(z6_poller_t* p, int fd)
+    int z6_poller_wait(z6_poller_t* p, z6_ready_t* out, uint64_t timeout_ns)
+
+POLLER = Z6_POLLER_KIND.decode()
+cdef enum:
+    # The loop returns to Python at least this often, for progress and Ctrl-C.
+    PROGRESS_NS = 250000000
+    ITER_NONE = 0xFFFFFFFF     # iter_left of a run bounded by its schedule
+
+PROGRESS_INTERVAL_NS = PROGRESS_NS
+
+cdef enum:
+    READ_BUF = 65536       # one shared receive buffer: bodies are counted, not kept
+    POLL_BATCH = 1024
+    MIN_CHUNK = 4
+
+cdef enum conn_phase_t:
+    PH_IDLE = 0            # no request on the connection (or no connection)
+    PH_CONNECTING = 1
+    PH_WRITING = 2
+    PH_READING = 3         # request fully written, response not complete
+
+# Per-VU connection state, beside the VU table (the vu_t layout is shared with
+# the simulated engine and fixed at 64 bytes).
+ctypedef struct conn_t:
+    z6_http_resp_t resp
+    uint64_t timer_ns      # the VU's one pending timer, Z6_LIVE_NO_TIME when none
+    uint64_t deadline_ns   # request timeout or graceful-stop cancel, while waiting
+    uint64_t connect_ns    # when the current connect started
+    uint64_t connect_deadline_ns
+    uint32_t written       # request bytes written
+    int32_t fd             # -1 when there is no connection
+    uint8_t phase
+    uint8_t want_write     # the poller is watching for writability
+    uint8_t deadline_cancels  # the deadline is the graceful-stop cancel, not a timeout
+
+ctypedef struct timer_t:
+    uint64_t ns
+    uint32_t idx
+
+
+cdef inline void* cnp_data(arr):
+    return <void*><size_t>arr.ctypes.data
+
+
+@cython.final
+cdef class LiveEngine:
+    """Run a compiled plan against a real HTTP/1.1 server.
+
+    ``LiveEngine(plan, target)`` takes the plan (`z6.plan.Plan`) and a
+    `z6.live.LiveTarget` (address and pre-serialised requests). ``fill(out)``
+    writes up to ``len(out)`` events and returns the count; it returns early,
+    with a partial chunk, at least every ``PROGRESS_INTERVAL_NS``. The first call
+    starts the clock. ``stop()`` begins a graceful stop (as at the schedule's
+    end); a second ``stop()`` cancels requests in flight at once.
+    """
+
+    cdef list _keep
+    cdef object _vu_array
+    cdef vu_t* vus
+    cdef conn_t* conns
+    cdef readonly uint32_t n_vus
+    cdef uint64_t tick_ns, graceful_ns, connect_timeout_ns
+    cdef const uint64_t* cum_weights
+    cdef Py_ssize_t n_requests
+    cdef const uint64_t* timeout_ns
+    cdef const uint16_t* step_request
+    cdef const uint32_t* step_repeat
+    cdef uint16_t n_steps
+    cdef int think_kind
+    cdef double think_a, think_b
+    # requests on the wire
+    cdef const char** req_data
+    cdef uint32_t* req_len
+    cdef uint8_t* req_head
+    cdef unsigned char addr[128]
+    cdef uint32_t addr_len
+    # timers: a binary min-heap of (ns, vu index); an entry whose ns differs from
+    # its VU's timer_ns is stale and skipped (cancelling a timer is free)
+    cdef timer_t* heap
+    cdef Py_ssize_t heap_n, heap_cap
+    cdef uint32_t spawn_cursor
+    cdef uint32_t vus_done
+    # poller
+    cdef z6_poller_t poller
+    cdef bint poller_ok
+    cdef z6_ready_t* ready
+    cdef int ready_cap
+    cdef char* rbuf
+    # clock
+    cdef uint64_t t0
+    cdef bint started
+    cdef uint64_t now_ns           # relative to t0, the latest reading
+    cdef uint64_t stop_at_ns       # Z6_LIVE_NO_TIME until stop() is called
+    cdef int stops
+    # staged events: emitted in time order, sorted by (tick, vu_id) per tick on the way out
+    cdef event_t* stage
+    cdef event_t* stage_tmp
+    cdef Py_ssize_t stage_n, stage_cap, stage_sorted
+    cdef event_t* out
+    cdef Py_ssize_t out_n, out_cap
+    cdef bint done
+    cdef bint out_of_memory
+    cdef int fatal_errno
+    # counters
+    cdef readonly uint64_t events_emitted
+    cdef readonly uint64_t requests_issued
+    cdef readonly uint64_t responses
+    cdef readonly uint64_t failures
+    cdef readonly uint64_t connections_opened
+    cdef readonly uint64_t bytes_received
+    cdef readonly uint64_t active_vus
+
+    def __cinit__(self):
+        self.conns = NULL
+        self.req_data = NULL
+        self.req_len = NULL
+        self.req_head = NULL
+        self.heap = NULL
+        self.ready = NULL
+        self.rbuf = NULL
+        self.stage = NULL
+        self.stage_tmp = NULL
+        self.poller_ok = False
+
+    def __init__(self, plan, target):
+        cdef Py_ssize_t i, n
+        self._keep = []
+        self.tick_ns = int(plan.tick_ns)
+        if self.tick_ns < 1:
+            raise ValueError(f"plan.tick_ns must be >= 1, got {self.tick_ns}")
+        self.graceful_ns = int(plan.graceful_ns)
+        self.connect_timeout_ns = int(target.connect_timeout_ns)
+        if self.connect_timeout_ns < 1:
+            raise ValueError("target.connect_timeout_ns must be positive")
+        spawn_tick = self._array(plan.spawn_tick, np.uint64)
+        stop_ns = self._array(plan.stop_ns, np.uint64)
+        n = spawn_tick.shape[0]
+        if n < 1 or stop_ns.shape[0] != n or n >= 0xFFFFFFFF:
+            raise ValueError("plan must have at least one VU, with one spawn tick and stop time each")
+        if n > 1 and np.any(np.diff(spawn_tick.astype(np.int64)) < 0):
+            raise ValueError("plan.spawn_tick must be non-decreasing in vu_id")
+        self.n_vus = n
+        cum = self._array(plan.cum_weights, np.uint64)
+        self.n_requests = cum.shape[0]
+        if self.n_requests < 1 or self.n_requests >= NO_REQUEST or cum[self.n_requests - 1] == 0:
+            raise ValueError("plan.cum_weights must be non-empty with a positive total")
+        self.cum_weights = <const uint64_t*>cnp_data(cum)
+        timeouts = self._array(plan.timeout_ns, np.uint64)
+        if timeouts.shape[0] != self.n_requests or np.any(timeouts == 0):
+            raise ValueError("plan.timeout_ns must hold one positive timeout per request")
+        self.timeout_ns = <const uint64_t*>cnp_data(timeouts)
+        step_request = self._array(plan.step_request, np.uint16)
+        step_repeat = self._array(plan.step_repeat, np.uint32)
+        if step_request.shape[0] != step_repeat.shape[0] or np.any(step_request >= self.n_requests):
+            raise ValueError("plan sequence steps must name existing requests")
+        self.n_steps = step_request.shape[0]
+        self.step_request = <const uint16_t*>cnp_data(step_request)
+        self.step_repeat = <const uint32_t*>cnp_data(step_repeat)
+        self.think_kind, self.think_a, self.think_b = plan.think
+
+        wire = list(target.requests)
+        if len(wire) != self.n_requests:
+            raise ValueError(f"target has {len(wire)} serialised requests, the plan {self.n_requests}")
+        self.req_data = <const char**>malloc(self.n_requests * sizeof(char*))
+        self.req_len = <uint32_t*>malloc(self.n_requests * sizeof(uint32_t))
+        self.req_head = <uint8_t*>malloc(self.n_requests * sizeof(uint8_t))
+        if self.req_data == NULL or self.req_len == NULL or self.req_head == NULL:
+            raise MemoryError()
+        for i in range(self.n_requests):
+            data = bytes(wire[i])
+            if not 0 < len(data) < 0xFFFFFFFF:
+                raise ValueError(f"serialised request {i} is empty or too large")
+            self._keep.append(data)
+            self.req_data[i] = <const char*>data
+            self.req_len[i] = len(data)
+            self.req_head[i] = 1 if target.head[i] else 0
+        addr = bytes(target.address)
+        self.addr_len = z6_make_sockaddr(self.addr, int(target.family), <const unsigned char*>addr,
+                                         int(target.port))
+        if self.addr_len == 0 or len(addr) not in (4, 16):
+            raise ValueError("target.family must be AF_INET or AF_INET6 with a 4- or 16-byte address")
+
+        self._vu_array = np.zeros(n, dtype=VU_DTYPE)
+        self.vus = <vu_t*>cnp_data(self._vu_array)
+        cdef uint64_t seed = int(plan.seed)
+        cdef uint32_t first = int(plan.first_vu_id)
+        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else ITER_NONE
+        cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
+        cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
+        self.conns = <conn_t*>malloc(n * sizeof(conn_t))
+        if self.conns == NULL:
+            raise MemoryError()
+        memset(self.conns, 0, n * sizeof(conn_t))
+        for i in range(n):
+            self.vus[i].vu_id = first + <uint32_t>i
+            self.vus[i].rng = vu_stream_state(seed, self.vus[i].vu_id)
+            self.vus[i].spawn_tick = spawn_p[i]
+            self.vus[i].stop_ns = stop_p[i]
+            self.vus[i].due_ns = spawn_p[i] * self.tick_ns
+            self.vus[i].iter_left = iterations
+            self.vus[i].request = NO_REQUEST
+            self.vus[i].state = VU_UNSPAWNED
+            self.conns[i].fd = -1
+            self.conns[i].timer_ns = Z6_LIVE_NO_TIME
+
+        self.heap_cap = n + 16
+        self.heap = <timer_t*>malloc(self.heap_cap * sizeof(timer_t))
+        self.ready_cap = POLL_BATCH if POLLER == "epoll" else <int>(n + 1)
+        self.ready = <z6_ready_t*>malloc(self.ready_cap * sizeof(z6_ready_t))
+        self.rbuf = <char*>malloc(READ_BUF)
+        self.stage_cap = 4096
+        self.stage = <event_t*>malloc(self.stage_cap * sizeof(event_t))
+        self.stage_tmp = <event_t*>malloc(self.stage_cap * sizeof(event_t))
+        if (self.heap == NULL or self.ready == NULL or self.rbuf == NULL or self.stage == NULL
+                or self.stage_tmp == NULL):
+            raise MemoryError()
+        if z6_poller_init(&self.poller, <int>(n + 1), POLL_BATCH) != 0:
+            raise OSError("z6 live driver: cannot create the poller")
+        self.poller_ok = True
+        self.stop_at_ns = Z6_LIVE_NO_TIME
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.conns != NULL:
+            for i in range(self.n_vus):
+                if self.conns[i].fd >= 0:
+                    z6_close(self.conns[i].fd)
+        if self.poller_ok:
+            z6_poller_free(&self.poller)
+        free(self.conns)
+        free(self.req_data)
+        free(self.req_len)
+        free(self.req_head)
+        free(self.heap)
+        free(self.ready)
+        free(self.rbuf)
+        free(self.stage)
+        free(self.stage_tmp)
+
+    def _array(self, obj, dtype):
+        arr = np.ascontiguousarray(obj, dtype=dtype)
+        self._keep.append(arr)
+        return arr
+
+    # ------------------------------------------------------------------ Python API
+
+    def fill(self, out):
+        """Write up to ``len(out)`` events into ``out``; return the count."""
+        if not isinstance(out, np.ndarray) or out.ndim != 1 or out.dtype.itemsize != sizeof(event_t):
+            raise TypeError("out must be a 1-d numpy array of EVENT_DTYPE")
+        if not out.flags.c_contiguous or not out.flags.writeable or out.shape[0] < MIN_CHUNK:
+            raise ValueError(f"out must be C-contiguous, writable and hold at least {MIN_CHUNK} events")
+        self.out = <event_t*>cnp_data(out)
+        self.out_cap = out.shape[0]
+        self.out_n = 0
+        if not self.started:
+            self.t0 = z6_mono_ns()
+            self.started = True
+        with nogil:
+            self._flush(self.done)
+            if self.out_n < self.out_cap and not self.done:
+                self._run()
+        n = self.out_n
+        self.out = NULL
+        self.out_cap = 0
+        if self.out_of_memory:
+            raise MemoryError("z6 live driver: out of memory")
+        if self.fatal_errno:
+            raise OSError(self.fatal_errno, "z6 live driver: the poller failed")
+        return n
+
+    def stop(self):
+        """Stop issuing: as if every schedule ended now. A second call cancels
+        requests in flight immediately instead of after the graceful stop."""
+        cdef uint32_t i
+        cdef uint64_t now
+        if not self.started or self.done:
+            self.stop_at_ns = 0
+            self.stops += 1
+            return
+        now = z6_mono_ns() - self.t0
+        self.stops += 1
+        self.stop_at_ns = now
+        if self.stops > 1:
+            self.graceful_ns = 0
+        for i in range(self.n_vus):
+            self._stop_vu(i, now)
+
+    @property
+    def finished(self):
+        return self.done and self.stage_n == 0
+
+    @property
+    def stopping(self):
+        return self.stops > 0
+
+    @property
+    def tick(self):
+        return self.now_ns // self.tick_ns
+
+    @property
+    def elapsed_ns(self):
+        return self.now_ns
+
+    @property
+    def vus(self):
+        view = self._vu_array.view()
+        view.flags.writeable = False
+        return view
+
+    # ------------------------------------------------------------------ the loop
+
+    cdef inline uint64_t _clock(self) noexcept nogil:
+        cdef uint64_t t = z6_mono_ns() - self.t0
+        if t > self.now_ns:
+            self.now_ns = t
+        return self.now_ns
+
+    cdef void _run(self) noexcept nogil:
+        cdef uint64_t now, wake, return_at, spawn_ns
+        cdef int n, k
+        now = self._clock()
+        return_at = now + PROGRESS_NS
+        while True:
+            now = self._clock()
+            self._spawn_due(now)
+            self._fire_timers(now)
+            if self.out_of_memory:
+                return
+            # Over when every spawned VU has completed and no more will spawn.
+            if self.vus_done == self.spawn_cursor and (
+                    self.spawn_cursor == self.n_vus or self.stop_at_ns != Z6_LIVE_NO_TIME):
+                self.done = True
+                self._flush(True)
+                return
+            self._flush(self.done)
+            if self.out_n >= self.out_cap or now >= return_at:
+                return
+            wake = return_at
+            if self.heap_n and self.heap[0].ns < wake:
+                wake = self.heap[0].ns
+            if self.spawn_cursor < self.n_vus and self.stop_at_ns == Z6_LIVE_NO_TIME:
+                spawn_ns = self.vus[self.spawn_cursor].spawn_tick * self.tick_ns
+                if spawn_ns < wake:
+                    wake = spawn_ns
+            # Never early: a poller counting milliseconds rounds up, and any
+            # lateness shows as schedule lag in request_issued events.
+            now = self._clock()
+            n = z6_poller_wait(&self.poller, self.ready, 0 if wake <= now else wake - now)
+            if n < 0:
+                self.fatal_errno = z6_errno()
+                self.done = True
+                return
+            for k in range(n):
+                self._on_ready(self.ready[k].token, self.ready[k].flags, self._clock())
+
+    cdef void _spawn_due(self, uint64_t now) noexcept nogil:
+        cdef vu_t* vu
+        cdef uint32_t idx
+        while self.spawn_cursor < self.n_vus and self.stop_at_ns == Z6_LIVE_NO_TIME:
+            idx = self.spawn_cursor
+            vu = &self.vus[idx]
+            if vu.spawn_tick * self.tick_ns > now:
+                return
+            self.spawn_cursor += 1
+            self.active_vus += 1
+            self._emit(now, 0, vu, EV_VU_SPAWNED, NO_REQUEST, 0, ERR_NONE)
+            vu.state = VU_SPAWNED
+            # spawned -> ready one tick after the spawn
+            vu.due_ns = (vu.spawn_tick + 1) * self.tick_ns
+            self._set_timer(idx, vu.due_ns)
+
+    cdef void _fire_timers(self, uint64_t now) noexcept nogil:
+        # Only timers due by `now`: a VU rescheduled while firing lands after it,
+        # so this always ends.
+        cdef timer_t top
+        while self.heap_n and self.heap[0].ns <= now:
+            top = self.heap[0]
+            self._heap_pop()
+            if self.conns[top.idx].timer_ns != top.ns:
+                continue            # stale: the VU moved on
+            self.conns[top.idx].timer_ns = Z6_LIVE_NO_TIME
+            self._on_timer(top.idx, now)
+            if self.out_of_memory:
+                return
+
+    cdef void _on_timer(self, uint32_t idx, uint64_t now) noexcept nogil:
+        cdef vu_t* vu = &self.vus[idx]
+        cdef conn_t* c = &self.conns[idx]
+        if vu.state == VU_SPAWNED:
+            self._emit(now, 0, vu, EV_VU_READY, NO_REQUEST, 0, ERR_NONE)
+            vu.state = VU_READY
+            self._ready(idx, now)
+        elif vu.state == VU_READY:
+            self._ready(idx, now)
+        elif vu.state == VU_WAITING:
+            if c.phase == PH_CONNECTING and now >= c.connect_deadline_ns and c.connect_deadline_ns < c.deadline_ns:
+                self._fail(idx, now, EV_ERROR_TIMEOUT, ERR_CONNECT_TIMEOUT)
+            elif c.deadline_cancels:
+                self._fail(idx, now, EV_REQUEST_CANCELLED, ERR_CANCELLED)
+            else:
+                self._fail(idx, now, EV_REQUEST_TIMEOUT, ERR_TIMEOUT)
+
+    cdef void _stop_vu(self, uint32_t idx, uint64_t now) noexcept nogil:
+        cdef vu_t* vu = &self.vus[idx]
+        cdef conn_t* c = &self.conns[idx]
+        cdef uint64_t cancel_at
+        if vu.state == VU_UNSPAWNED or vu.state == VU_COMPLETE:
+            return
+        if vu.stop_ns > now:
+            vu.stop_ns = now
+        if vu.state == VU_WAITING:
+            cancel_at = now + self.graceful_ns
+            if cancel_at < c.deadline_ns:
+                c.deadline_ns = cancel_at
+                c.deadline_cancels = 1
+                self._arm_request_timer(idx)
+        else:
+            self._set_timer(idx, now)     # thinking or about to be ready: complete now
+
+    # ------------------------------------------------------------------ the lifecycle
+
+    cdef void _ready(self, uint32_t idx, uint64_t now) noexcept nogil:
+        # READY and due: issue the next request, or complete.
+        cdef vu_t* vu = &self.vus[idx]
+        cdef conn_t* c = &self.conns[idx]
+        cdef uint16_t req
+        cdef uint64_t deadline, cancel_at
+        if now >= vu.stop_ns or vu.iter_left == 0:
+            self._complete(idx, now)
+            return
+        if self.n_steps:
+            req = self.step_request[vu.step]
+        else:
+            req = <uint16_t>pick_weighted(&vu.rng, self.cum_weights, self.n_requests)
+        vu.request = req
+        vu.issue_ns = now
+        # value_ns of request_issued is the schedule lag: how late the request
+        # went out against the moment it was due.
+        self._emit(now, now - vu.due_ns if now > vu.due_ns else 0, vu, EV_REQUEST_ISSUED, req, 0, ERR_NONE)
+        self.requests_issued += 1
+        vu.state = VU_WAITING
+        vu.status = 0
+        deadline = now + self.timeout_ns[req]
+        cancel_at = vu.stop_ns + self.graceful_ns
+        c.deadline_cancels = 0
+        if cancel_at < deadline:
+            deadline = cancel_at
+            c.deadline_cancels = 1
+        c.deadline_ns = deadline
+        c.written = 0
+        z6_http_reset(&c.resp, self.req_head[req])
+        if c.fd < 0:
+            self._connect(idx, now)
+        else:
+            c.phase = PH_WRITING
+            self._arm_request_timer(idx)
+            self._write(idx, now)
+
+    cdef void _arm_request_timer(self, uint32_t idx) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        cdef uint64_t t = c.deadline_ns
+        if c.phase == PH_CONNECTING and c.connect_deadline_ns < t:
+            t = c.connect_deadline_ns
+        self._set_timer(idx, t)
+
+    cdef void _connect(self, uint32_t idx, uint64_t now) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        cdef int fd, err
+        fd = z6_tcp_connect(self.addr, self.addr_len)
+        if fd < 0:
+            err = z6_errno()
+            self._fail_errno(idx, now, err, True)
+            return
+        if z6_poller_add(&self.poller, fd, idx, 1) != 0:
+            err = z6_errno()
+            z6_close(fd)
+            self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
+            return
+        self.connections_opened += 1
+        c.fd = fd
+        c.want_write = 1
+        c.phase = PH_CONNECTING
+        c.connect_ns = now
+        c.connect_deadline_ns = now + self.connect_timeout_ns
+        self._arm_request_timer(idx)
+
+    cdef void _on_ready(self, uint32_t idx, uint32_t flags, uint64_t now) noexcept nogil:
+        cdef conn_t* c
+        cdef vu_t* vu
+        cdef int err
+        if idx >= self.n_vus:
+            return
+        c = &self.conns[idx]
+        vu = &self.vus[idx]
+        if c.fd < 0:
+            return
+        if c.phase == PH_CONNECTING:
+            if not (flags & (Z6_WRITABLE | Z6_HANGUP)):
+                return
+            err = z6_socket_error(c.fd)
+            if err != 0:
+                self._fail_errno(idx, now, err, True)
+                return
+            if flags & Z6_HANGUP and not (flags & Z6_WRITABLE):
+                self._fail(idx, now, EV_ERROR_TCP, ERR_CONNECT_REFUSED)
+                return
+            self._emit(now, now - c.connect_ns, vu, EV_CONN_ESTABLISHED, vu.request, 0, ERR_NONE)
+            c.phase = PH_WRITING
+            self._arm_request_timer(idx)
+            self._write(idx, now)
+            return
+        if c.phase == PH_WRITING and (flags & Z6_WRITABLE):
+            self._write(idx, now)
+            if c.fd < 0 or vu.state != VU_WAITING:
+                return
+        if flags & (Z6_READABLE | Z6_HANGUP):
+            self._read(idx, now)
+
+    cdef void _watch_write(self, uint32_t idx, bint on) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        if c.want_write != on:
+            z6_poller_mod(&self.poller, c.fd, idx, on)
+            c.want_write = on
+
+    cdef void _write(self, uint32_t idx, uint64_t now) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        cdef uint16_t req = vu.request
+        cdef long n
+        cdef int err
+        while c.written < self.req_len[req]:
+            n = z6_send(c.fd, self.req_data[req] + c.written, self.req_len[req] - c.written)
+            if n < 0:
+                err = z6_errno()
+                if z6_would_block(err):
+                    self._watch_write(idx, True)
+                    return
+                self._fail_errno(idx, now, err, False)
+                return
+            if c.written == 0:
+                vu.issue_ns = now       # latency counts from the first byte written
+            c.written += <uint32_t>n
+        c.phase = PH_READING
+        self._watch_write(idx, False)
+
+    cdef void _read(self, uint32_t idx, uint64_t now) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        cdef long n
+        cdef size_t used
+        cdef int r, err
+        while True:
+            n = z6_recv(c.fd, self.rbuf, READ_BUF)
+            if n < 0:
+                err = z6_errno()
+                if z6_would_block(err):
+                    return
+                if c.phase == PH_IDLE:
+                    self._close(idx, now, ERR_CONN_RESET)
+                else:
+                    self._fail_errno(idx, now, err, False)
+                return
+            if n == 0:
+                if c.phase == PH_IDLE:
+                    self._close(idx, now, ERR_NONE)     # the server closed an idle keep-alive connection
+                    return
+                r = z6_http_eof(&c.resp)
+                if r == Z6_HTTP_DONE:
+                    self._respond(idx, now, False)
+                else:
+                    self._fail(idx, now, EV_ERROR_TCP, ERR_CONN_CLOSED)
+                return
+            self.bytes_received += <uint64_t>n
+            if c.phase == PH_IDLE:
+                # Bytes nobody asked for: the connection cannot be trusted.
+                self._close(idx, now, ERR_PROTOCOL)
+                return
+            used = 0
+            r = z6_http_feed(&c.resp, self.rbuf, <size_t>n, &used)
+            if r == Z6_HTTP_MORE:
+                if n < READ_BUF:
+                    return              # drained: wait for more
+                continue
+            if r == Z6_HTTP_DONE:
+                # A response before the whole request was written, or bytes after
+                # the response, leave the connection in an unknown state: close it.
+                self._respond(idx, now, c.resp.keep_alive and used == <size_t>n and c.phase == PH_READING)
+                return
+            if r == Z6_HTTP_ERR_LIMIT:
+                self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
+            elif r == Z6_HTTP_ERR_CLOSED:
+                self._fail(idx, now, EV_ERROR_TCP, ERR_CONN_CLOSED)
+            else:
+                self._fail(idx, now, EV_ERROR_PROTOCOL_VIOLATION, ERR_PROTOCOL)
+            return
+
+    cdef void _respond(self, uint32_t idx, uint64_t now, bint keep) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        self.responses += 1
+        self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
+        if keep:
+            c.phase = PH_IDLE
+        else:
+            self._close(idx, now, ERR_NONE)
+        self._finish(idx, now, False)
+
+    cdef void _fail_errno(self, uint32_t idx, uint64_t now, int err, bint connecting) noexcept nogil:
+        if z6_is_fd_exhaustion(err):
+            self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
+        elif connecting and z6_is_refused(err):
+            self._fail(idx, now, EV_ERROR_TCP, ERR_CONNECT_REFUSED)
+        elif connecting and z6_is_unreachable(err):
+            self._fail(idx, now, EV_ERROR_TCP, ERR_CONNECT_REFUSED)
+        elif z6_is_reset(err):
+            self._fail(idx, now, EV_ERROR_TCP, ERR_CONN_RESET)
+        else:
+            self._fail(idx, now, EV_ERROR_TCP, ERR_CONN_CLOSED)
+
+    cdef void _fail(self, uint32_t idx, uint64_t now, uint16_t kind, uint16_t error) noexcept nogil:
+        # The request's outcome is a failure: record it, drop the connection, carry on.
+        cdef vu_t* vu = &self.vus[idx]
+        self.failures += 1
+        self._emit(now, now - vu.issue_ns, vu, kind, vu.request, 0, error)
+        if self.conns[idx].fd >= 0:
+            self._close(idx, now, error)
+        self._finish(idx, now, kind == EV_REQUEST_CANCELLED)
+
+    cdef void _close(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        if c.fd < 0:
+            return
+        z6_poller_del(&self.poller, c.fd)
+        z6_close(c.fd)
+        c.fd = -1
+        c.want_write = 0
+        c.phase = PH_IDLE
+        self._emit(now, 0, vu, EV_CONN_CLOSED, vu.request, 0, error)
+
+    cdef void _finish(self, uint32_t idx, uint64_t now, bint cancelled) noexcept nogil:
+        # After an outcome: sequence and iteration accounting, then think or complete.
+        cdef vu_t* vu = &self.vus[idx]
+        cdef bint iteration_done = True
+        cdef uint64_t next_issue
+        vu.seq += 1
+        if self.n_steps:
+            vu.step_rep += 1
+            iteration_done = False
+            if vu.step_rep >= self.step_repeat[vu.step]:
+                vu.step_rep = 0
+                vu.step += 1
+                if vu.step == self.n_steps:
+                    vu.step = 0
+                    iteration_done = True
+        if iteration_done and vu.iter_left != ITER_NONE:
+            vu.iter_left -= 1
+        if cancelled or now >= vu.stop_ns or vu.iter_left == 0:
+            self._complete(idx, now)
+            return
+        next_issue = now + draw_ns(&vu.rng, self.think_kind, self.think_a, self.think_b)
+        vu.state = VU_READY
+        vu.due_ns = next_issue if next_issue < vu.stop_ns else vu.stop_ns
+        # Always through the timer heap, and at least 1 ns on, even when due now:
+        # a failure inside issuing (say, a refused connect) must neither recurse
+        # into the next issue nor be fired again within the same pass.
+        self._set_timer(idx, vu.due_ns if vu.due_ns > now else now + 1)
+
+    cdef void _complete(self, uint32_t idx, uint64_t now) noexcept nogil:
+        cdef vu_t* vu = &self.vus[idx]
+        if self.conns[idx].fd >= 0:
+            self._close(idx, now, ERR_NONE)
+        self.conns[idx].timer_ns = Z6_LIVE_NO_TIME
+        self._emit(now, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, ERR_NONE)
+        vu.state = VU_COMPLETE
+        self.active_vus -= 1
+        self.vus_done += 1
+
+    # ------------------------------------------------------------------ timers
+
+    cdef void _set_timer(self, uint32_t idx, uint64_t ns) noexcept nogil:
+        cdef timer_t* grown
+        cdef Py_ssize_t i, parent
+        self.conns[idx].timer_ns = ns
+        if self.heap_n == self.heap_cap:
+            grown = <timer_t*>realloc(self.heap, 2 * self.heap_cap * sizeof(timer_t))
+            if grown == NULL:
+                self.out_of_memory = True
+                self.done = True
+                return
+            self.heap = grown
+            self.heap_cap *= 2
+        i = self.heap_n
+        self.heap_n += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if self.heap[parent].ns < ns or (self.heap[parent].ns == ns and self.heap[parent].idx <= idx):
+                break
+            self.heap[i] = self.heap[parent]
+            i = parent
+        self.heap[i].ns = ns
+        self.heap[i].idx = idx
+
+    cdef void _heap_pop(self) noexcept nogil:
+        cdef Py_ssize_t n, i = 0, child
+        cdef timer_t last
+        self.heap_n -= 1
+        n = self.heap_n
+        if n == 0:
+            return
+        last = self.heap[n]
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and (self.heap[child + 1].ns < self.heap[child].ns or (
+                    self.heap[child + 1].ns == self.heap[child].ns and self.heap[child + 1].idx < self.heap[child].idx)):
+                child += 1
+            if self.heap[child].ns > last.ns or (self.heap[child].ns == last.ns and self.heap[child].idx >= last.idx):
+                break
+            self.heap[i] = self.heap[child]
+            i = child
+        self.heap[i] = last
+
+    # ------------------------------------------------------------------ events
+
+    cdef void _emit(self, uint64_t now, uint64_t value_ns, vu_t* vu, uint16_t kind,
+                    uint16_t request, uint16_t status, uint16_t error) noexcept nogil:
+        cdef event_t* e
+        cdef event_t* grown
+        if self.stage_n == self.stage_cap:
+            grown = <event_t*>realloc(self.stage, 2 * self.stage_cap * sizeof(event_t))
+            if grown == NULL:
+                self.out_of_memory = True
+                self.done = True
+                return
+            self.stage = grown
+            grown = <event_t*>realloc(self.stage_tmp, 2 * self.stage_cap * sizeof(event_t))
+            if grown == NULL:
+                self.out_of_memory = True
+                self.done = True
+                return
+            self.stage_tmp = grown
+            self.stage_cap *= 2
+        e = &self.stage[self.stage_n]
+        self.stage_n += 1
+        e.tick = now // self.tick_ns
+        e.value_ns = value_ns
+        e.vu_id = vu.vu_id
+        e.kind = kind
+        e.request = request
+        e.status = status
+        e.error = error
+        e.seq = vu.seq
+        self.events_emitted += 1
+
+    cdef void _flush(self, bint everything) noexcept nogil:
+        # Hand staged events of finished ticks to the caller's chunk, sorted by
+        # (tick, vu_id) and stable within a VU.
+        cdef Py_ssize_t cut = self.stage_n, take, lo, hi
+        cdef uint64_t open_tick
+        if self.out == NULL or self.stage_n == 0:
+            return
+        if not everything:
+            open_tick = self.now_ns // self.tick_ns
+            while cut > 0 and self.stage[cut - 1].tick >= open_tick:
+                cut -= 1
+        if cut > self.stage_sorted:
+            lo = self.stage_sorted
+            # Runs of one tick are sorted by VU id; an earlier flush may have
+            # sorted a prefix of the first run already, so start at its run.
+            while lo > 0 and self.stage[lo - 1].tick == self.stage[lo].tick:
+                lo -= 1
+            while lo < cut:
+                hi = lo + 1
+                while hi < cut and self.stage[hi].tick == self.stage[lo].tick:
+                    hi += 1
+                self._sort_run(lo, hi)
+                lo = hi
+            self.stage_sorted = cut
+        take = cut
+        if take > self.out_cap - self.out_n:
+            take = self.out_cap - self.out_n
+        if take <= 0:
+            return
+        memcpy(&self.out[self.out_n], self.stage, take * sizeof(event_t))
+        self.out_n += take
+        memmove(self.stage, &self.stage[take], (self.stage_n - take) * sizeof(event_t))
+        self.stage_n -= take
+        self.stage_sorted -= take
+
+    cdef void _sort_run(self, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+        # Stable merge sort of stage[lo:hi] by vu_id (bottom-up, via stage_tmp).
+        cdef Py_ssize_t n = hi - lo, width, i, a, b, a_end, b_end, k
+        cdef event_t* src = &self.stage[lo]
+        cdef event_t* dst = &self.stage_tmp[lo]
+        cdef event_t* swap
+        cdef bint in_order = True
+        for i in range(1, n):
+            if src[i].vu_id < src[i - 1].vu_id:
+                in_order = False
+                break
+        if in_order:
+            return
+        width = 1
+        while width < n:
+            i = 0
+            while i < n:
+                a = i
+                a_end = i + width if i + width < n else n
+                b = a_end
+                b_end = i + 2 * width if i + 2 * width < n else n
+                k = i
+                while a < a_end and b < b_end:
+                    if src[b].vu_id < src[a].vu_id:
+                        dst[k] = src[b]
+                        b += 1
+                    else:
+                        dst[k] = src[a]
+                        a += 1
+                    k += 1
+                while a < a_end:
+                    dst[k] = src[a]
+                    a += 1
+                    k += 1
+                while b < b_end:
+                    dst[k] = src[b]
+                    b += 1
+                    k += 1
+                i += 2 * width
+            swap = src
+            src = dst
+            dst = swap
+            width *= 2
+        if src != &self.stage[lo]:
+            memcpy(&self.stage[lo], src, n * sizeof(event_t))
+
+
+def expected_requests(plan, vu_ids, counts):
+    """The request indices each VU issues in a live run, in order.
+
+    For each ``vu_ids[k]`` (1-based ids of ``plan``), its first ``counts[k]``
+    requests; returned concatenated VU by VU as a uint16 array. A live VU draws
+    from its own stream the request (unless the plan has a sequence) and then,
+    if it carries on, its think time, so this depends only on (seed, vu id, n).
+    """
+    ids = np.ascontiguousarray(vu_ids, dtype=np.uint32)
+    cnt = np.ascontiguousarray(counts, dtype=np.uint64)
+    if ids.ndim != 1 or cnt.shape != ids.shape:
+        raise ValueError("vu_ids and counts must be 1-d arrays of the same length")
+    first = int(plan.first_vu_id)
+    if ids.size and (ids.min() < first or ids.max() >= first + plan.n_vus):
+        raise ValueError(f"vu_ids must lie within [{first}, {first + plan.n_vus})")
+    cum = np.ascontiguousarray(plan.cum_weights, dtype=np.uint64)
+    step_request = np.ascontiguousarray(plan.step_request, dtype=np.uint16)
+    step_repeat = np.ascontiguousarray(plan.step_repeat, dtype=np.uint32)
+    out = np.empty(int(cnt.sum()), dtype=np.uint16)
+    cdef const uint32_t[::1] ids_v = ids
+    cdef const uint64_t[::1] cnt_v = cnt
+    cdef const uint64_t[::1] cum_v = cum
+    cdef const uint16_t[::1] sreq_v = step_request
+    cdef const uint32_t[::1] srep_v = step_repeat
+    cdef uint16_t[::1] out_v = out
+    cdef uint64_t seed = int(plan.seed), rng, m
+    cdef int think_kind
+    cdef double think_a, think_b
+    think_kind, think_a, think_b = plan.think
+    cdef Py_ssize_t k, pos = 0, n_req = cum.shape[0], n_steps = step_request.shape[0]
+    cdef uint32_t step, rep
+    with nogil:
+        for k in range(ids_v.shape[0]):
+            rng = vu_stream_state(seed, ids_v[k])
+            step = 0
+            rep = 0
+            for m in range(cnt_v[k]):
+                if n_steps:
+                    out_v[pos] = sreq_v[step]
+                    rep += 1
+                    if rep >= srep_v[step]:
+                        rep = 0
+                        step += 1
+                        if step == n_steps:
+                            step = 0
+                else:
+                    out_v[pos] = <uint16_t>pick_weighted(&rng, &cum_v[0], n_req)
+                pos += 1
+                draw_ns(&rng, think_kind, think_a, think_b)
+    return out
