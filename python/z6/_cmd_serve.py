@@ -1,0 +1,39 @@
+"""`z6 serve`: the built-in target in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+
+from z6._cli_util import option
+from z6._errors import EXIT_OK
+
+__all__ = ["register"]
+
+_port = option(int, lambda v: 0 <= v <= 65535, "a TCP port from 0 to 65535 (0: any free port)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser(
+        "serve", help="run the built-in HTTP/1.1 target (loopback) until Ctrl-C",
+        description="Run the built-in HTTP/1.1 target for rehearsals and tests; its routes are in docs/serve.md.")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port, 0 for any free one (default 8080)")
+    serve.add_argument("--access-log", metavar="FILE",
+                       help="write one line per request to FILE: METHOD TARGET STATUS BODY_BYTES")
+    serve.add_argument("--ready-file", metavar="FILE",
+                       help="once listening, write the bound port to FILE (atomically); removed on exit")
+    serve.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here so that other commands do not pay for the server's imports.
+    from z6.serve import loop_name, serve
+
+    def announce(url: str) -> None:
+        print(f"z6 serve: listening on {url} ({loop_name()}); Ctrl-C to stop", flush=True)
+
+    requests = serve(host=args.host, port=args.port, access_log=args.access_log,
+                     ready_file=args.ready_file, on_listening=announce)
+    print(f"z6 serve: stopped after {requests} request{'' if requests == 1 else 's'}", flush=True)
+    return EXIT_OK

@@ -1,0 +1,135 @@
+"""Run the built-in target in this process until SIGINT or SIGTERM.
+
+uvloop's event loop is used when it is installed, asyncio's otherwise. The server
+listens on the first address ``host`` resolves to (127.0.0.1 unless told
+otherwise). On SIGINT or SIGTERM it stops accepting, drops open connections
+(their unanswered requests are logged without a status), flushes the access log,
+removes the ready file and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from typing import IO, Callable, Optional
+
+from z6._errors import ConfigError, RunError
+from z6.serve._access_log import AccessLog
+from z6.serve._connection import Connection, Shared
+
+__all__ = ["serve", "loop_name", "url_for"]
+
+_BACKLOG = 1024
+_SHUTDOWN_S = 2.0
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def loop_name() -> str:
+    """'uvloop' when installed (the server then uses it), else 'asyncio'."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def url_for(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str] = None,
+          ready_file: Optional[str] = None, on_listening: Callable[[str], None] = lambda url: None) -> int:
+    """Serve until SIGINT or SIGTERM (main thread only); return the number of requests read.
+
+    ``access_log``: a file to (over)write, one line per request (`z6.serve._access_log`).
+    ``ready_file``: once listening, the bound port and a newline are written to it,
+    atomically (a reader never sees a partial number); it is removed on exit.
+    ``on_listening(url)`` is called once listening. Raises `ConfigError` for a file
+    that cannot be written or a host that does not resolve, `RunError` when the
+    address cannot be bound.
+    """
+    log_file: Optional[IO[str]] = None
+    if access_log is not None:
+        try:
+            log_file = open(access_log, "w", encoding="ascii", errors="replace")
+        except OSError as exc:
+            raise ConfigError(f"access log {access_log!r}: cannot open: {exc.strerror or exc}") from None
+    loop = _new_loop()
+    try:
+        log = AccessLog(log_file, loop)
+        loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening))
+        return log.requests
+    finally:
+        loop.close()
+        if log_file is not None:
+            log_file.close()
+
+
+async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, port: int,
+                 ready_file: Optional[str], on_listening: Callable[[str], None]) -> None:
+    try:
+        addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: not a valid host name (IDNA)
+        raise ConfigError(f"host {host!r}: cannot resolve: {getattr(exc, 'strerror', None) or exc}") from None
+    address = addresses[0][4][0]
+    shared = Shared(loop, log)
+    try:
+        # One address only: with port 0, each of several sockets would get its own port.
+        server = await loop.create_server(lambda: Connection(shared), host=address, port=port,
+                                          backlog=_BACKLOG, reuse_address=True)
+    except OSError as exc:
+        # asyncio and uvloop word their messages differently; the errno says it the same.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise RunError(f"cannot listen on {url_for(address, port)}: {reason}") from None
+
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        bound_port = server.sockets[0].getsockname()[1]
+        if ready_file is not None:
+            _write_ready_file(ready_file, bound_port)
+        try:
+            on_listening(url_for(address, bound_port))
+            await stop.wait()
+        finally:
+            if ready_file is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(ready_file)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        server.close()
+        shared.abort_all()
+        await _until_closed(shared)
+        log.flush()
+
+
+def _write_ready_file(path: str, port: int) -> None:
+    partial = f"{path}.{os.getpid()}.partial"
+    try:
+        with open(partial, "w", encoding="ascii") as file:
+            file.write(f"{port}\n")
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise ConfigError(f"ready file {path!r}: cannot write: {exc.strerror or exc}") from None
+
+
+async def _until_closed(shared: Shared) -> None:
+    """Until every aborted connection has run connection_lost (and logged), bounded."""
+    deadline = asyncio.get_running_loop().time() + _SHUTDOWN_S
+    while shared.connections and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.001)

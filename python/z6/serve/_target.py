@@ -1,0 +1,219 @@
+"""`BuiltinTarget`: the built-in target (`z6 serve`) in a child process.
+
+    with BuiltinTarget(access_log="access.log") as target:
+        ...  # send requests to target.base_url
+    # the child has exited here, and its access log is complete
+
+The child is ``python -m z6 serve --port 0 --ready-file F`` with this interpreter;
+it is ready when F holds the port it bound. It runs in its own session, so the
+Ctrl-C that asks `z6 run` to stop gracefully does not also stop the server under
+the requests still in flight: its owner stops it afterwards, with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from types import TracebackType
+from typing import Optional, Union
+
+from z6._errors import RunError
+from z6.serve._server import url_for
+
+__all__ = ["BuiltinTarget"]
+
+_POLL_S = 0.01
+_STDERR_TAIL = 4000
+
+
+class BuiltinTarget:
+    """Start, wait for and stop `z6 serve` in a child process.
+
+    ``start()`` returns once the server accepts connections (at most
+    ``start_timeout_s``), or raises `RunError` quoting the child's stderr.
+    ``stop()`` sends SIGTERM and waits (at most ``stop_timeout_s``, then kills and
+    raises `RunError`); once it returns, the access log holds every request.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", access_log: Union[str, os.PathLike[str], None] = None,
+                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0) -> None:
+        self._host = host
+        self._access_log = None if access_log is None else os.path.abspath(access_log)
+        self._start_timeout_s = start_timeout_s
+        self._stop_timeout_s = stop_timeout_s
+        self._process: Optional[subprocess.Popen[bytes]] = None
+        self._workdir: Optional[pathlib.Path] = None
+        self._port: Optional[int] = None
+        self._finalizer: Optional[weakref.finalize] = None
+
+    # -- what a client needs ---------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RunError("the built-in target is not running (call start() first)")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return url_for(self._host, self.port)
+
+    @property
+    def pid(self) -> int:
+        """The child's process id (to measure its CPU time, for instance)."""
+        if self._process is None:
+            raise RunError("the built-in target is not running (call start() first)")
+        return self._process.pid
+
+    @property
+    def access_log(self) -> Optional[str]:
+        return self._access_log
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> "BuiltinTarget":
+        if self._process is not None:
+            raise RunError("the built-in target is already started")
+        self._workdir = pathlib.Path(tempfile.mkdtemp(prefix="z6-serve-"))
+        ready_file = self._workdir / "ready"
+        command = [sys.executable, "-m", "z6", "serve", "--host", self._host, "--port", "0",
+                   "--ready-file", str(ready_file)]
+        if self._access_log is not None:
+            command += ["--access-log", self._access_log]
+        with open(self._workdir / "stderr", "wb") as stderr:
+            try:
+                self._process = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                    env=_child_environment(), start_new_session=True)
+            except OSError as exc:
+                self._cleanup()
+                raise RunError(f"cannot start the built-in target ({command[0]}): {exc}") from None
+        # If the owner forgets stop() (or dies with an exception), never leave the child behind.
+        self._finalizer = weakref.finalize(self, _kill, self._process)
+        try:
+            self._port = self._wait_ready(ready_file)
+        except BaseException:
+            self._kill_and_cleanup()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the child (SIGTERM) and wait; afterwards its access log is complete."""
+        process = self._process
+        if process is None:
+            return
+        try:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(self._stop_timeout_s)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                    raise RunError(f"the built-in target did not stop within {self._stop_timeout_s:g} s "
+                                   f"of SIGTERM and was killed; its access log may be incomplete") from None
+            if process.returncode != 0:
+                raise RunError(f"the built-in target exited with status {process.returncode}: "
+                               f"{self._stderr_tail()}")
+        finally:
+            self._cleanup()
+
+    def __enter__(self) -> "BuiltinTarget":
+        return self.start()
+
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 traceback: Optional[TracebackType]) -> None:
+        if exc is None:
+            self.stop()
+        else:
+            # Already failing: stop, but do not hide the first error behind a second.
+            try:
+                self.stop()
+            except RunError:
+                pass
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _wait_ready(self, ready_file: pathlib.Path) -> int:
+        assert self._process is not None
+        deadline = time.monotonic() + self._start_timeout_s
+        while True:
+            try:
+                # Written atomically by the child (rename), so any content is the whole port.
+                return int(ready_file.read_text(encoding="ascii"))
+            except FileNotFoundError:
+                pass
+            status = self._process.poll()
+            if status is not None:
+                raise RunError(f"the built-in target (z6 serve) exited with status {status} before "
+                               f"it was listening: {self._stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise RunError(f"the built-in target (z6 serve) was not listening after "
+                               f"{self._start_timeout_s:g} s; stopped it. Its stderr: {self._stderr_tail()}")
+            time.sleep(_POLL_S)
+
+    def _stderr_tail(self) -> str:
+        assert self._workdir is not None
+        try:
+            with open(self._workdir / "stderr", "rb") as file:
+                file.seek(0, os.SEEK_END)
+                file.seek(max(0, file.tell() - _STDERR_TAIL))
+                text = file.read().decode("utf-8", "replace").strip()
+        except OSError as exc:
+            return f"(its stderr could not be read: {exc})"
+        return text or "(nothing on stderr)"
+
+    def _kill_and_cleanup(self) -> None:
+        if self._process is not None:
+            _kill(self._process)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        self._process = None
+        self._port = None
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _child_environment() -> dict[str, str]:
+    """This environment, with z6 and z6core importable from where this process found them.
+
+    A test or a script may have put them on ``sys.path`` by hand; the child only
+    sees PYTHONPATH.
+    """
+    roots: list[str] = []
+    for package in ("z6", "z6core"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            roots.append(str(pathlib.Path(list(spec.submodule_search_locations)[0]).resolve().parent))
+    environment = dict(os.environ)
+    if environment.get("PYTHONPATH"):
+        roots.append(environment["PYTHONPATH"])
+    environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(roots))
+    return environment

@@ -1,0 +1,221 @@
+"""Servers the live tests start and stop themselves: nginx with its own config.
+
+    server = start_nginx(tmp_path)          # listening on 127.0.0.1:<free port>
+    ...                                     # requests to server.base_url
+    server.stop()
+    assert server.requests_logged() == sent
+
+nginx runs in the foreground (``daemon off``) as a child process, with its prefix,
+pid file, error log, access log and temporary directories under the test's
+directory. Every path and method gets ``body`` (request bodies are read and
+discarded, of any size); keep-alive connections are never closed by nginx during
+a test (``keepalive_requests`` and ``keepalive_timeout`` far above any test).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from typing import Optional
+
+import pytest
+
+__all__ = ["NGINX_PATHS", "find_nginx", "require_nginx", "free_port", "NginxServer", "start_nginx"]
+
+# /usr/sbin is not on a non-root user's PATH on Debian, where apt-get puts nginx.
+NGINX_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+_START_TIMEOUT_S = 10.0
+_STOP_TIMEOUT_S = 10.0
+_BIND_ATTEMPTS = 5
+
+_CONFIG = """\
+daemon off;
+master_process on;
+worker_processes 1;
+{affinity}
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+worker_rlimit_nofile 16384;
+
+events {{
+    worker_connections 8192;
+}}
+
+http {{
+    {access_log}
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    keepalive_requests 100000000;
+    keepalive_timeout 3600s;
+    client_max_body_size 0;
+    client_body_buffer_size 1m;
+    default_type text/plain;
+
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{
+            return 200 "{body}";
+        }}
+    }}
+}}
+"""
+
+
+def find_nginx() -> Optional[str]:
+    """The nginx binary: on PATH, or where Debian and source builds install it."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    for path in NGINX_PATHS:
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def require_nginx() -> str:
+    """nginx's path; skips the calling test without it, but fails it in CI (CI must install it)."""
+    binary = find_nginx()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed, and CI must run the nginx tests: "
+                        "add `apt-get install -y nginx` to .ci/run")
+        pytest.skip("nginx is not installed (apt-get install nginx); CI runs these tests")
+    return binary
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for servers that cannot bind port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _nginx_string(body: bytes) -> str:
+    """``body`` as the inside of an nginx double-quoted string."""
+    text = body.decode("ascii")
+    if "$" in text or any(ord(ch) < 0x20 and ch not in "\n\t" for ch in text):
+        raise ValueError(f"nginx body must be printable ASCII without '$', got {body!r}")
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+
+
+class NginxServer:
+    """A running nginx started by `start_nginx`."""
+
+    def __init__(self, process: subprocess.Popen[bytes], prefix: pathlib.Path, port: int,
+                 access_log: Optional[pathlib.Path], body: bytes) -> None:
+        self.process = process
+        self.prefix = prefix
+        self.host = "127.0.0.1"
+        self.port = port
+        self.access_log = access_log
+        self.body = body
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def error_log(self) -> str:
+        path = self.prefix / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGTERM) and wait; every request's log line is written by then."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise RuntimeError(f"nginx did not stop within {_STOP_TIMEOUT_S:g} s of SIGTERM; killed it")
+
+    def requests_logged(self) -> int:
+        """Lines in the access log. nginx writes each line unbuffered, after the response
+        is sent; stop() first for a count no client can race."""
+        if self.access_log is None:
+            raise RuntimeError("this nginx was started with access_log=False")
+        with open(self.access_log, "rb") as file:
+            return sum(1 for _ in file)
+
+    def __enter__(self) -> "NginxServer":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int] = None,
+                access_log: bool = True, body: bytes = b"ok\n") -> NginxServer:
+    """Start nginx on 127.0.0.1 (``port`` 0: a free port) and wait until it accepts connections.
+
+    ``worker_cpu``: pin the one worker to this CPU. ``access_log``: one line per
+    request (``METHOD URI STATUS BODY_BYTES``) in ``tmp_path/nginx/access.log``.
+    """
+    binary = find_nginx()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (apt-get install nginx)")
+    prefix = tmp_path / "nginx"
+    prefix.mkdir(parents=True, exist_ok=True)
+    log_path = prefix / "access.log" if access_log else None
+    # nginx cannot bind port 0 and report it, so a free port is picked first; another
+    # process may take it in between, hence the retries.
+    attempts = 1 if port else _BIND_ATTEMPTS
+    for attempt in range(attempts):
+        chosen = port or free_port()
+        config = prefix / "nginx.conf"
+        config.write_text(_CONFIG.format(
+            prefix=prefix, port=chosen, body=_nginx_string(body),
+            affinity="" if worker_cpu is None else f"worker_cpu_affinity {1 << worker_cpu:b};",
+            access_log=(f"log_format z6 '$request_method $uri $status $body_bytes_sent';\n"
+                        f"    access_log {log_path} z6;" if log_path else "access_log off;")))
+        if log_path is not None and log_path.exists():
+            log_path.unlink()
+        (prefix / "error.log").unlink(missing_ok=True)
+        (prefix / "nginx.pid").unlink(missing_ok=True)
+        process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server = NginxServer(process, prefix, chosen, log_path, body)
+        problem = _wait_accepting(server)
+        if problem is None:
+            return server
+        server.stop()
+        stderr = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+        # nginx says why on stderr when it can, else only in its error log.
+        message = f"nginx did not start: {problem}\n{stderr or server.error_log().strip()}"
+        if "Address already in use" not in message or attempt == attempts - 1:
+            raise RuntimeError(message)
+    raise AssertionError("unreachable")
+
+
+def _wait_accepting(server: NginxServer) -> Optional[str]:
+    """None once nginx accepts a connection; else why it does not.
+
+    nginx writes its pid file only after it has bound its listening sockets: until
+    then a connection could reach another process holding the port.
+    """
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    pid_file = server.prefix / "nginx.pid"
+    while time.monotonic() < deadline:
+        status = server.process.poll()
+        if status is not None:
+            return f"it exited with status {status}"
+        try:
+            if int(pid_file.read_text()) != server.process.pid:
+                raise ValueError("a pid file of another nginx")
+        except (OSError, ValueError):
+            time.sleep(0.02)
+            continue
+        try:
+            with socket.create_connection((server.host, server.port), timeout=1.0):
+                return None
+        except OSError:
+            time.sleep(0.02)
+    return f"not accepting connections after {_START_TIMEOUT_S:g} s"
