@@ -14,9 +14,13 @@ def _ms(value: float | None) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.2f}" if value < 1000 else f"{value:.0f}"
 
 
-def _latency_row(label: str, lat: LatencyStats, width: int) -> str:
+def _latency_cells(lat: LatencyStats) -> str:
     cells = [_ms(lat.min), *(_ms(lat.percentiles[p]) for p, _ in PERCENTILES), _ms(lat.max)]
-    return f"  {label:<{width}}" + "".join(f"{c:>10}" for c in cells)
+    return "".join(f"{c:>10}" for c in cells)
+
+
+def _latency_row(label: str, lat: LatencyStats, width: int) -> str:
+    return f"  {label:<{width}}" + _latency_cells(lat)
 
 
 def render_run(result: RunResult) -> str:
@@ -29,16 +33,25 @@ def render_run(result: RunResult) -> str:
         f"  completed    {o.completed}, failed {o.failed} ({o.error_rate:.2%})",
     ]
     if o.errors:
-        lines.append("  errors       " + ", ".join(f"{k} {v}" for k, v in sorted(o.errors.items())))
+        rates = o.error_rates
+        lines.append("  errors       " + ", ".join(f"{k} {v} ({rates[k]:.2%})" for k, v in sorted(o.errors.items())))
     if o.statuses:
         lines.append("  statuses     " + ", ".join(f"{k}: {v}" for k, v in sorted(o.statuses.items())))
-    width = max([len("overall"), *(len(n) for n in s.per_request)])
+    lag_label = "schedule lag"
+    width = max([len(lag_label), *(len(n) for n in s.per_request)])
     header = ["min", *(p for p, _ in PERCENTILES), "max"]
     lines.append("")
     lines.append(f"  {'latency ms':<{width}}" + "".join(f"{h:>10}" for h in header))
     lines.append(_latency_row("overall", o.latency, width))
     for name, r in s.per_request.items():
         lines.append(_latency_row(name, r.latency, width))
+    # Beside latency, so a saturated generator shows up where latency is read.
+    lines.append(_latency_row(lag_label, s.lag, width))
+    if s.per_status:
+        lines.append("")
+        lines.append(f"  {'status':<{width}}{'count':>10}" + "".join(f"{h:>10}" for h in header))
+        for status, st in sorted(s.per_status.items()):
+            lines.append(f"  {status:<{width}}{st.count:>10}" + _latency_cells(st.latency))
     lines.append("")
     lines.append(f"  {'request':<{width}}{'requests':>10}{'failed':>10}{'error%':>10}")
     for name, r in s.per_request.items():
@@ -47,10 +60,13 @@ def render_run(result: RunResult) -> str:
         lines.append("")
         lines.append("assertions")
         for a in result.assertions:
-            op = ">=" if a.name.endswith("_min") else "<="
+            op = a.comparison
             measured = "no data" if a.measured is None else f"{a.measured:.4g}"
             scope = "" if a.scope == "overall" else f"[{a.scope}] "
             lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}: measured {measured}")
+    for warning in s.warnings:
+        lines.append("")
+        lines.append(f"WARNING  {warning}")
     lines.append("")
     lines.append(f"{'PASSED' if result.passed else 'FAILED'}  ({s.events} events, {result.stats.wall_s * 1000:.1f} ms wall)")
     return "\n".join(lines)

@@ -5,16 +5,25 @@ Each threshold is inclusive: ``p99_latency_ms = 100`` passes when p99 <= 100 ms,
 fails, since nothing shows it holds: latency assertions when no response was
 received, rate-of-requests assertions (error, success, 5xx) when no request
 completed. ``rps_min`` always has a value (0 when nothing was issued).
+
+After a run the results are also recorded in the event log, one event each
+(`assertion_events`): kind ``assertion_passed`` (12) or ``assertion_failed`` (13),
+``vu_id`` 0 (the run itself, not a VU), ``request`` the request index of a
+per-request assertion or 0xFFFF for an overall one, ``seq`` the assertion's index in
+the results, ``value_ns`` 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence, Union
 
+import numpy as np
+
+from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 from z6.metrics import RequestSummary, Summary
 
-__all__ = ["AssertionResult", "evaluate_assertions"]
+__all__ = ["AssertionResult", "evaluate_assertions", "assertion_events", "ASSERTION_KEYS"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +34,14 @@ class AssertionResult:
     measured: Optional[float]
     passed: bool
 
+    @property
+    def comparison(self) -> str:
+        """How the measured value must compare with the threshold to pass."""
+        return "<=" if _CHECKS[self.name][1] else ">="
+
     def to_dict(self) -> dict[str, Any]:
-        return {"scope": self.scope, "name": self.name, "threshold": self.threshold,
-                "measured": self.measured, "passed": self.passed}
+        return {"scope": self.scope, "name": self.name, "comparison": self.comparison,
+                "threshold": self.threshold, "measured": self.measured, "passed": self.passed}
 
 
 def _status_5xx_rate(r: RequestSummary) -> Optional[float]:
@@ -40,7 +54,9 @@ def _error_rate(r: RequestSummary) -> Optional[float]:
 
 
 def _success_rate(r: RequestSummary) -> Optional[float]:
-    return 1.0 - r.error_rate if r.completed else None
+    # (completed - failed) / completed, not 1 - error_rate: one rounding, not two,
+    # so a limit written as the exact fraction sits exactly on its boundary.
+    return (r.completed - r.failed) / r.completed if r.completed else None
 
 
 # key -> (how to measure it, True when the measured value must stay at or below)
@@ -54,6 +70,9 @@ _CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], boo
     "rps_min": (lambda r, rate: rate, False),
     "status_5xx_max_rate": (lambda r, rate: _status_5xx_rate(r), True),
 }
+
+
+ASSERTION_KEYS: tuple[str, ...] = tuple(_CHECKS)
 
 
 def _check(scope: str, assertions, r: RequestSummary, rate: float) -> list[AssertionResult]:
@@ -78,3 +97,21 @@ def evaluate_assertions(assertions, summary: Summary) -> list[AssertionResult]:
         r = summary.per_request[name]
         results += _check(name, per, r, r.requests / summary.duration_s)
     return results
+
+
+def assertion_events(results: Sequence[AssertionResult], tick: int,
+                     request_index: Union[Callable[[str], int], Sequence[str]]) -> np.ndarray:
+    """The results as EVENT_DTYPE records, to append to the event log after the run.
+
+    ``tick`` is the tick they are recorded at (the run's last); ``request_index``
+    maps a request name to its index: a function (``Scenario.request_index``) or
+    the plan's ``request_names``.
+    """
+    index_of = request_index.index if isinstance(request_index, Sequence) else request_index
+    events = np.zeros(len(results), dtype=EVENT_DTYPE)
+    for i, result in enumerate(results):
+        events[i]["tick"] = tick
+        events[i]["kind"] = EventKind.ASSERTION_PASSED if result.passed else EventKind.ASSERTION_FAILED
+        events[i]["request"] = NO_REQUEST if result.scope == "overall" else index_of(result.scope)
+        events[i]["seq"] = i
+    return events

@@ -1,12 +1,31 @@
-"""Metrics derived exactly from the event stream."""
+"""Metrics derived exactly from the event stream.
 
-from z6.metrics._summary import (
-    PERCENTILES,
-    LatencyStats,
-    RequestSummary,
-    Summary,
-    SummaryBuilder,
-    nearest_rank,
-)
+`SummaryBuilder` (a chunk consumer) -> `Summary`: counts, exact nearest-rank
+latency statistics overall, per request name and per status, error rates by kind,
+schedule lag, and a per-second `TimeSeries`. See docs/metrics.md.
+"""
 
-__all__ = ["PERCENTILES", "LatencyStats", "RequestSummary", "Summary", "SummaryBuilder", "nearest_rank"]
+from z6.metrics._distribution import Distribution, latency_distribution
+from z6.metrics._lag import LAG_CEILING_MS, LAG_FLOOR_MS, LAG_FRACTION, lag_threshold_ms
+from z6.metrics._percentile import PERCENTILES, LatencyStats, nearest_rank
+from z6.metrics._summary import RequestSummary, StatusSummary, Summary, SummaryBuilder
+from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries, TimeSeriesBuilder
+
+__all__ = [
+    "Distribution",
+    "latency_distribution",
+    "PERCENTILES",
+    "SERIES_PERCENTILES",
+    "LatencyStats",
+    "RequestSummary",
+    "StatusSummary",
+    "Summary",
+    "SummaryBuilder",
+    "TimeSeries",
+    "TimeSeriesBuilder",
+    "nearest_rank",
+    "lag_threshold_ms",
+    "LAG_FLOOR_MS",
+    "LAG_CEILING_MS",
+    "LAG_FRACTION",
+]

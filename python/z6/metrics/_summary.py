@@ -1,37 +1,42 @@
 """The run summary, computed exactly from the event stream.
 
-`SummaryBuilder` is a chunk consumer: it keeps counters and the latency of every
-response (8 bytes + 2 a response), never the events themselves, and turns them into
-a `Summary` at the end.
+`SummaryBuilder` is a chunk consumer: it keeps counters, the latency, request and
+status of every response (12 bytes a response), the lag of every late request
+(8 bytes each; on-time requests are only counted) and one second of latencies for
+the time series, never the events themselves, and turns them into a `Summary` at
+the end.
 
-Percentiles are exact nearest-rank percentiles of the recorded latencies: the
-p-th percentile is the smallest recorded value with at least p% of values at or
-below it, i.e. ``sorted[ceil(p/100 * n) - 1]``, numpy's ``method="inverted_cdf"``.
-It is always a latency that was measured, never an interpolation or a bucket edge.
-(numpy's ``inverted_cdf`` computes the same rank in floating point, which can land
-one rank high, e.g. p99.9 of 1,000 values; here the rank is exact.)
-Latency statistics cover `response_received` events (any status); failed requests
-(transport errors, timeouts, cancellations) are counted, not timed.
+What is counted:
+
+* ``requests``: ``request_issued`` events; ``completed``: outcomes
+  (``response_received``, ``response_error``, ``request_timeout``,
+  ``request_cancelled``).
+* ``failed``: transport errors, timeouts, cancellations, and responses with an
+  HTTP status >= 400. ``errors`` breaks failures down by kind (``timeout``,
+  ``cancelled``, ``error:<code>`` for a transport error, ``http_4xx``/``http_5xx``);
+  ``error_rates`` divides each by ``completed``.
+* Latency: exact nearest-rank statistics (see `z6.metrics._percentile`) of
+  ``response_received`` events of any status, overall, per request name and per
+  status; failed exchanges are counted, not timed.
+* Schedule lag: see `z6.metrics._lag`; time series: see `z6.metrics._timeseries`;
+  the latency distribution's bins: see `z6.metrics._distribution`.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from z6.events import ErrorCode, EventKind
+from z6.events import OUTCOME_KINDS, ErrorCode, EventKind
+from z6.metrics._distribution import Distribution, latency_distribution
+from z6.metrics._lag import LagRecorder, lag_threshold_ms, lag_warning
+from z6.metrics._percentile import LatencyStats
+from z6.metrics._timeseries import TimeSeries, TimeSeriesBuilder
 
-__all__ = ["LatencyStats", "RequestSummary", "Summary", "SummaryBuilder", "PERCENTILES", "nearest_rank"]
-
-# (label, percentile) reported for every latency distribution.
-PERCENTILES: tuple[tuple[str, float], ...] = (
-    ("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99.9", 99.9),
-)
+__all__ = ["RequestSummary", "StatusSummary", "Summary", "SummaryBuilder"]
 
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _ERROR = int(EventKind.RESPONSE_ERROR)
@@ -40,46 +45,10 @@ _CANCELLED = int(EventKind.REQUEST_CANCELLED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
 _COMPLETE = int(EventKind.VU_COMPLETE)
-_OUTCOMES = np.array([_RECEIVED, _ERROR, _TIMEOUT, _CANCELLED], dtype=np.uint16)
-
-
-def nearest_rank(sorted_values: np.ndarray, percentile: float) -> float:
-    """Nearest-rank percentile of an ascending array (see the module docstring).
-
-    The rank is computed exactly from the percentile's decimal value: in floating
-    point 99.9 / 100 * 1000 is 999.0000000000001, whose ceiling would be one rank
-    too high.
-    """
-    n = sorted_values.shape[0]
-    rank = math.ceil(Fraction(str(percentile)) * n / 100)
-    return float(sorted_values[min(max(rank, 1), n) - 1])
-
-
-@dataclass(frozen=True)
-class LatencyStats:
-    """Latency of successful exchanges in milliseconds; None when there were none."""
-
-    count: int
-    min: float | None
-    mean: float | None
-    percentiles: dict[str, float | None]
-    max: float | None
-
-    @classmethod
-    def from_ns(cls, values_ns: np.ndarray) -> "LatencyStats":
-        if values_ns.size == 0:
-            return cls(0, None, None, {label: None for label, _ in PERCENTILES}, None)
-        ms = np.sort(values_ns) / 1e6
-        return cls(
-            count=int(ms.size),
-            min=float(ms[0]),
-            mean=float(ms.mean()),
-            percentiles={label: nearest_rank(ms, p) for label, p in PERCENTILES},
-            max=float(ms[-1]),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "min": self.min, "mean": self.mean, **self.percentiles, "max": self.max}
+_OUTCOMES = OUTCOME_KINDS  # response, error, timeout, cancel, and live transport failures
+# kind -> is it an outcome: one table lookup a record instead of a comparison per outcome kind.
+_IS_OUTCOME = np.zeros(1 << 16, dtype=bool)
+_IS_OUTCOME[_OUTCOMES] = True
 
 
 @dataclass(frozen=True)
@@ -97,6 +66,11 @@ class RequestSummary:
     def error_rate(self) -> float:
         return self.failed / self.completed if self.completed else 0.0
 
+    @property
+    def error_rates(self) -> dict[str, float]:
+        """Each failure kind's share of the completed requests."""
+        return {kind: count / self.completed for kind, count in self.errors.items()} if self.completed else {}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
@@ -105,8 +79,20 @@ class RequestSummary:
             "error_rate": self.error_rate,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "errors": dict(sorted(self.errors.items())),
+            "error_rates": dict(sorted(self.error_rates.items())),
             "latency_ms": self.latency.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """Responses with one status: how many, and their latency."""
+
+    count: int
+    latency: LatencyStats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "latency_ms": self.latency.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -117,6 +103,12 @@ class Summary:
     events: int
     overall: RequestSummary
     per_request: dict[str, RequestSummary] = field(default_factory=dict)
+    per_status: dict[int, StatusSummary] = field(default_factory=dict)
+    lag: LatencyStats = field(default_factory=LatencyStats.empty)
+    lag_threshold_ms: float = 0.0
+    time_series: Optional[TimeSeries] = None
+    distribution: Distribution = field(default_factory=lambda: Distribution([], []))
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +118,11 @@ class Summary:
             "events": self.events,
             **self.overall.to_dict(),
             "requests_by_name": {name: r.to_dict() for name, r in self.per_request.items()},
+            "by_status": {str(s): r.to_dict() for s, r in sorted(self.per_status.items())},
+            "lag_ms": {**self.lag.to_dict(), "warn_above_p99": self.lag_threshold_ms},
+            "time_series": self.time_series.to_dict() if self.time_series is not None else None,
+            "latency_distribution": self.distribution.to_dict(),
+            "warnings": list(self.warnings),
         }
 
 
@@ -141,18 +138,26 @@ def _failure_label(kind: int, error: int) -> str:
 
 
 class SummaryBuilder:
-    """Consume event chunks; `finish()` returns the `Summary`."""
+    """Consume event chunks; `finish()` returns the `Summary`.
 
-    def __init__(self, request_names: tuple[str, ...], tick_ns: int) -> None:
-        self.request_names = request_names
+    ``request_bytes[i]``, when given, is the size on the wire of request ``i``: the
+    time series then counts the bytes sent each second.
+    """
+
+    def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
+                 request_bytes: Optional[Sequence[int]] = None) -> None:
+        self.request_names = tuple(request_names)
         self.tick_ns = tick_ns
-        n = len(request_names)
+        n = len(self.request_names)
         self._issued = np.zeros(n, dtype=np.int64)
         self._completed = np.zeros(n, dtype=np.int64)
         self._statuses: Counter[tuple[int, int]] = Counter()      # (request, status)
         self._failures: Counter[tuple[int, str]] = Counter()      # (request, label)
         self._lat_values: list[np.ndarray] = []
         self._lat_requests: list[np.ndarray] = []
+        self._lat_statuses: list[np.ndarray] = []
+        self._lag = LagRecorder()
+        self._series = TimeSeriesBuilder(tick_ns, request_bytes)
         self._events = 0
         self._first_tick: int | None = None
         self._last_tick = 0
@@ -162,22 +167,32 @@ class SummaryBuilder:
     def __call__(self, chunk: np.ndarray) -> None:
         if chunk.size == 0:
             return
+        kind = chunk["kind"]
+        request = chunk["request"]
+        n = len(self.request_names)
+        outcome = _IS_OUTCOME[kind]
+        issued = np.bincount(request[kind == _ISSUED], minlength=n)
+        completed = np.bincount(request[outcome], minlength=n)
+        # A count beyond the table is an event naming a request the run does not have.
+        if issued.size > n or completed.size > n:
+            at = int(np.flatnonzero(((kind == _ISSUED) | outcome) & (request >= n))[0])
+            raise ValueError(f"event {at} of the chunk names request {int(request[at])}, "
+                             f"but the run has {n} requests: the events belong to another plan or are corrupt")
+        self._series(chunk)
+        self._lag(chunk)
         self._events += int(chunk.size)
         if self._first_tick is None:
             self._first_tick = int(chunk["tick"][0])
         self._last_tick = int(chunk["tick"][-1])
-        kind = chunk["kind"]
-        request = chunk["request"]
-        n = len(self.request_names)
-        self._issued += np.bincount(request[kind == _ISSUED], minlength=n)[:n]
-        outcome = np.isin(kind, _OUTCOMES)
-        self._completed += np.bincount(request[outcome], minlength=n)[:n]
+        self._issued += issued
+        self._completed += completed
 
         received = kind == _RECEIVED
+        status = chunk["status"][received]
         self._lat_values.append(chunk["value_ns"][received])
         self._lat_requests.append(request[received])
-        keys, counts = np.unique(
-            request[received].astype(np.int64) << 16 | chunk["status"][received], return_counts=True)
+        self._lat_statuses.append(status)
+        keys, counts = np.unique(request[received].astype(np.int64) << 16 | status, return_counts=True)
         for key, count in zip(keys.tolist(), counts.tolist()):
             self._statuses[(key >> 16, key & 0xFFFF)] += count
 
@@ -197,7 +212,8 @@ class SummaryBuilder:
             self._vus_max = max(self._vus_max, int(running.max()))
             self._active = int(running[-1])
 
-    def _request_summary(self, statuses: Counter[int], failures: Counter[str],
+    @staticmethod
+    def _request_summary(statuses: Counter[int], failures: Counter[str],
                          issued: int, completed: int, latencies: np.ndarray) -> RequestSummary:
         errors = Counter(failures)
         for status, count in statuses.items():
@@ -212,27 +228,39 @@ class SummaryBuilder:
             latency=LatencyStats.from_ns(latencies),
         )
 
+    @staticmethod
+    def _grouped(keys: np.ndarray, values: np.ndarray, groups: Sequence[int]) -> dict[int, np.ndarray]:
+        # The values of each key, grouping once by a stable sort.
+        order = np.argsort(keys, kind="stable")
+        sorted_keys, sorted_values = keys[order], values[order]
+        bounds_lo = np.searchsorted(sorted_keys, groups, side="left")
+        bounds_hi = np.searchsorted(sorted_keys, groups, side="right")
+        return {g: sorted_values[lo:hi] for g, lo, hi in zip(groups, bounds_lo.tolist(), bounds_hi.tolist())}
+
     def finish(self) -> Summary:
         values = np.concatenate(self._lat_values) if self._lat_values else np.zeros(0, np.uint64)
         reqs = np.concatenate(self._lat_requests) if self._lat_requests else np.zeros(0, np.uint16)
+        codes = np.concatenate(self._lat_statuses) if self._lat_statuses else np.zeros(0, np.uint16)
         n = len(self.request_names)
-        # Group once: per request, its statuses, failures and latencies.
         statuses: list[Counter[int]] = [Counter() for _ in range(n)]
         failures: list[Counter[str]] = [Counter() for _ in range(n)]
         for (r, status), count in self._statuses.items():
             statuses[r][status] += count
         for (r, label), count in self._failures.items():
             failures[r][label] += count
-        order = np.argsort(reqs, kind="stable")
-        by_request = values[order]
-        bounds = np.searchsorted(reqs[order], np.arange(n + 1))
+        by_request = self._grouped(reqs, values, list(range(n)))
         per_request = {
             name: self._request_summary(statuses[i], failures[i], int(self._issued[i]), int(self._completed[i]),
-                                        by_request[bounds[i]:bounds[i + 1]])
+                                        by_request[i])
             for i, name in enumerate(self.request_names)
         }
         overall = self._request_summary(sum(statuses, Counter()), sum(failures, Counter()),
                                         int(self._issued.sum()), int(self._completed.sum()), values)
+        by_status = self._grouped(codes, values, sorted(overall.statuses))
+        per_status = {s: StatusSummary(int(v.size), LatencyStats.from_ns(v)) for s, v in by_status.items()}
+        lag = self._lag.finish()
+        p50 = overall.latency.percentiles["p50"]
+        warning = lag_warning(lag, p50)
         first = self._first_tick or 0
         duration_s = max(self._last_tick - first, 1) * self.tick_ns / 1e9
         return Summary(
@@ -242,4 +270,10 @@ class SummaryBuilder:
             events=self._events,
             overall=overall,
             per_request=per_request,
+            per_status=per_status,
+            lag=lag,
+            lag_threshold_ms=lag_threshold_ms(p50),
+            time_series=self._series.finish(),
+            distribution=latency_distribution(values),
+            warnings=(warning,) if warning else (),
         )

@@ -1,0 +1,51 @@
+"""`z6 report LOG -o report.html [--json summary.json]`: the report, rebuilt from an event log."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+from z6._cli_util import UsageError
+from z6._errors import EXIT_OK, ConfigError
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser("report", help="write the HTML report (and summary.json) of a run from its event log")
+    report.add_argument("log", help="an events.z6log file, a .partial log, or a run directory")
+    report.add_argument("-o", "--output", metavar="HTML", help="write the HTML report to this file")
+    report.add_argument("--json", metavar="FILE", help="write the summary document (summary.json) to this file")
+    report.set_defaults(handler=_cmd_report)
+
+
+def _write(path: str, what: str, write) -> None:
+    try:
+        write(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from None
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from z6.log import LogWarning, read_log
+    from z6.report import document_from_log, write_html, write_json
+
+    if not args.output and not args.json:
+        raise UsageError("z6 report: say what to write: -o REPORT.html and/or --json SUMMARY.json")
+    # A partial log reads up to its last complete chunk; say so as one line, not a Python warning.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LogWarning)
+        log = read_log(args.log)
+    for warning in caught:
+        if issubclass(warning.category, LogWarning):
+            print(f"z6: warning: {warning.message}", file=sys.stderr)
+    document = document_from_log(log)
+    if args.json:
+        _write(args.json, "summary document", lambda path: write_json(path, document))
+    if args.output:
+        _write(args.output, "HTML report", lambda path: write_html(path, document))
+    written = " and ".join(os.fspath(p) for p in (args.output, args.json) if p)
+    print(f"z6: wrote {written} from {log.path} ({len(log):,} events, {document['run']['status']})")
+    return EXIT_OK

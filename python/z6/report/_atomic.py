@@ -1,0 +1,30 @@
+"""Write a file all at once: readers see the old file or the whole new one, never a part."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+__all__ = ["write_text_atomic"]
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory.
+
+    A failure (disk full, no permission, interrupt) leaves no partial file behind:
+    z6 never leaves a half-written report that looks complete.
+    """
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, temporary = tempfile.mkstemp(prefix=".z6-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        # mkstemp makes the file private; give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,114 @@
+"""The summary document (``summary.json``): one run's header, figures and verdict.
+
+Its layout is versioned (``schema_version``), described in docs/output.md and
+checked by ``summary.schema.json`` beside this module. Version 1 is fixed: a
+change that removes, renames or retypes a field raises the version; new optional
+fields may appear within a version.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
+from z6.assertions import AssertionResult
+from z6.metrics import Summary
+
+if TYPE_CHECKING:
+    from z6._run import RunResult
+
+__all__ = ["SCHEMA_VERSION", "summary_document", "build_document", "run_header"]
+
+SCHEMA_VERSION = 1
+
+
+def run_header(*, scenario: str, scenario_sha256: str, mode: str, seed: int, vus: int, tick_ns: int,
+               request_names: Sequence[str], final_tick: int, wall_s: Optional[float], status: str,
+               z6_version: str, source: str) -> dict[str, Any]:
+    """The ``run`` section. ``source`` says where the figures come from: "run" or "log".
+
+    ``status`` is how the run ended: "completed", "interrupted", "failed", or
+    "partial" (a log the run never finished writing); anything but "completed"
+    marks the run interrupted.
+    """
+    return {
+        "scenario": scenario,
+        "scenario_sha256": scenario_sha256,
+        "mode": mode,
+        "seed": seed,
+        "vus": vus,
+        "tick_ns": tick_ns,
+        "request_names": list(request_names),
+        "final_tick": final_tick,
+        "wall_s": wall_s,
+        "status": status,
+        "interrupted": status != "completed",
+        "z6_version": z6_version,
+        "source": source,
+    }
+
+
+def _verdict(assertions: Sequence[AssertionResult], interrupted: bool) -> dict[str, Any]:
+    failed = sum(1 for a in assertions if not a.passed)
+    # The exit code `z6 run` gives: an interrupted run is a runtime error whatever
+    # its assertions say, since they judged only part of the planned load.
+    exit_code = EXIT_RUNTIME if interrupted else EXIT_ASSERTION_FAILED if failed else EXIT_OK
+    return {
+        "passed": failed == 0,
+        "assertions_total": len(assertions),
+        "assertions_failed": failed,
+        "interrupted": interrupted,
+        "exit_code": exit_code,
+    }
+
+
+def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[AssertionResult],
+                   warnings: Sequence[str] = ()) -> dict[str, Any]:
+    """The document from a run header, a summary and assertion results."""
+    overall = summary.overall
+    duration_s = summary.duration_s
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": run,
+        "summary": {
+            "duration_s": duration_s,
+            "rate": summary.rate,
+            "vus_max": summary.vus_max,
+            "events": summary.events,
+            **overall.to_dict(),
+        },
+        "requests": {
+            name: {**r.to_dict(), "rate": r.requests / duration_s} for name, r in summary.per_request.items()
+        },
+        "statuses": {str(code): s.to_dict() for code, s in sorted(summary.per_status.items())},
+        "errors": {kind: {"count": count, "rate": overall.error_rates[kind]}
+                   for kind, count in sorted(overall.errors.items())},
+        "lag_ms": {**summary.lag.to_dict(), "warn_above_p99": summary.lag_threshold_ms},
+        "time_series": summary.time_series.to_dict() if summary.time_series is not None else None,
+        "latency_distribution": summary.distribution.to_dict(),
+        "assertions": [{"index": i, **a.to_dict()} for i, a in enumerate(assertions)],
+        "warnings": [*summary.warnings, *warnings],
+        "verdict": _verdict(assertions, bool(run["interrupted"])),
+    }
+
+
+def summary_document(result: "RunResult") -> dict[str, Any]:
+    """The summary document of a finished `z6.run_scenario` run."""
+    import z6
+
+    run = run_header(
+        scenario=result.scenario_source,
+        scenario_sha256=result.scenario_sha256,
+        mode=result.mode,
+        seed=result.seed,
+        vus=result.n_vus,
+        tick_ns=result.plan.tick_ns,
+        request_names=result.plan.request_names,
+        final_tick=result.stats.final_tick,
+        wall_s=result.stats.wall_s,
+        status="interrupted" if result.interrupted else "completed",
+        z6_version=z6.__version__,
+        source="run",
+    )
+    warnings = ["the run was interrupted: the figures cover what ran before the stop"] if result.interrupted else []
+    return build_document(run, result.summary, result.assertions, warnings)
