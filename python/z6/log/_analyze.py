@@ -1,0 +1,338 @@
+"""`z6 analyze`: exact figures from a log's events, optionally filtered and grouped.
+
+The figures follow `z6.metrics` exactly, so an unfiltered analysis of a run's log
+equals its summary:
+
+* ``requests``: ``request_issued`` events; ``completed``: outcome events
+  (`z6.events.OUTCOME_KINDS`); ``failed``: outcomes other than
+  ``response_received``, plus responses with status >= 400; ``error_rate``:
+  failed / completed.
+* latency: ``value_ns`` of ``response_received`` events, in milliseconds, with
+  exact nearest-rank percentiles (`z6.metrics.nearest_rank`).
+* ``rate``: requests per second over the run's duration, from its first to its
+  last event (at least one tick); a ``second`` group's rate is its request count.
+
+A filter keeps events, and every figure counts only the events kept: with
+``kind == response_received`` there are latencies but no requests. Grouping:
+
+* ``request``: by request name (events without a request, such as ``vu_ready``,
+  belong to no group);
+* ``status``: outcome events by their status (0 for a failure with no HTTP
+  status); a status has responses, not requests, so ``requests`` and ``rate``
+  are None;
+* ``vu``: by VU id; ``second``: by ``floor(tick * tick_ns / 1e9)``, the second of
+  the run the event falls in.
+
+Assertion events (kinds 12 and 13, appended after a run's events) are neither
+counted nor timed, and do not stretch the run's duration.
+
+Memory: counters per group and the latency of every kept response (8 bytes
+each, plus its group key when grouping); never the events themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from z6.events import OUTCOME_KINDS, EventKind
+from z6.log._filter import Filter
+from z6.log._reader import EventLog
+from z6.metrics import PERCENTILES, LatencyStats
+from z6.metrics._percentile import grouped_nearest_rank
+
+__all__ = [
+    "GROUPINGS",
+    "DEFAULT_PERCENTILES",
+    "GroupStats",
+    "Analysis",
+    "analyze_log",
+    "percentile_label",
+    "parse_percentiles",
+]
+
+GROUPINGS = ("request", "status", "vu", "second")
+DEFAULT_PERCENTILES: tuple[float, ...] = tuple(p for _, p in PERCENTILES)
+
+_ISSUED = int(EventKind.REQUEST_ISSUED)
+_RECEIVED = int(EventKind.RESPONSE_RECEIVED)
+_ASSERTION_KINDS = np.array([EventKind.ASSERTION_PASSED, EventKind.ASSERTION_FAILED], dtype=np.uint16)
+_NO_REQUEST = 0xFFFF
+_NS_PER_S = 1_000_000_000
+# Per-chunk group counts are merged once this many rows have piled up.
+_MERGE_ROWS = 1 << 20
+
+GroupKey = Union[int, str]
+
+
+def percentile_label(p: float) -> str:
+    """"p50", "p99.9": the label of percentile ``p``."""
+    return f"p{int(p)}" if float(p).is_integer() else f"p{p!r}"
+
+
+def parse_percentiles(text: str) -> tuple[float, ...]:
+    """"50,90,99.9" -> (50.0, 90.0, 99.9); ValueError naming the bad item."""
+    values: list[float] = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            p = float(item)
+        except ValueError:
+            raise ValueError(f"must be a comma-separated list of percentiles in (0, 100], got {item!r}") from None
+        if not (math.isfinite(p) and 0 < p <= 100):
+            raise ValueError(f"must be a comma-separated list of percentiles in (0, 100], got {item!r}")
+        if p not in values:
+            values.append(p)
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """The figures of one group (or of all kept events, the group "overall")."""
+
+    key: GroupKey
+    label: str
+    events: int
+    requests: Optional[int]
+    completed: int
+    failed: int
+    rate: Optional[float]
+    latency: LatencyStats
+
+    @property
+    def error_rate(self) -> Optional[float]:
+        return self.failed / self.completed if self.completed else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.key,
+            "events": self.events,
+            "requests": self.requests,
+            "completed": self.completed,
+            "failed": self.failed,
+            "error_rate": self.error_rate,
+            "rate": self.rate,
+            "latency_ms": self.latency.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    log: dict[str, Any]
+    filter: Optional[str]
+    by: Optional[str]
+    percentiles: tuple[float, ...]
+    duration_s: float
+    overall: GroupStats
+    groups: tuple[GroupStats, ...]
+
+    @property
+    def percentile_labels(self) -> tuple[str, ...]:
+        return tuple(percentile_label(p) for p in self.percentiles)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "log": self.log,
+            "filter": self.filter,
+            "by": self.by,
+            "percentiles": list(self.percentiles),
+            "duration_s": self.duration_s,
+            "overall": self.overall.to_dict(),
+            "groups": [g.to_dict() for g in self.groups],
+        }
+
+
+class _Counts:
+    """Per-group counters (events, issued, outcomes, failed), merged lazily."""
+
+    COLUMNS = 4
+
+    def __init__(self) -> None:
+        self._keys: list[np.ndarray] = []
+        self._tables: list[np.ndarray] = []
+        self._rows = 0
+
+    def add(self, keys: np.ndarray, masks: Sequence[Optional[np.ndarray]]) -> None:
+        """Count ``keys`` (all of them, then those each mask selects; None selects all)."""
+        if keys.size == 0:
+            return
+        unique, inverse = np.unique(keys, return_inverse=True)
+        table = np.stack([np.bincount(inverse if m is None else inverse[m], minlength=unique.size)
+                          for m in masks], axis=1).astype(np.int64)
+        self._keys.append(unique)
+        self._tables.append(table)
+        self._rows += unique.size
+        if self._rows >= _MERGE_ROWS:
+            self._merge()
+
+    def _merge(self) -> None:
+        keys, table = self.result()
+        self._keys, self._tables, self._rows = [keys], [table], int(keys.size)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._keys:
+            return np.zeros(0, np.int64), np.zeros((0, self.COLUMNS), np.int64)
+        keys = np.concatenate(self._keys)
+        table = np.concatenate(self._tables)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        merged = np.zeros((unique.size, self.COLUMNS), np.int64)
+        np.add.at(merged, inverse, table)
+        return unique, merged
+
+
+KeyFunction = Callable[[np.ndarray], tuple[Optional[np.ndarray], np.ndarray]]
+
+
+class _Aggregator:
+    def __init__(self, key_of: KeyFunction) -> None:
+        self.key_of = key_of  # chunk -> (keys, or None for one group; mask of events that belong to a group)
+        self.counts = _Counts()
+        self.lat_keys: list[np.ndarray] = []
+        self.lat_values: list[np.ndarray] = []
+
+    def add(self, chunk: np.ndarray) -> None:
+        keys, member = self.key_of(chunk)
+        kind = chunk["kind"][member]
+        status = chunk["status"][member]
+        received = kind == _RECEIVED
+        outcome = np.isin(kind, OUTCOME_KINDS)
+        failed = (outcome & ~received) | (received & (status >= 400))
+        grouped = keys is not None
+        keys = keys[member] if grouped else np.zeros(kind.size, np.int64)
+        self.counts.add(keys, [None, kind == _ISSUED, outcome, failed])
+        if grouped:  # one group needs no key per latency
+            self.lat_keys.append(keys[received])
+        self.lat_values.append(chunk["value_ns"][member][received])
+
+    def latencies(self) -> tuple[np.ndarray, np.ndarray]:
+        values = np.concatenate(self.lat_values) if self.lat_values else np.zeros(0, np.uint64)
+        if not self.lat_keys:
+            return np.zeros(values.size, np.int64), np.sort(values)
+        keys = np.concatenate(self.lat_keys)
+        order = np.lexsort((values, keys))
+        return keys[order], values[order]
+
+
+def _latency_stats(sorted_ms: np.ndarray, labels: Sequence[str], at: dict[str, np.ndarray], start: int,
+                   size: int, group: int) -> LatencyStats:
+    if size == 0:
+        return LatencyStats(0, None, None, {label: None for label in labels}, None)
+    values = sorted_ms[start:start + size]
+    return LatencyStats(
+        count=size,
+        min=float(values[0]),
+        mean=float(values.mean()),
+        percentiles={label: float(sorted_ms[at[label][group]]) for label in labels},
+        max=float(values[-1]),
+    )
+
+
+def _key_function(by: Optional[str], tick_ns: int) -> KeyFunction:
+    def everything(chunk: np.ndarray) -> tuple[None, np.ndarray]:
+        return None, np.ones(chunk.size, bool)
+
+    def request(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return chunk["request"], chunk["request"] != _NO_REQUEST
+
+    def status(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return chunk["status"], np.isin(chunk["kind"], OUTCOME_KINDS)
+
+    def vu(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return chunk["vu_id"], np.ones(chunk.size, bool)
+
+    def second(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ns = chunk["tick"] * np.uint64(tick_ns)
+        return (ns // np.uint64(_NS_PER_S)).astype(np.int64), np.ones(chunk.size, bool)
+
+    functions = {None: everything, "request": request, "status": status, "vu": vu, "second": second}
+    if by not in functions:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    return functions[by]
+
+
+def _label(by: Optional[str], key: int, request_names: Sequence[str]) -> tuple[GroupKey, str]:
+    if by is None:
+        return "overall", "overall"
+    if by == "request":
+        name = request_names[key] if key < len(request_names) else f"request {key}"
+        return name, name
+    return key, str(key)
+
+
+def _groups(agg: _Aggregator, by: Optional[str], percentiles: Sequence[float], duration_s: float,
+            request_names: Sequence[str]) -> list[GroupStats]:
+    keys, table = agg.counts.result()
+    lat_keys, lat_values = agg.latencies()
+    sorted_ms = lat_values / 1e6
+    # Each group's latencies are a contiguous, ascending run of sorted_ms.
+    starts = np.searchsorted(lat_keys, keys, side="left")
+    sizes = np.searchsorted(lat_keys, keys, side="right") - starts
+    labels = [percentile_label(p) for p in percentiles]
+    nonempty = sizes > 0
+    at = {}
+    for label, p in zip(labels, percentiles):
+        index = np.zeros(keys.size, np.int64)
+        index[nonempty] = grouped_nearest_rank(starts[nonempty], sizes[nonempty], p)
+        at[label] = index
+    out = []
+    for g, (key, row) in enumerate(zip(keys.tolist(), table.tolist())):
+        events, issued, completed, failed = row
+        group_key, label = _label(by, key, request_names)
+        if by == "status":
+            requests, rate = None, None
+        elif by == "second":
+            requests, rate = issued, float(issued)
+        else:
+            requests, rate = issued, issued / duration_s
+        out.append(GroupStats(
+            key=group_key, label=label, events=events, requests=requests, completed=completed, failed=failed,
+            rate=rate, latency=_latency_stats(sorted_ms, labels, at, int(starts[g]), int(sizes[g]), g),
+        ))
+    return out
+
+
+def analyze_log(
+    log: EventLog,
+    *,
+    percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+    where: Optional[Filter] = None,
+    by: Optional[str] = None,
+) -> Analysis:
+    """Stream ``log`` once and compute its figures (see the module docstring)."""
+    tick_ns = log.header.tick_ns
+    overall = _Aggregator(_key_function(None, tick_ns))
+    grouped = _Aggregator(_key_function(by, tick_ns)) if by is not None else None
+    first_tick: Optional[int] = None
+    last_tick = 0
+    for chunk in log.iter_chunks():
+        chunk = chunk[~np.isin(chunk["kind"], _ASSERTION_KINDS)]
+        if chunk.size == 0:
+            continue
+        ticks = chunk["tick"]
+        first_tick = int(ticks.min()) if first_tick is None else min(first_tick, int(ticks.min()))
+        last_tick = max(last_tick, int(ticks.max()))
+        if where is not None:
+            chunk = chunk[where.mask(chunk)]
+        overall.add(chunk)
+        if grouped is not None:
+            grouped.add(chunk)
+    # As z6.metrics: from the first to the last event, at least one tick.
+    duration_s = max(last_tick - (first_tick or 0), 1) * tick_ns / 1e9
+    names = log.header.request_names
+    totals = _groups(overall, None, percentiles, duration_s, names)
+    if not totals:
+        totals = [GroupStats("overall", "overall", 0, 0, 0, 0, 0.0,
+                             LatencyStats(0, None, None, {percentile_label(p): None for p in percentiles}, None))]
+    groups = _groups(grouped, by, percentiles, duration_s, names) if grouped is not None else []
+    return Analysis(
+        log=log.describe(),
+        filter=where.text if where is not None else None,
+        by=by,
+        percentiles=tuple(percentiles),
+        duration_s=duration_s,
+        overall=totals[0],
+        groups=tuple(groups),
+    )

@@ -1,0 +1,302 @@
+"""The event log's byte layout (format version 1), shared by the writer and the reader.
+
+All integers are little-endian; every CRC-32 is zlib's (the PNG/Ethernet polynomial,
+``zlib.crc32``). docs/event-log.md describes the same layout for other tools.
+
+    header   0     8  magic b"\\x89Z6LOG\\r\\n"
+             8     2  u16 format version (1)
+             10    2  u16 record size (32)
+             12    4  u32 N, bytes of header JSON
+             16    N  header JSON, UTF-8, padded with spaces so 20 + N is a multiple of 8
+             16+N  4  u32 CRC-32 of bytes [0, 16 + N)
+    chunk    0     4  b"CHNK"
+             4     4  u32 L, bytes of records (a positive multiple of 32)
+             8     4  u32 chunk number (0, 1, 2, ... in file order)
+             12    4  u32 CRC-32 of the frame's bytes [0, 12) followed by the L record bytes
+             16    L  the records (EVENT_DTYPE)
+    footer   0     4  b"FOOT"
+             4     4  u32 M, bytes of footer JSON
+             8     M  footer JSON, UTF-8
+             8+M   4  u32 CRC-32 of the footer's bytes [0, 8 + M); the file ends here
+
+The chunk number is inside each chunk's CRC, so a chunk that is lost, repeated or
+moved fails the check where it happens, not only in the footer's totals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from z6.events import EVENT_DTYPE, EventKind
+
+__all__ = [
+    "MAGIC",
+    "FORMAT_VERSION",
+    "RECORD_SIZE",
+    "LOG_NAME",
+    "PARTIAL_NAME",
+    "MODES",
+    "STATUSES",
+    "PREFIX",
+    "FRAME",
+    "FOOTER_PREFIX",
+    "CHUNK_MARKER",
+    "FOOTER_MARKER",
+    "MAX_CHUNK_BYTES",
+    "LogHeader",
+    "LogFooter",
+    "dtype_description",
+    "encode_header",
+    "header_from_json",
+    "encode_frame_header",
+    "frame_crc",
+    "encode_footer",
+    "footer_from_json",
+    "kind_label",
+]
+
+MAGIC = b"\x89Z6LOG\r\n"  # a high-bit byte and CRLF: text-mode transfers and 7-bit channels show up at once
+FORMAT_VERSION = 1
+RECORD_SIZE = 32
+LOG_NAME = "events.z6log"
+PARTIAL_NAME = LOG_NAME + ".partial"
+MODES = ("simulate", "live")
+STATUSES = ("completed", "interrupted", "failed")
+
+PREFIX = struct.Struct("<8sHHI")          # magic, format version, record size, N
+FRAME = struct.Struct("<4sIII")           # b"CHNK", L, chunk number, CRC-32
+FRAME_HEAD = struct.Struct("<4sII")       # the part of FRAME its CRC covers
+FOOTER_PREFIX = struct.Struct("<4sI")     # b"FOOT", M
+CRC = struct.Struct("<I")
+CHUNK_MARKER = b"CHNK"
+FOOTER_MARKER = b"FOOT"
+# L is a u32: the largest multiple of the record size that fits.
+MAX_CHUNK_BYTES = (2**32 - 1) // RECORD_SIZE * RECORD_SIZE
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_U64_MAX = 2**64 - 1
+
+
+def dtype_description(dtype: np.dtype = EVENT_DTYPE) -> list[list[str]]:
+    """The record layout as stored in the header: ``[[name, typestr], ...]`` in order."""
+    return [[name, dtype.fields[name][0].str] for name in dtype.names]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class LogHeader:
+    """What a log says about its run; enough to re-run a simulated one exactly.
+
+    ``first_vu_id`` and ``n_vus`` name the VUs this log covers (1-based ids
+    ``first_vu_id .. first_vu_id + n_vus - 1``): the whole plan, or one shard of it.
+    ``vus_override`` and ``duration_override_s`` are the command-line overrides the
+    plan was compiled with (None when the scenario's own values were used).
+    """
+
+    format_version: int
+    z6_version: str
+    seed: int
+    mode: str
+    tick_ns: int
+    scenario_source: str
+    scenario_text: str
+    scenario_sha256: str
+    request_names: tuple[str, ...]
+    vus_override: Optional[int]
+    duration_override_s: Optional[float]
+    first_vu_id: int
+    n_vus: int
+    created_utc: str
+
+    def __post_init__(self) -> None:
+        # Validated once here, so the writer never writes and the reader never
+        # returns a header that a re-run could not use.
+        if not isinstance(self.request_names, tuple):
+            object.__setattr__(self, "request_names", tuple(self.request_names))
+        if _is_int(self.duration_override_s):
+            object.__setattr__(self, "duration_override_s", float(self.duration_override_s))
+        problems = []
+        if not _is_int(self.format_version) or self.format_version < 1:
+            problems.append(f"format_version must be a positive integer, got {self.format_version!r}")
+        for name in ("z6_version", "scenario_source", "scenario_text", "created_utc"):
+            if not isinstance(getattr(self, name), str):
+                problems.append(f"{name} must be a string, got {getattr(self, name)!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed <= _U64_MAX:
+            problems.append(f"seed must be an integer between 0 and 2**64-1, got {self.seed!r}")
+        if self.mode not in MODES:
+            problems.append(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not _is_int(self.tick_ns) or not 1 <= self.tick_ns <= _U64_MAX:
+            problems.append(f"tick_ns must be a positive integer, got {self.tick_ns!r}")
+        if not isinstance(self.scenario_sha256, str) or not _SHA256_HEX.fullmatch(self.scenario_sha256):
+            problems.append(f"scenario_sha256 must be 64 lowercase hex digits, got {self.scenario_sha256!r}")
+        if not all(isinstance(n, str) for n in self.request_names):
+            problems.append(f"request_names must be strings, got {list(self.request_names)!r}")
+        if self.vus_override is not None and (not _is_int(self.vus_override) or self.vus_override < 1):
+            problems.append(f"vus_override must be a positive integer or null, got {self.vus_override!r}")
+        d = self.duration_override_s
+        if d is not None and (not isinstance(d, float) or not math.isfinite(d) or d <= 0):
+            problems.append(f"duration_override_s must be a positive number or null, got {d!r}")
+        if not _is_int(self.first_vu_id) or not 1 <= self.first_vu_id < 2**32:
+            problems.append(f"first_vu_id must be an integer between 1 and 2**32-1, got {self.first_vu_id!r}")
+        if not _is_int(self.n_vus) or not 1 <= self.n_vus < 2**32:
+            problems.append(f"n_vus must be an integer between 1 and 2**32-1, got {self.n_vus!r}")
+        if problems:
+            raise ValueError("invalid event log header: " + "; ".join(problems))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The header's JSON object (``format_version`` lives in the binary prefix instead)."""
+        return {
+            "z6_version": self.z6_version,
+            "seed": self.seed,
+            "mode": self.mode,
+            "tick_ns": self.tick_ns,
+            "scenario_source": self.scenario_source,
+            "scenario_text": self.scenario_text,
+            "scenario_sha256": self.scenario_sha256,
+            "request_names": list(self.request_names),
+            "vus_override": self.vus_override,
+            "duration_override_s": self.duration_override_s,
+            "first_vu_id": self.first_vu_id,
+            "n_vus": self.n_vus,
+            "created_utc": self.created_utc,
+            "record_dtype": dtype_description(),
+        }
+
+
+_HEADER_KEYS = ("z6_version", "seed", "mode", "tick_ns", "scenario_source", "scenario_text", "scenario_sha256",
+                "request_names", "vus_override", "duration_override_s", "first_vu_id", "n_vus", "created_utc")
+
+
+def encode_header(header: LogHeader) -> bytes:
+    """The header's bytes: prefix, JSON padded to an 8-byte boundary, CRC-32."""
+    text = json.dumps(header.to_json_dict(), ensure_ascii=True, sort_keys=True, allow_nan=False)
+    body = text.encode("ascii")
+    # Pad the JSON (with spaces, still valid JSON) so the first chunk frame, and
+    # with it every record, starts on an 8-byte boundary of the file.
+    body += b" " * (-(PREFIX.size + len(body) + CRC.size) % 8)
+    head = PREFIX.pack(MAGIC, header.format_version, RECORD_SIZE, len(body)) + body
+    return head + CRC.pack(zlib.crc32(head))
+
+
+def header_from_json(format_version: int, doc: Any) -> LogHeader:
+    """A `LogHeader` from the header JSON; ValueError naming the field when it does not fit."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"the header JSON must be an object, got {type(doc).__name__}")
+    missing = [key for key in _HEADER_KEYS if key not in doc]
+    if missing:
+        raise ValueError(f"the header JSON lacks {', '.join(missing)}")
+    names = doc["request_names"]
+    if not isinstance(names, list):
+        raise ValueError(f"request_names must be a list, got {names!r}")
+    values = {key: doc[key] for key in _HEADER_KEYS}
+    values["request_names"] = tuple(names)
+    return LogHeader(format_version=format_version, **values)
+
+
+def encode_frame_header(length: int, number: int, crc: int) -> bytes:
+    return FRAME.pack(CHUNK_MARKER, length, number, crc)
+
+
+def frame_crc(length: int, number: int, records: Any) -> int:
+    """CRC-32 of a chunk: its frame's first 12 bytes, then its record bytes."""
+    return zlib.crc32(records, zlib.crc32(FRAME_HEAD.pack(CHUNK_MARKER, length, number)))
+
+
+def kind_label(kind: int) -> str:
+    """``response_received`` for a known kind, ``kind_42`` for another number."""
+    try:
+        return EventKind(kind).name.lower()
+    except ValueError:
+        return f"kind_{kind}"
+
+
+@dataclass(frozen=True)
+class LogFooter:
+    """Written when a run ends: totals, how it ended, a digest of every record.
+
+    ``digest`` is the SHA-256 (hex) of all record bytes in file order, the same
+    value `z6.event_digest` gives for the same records. ``kind_counts`` maps kind
+    labels (``request_issued``, ...) to counts, kinds that occur only.
+    ``elapsed_s`` is the wall time from opening the log to finishing it.
+    """
+
+    records: int
+    chunks: int
+    kind_counts: Mapping[str, int] = field(default_factory=dict)
+    status: str = "completed"
+    digest: str = ""
+    elapsed_s: float = 0.0
+    finished_utc: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _is_int(self.records) or self.records < 0:
+            problems.append(f"records must be a non-negative integer, got {self.records!r}")
+        if not _is_int(self.chunks) or self.chunks < 0:
+            problems.append(f"chunks must be a non-negative integer, got {self.chunks!r}")
+        if not isinstance(self.kind_counts, Mapping) or not all(
+                isinstance(k, str) and _is_int(v) and v > 0 for k, v in self.kind_counts.items()):
+            problems.append(f"kind_counts must map kind names to positive counts, got {self.kind_counts!r}")
+        if self.status not in STATUSES:
+            problems.append(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        if not isinstance(self.digest, str) or not _SHA256_HEX.fullmatch(self.digest):
+            problems.append(f"digest must be 64 lowercase hex digits, got {self.digest!r}")
+        if not isinstance(self.elapsed_s, (int, float)) or isinstance(self.elapsed_s, bool) or self.elapsed_s < 0:
+            problems.append(f"elapsed_s must be a non-negative number, got {self.elapsed_s!r}")
+        if not isinstance(self.finished_utc, str):
+            problems.append(f"finished_utc must be a string, got {self.finished_utc!r}")
+        if problems:
+            raise ValueError("invalid event log footer: " + "; ".join(problems))
+
+    def count(self, kind: int) -> int:
+        """Records of event kind ``kind`` (an `EventKind` or its number)."""
+        return int(self.kind_counts.get(kind_label(int(kind)), 0))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "chunks": self.chunks,
+            "kind_counts": dict(self.kind_counts),
+            "status": self.status,
+            "digest_sha256": self.digest,
+            "elapsed_s": float(self.elapsed_s),
+            "finished_utc": self.finished_utc,
+        }
+
+
+_FOOTER_KEYS = ("records", "chunks", "kind_counts", "status", "digest_sha256", "elapsed_s", "finished_utc")
+
+
+def encode_footer(footer: LogFooter) -> bytes:
+    body = json.dumps(footer.to_json_dict(), ensure_ascii=True, sort_keys=True, allow_nan=False).encode("ascii")
+    head = FOOTER_PREFIX.pack(FOOTER_MARKER, len(body)) + body
+    return head + CRC.pack(zlib.crc32(head))
+
+
+def footer_from_json(doc: Any) -> LogFooter:
+    if not isinstance(doc, dict):
+        raise ValueError(f"the footer JSON must be an object, got {type(doc).__name__}")
+    missing = [key for key in _FOOTER_KEYS if key not in doc]
+    if missing:
+        raise ValueError(f"the footer JSON lacks {', '.join(missing)}")
+    counts = doc["kind_counts"]
+    return LogFooter(
+        records=doc["records"],
+        chunks=doc["chunks"],
+        kind_counts=dict(counts) if isinstance(counts, dict) else counts,
+        status=doc["status"],
+        digest=doc["digest_sha256"],
+        elapsed_s=doc["elapsed_s"],
+        finished_utc=doc["finished_utc"],
+    )

@@ -1,0 +1,419 @@
+"""Read ``events.z6log``: check it, index its chunks, hand out its records.
+
+`read_log` parses the header, walks the chunk frames and reads the footer. By
+default it also checks every chunk's CRC-32 as it goes (one sequential read of the
+file, in a reused buffer), so a log it returns is intact. Records are then read
+on demand: `EventLog.iter_chunks` reads one chunk at a time into a fresh array
+(memory stays one chunk), `EventLog.events` gives all of them as one array.
+
+A complete-named log (``events.z6log``) must be whole: a cut or a changed byte is
+a `LogError` saying which chunk and byte offset. A ``.partial`` log is what a run
+that did not finish leaves; it reads up to its last complete chunk and warns
+(`LogWarning`). Only damage at the very end of a ``.partial`` counts as the cut:
+a chunk that is incomplete, or whose CRC fails and that ends exactly at the end
+of the file (a write torn by a crash). Damage followed by more data is an error
+in any log.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterator, Optional
+
+import numpy as np
+
+from z6.events import EVENT_DTYPE
+from z6.log._errors import LogError, LogWarning
+from z6.log._format import (
+    CHUNK_MARKER,
+    CRC,
+    FOOTER_MARKER,
+    FOOTER_PREFIX,
+    FORMAT_VERSION,
+    FRAME,
+    LOG_NAME,
+    MAGIC,
+    PARTIAL_NAME,
+    PREFIX,
+    RECORD_SIZE,
+    LogFooter,
+    LogHeader,
+    dtype_description,
+    footer_from_json,
+    frame_crc,
+    header_from_json,
+)
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["read_log", "resolve_log_path", "EventLog", "ChunkInfo", "MMAP_THRESHOLD_BYTES"]
+
+# `EventLog.events` of a log with more record bytes than this is a memory map,
+# not an array in memory (see EventLog.events).
+MMAP_THRESHOLD_BYTES = 256 * 1024 * 1024
+# Records read per verification step: big chunks are checked in slices this size.
+_VERIFY_BLOCK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChunkInfo:
+    """Where one chunk sits: ``offset`` is its frame's first byte, ``records`` its record count."""
+
+    number: int
+    offset: int
+    records: int
+    crc: int
+
+    @property
+    def data_offset(self) -> int:
+        return self.offset + FRAME.size
+
+    @property
+    def nbytes(self) -> int:
+        return self.records * RECORD_SIZE
+
+    @property
+    def end(self) -> int:
+        return self.data_offset + self.nbytes
+
+
+def resolve_log_path(path: str | os.PathLike[str]) -> Path:
+    """The log file ``path`` names: the file itself, or a run directory's log.
+
+    A directory's ``events.z6log`` is preferred; a directory holding only
+    ``events.z6log.partial`` (a run that did not finish) gives that.
+    """
+    p = Path(path)
+    if p.is_dir():
+        for name in (LOG_NAME, PARTIAL_NAME):
+            if (p / name).is_file():
+                return p / name
+        raise LogError(p, f"no event log here (neither {LOG_NAME} nor {PARTIAL_NAME})")
+    if not p.exists():
+        raise LogError(p, "cannot read event log: file not found")
+    return p
+
+
+class _Scan:
+    """One pass over the file's structure (and, when verifying, its CRCs)."""
+
+    def __init__(self, path: Path, handle: IO[bytes], size: int, partial: bool, verify: bool) -> None:
+        self.path = path
+        self.handle = handle
+        self.size = size
+        self.partial = partial
+        self.verify = verify
+        self.chunks: list[ChunkInfo] = []
+        self.footer: Optional[LogFooter] = None
+        self.cut: Optional[str] = None  # why a partial log's reading stopped early
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        self.handle.seek(offset)
+        data = self.handle.read(n)
+        if len(data) != n:
+            raise LogError(self.path, f"the file changed while being read (wanted {n} bytes, got {len(data)})",
+                           offset=offset)
+        return data
+
+    def header(self) -> tuple[LogHeader, int]:
+        """Parse and check the header; return it and the offset of the first chunk."""
+        if self.size < PREFIX.size:
+            raise LogError(self.path, f"the header is incomplete: the file has {self.size} bytes", part="header",
+                           offset=0, end=self.size)
+        magic, version, record_size, n = PREFIX.unpack(self.read_at(0, PREFIX.size))
+        if magic != MAGIC:
+            raise LogError(self.path, f"not a z6 event log (magic {magic!r}, expected {MAGIC!r})", part="header",
+                           offset=0, end=len(MAGIC))
+        end = PREFIX.size + n + CRC.size
+        if end > self.size:
+            raise LogError(self.path, f"the header declares {n} bytes of JSON but the file ends at byte {self.size}: "
+                           "the header is cut or its length is corrupt", part="header", offset=0, end=PREFIX.size)
+        head = self.read_at(0, PREFIX.size + n)
+        (stored,) = CRC.unpack(self.read_at(PREFIX.size + n, CRC.size))
+        computed = zlib.crc32(head)
+        if stored != computed:
+            raise LogError(self.path, f"header CRC-32 mismatch (stored 0x{stored:08x}, computed 0x{computed:08x}) "
+                           f"over bytes 0-{end - 1}: the header is corrupt", part="header", offset=0, end=end)
+        if version != FORMAT_VERSION:
+            raise LogError(self.path, f"format version {version}: this z6 reads format version {FORMAT_VERSION}",
+                           part="header", offset=0, end=PREFIX.size)
+        if record_size != RECORD_SIZE:
+            raise LogError(self.path, f"records of {record_size} bytes: this z6 reads {RECORD_SIZE}-byte records",
+                           part="header", offset=0, end=PREFIX.size)
+        try:
+            doc = json.loads(head[PREFIX.size:].decode("utf-8"))
+            if doc.get("record_dtype") != dtype_description():
+                raise ValueError(f"record_dtype is {doc.get('record_dtype')!r}, this z6 reads {dtype_description()!r}")
+            return header_from_json(version, doc), end
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise LogError(self.path, f"unusable header JSON: {exc}", part="header", offset=0, end=end) from None
+
+    def _stop(self, reason: str, *, part: Optional[str], offset: int, chunk: Optional[int] = None,
+              end: Optional[int] = None) -> None:
+        # A cut at the end: the expected state of a partial log, an error in a complete one.
+        error = LogError(self.path, f"{reason}: the log is truncated or corrupt", part=part, chunk=chunk,
+                         offset=offset, end=end)
+        if not self.partial:
+            raise error
+        self.cut = error.location + reason
+
+    def body(self, offset: int) -> None:
+        """Walk the chunk frames from ``offset`` up to the footer (or a partial log's cut)."""
+        buffer = bytearray(min(_VERIFY_BLOCK, self.size))  # reused for every chunk's CRC
+        while True:
+            number = len(self.chunks)
+            remaining = self.size - offset
+            if remaining == 0:
+                return self._stop(f"the file ends after chunk {number - 1} with no footer" if number
+                                  else "the file ends after the header with no chunk and no footer",
+                                  part=None, chunk=number, offset=offset, end=offset)
+            # A cut may leave fewer than 4 marker bytes: compare what is there.
+            marker = self.read_at(offset, min(4, remaining))
+            if marker == FOOTER_MARKER[:len(marker)] and marker != CHUNK_MARKER[:len(marker)]:
+                return self._footer(offset)
+            if marker != CHUNK_MARKER[:len(marker)]:
+                raise self._unknown_marker(marker, number, offset)
+            if remaining < FRAME.size:
+                return self._stop(f"the chunk's frame is incomplete ({remaining} of {FRAME.size} bytes)",
+                                  part="chunk", chunk=number, offset=offset, end=self.size)
+            _, length, stored_number, stored_crc = FRAME.unpack(self.read_at(offset, FRAME.size))
+            if length == 0 or length % RECORD_SIZE:
+                raise LogError(self.path, f"record length {length} is not a positive multiple of {RECORD_SIZE}: "
+                               "the log is corrupt", part="chunk", chunk=number, offset=offset,
+                               end=offset + FRAME.size)
+            if stored_number != number:
+                raise LogError(self.path, f"the frame says chunk {stored_number}, expected chunk {number}: "
+                               "the log is corrupt", part="chunk", chunk=number, offset=offset,
+                               end=offset + FRAME.size)
+            end = offset + FRAME.size + length
+            if end > self.size:
+                return self._stop(f"the chunk declares {length} bytes of records but the file ends "
+                                  f"{remaining - FRAME.size} bytes later", part="chunk", chunk=number,
+                                  offset=offset, end=self.size)
+            if self.verify:
+                computed = self._crc(offset + FRAME.size, length, number, buffer)
+                if computed != stored_crc:
+                    reason = (f"CRC-32 mismatch (stored 0x{stored_crc:08x}, computed 0x{computed:08x}) "
+                              f"over bytes {offset}-{end - 1}")
+                    if end == self.size:  # the last bytes of the file: a torn final write
+                        return self._stop(reason, part="chunk", chunk=number, offset=offset, end=end)
+                    raise LogError(self.path, f"{reason}: the log is corrupt", part="chunk", chunk=number,
+                                   offset=offset, end=end)
+            self.chunks.append(ChunkInfo(number, offset, length // RECORD_SIZE, stored_crc))
+            offset = end
+
+    def _unknown_marker(self, marker: bytes, number: int, offset: int) -> LogError:
+        # Neither marker: the damage is in the frame of chunk `number` or in the footer's.
+        return LogError(self.path, f"expected chunk {number} ({CHUNK_MARKER!r}) or the footer ({FOOTER_MARKER!r}) "
+                        f"here, found {marker!r}: the log is corrupt", chunk=number, offset=offset,
+                        end=offset + len(CHUNK_MARKER))
+
+    def _crc(self, data_offset: int, length: int, number: int, buffer: bytearray) -> int:
+        # Read in blocks into one reused buffer: memory stays a few MiB for any chunk size.
+        self.handle.seek(data_offset)
+        crc = frame_crc(length, number, b"")
+        left = length
+        view = memoryview(buffer)
+        while left:
+            n = min(left, len(buffer))
+            got = self.handle.readinto(view[:n])
+            if got != n:
+                raise LogError(self.path, "the file changed while being read", offset=data_offset)
+            crc = zlib.crc32(view[:n], crc)
+            left -= n
+        return crc
+
+    def _footer(self, offset: int) -> None:
+        number = len(self.chunks)
+        remaining = self.size - offset
+        if remaining < FOOTER_PREFIX.size:
+            return self._stop(f"the footer is incomplete ({remaining} bytes)", part="footer", offset=offset,
+                              end=self.size)
+        marker, m = FOOTER_PREFIX.unpack(self.read_at(offset, FOOTER_PREFIX.size))
+        if marker != FOOTER_MARKER:
+            raise self._unknown_marker(marker, number, offset)
+        end = offset + FOOTER_PREFIX.size + m + CRC.size
+        if end > self.size:
+            return self._stop(f"the footer declares {m} bytes of JSON but the file ends at byte {self.size}",
+                              part="footer", offset=offset, end=self.size)
+        body = self.read_at(offset, FOOTER_PREFIX.size + m)
+        (stored,) = CRC.unpack(self.read_at(end - CRC.size, CRC.size))
+        computed = zlib.crc32(body)
+        if stored != computed:
+            reason = f"footer CRC-32 mismatch (stored 0x{stored:08x}, computed 0x{computed:08x})"
+            if end == self.size:
+                return self._stop(reason, part="footer", offset=offset, end=end)
+            raise LogError(self.path, f"{reason}: the log is corrupt", part="footer", offset=offset, end=end)
+        if end != self.size:
+            raise LogError(self.path, f"{self.size - end} unexpected bytes after the footer: the log is corrupt",
+                           offset=end, end=self.size)
+        try:
+            footer = footer_from_json(json.loads(body[FOOTER_PREFIX.size:].decode("utf-8")))
+        except ValueError as exc:
+            raise LogError(self.path, f"unusable footer JSON: {exc}", part="footer", offset=offset, end=end) from None
+        records = sum(c.records for c in self.chunks)
+        if footer.chunks != len(self.chunks) or footer.records != records:
+            raise LogError(self.path, f"the footer counts {footer.records} records in {footer.chunks} chunks, "
+                           f"the file holds {records} in {len(self.chunks)}: the log is corrupt",
+                           part="footer", offset=offset, end=end)
+        self.footer = footer
+
+
+def read_log(
+    path: str | os.PathLike[str],
+    *,
+    verify: bool = True,
+    mmap_threshold: int = MMAP_THRESHOLD_BYTES,
+) -> "EventLog":
+    """Open the event log at ``path`` (a log file, a ``.partial`` or a run directory).
+
+    ``verify`` checks every chunk's CRC-32 now (one sequential read of the file);
+    without it, each chunk is checked when it is read. Raises `LogError` for a log
+    that cannot be read; warns (`LogWarning`) when a partial log was read up to its
+    last complete chunk.
+    """
+    file_path = resolve_log_path(path)
+    partial = file_path.name.endswith(".partial")
+    try:
+        with open(file_path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            scan = _Scan(file_path, handle, size, partial, verify)
+            header, offset = scan.header()
+            scan.body(offset)
+    except IsADirectoryError:
+        raise LogError(file_path, "cannot read event log: is a directory") from None
+    except OSError as exc:
+        raise LogError(file_path, f"cannot read event log: {exc.strerror or exc}") from None
+    log = EventLog(file_path, header, scan.footer, tuple(scan.chunks), verified=verify,
+                   mmap_threshold=mmap_threshold)
+    if partial:
+        if scan.footer is not None:
+            message = (f"{file_path}: the log is complete (it has a footer) but was never renamed to {LOG_NAME}; "
+                       f"read all {len(log)} records")
+        else:
+            message = (f"{file_path}: partial log (the run did not finish): read {len(log)} records in "
+                       f"{len(scan.chunks)} complete chunks; {scan.cut}")
+        warnings.warn(message, LogWarning, stacklevel=2)
+    return log
+
+
+class EventLog:
+    """A read event log: its header, footer (None when partial) and records.
+
+    ``len(log)`` is the number of readable records. Records are read from the file
+    when asked for; the object holds no open file.
+    """
+
+    def __init__(self, path: Path, header: LogHeader, footer: Optional[LogFooter], chunks: tuple[ChunkInfo, ...],
+                 *, verified: bool, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
+        self.path = path
+        self.header = header
+        self.footer = footer
+        self.chunks = chunks
+        self._verified = verified
+        self._mmap_threshold = mmap_threshold
+        self._records = sum(c.records for c in chunks)
+
+    def __len__(self) -> int:
+        return self._records
+
+    def __repr__(self) -> str:
+        return f"<EventLog {str(self.path)!r}: {self._records} records, {self.status}>"
+
+    @property
+    def complete(self) -> bool:
+        """True when the log has its footer (the run finished writing it)."""
+        return self.footer is not None
+
+    @property
+    def status(self) -> str:
+        """The footer's status ("completed", "interrupted", "failed"), or "partial"."""
+        return self.footer.status if self.footer is not None else "partial"
+
+    def _read_into(self, handle: IO[bytes], chunk: ChunkInfo, out: np.ndarray) -> None:
+        handle.seek(chunk.data_offset)
+        view = memoryview(out.view(np.uint8))
+        if handle.readinto(view) != chunk.nbytes:
+            raise LogError(self.path, "the file changed since it was opened (a chunk is now cut)", part="chunk",
+                           chunk=chunk.number, offset=chunk.offset)
+        if not self._verified:
+            computed = frame_crc(chunk.nbytes, chunk.number, view)
+            if computed != chunk.crc:
+                raise LogError(self.path, f"CRC-32 mismatch (stored 0x{chunk.crc:08x}, computed 0x{computed:08x}) "
+                               f"over bytes {chunk.offset}-{chunk.end - 1}: the log is corrupt", part="chunk",
+                               chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+
+    def _open(self) -> IO[bytes]:
+        try:
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise LogError(self.path, f"cannot read event log: {exc.strerror or exc}") from None
+
+    def iter_chunks(self) -> Iterator[np.ndarray]:
+        """Yield the records chunk by chunk, each a fresh array the caller may keep."""
+        with self._open() as handle:
+            for chunk in self.chunks:
+                out = np.empty(chunk.records, dtype=EVENT_DTYPE)
+                self._read_into(handle, chunk, out)
+                yield out
+
+    @functools.cached_property
+    def events(self) -> np.ndarray:
+        """All records as one read-only `EVENT_DTYPE` array.
+
+        Records are framed chunk by chunk in the file, so one array means one
+        copy. Up to ``mmap_threshold`` bytes of records it is an array in memory;
+        above, an `np.memmap` over an unnamed temporary file, so the operating
+        system pages it in and out rather than the process holding it.
+        `iter_chunks` streams without any such copy.
+        """
+        n = self._records
+        out: np.ndarray
+        if n == 0 or n * RECORD_SIZE <= self._mmap_threshold:
+            out = np.empty(n, dtype=EVENT_DTYPE)
+        else:
+            backing = tempfile.TemporaryFile(prefix="z6log-events-")
+            out = np.memmap(backing, dtype=EVENT_DTYPE, mode="w+", shape=(n,))
+        with self._open() as handle:
+            at = 0
+            for chunk in self.chunks:
+                self._read_into(handle, chunk, out[at:at + chunk.records])
+                at += chunk.records
+        if isinstance(out, np.memmap):
+            out.flush()
+        out.flags.writeable = False
+        return out
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """The records as a pandas DataFrame, one column per field (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("EventLog.to_pandas() needs pandas, which is not installed: pip install pandas") from None
+        events = self.events
+        return pd.DataFrame({name: np.array(events[name]) for name in EVENT_DTYPE.names})
+
+    def describe(self) -> dict[str, Any]:
+        """The header and footer as plain data (for JSON output)."""
+        h = self.header
+        return {
+            "path": str(self.path),
+            "status": self.status,
+            "records": len(self),
+            "mode": h.mode,
+            "seed": h.seed,
+            "tick_ns": h.tick_ns,
+            "scenario": h.scenario_source,
+            "scenario_sha256": h.scenario_sha256,
+            "z6_version": h.z6_version,
+            "vus": h.n_vus,
+            "first_vu_id": h.first_vu_id,
+        }

@@ -1,0 +1,133 @@
+"""Text, CSV and JSON renderings of analyses, diffs and verifications."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Optional, Sequence
+
+from z6.log._analyze import Analysis, GroupStats
+from z6.log._diff import DiffResult, DiffRow
+from z6.log._replay import VerifyResult
+
+__all__ = ["render_analysis", "render_diff", "render_verify"]
+
+
+def _ms(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 10 else f"{value:.2f}" if value < 1000 else f"{value:.0f}"
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _rate(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _count(value: Optional[int]) -> str:
+    return "-" if value is None else str(value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    # First column left-aligned, the others right-aligned, two spaces apart.
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = []
+    for row in (headers, *rows):
+        cells = [f"{row[0]:<{widths[0]}}", *(f"{cell:>{w}}" for cell, w in zip(row[1:], widths[1:]))]
+        lines.append("  " + "  ".join(cells).rstrip())
+    return lines
+
+
+def _log_line(log: dict) -> str:
+    return (f"{log['path']}: {log['mode']} run of {log['scenario']}, seed {log['seed']}, {log['vus']} VUs, "
+            f"{log['status']}, {log['records']} records")
+
+
+def _analysis_text(analysis: Analysis) -> str:
+    lines = [f"z6 analyze {_log_line(analysis.log)}", f"  duration  {analysis.duration_s:.3f} s"]
+    if analysis.filter is not None:
+        lines.append(f"  filter    {analysis.filter}")
+    rows: list[GroupStats] = [analysis.overall, *analysis.groups]
+    title = analysis.by or "group"
+    lines.append("")
+    lines += _table([title, "events", "requests", "completed", "failed", "error%", "rate/s"],
+                    [[g.label, str(g.events), _count(g.requests), str(g.completed), str(g.failed),
+                      _pct(g.error_rate), _rate(g.rate)] for g in rows])
+    labels = analysis.percentile_labels
+    lines.append("")
+    lines += _table(["latency ms", "count", "min", "mean", *labels, "max"],
+                    [[g.label, str(g.latency.count), _ms(g.latency.min), _ms(g.latency.mean),
+                      *(_ms(g.latency.percentiles[p]) for p in labels), _ms(g.latency.max)] for g in rows])
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def _analysis_csv(analysis: Analysis) -> str:
+    labels = analysis.percentile_labels
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "events", "requests", "completed", "failed", "error_rate", "rate", "latency_count",
+                     "latency_min_ms", "latency_mean_ms", *(f"latency_{p}_ms" for p in labels), "latency_max_ms"])
+    for g in (analysis.overall, *analysis.groups):
+        lat = g.latency
+        writer.writerow([_cell(v) for v in (g.key, g.events, g.requests, g.completed, g.failed, g.error_rate, g.rate,
+                                            lat.count, lat.min, lat.mean, *(lat.percentiles[p] for p in labels),
+                                            lat.max)])
+    return out.getvalue().rstrip("\n")
+
+
+def render_analysis(analysis: Analysis, fmt: str = "summary") -> str:
+    """``summary`` (aligned text), ``json`` or ``csv`` (one row per group, overall first)."""
+    if fmt == "json":
+        return json.dumps(analysis.to_dict(), indent=2)
+    if fmt == "csv":
+        return _analysis_csv(analysis)
+    return _analysis_text(analysis)
+
+
+def _diff_cells(row: DiffRow) -> list[str]:
+    metric = row.metric
+    if metric == "error_rate":
+        delta = "-" if row.delta is None else f"{row.delta * 100:+.3f}pp"
+        return ["error_rate", _pct(row.a), _pct(row.b), delta, "-"]
+    change = "-" if row.change_pct is None else f"{row.change_pct:+.2f}%"
+    if metric in ("requests", "completed", "failed"):
+        shown = [_count(None if v is None else int(v)) for v in (row.a, row.b)]
+        delta = "-" if row.delta is None else f"{int(row.delta):+d}"
+        return [metric, *shown, delta, change]
+    if metric == "rate":
+        delta = "-" if row.delta is None else f"{row.delta:+.1f}"
+        return ["rate/s", _rate(row.a), _rate(row.b), delta, change]
+    delta = "-" if row.delta is None else f"{row.delta:+.3f}"
+    return [f"{metric} ms", _ms(row.a), _ms(row.b), delta, change]
+
+
+def render_diff(result: DiffResult, fmt: str = "text") -> str:
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2)
+    lines = ["z6 diff", f"  A  {_log_line(result.a.log)}", f"  B  {_log_line(result.b.log)}"]
+    lines += [f"  note: {note}" for note in result.notes]
+    lines.append("")
+    lines += _table(["metric", "A", "B", "delta", "change"], [_diff_cells(row) for row in result.rows])
+    if result.checks:
+        lines.append("")
+        lines.append("thresholds")
+        for check in result.checks:
+            lines.append(f"  {'FAIL' if check.exceeded else 'PASS'}  {check.threshold.text}: {check.reason}")
+        exceeded = sum(c.exceeded for c in result.checks)
+        lines.append("")
+        lines.append(f"REGRESSION: {exceeded} of {len(result.checks)} thresholds exceeded" if exceeded
+                     else f"OK: none of {len(result.checks)} thresholds exceeded")
+    return "\n".join(lines)
+
+
+def render_verify(result: VerifyResult, log: dict) -> str:
+    verdict = "MATCH" if result.matched else "MISMATCH"
+    return "\n".join([f"z6 replay --verify {_log_line(log)}", f"{verdict}: {result.message}"])

@@ -1,0 +1,455 @@
+"""`z6 replay`: re-run the scenario a log records and check the log against it.
+
+Simulated runs (DESIGN, determinism 1) must match event for event: the header's
+scenario text is parsed again, compiled with the header's seed and overrides,
+cut to the header's VU range, run, and compared record by record with the log,
+streaming (memory: a chunk of each stream).
+
+Live runs (determinism 3) must match each VU's request sequence: the request
+index of every ``request_issued`` event, per VU in ``seq`` order, against
+``z6core.expected_requests`` (memory: 18 bytes a request).
+
+A log ends with the run's assertion results (kinds ``assertion_passed`` = 12,
+``assertion_failed`` = 13) after the engine's events. The comparison covers the
+engine's events; the assertion events are checked separately: the summary of the
+engine's events is rebuilt, the scenario's assertions evaluated on it
+(`z6.assertions.evaluate_assertions`), and the log must hold one assertion event
+per result, in that order, passed or failed alike. Only their kinds are compared.
+
+A log that did not complete (partial, or a run interrupted or failed) matches
+when its events are a prefix of the re-run's. A complete log's footer (record
+count, counts per kind, digest) must also agree with its records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Union
+
+import numpy as np
+
+from z6._errors import ConfigError
+from z6.events import ErrorCode, EventKind
+from z6.log._errors import LogError
+from z6.log._format import LogHeader, kind_label
+from z6.log._reader import EventLog, read_log
+
+__all__ = ["VerifyResult", "verify_log", "recompute_run", "scenario_from_header", "plan_from_header",
+           "describe_record"]
+
+_ASSERTION_KINDS = np.array([EventKind.ASSERTION_PASSED, EventKind.ASSERTION_FAILED], dtype=np.uint16)
+_ISSUED = int(EventKind.REQUEST_ISSUED)
+_NO_REQUEST = 0xFFFF
+
+LogSource = Union[str, os.PathLike, EventLog]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What `verify_log` found. When ``matched`` is False and the difference is an
+    event, ``index`` (its record number in the log; for a live log, its VU's request
+    number), ``tick``, ``vu_id`` and the ``expected`` / ``got`` records (dicts of
+    fields, None where a stream had ended) locate it; ``message`` says it all."""
+
+    matched: bool
+    mode: str
+    records: int
+    message: str
+    index: Optional[int] = None
+    tick: Optional[int] = None
+    vu_id: Optional[int] = None
+    expected: Optional[dict[str, Any]] = None
+    got: Optional[dict[str, Any]] = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "mode": self.mode,
+            "records": self.records,
+            "message": self.message,
+            "index": self.index,
+            "tick": self.tick,
+            "vu_id": self.vu_id,
+            "expected": self.expected,
+            "got": self.got,
+            "notes": list(self.notes),
+        }
+
+
+def _as_log(source: LogSource) -> EventLog:
+    return source if isinstance(source, EventLog) else read_log(source)
+
+
+def scenario_from_header(header: LogHeader, log_path: Path, base_dir: Optional[str | os.PathLike[str]] = None):
+    """The scenario recorded in ``header``, parsed again.
+
+    ``body_file`` paths resolve against ``base_dir``; by default against the
+    original scenario file's directory when it still exists, else the log's.
+    """
+    from z6.scenario import parse_scenario
+
+    if base_dir is None:
+        original = Path(header.scenario_source).parent
+        base_dir = original if not header.scenario_source.startswith("<") and original.is_dir() else log_path.parent
+    return parse_scenario(header.scenario_text, source=header.scenario_source, base_dir=base_dir)
+
+
+def plan_from_header(header: LogHeader, scenario):
+    """Compile ``scenario`` as the logged run did, cut to the log's VUs."""
+    from z6.plan import compile_plan
+
+    plan = compile_plan(scenario, seed=header.seed, vus=header.vus_override, duration_s=header.duration_override_s,
+                        mode=header.mode)
+    first = header.first_vu_id - plan.first_vu_id
+    stop = first + header.n_vus
+    if (first, stop) == (0, plan.n_vus):
+        return plan
+    if not 0 <= first < stop <= plan.n_vus:
+        raise ConfigError(f"the log covers VUs {header.first_vu_id}-{header.first_vu_id + header.n_vus - 1}, but the "
+                          f"re-compiled plan has VUs {plan.first_vu_id}-{plan.first_vu_id + plan.n_vus - 1}")
+    return plan.shard(first, stop)
+
+
+def describe_record(record: Optional[np.void], request_names: tuple[str, ...]) -> str:
+    """One line naming every field of a record (names for kind, request and error)."""
+    if record is None:
+        return "(nothing)"
+    request = int(record["request"])
+    if request == _NO_REQUEST:
+        request_text = "-"
+    else:
+        request_text = request_names[request] if request < len(request_names) else str(request)
+    try:
+        error = ErrorCode(int(record["error"])).name.lower()
+    except ValueError:
+        error = str(int(record["error"]))
+    return (f"tick {int(record['tick'])}, VU {int(record['vu_id'])}: {kind_label(int(record['kind']))} "
+            f"request={request_text} status={int(record['status'])} error={error} "
+            f"value_ns={int(record['value_ns'])} seq={int(record['seq'])}")
+
+
+def _record_dict(record: Optional[np.void]) -> Optional[dict[str, Any]]:
+    if record is None:
+        return None
+    return {name: int(record[name]) for name in record.dtype.names}
+
+
+class _LoggedRecords:
+    """The log's records split into the engine's events and the trailing assertion
+    events, hashing and counting all of them for the footer check on the way."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.sha = hashlib.sha256()
+        self.kind_counts = np.zeros(0, np.int64)
+        self.records = 0
+        self.engine_records = 0
+        self.assertion_kinds: list[int] = []
+        self.misplaced: Optional[int] = None  # record number of an engine event after assertion events
+        self.exhausted = False
+
+    def _count(self, chunk: np.ndarray) -> None:
+        self.sha.update(chunk)
+        counts = np.bincount(chunk["kind"])
+        if counts.size > self.kind_counts.size:
+            counts[: self.kind_counts.size] += self.kind_counts
+            self.kind_counts = counts.astype(np.int64)
+        else:
+            self.kind_counts[: counts.size] += counts
+
+    def engine_chunks(self) -> Iterator[np.ndarray]:
+        """Yield the engine's events; collect the assertion events that follow them."""
+        in_assertions = False
+        for chunk in self.log.iter_chunks():
+            self._count(chunk)
+            base = self.records
+            self.records += chunk.size
+            if not in_assertions:
+                is_assertion = np.isin(chunk["kind"], _ASSERTION_KINDS)
+                if not is_assertion.any():
+                    self.engine_records += chunk.size
+                    yield chunk
+                    continue
+                start = int(np.argmax(is_assertion))
+                if start:
+                    self.engine_records += start
+                    yield chunk[:start]
+                in_assertions = True
+                tail, tail_base = chunk[start:], base + start
+            else:
+                tail, tail_base = chunk, base
+            tail_is_assertion = np.isin(tail["kind"], _ASSERTION_KINDS)
+            if self.misplaced is None and not tail_is_assertion.all():
+                self.misplaced = tail_base + int(np.argmin(tail_is_assertion))
+            self.assertion_kinds.extend(tail["kind"][tail_is_assertion].tolist())
+        self.exhausted = True
+
+    def footer_problem(self) -> Optional[str]:
+        footer = self.log.footer
+        if footer is None or not self.exhausted:
+            return None
+        if self.sha.hexdigest() != footer.digest:
+            return "the footer's digest does not match the records (the footer or the records were altered)"
+        counts = {kind_label(k): int(n) for k, n in enumerate(self.kind_counts.tolist()) if n}
+        if counts != dict(footer.kind_counts):
+            return f"the footer's counts per kind {dict(footer.kind_counts)} do not match the records' {counts}"
+        return None
+
+
+def _rows(records: np.ndarray) -> np.ndarray:
+    # 32-byte records as four u64 words: one vectorised comparison per row.
+    return records.view(np.uint64).reshape(-1, 4)
+
+
+def _first_difference(
+    expected: Iterator[np.ndarray],
+    got: Iterator[np.ndarray],
+    on_match: Callable[[np.ndarray], None],
+) -> tuple[int, Optional[np.void], Optional[np.void]]:
+    """Walk two record streams in step; return ``(index, expected, got)`` at the first
+    difference (None for a stream that ended there), or ``(count, None, None)``."""
+    exp_buf: Optional[np.ndarray] = None
+    got_buf: Optional[np.ndarray] = None
+    index = 0
+    while True:
+        while exp_buf is None or exp_buf.size == 0:
+            exp_buf = next(expected, None)
+            if exp_buf is None:
+                break
+        while got_buf is None or got_buf.size == 0:
+            got_buf = next(got, None)
+            if got_buf is None:
+                break
+        if exp_buf is None or got_buf is None:
+            return (index, None if exp_buf is None else exp_buf[0], None if got_buf is None else got_buf[0])
+        n = min(exp_buf.size, got_buf.size)
+        a, b = np.ascontiguousarray(exp_buf[:n]), np.ascontiguousarray(got_buf[:n])
+        differs = np.flatnonzero((_rows(a) != _rows(b)).any(axis=1))
+        if differs.size:
+            k = int(differs[0])
+            on_match(b[:k])
+            return index + k, a[k], b[k]
+        on_match(b)
+        index += n
+        exp_buf, got_buf = exp_buf[n:], got_buf[n:]
+
+
+def _scenario_note(header: LogHeader) -> tuple[str, ...]:
+    digest = hashlib.sha256(header.scenario_text.encode("utf-8")).hexdigest()
+    if digest != header.scenario_sha256:
+        return (f"the header's scenario text hashes to {digest[:16]}..., not to its scenario_sha256 "
+                f"{header.scenario_sha256[:16]}...: the scenario was altered after the run",)
+    return ()
+
+
+def _header_problems(header: LogHeader, plan) -> list[str]:
+    problems = []
+    if tuple(plan.request_names) != header.request_names:
+        problems.append(f"the scenario's requests are {list(plan.request_names)}, the header's "
+                        f"{list(header.request_names)}")
+    if int(plan.tick_ns) != header.tick_ns:
+        problems.append(f"the scenario's tick is {plan.tick_ns} ns, the header's {header.tick_ns} ns")
+    return problems
+
+
+def _assertion_problem(scenario, summary, logged: list[int]) -> Optional[str]:
+    from z6.assertions import evaluate_assertions
+
+    results = evaluate_assertions(scenario.assertions, summary)
+    expected = [int(EventKind.ASSERTION_PASSED if r.passed else EventKind.ASSERTION_FAILED) for r in results]
+    if len(expected) != len(logged):
+        return (f"the log holds {len(logged)} assertion events, the scenario's assertions give {len(expected)} "
+                "results")
+    for n, (want, have, result) in enumerate(zip(expected, logged, results)):
+        if want != have:
+            scope = "" if result.scope == "overall" else f"[{result.scope}] "
+            return (f"assertion {n} ({scope}{result.name}): the log says {kind_label(have)}, the re-run "
+                    f"says {kind_label(want)} (measured {result.measured})")
+    return None
+
+
+def _summary_builder(plan, needed: bool):
+    if not needed:
+        return None, (lambda records: None)
+    from z6.metrics import SummaryBuilder
+
+    builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns))
+    return builder, builder
+
+
+def _verify_simulated(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> VerifyResult:
+    from z6.runner import iter_chunks
+
+    footer = log.footer
+    # Assertion events are checked against a rebuilt summary: only build one when
+    # the log may hold some (its footer says so, or it has no footer).
+    needs_summary = footer is None or footer.count(EventKind.ASSERTION_PASSED) + footer.count(
+        EventKind.ASSERTION_FAILED) > 0
+    builder, feed = _summary_builder(plan, needs_summary)
+    logged = _LoggedRecords(log)
+    index, expected, got = _first_difference(iter_chunks(plan), logged.engine_chunks(), feed)
+    names = log.header.request_names
+    if expected is not None or got is not None:
+        # The re-run and the log part here; a log that stopped early may stop anywhere.
+        if got is None and log.status != "completed" and logged.misplaced is None:
+            message = (f"the log ends early ({log.status}): its {index} engine events match the re-run's first "
+                       f"{index}")
+            return _finish_simulated(log, scenario, builder, logged, notes, message, index)
+        record = got if got is not None else expected
+        message = (f"first divergence at record {index}: tick {int(record['tick'])}, VU {int(record['vu_id'])}\n"
+                   f"  expected: {describe_record(expected, names) if expected is not None else '(nothing: the re-run has ended)'}\n"
+                   f"  got:      {describe_record(got, names) if got is not None else '(nothing: the log ends here)'}")
+        return VerifyResult(False, "simulate", index, message, index=index, tick=int(record["tick"]),
+                            vu_id=int(record["vu_id"]), expected=_record_dict(expected), got=_record_dict(got),
+                            notes=notes)
+    message = f"all {index} engine events match the re-run"
+    return _finish_simulated(log, scenario, builder, logged, notes, message, index)
+
+
+def _finish_simulated(log: EventLog, scenario, builder, logged: _LoggedRecords, notes: tuple[str, ...],
+                      message: str, compared: int) -> VerifyResult:
+    problems = list(notes)
+    if logged.misplaced is not None:
+        problems.append(f"record {logged.misplaced} is an engine event after the assertion events")
+    if logged.assertion_kinds and builder is not None and logged.misplaced is None:
+        problem = _assertion_problem(scenario, builder.finish(), logged.assertion_kinds)
+        if problem:
+            problems.append(problem)
+        else:
+            message += f", and so do its {len(logged.assertion_kinds)} assertion results"
+    footer_problem = logged.footer_problem()
+    if footer_problem:
+        problems.append(footer_problem)
+    if problems:
+        return VerifyResult(False, "simulate", compared, _with_problems(problems, message), notes=notes)
+    return VerifyResult(True, "simulate", compared, message, notes=notes)
+
+
+def _with_problems(problems: list[str], message: str) -> str:
+    # The problems decide the verdict; what did match follows them.
+    return "\n".join([*problems, f"(otherwise: {message})"])
+
+
+def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> VerifyResult:
+    import z6core
+
+    if not hasattr(z6core, "expected_requests"):
+        raise ConfigError("this build of z6 cannot verify live runs (z6core.expected_requests is missing)")
+    logged = _LoggedRecords(log)
+    parts: dict[str, list[np.ndarray]] = {"vu_id": [], "seq": [], "request": [], "tick": []}
+    for chunk in logged.engine_chunks():
+        issued = chunk[chunk["kind"] == _ISSUED]
+        for name, values in parts.items():
+            values.append(issued[name])
+    vu, seq, request, tick = (np.concatenate(parts[n]) if parts[n] else np.zeros(0, np.uint32)
+                              for n in ("vu_id", "seq", "request", "tick"))
+    order = np.lexsort((seq, vu))
+    vu, seq, request, tick = vu[order], seq[order], request[order], tick[order]
+    names = log.header.request_names
+    first, stop = int(plan.first_vu_id), int(plan.first_vu_id) + int(plan.n_vus)
+    outside = np.flatnonzero((vu < first) | (vu >= stop))
+    if outside.size:
+        i = int(outside[np.argmin(tick[outside])])
+        message = (f"VU {int(vu[i])} issued a request at tick {int(tick[i])}, but the run's VUs are "
+                   f"{first}-{stop - 1}")
+        return VerifyResult(False, "live", int(vu.size), message, tick=int(tick[i]), vu_id=int(vu[i]), notes=notes)
+    ids, starts, counts = np.unique(vu, return_index=True, return_counts=True)
+    position = np.arange(vu.size) - np.repeat(starts, counts)
+    expected = np.asarray(z6core.expected_requests(plan, ids.astype(np.uint32), counts.astype(np.uint32)))
+    wrong = np.flatnonzero((seq != position) | (expected != request))
+    problems = list(notes)
+    if wrong.size:
+        # Report the earliest difference in time (then the lowest VU).
+        i = int(wrong[np.lexsort((vu[wrong], tick[wrong]))[0]])
+        n, v, t = int(position[i]), int(vu[i]), int(tick[i])
+
+        def name(index: int) -> str:
+            return names[index] if index < len(names) else f"request {index}"
+
+        if int(seq[i]) != n:
+            message = (f"first divergence: tick {t}, VU {v}: its request number {n} in the log has seq {int(seq[i])}"
+                       ": a request is missing or repeated")
+            exp_rec = {"request": int(expected[i]), "seq": n}
+        else:
+            message = (f"first divergence: tick {t}, VU {v}, request number {n}: expected {name(int(expected[i]))!r}"
+                       f", got {name(int(request[i]))!r}")
+            exp_rec = {"request": int(expected[i]), "seq": n}
+        got_rec = {"request": int(request[i]), "seq": int(seq[i]), "tick": t}
+        return VerifyResult(False, "live", int(vu.size), "\n".join([message, *problems]), index=n, tick=t, vu_id=v,
+                            expected=exp_rec, got=got_rec, notes=notes)
+    message = f"the request sequences of all {ids.size} VUs ({vu.size} requests) match the plan"
+    footer_problem = logged.footer_problem()
+    if footer_problem:
+        problems.append(footer_problem)
+    if logged.misplaced is not None:
+        problems.append(f"record {logged.misplaced} is an engine event after the assertion events")
+    if problems:
+        return VerifyResult(False, "live", int(vu.size), _with_problems(problems, message), notes=notes)
+    return VerifyResult(True, "live", int(vu.size), message, notes=notes)
+
+
+def verify_log(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None) -> VerifyResult:
+    """Re-run the scenario ``source``'s header records and compare (module docstring).
+
+    Raises `LogError` for an unreadable log and `ConfigError` (or `ScenarioError`)
+    when the recorded scenario cannot be compiled again.
+    """
+    log = _as_log(source)
+    header = log.header
+    notes = _scenario_note(header)
+    scenario = scenario_from_header(header, log.path, base_dir)
+    plan = plan_from_header(header, scenario)
+    problems = _header_problems(header, plan)
+    if problems:
+        return VerifyResult(False, header.mode, 0, "\n".join([*problems, *notes]), notes=notes)
+    if header.mode == "simulate":
+        return _verify_simulated(log, scenario, plan, notes)
+    return _verify_live(log, scenario, plan, notes)
+
+
+def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None):
+    """The run's result rebuilt from its log alone: summary, assertions, counts.
+
+    Returns a `z6.RunResult` (``stats.wall_s`` is the footer's ``elapsed_s``, 0
+    for a partial log). Assertion events in the log are not counted as events.
+    """
+    from z6._run import RunResult
+    from z6.assertions import evaluate_assertions
+    from z6.metrics import SummaryBuilder
+    from z6.runner import RunStats
+
+    log = _as_log(source)
+    header = log.header
+    scenario = scenario_from_header(header, log.path, base_dir)
+    plan = plan_from_header(header, scenario)
+    builder = SummaryBuilder(header.request_names, header.tick_ns)
+    last_tick = 0
+    for chunk in log.iter_chunks():
+        chunk = chunk[~np.isin(chunk["kind"], _ASSERTION_KINDS)]
+        if chunk.size == 0:
+            continue
+        try:
+            builder(chunk)
+        except ValueError as exc:  # records that do not fit the header's requests
+            raise LogError(log.path, f"records do not fit the header: {exc}") from None
+        last_tick = max(last_tick, int(chunk["tick"].max()))
+    summary = builder.finish()
+    interrupted = log.status != "completed"
+    stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,
+                     wall_s=log.footer.elapsed_s if log.footer is not None else 0.0, interrupted=interrupted)
+    return RunResult(
+        scenario_source=header.scenario_source,
+        scenario_sha256=header.scenario_sha256,
+        mode=header.mode,
+        seed=header.seed,
+        n_vus=header.n_vus,
+        plan=plan,
+        stats=stats,
+        summary=summary,
+        assertions=tuple(evaluate_assertions(scenario.assertions, summary)),
+        interrupted=interrupted,
+    )

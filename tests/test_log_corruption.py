@@ -1,0 +1,123 @@
+"""Every damaged log is found out and located; a partial log reads its complete chunks."""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+import pytest
+
+from z6.log import LogError, read_log
+
+from test_log_helpers import mixed_scenario, read_quietly, write_log
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory):
+    """A log of a few KB in several small chunks, its bytes and its chunk table."""
+    path = write_log(tmp_path_factory.mktemp("log"), mixed_scenario(), chunk_records=6)
+    log = read_log(path)
+    data = path.read_bytes()
+    assert 2_000 < len(data) < 8_000 and len(log.chunks) >= 4
+    return data, log
+
+
+def _owner(chunks, offset: int):
+    """The chunk whose frame or records hold byte ``offset`` (None: header or footer)."""
+    starts = [c.offset for c in chunks]
+    i = bisect.bisect_right(starts, offset) - 1
+    return chunks[i] if i >= 0 and offset < chunks[i].end else None
+
+
+def test_every_single_byte_flip_is_detected_and_located(small_log, tmp_path):
+    data, log = small_log
+    path = tmp_path / "events.z6log"
+    for offset in range(len(data)):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0xFF
+        path.write_bytes(damaged)
+        with pytest.raises(LogError) as info:
+            read_log(path)
+        error = info.value
+        assert error.offset is not None and error.end is not None, str(error)
+        assert error.offset <= offset < error.end, f"byte {offset}: {error}"
+        owner = _owner(log.chunks, offset)
+        if owner is not None:
+            assert error.chunk == owner.number and f"chunk {owner.number}" in str(error), f"byte {offset}: {error}"
+            if error.part is None:  # a damaged marker: chunk or footer, the error cannot tell
+                assert error.offset == owner.offset and "or the footer" in str(error)
+            else:
+                assert f"chunk {owner.number} at byte offset {owner.offset}" in str(error)
+        elif error.part is None:
+            assert error.chunk == len(log.chunks) and "or the footer" in str(error), f"byte {offset}: {error}"
+        else:
+            assert error.part in ("header", "footer"), f"byte {offset}: {error}"
+        assert str(path) in str(error)
+
+
+def test_truncation_at_every_offset(small_log, tmp_path):
+    data, log = small_log
+    events = log.events
+    header_end = log.chunks[0].offset
+    footer_at = log.chunks[-1].end
+    partial = tmp_path / "events.z6log.partial"
+    complete = tmp_path / "complete" / "events.z6log"
+    complete.parent.mkdir()
+    for cut in range(len(data)):
+        partial.write_bytes(data[:cut])
+        complete.write_bytes(data[:cut])
+
+        # A complete-named log must be whole: the error says where it stops.
+        with pytest.raises(LogError) as info:
+            read_log(complete)
+        error = info.value
+        assert error.offset is not None and error.offset <= cut, f"cut {cut}: {error}"
+        whole = [c for c in log.chunks if c.end <= cut]
+        at_boundary = cut == header_end or any(c.end == cut for c in log.chunks)
+        if header_end <= cut <= footer_at:
+            # Inside chunk n, or right after chunk n - 1 where chunk n or the footer should start.
+            assert error.chunk == len(whole), f"cut {cut}: {error}"
+            assert error.part == (None if at_boundary else "chunk"), f"cut {cut}: {error}"
+        elif cut > footer_at:
+            assert error.part == "footer" and error.offset == footer_at, f"cut {cut}: {error}"
+
+        # The same bytes as a partial log: exactly the complete chunks, and a warning.
+        if cut < header_end:
+            with pytest.raises(LogError, match="header"):
+                read_log(partial)
+            continue
+        read, warned = read_quietly(partial)
+        n = sum(c.records for c in whole)
+        assert len(read) == n and np.array_equal(read.events, events[:n]), f"cut {cut}"
+        assert read.status == "partial" and len(warned) == 1 and f"{len(whole)} complete chunks" in warned[0]
+
+
+def test_a_partial_log_whose_last_chunk_is_torn(small_log, tmp_path):
+    # A crash (not a kill) can leave the last write's bytes wrong: that chunk is the cut.
+    data, log = small_log
+    last = log.chunks[-1]
+    damaged = bytearray(data[:last.end])
+    damaged[last.end - 1] ^= 0x01
+    path = tmp_path / "events.z6log.partial"
+    path.write_bytes(damaged)
+    read, warned = read_quietly(path)
+    assert len(read) == len(log) - last.records and "CRC-32 mismatch" in warned[0]
+    # Damage with more data after it is corruption, partial or not.
+    damaged = bytearray(data[:last.end])
+    damaged[log.chunks[1].data_offset] ^= 0x01
+    path.write_bytes(damaged)
+    with pytest.raises(LogError, match="chunk 1 at byte offset"):
+        read_log(path)
+
+
+def test_without_verification_a_chunk_is_checked_when_read(small_log, tmp_path):
+    data, log = small_log
+    damaged = bytearray(data)
+    damaged[log.chunks[2].data_offset + 3] ^= 0x10
+    path = tmp_path / "events.z6log"
+    path.write_bytes(damaged)
+    lazy = read_log(path, verify=False)  # the structure is intact
+    chunks = lazy.iter_chunks()
+    next(chunks), next(chunks)
+    with pytest.raises(LogError, match="chunk 2 at byte offset .*CRC-32 mismatch"):
+        next(chunks)
