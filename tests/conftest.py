@@ -73,3 +73,10 @@ def scenario(runtime: str = "duration_seconds = 10\nvus = 10", requests: str = O
     text = BASE.format(runtime=textwrap.dedent(runtime), requests=textwrap.dedent(requests),
                        extra=textwrap.dedent(extra))
     return z6.parse_scenario(text, source="test.toml")
+
+
+@pytest.fixture(autouse=True)
+def _runs_go_to_a_temporary_directory(tmp_path_factory, monkeypatch):
+    # `z6 run` without --out writes a run directory; in tests it must not land in
+    # the checkout.
+    monkeypatch.setenv("Z6_RUNS_DIR", str(tmp_path_factory.mktemp("z6-runs")))

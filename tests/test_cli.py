@@ -11,7 +11,7 @@ import pytest
 from z6.cli import main
 from conftest import REPO
 
-QUICKSTART = str(REPO / "examples" / "quickstart.toml")
+QUICKSTART = str(REPO / "examples" / "simulated.toml")
 
 
 def run_cli(capsys, *args):
@@ -50,17 +50,21 @@ def test_run_json(capsys):
     code, out, _ = run_cli(capsys, "run", QUICKSTART, "--json", "--seed", "9", "--vus", "4", "--duration", "2")
     assert code == 0
     doc = json.loads(out)
-    assert doc["seed"] == 9 and doc["vus"] == 4 and doc["mode"] == "simulate"
+    assert doc["run"]["seed"] == 9 and doc["run"]["vus"] == 4 and doc["run"]["mode"] == "simulate"
     s = doc["summary"]
-    assert s["requests"] == sum(r["requests"] for r in s["requests_by_name"].values())
+    assert s["requests"] == sum(r["requests"] for r in doc["requests"].values())
     assert set(s["latency_ms"]) >= {"min", "p50", "p90", "p95", "p99", "p99.9", "max"}
-    assert doc["passed"] is True and all(a["passed"] for a in doc["assertions"])
+    assert doc["verdict"]["passed"] is True and all(a["passed"] for a in doc["assertions"])
 
 
 def test_same_seed_same_summary(capsys):
     _, first, _ = run_cli(capsys, "run", QUICKSTART, "--json", "--duration", "2")
     _, second, _ = run_cli(capsys, "run", QUICKSTART, "--json", "--duration", "2")
-    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "wall_s"}  # noqa: E731
+    def strip(text: str) -> dict:
+        doc = json.loads(text)
+        del doc["run"]["wall_s"]  # the only figure that is not a function of the events
+        return doc
+
     assert strip(first) == strip(second)
 
 
@@ -89,12 +93,38 @@ def test_overrides_refused_for_shaped_schedules(capsys):
     assert code == 2 and "constant" in err
 
 
-def test_scenario_without_simulation_is_a_clear_error(capsys, tmp_path):
-    sc = tmp_path / "live.toml"
+def _live_copy(tmp_path, base_url: str) -> str:
+    # The simulated example without its [simulation] section, aimed at base_url.
     text = open(QUICKSTART).read()
-    sc.write_text(text[: text.index("\n[simulation]")] + text[text.index("\n[assertions]"):])
-    code, _, err = run_cli(capsys, "run", str(sc))
-    assert code == 2 and "[simulation]" in err
+    text = text[: text.index("\n[simulation]")] + text[text.index("\n[assertions]"):]
+    sc = tmp_path / "live.toml"
+    sc.write_text(text.replace('base_url = "http://127.0.0.1:8080"', f'base_url = "{base_url}"'))
+    return str(sc)
+
+
+def test_simulate_flag_without_a_simulation_section_is_a_clear_error(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", _live_copy(tmp_path, "http://127.0.0.1:8080"), "--simulate")
+    assert code == 2 and "[simulation]" in err and "live.toml" in err
+
+
+def test_https_target_is_a_configuration_error_until_tls_lands(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", _live_copy(tmp_path, "https://127.0.0.1:8443"))
+    assert code == 2 and "https://" in err and "TLS" in err and "Traceback" not in err
+
+
+def test_unreachable_target_exits_3_naming_it(capsys, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = run_cli(capsys, "run", _live_copy(tmp_path, f"http://127.0.0.1:{port}"))
+    assert code == 3 and f"127.0.0.1:{port}" in err and "unreachable" in err and out == ""
+
+
+def test_unresolvable_host_exits_3_naming_it(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", _live_copy(tmp_path, "http://no-such-host.invalid:80"))
+    assert code == 3 and "no-such-host.invalid" in err and "resolve" in err
 
 
 def test_console_entry_point_runs_as_a_process():

@@ -766,6 +766,7 @@ def test_the_expected_examples_exist() -> None:
     names = {p.name for p in example_files()}
     assert {
         "quickstart.toml",
+        "simulated.toml",
         "constant.toml",
         "ramp.toml",
         "spike.toml",
@@ -778,7 +779,8 @@ def test_the_expected_examples_exist() -> None:
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
 def test_example_loads(path: Path) -> None:
     sc = load_scenario(path)
-    assert sc.simulation is not None
+    # Every example runs anywhere: simulated, or live against the built-in target.
+    assert sc.simulation is not None or sc.target.builtin
     assert 1 <= sc.schedule.max_vus <= 200
     total = sc.schedule.total_s
     assert total is not None and total <= 30
@@ -792,8 +794,8 @@ def test_examples_cover_every_schedule_type() -> None:
     assert isinstance(by_name["steps"].schedule, StepsSchedule)
     assert by_name["iterations"].runtime.iterations is not None
     assert by_name["sequence"].sequence is not None
-    assert by_name["quickstart"].simulation is not None
-    assert by_name["quickstart"].simulation.latency.type == "lognormal"
+    assert by_name["simulated"].simulation is not None
+    assert by_name["simulated"].simulation.latency.type == "lognormal"
 
 
 def test_public_api() -> None:

@@ -1,6 +1,6 @@
 """z6: deterministic, declarative load testing with a compiled core.
 
-    scenario = z6.load_scenario("examples/quickstart.toml")
+    scenario = z6.load_scenario("examples/simulated.toml")
     result = z6.run_scenario(scenario, seed=7)
     print(z6.render_run(result)); result.summary.overall.latency.percentiles["p99"]
 
@@ -12,7 +12,8 @@ from z6._errors import ConfigError, InternalError, RunError, ScenarioError, Z6Er
 from z6._render import render_run
 from z6._run import RunResult, run_scenario
 from z6.assertions import AssertionResult, evaluate_assertions
-from z6.events import EVENT_DTYPE, ErrorCode, EventKind, event_digest
+from z6.events import EVENT_DTYPE, OUTCOME_KINDS, ErrorCode, EventKind, event_digest
+from z6.log import EventLog, EventLogWriter, LogError, read_log
 from z6.metrics import Summary, SummaryBuilder
 from z6.plan import Plan, compile_plan, seed_profile_plan
 from z6.runner import iter_chunks, run_plan
@@ -43,6 +44,12 @@ __all__ = [
     "EventKind",
     "ErrorCode",
     "event_digest",
+    "OUTCOME_KINDS",
+    # the event log
+    "read_log",
+    "EventLog",
+    "EventLogWriter",
+    "LogError",
     "iter_chunks",
     "run_plan",
     "Summary",

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 import z6
 from z6._cli_util import positive_float, positive_int, seed_option
-from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK
+from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
+from z6._outputs import DEFAULT_RUNS_DIR, default_run_dir
+from z6.progress import ProgressView
+from z6.report import summary_document
 
-__all__ = ["register"]
+__all__ = ["register", "RUNS_DIR_ENV"]
+
+# Where runs go when --out is not given (default ./z6-runs).
+RUNS_DIR_ENV = "Z6_RUNS_DIR"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     validate.add_argument("file")
     validate.set_defaults(handler=_cmd_validate)
 
-    run = sub.add_parser("run", help="run a scenario and print its summary")
+    run = sub.add_parser("run", help="run a scenario, write its event log and summary, print the summary")
     run.add_argument("file")
     run.add_argument("--seed", type=seed_option, help="PRNG seed (default: the scenario's runtime.prng_seed)")
     run.add_argument("--vus", type=positive_int, help="VUs, for a constant schedule")
     run.add_argument("--duration", type=positive_float, metavar="S", help="seconds, for a constant schedule")
+    run.add_argument("--simulate", action="store_true",
+                     help="run against the scenario's modelled target ([simulation]) instead of sending real traffic")
+    run.add_argument("--out", metavar="DIR",
+                     help=f"directory for events.z6log, summary.json and the scenario (default: "
+                          f"${RUNS_DIR_ENV} or ./{DEFAULT_RUNS_DIR}, one new directory per run)")
+    run.add_argument("--html", action="store_true", help="also write report.html into the run directory")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    run.add_argument("--quiet", action="store_true", help="no progress display while the run goes on")
     run.set_defaults(handler=_cmd_run)
 
 
@@ -34,11 +49,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _planned_seconds(scenario, duration_s):
+    if duration_s is not None:
+        return duration_s
+    return scenario.schedule.total_s
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = z6.load_scenario(args.file)
-    result = z6.run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration)
+    seed = scenario.runtime.prng_seed if args.seed is None else args.seed
+    out = args.out or default_run_dir(scenario, seed, os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
+    view = ProgressView(_planned_seconds(scenario, args.duration), "quiet" if args.quiet or args.json else "auto")
+    with view:
+        result = z6.run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
+                                 mode="simulate" if args.simulate else None, consumers=[view],
+                                 progress=view.update, out_dir=out, html=args.html)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        # The same document as the run directory's summary.json (docs/output.md).
+        print(json.dumps(summary_document(result), indent=2))
     else:
         print(z6.render_run(result))
+        print(f"run directory: {result.out_dir}", file=sys.stderr)
+    if result.interrupted:
+        print("z6: run interrupted: the summary covers what ran before the stop", file=sys.stderr)
+        return EXIT_RUNTIME
     return EXIT_OK if result.passed else EXIT_ASSERTION_FAILED

@@ -7,14 +7,22 @@ the engine behind their own front end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from z6._outputs import RunDirectory
 from z6.assertions import AssertionResult, evaluate_assertions
 from z6.metrics import Summary, SummaryBuilder
 from z6.plan import Plan, compile_plan
-from z6.runner import RunStats, run_plan
+from z6.live import check_reachable, ensure_descriptors, resolve_target
+from z6.runner import ProgressSnapshot, RunStats, run_plan
+
+if TYPE_CHECKING:
+    from z6.live import LiveTarget
 
 __all__ = ["RunResult", "run_scenario"]
 
@@ -31,6 +39,7 @@ class RunResult:
     summary: Summary
     assertions: tuple[AssertionResult, ...]
     interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run early: the summary covers what ran
+    out_dir: Optional[Path] = None  # where the event log, summary.json and scenario copy were written
 
     @property
     def passed(self) -> bool:
@@ -49,7 +58,29 @@ class RunResult:
             "assertions": [a.to_dict() for a in self.assertions],
             "passed": self.passed,
             "interrupted": self.interrupted,
+            "out_dir": str(self.out_dir) if self.out_dir else None,
         }
+
+
+def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
+    return vus if vus is not None else scenario.schedule.max_vus
+
+
+@contextlib.contextmanager
+def _live_target(scenario, vus: Optional[int]) -> Iterator["LiveTarget"]:
+    # Descriptors first: a run that cannot open its sockets fails before any traffic.
+    ensure_descriptors(_schedule_max_vus(scenario, vus), scenario.source)
+    if scenario.target.builtin:
+        from z6.serve import BuiltinTarget
+
+        with BuiltinTarget() as server:
+            target = resolve_target(scenario, server.base_url)
+            check_reachable(target, scenario.source)
+            yield target
+    else:
+        target = resolve_target(scenario)
+        check_reachable(target, scenario.source)
+        yield target
 
 
 def run_scenario(
@@ -58,24 +89,53 @@ def run_scenario(
     seed: Optional[int] = None,
     vus: Optional[int] = None,
     duration_s: Optional[float] = None,
+    mode: Optional[str] = None,
     consumers: Sequence[Callable[[np.ndarray], None]] = (),
+    progress: Optional[Callable[[ProgressSnapshot], None]] = None,
+    out_dir: Optional[str | os.PathLike[str]] = None,
+    html: bool = False,
 ) -> RunResult:
-    """Run a loaded scenario (simulated) and return its summary and verdicts.
+    """Run a loaded scenario and return its summary and verdicts.
 
+    ``mode`` is "simulate" or "live"; by default a scenario with a
+    ``[simulation]`` section is simulated and any other sends real HTTP (a
+    ``builtin = true`` target is started for the run and stopped after it).
     ``consumers`` get every event chunk too, in order (e.g. a digest or a writer).
+    With ``out_dir`` the run leaves its event log, summary.json and a copy of the
+    scenario there (and report.html with ``html``).
     """
-    plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s)
-    builder = SummaryBuilder(plan.request_names, plan.tick_ns)
-    stats = run_plan(plan, [builder, *consumers])
+    plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
+    outputs = (RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
+               if out_dir is not None else None)
+    try:
+        if plan.mode == "live":
+            with _live_target(scenario, vus) as target:
+                builder = SummaryBuilder(plan.request_names, plan.tick_ns,
+                                         request_bytes=[len(w) for w in target.requests])
+                sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
+                stats = run_plan(plan, sinks, progress=progress, target=target)
+        else:
+            builder = SummaryBuilder(plan.request_names, plan.tick_ns)
+            sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
+            stats = run_plan(plan, sinks, progress=progress)
+    except BaseException:
+        if outputs is not None:
+            outputs.abort()
+        raise
     summary = builder.finish()
-    return RunResult(
+    result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,
-        mode="simulate",
+        mode=plan.mode,
         seed=plan.seed,
         n_vus=plan.n_vus,
         plan=plan,
         stats=stats,
         summary=summary,
         assertions=tuple(evaluate_assertions(scenario.assertions, summary)),
+        interrupted=stats.interrupted,
+        out_dir=outputs.path if outputs else None,
     )
+    if outputs is not None:
+        outputs.finish(result, html=html)
+    return result

@@ -23,7 +23,7 @@ __all__ = ["main", "build_parser"]
 
 
 # Each module registers its subcommands; see z6._cli_util. Order = order in --help.
-_COMMAND_MODULES = ("z6._cmd_run",)
+_COMMAND_MODULES = ("z6._cmd_run", "z6._cmd_serve", "z6._cmd_report", "z6._cmd_log")
 
 
 def build_parser() -> argparse.ArgumentParser:

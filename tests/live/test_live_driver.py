@@ -1,0 +1,365 @@
+"""The live HTTP driver against z6's built-in target: counts, faults, framing,
+determinism, stopping. Loopback only; every run is bounded in time and VUs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import z6
+import z6core
+from z6.events import ErrorCode, EventKind
+from z6.serve import BuiltinTarget
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    log = tmp_path_factory.mktemp("serve") / "access.log"
+    with BuiltinTarget(access_log=log) as server:
+        yield server
+
+
+def scenario_text(base_url: str, requests: str, *, vus: int = 2, duration_s: float = 0.5,
+                  think_ms: float = 0, extra: str = "") -> str:
+    return f"""
+[metadata]
+name = "live-test"
+[runtime]
+duration_seconds = {duration_s}
+vus = {vus}
+prng_seed = 7
+graceful_stop_seconds = 5
+{extra}
+[target]
+base_url = "{base_url}"
+{requests}
+[think_time]
+type = "constant"
+duration_ms = {think_ms}
+"""
+
+
+def request(name: str, path: str, method: str = "GET", weight: float = 1, timeout_ms: float = 5000,
+            body: str | None = None) -> str:
+    text = f'[[requests]]\nname = "{name}"\nmethod = "{method}"\npath = "{path}"\nweight = {weight}\n'
+    text += f"timeout_ms = {timeout_ms}\n"
+    if body is not None:
+        text += f"body = '{body}'\n"
+    return text
+
+
+def run_live(text: str, **overrides) -> tuple[z6.RunResult, np.ndarray]:
+    scenario = z6.parse_scenario(text, source="live-test.toml")
+    chunks: list[np.ndarray] = []
+    result = z6.run_scenario(scenario, consumers=[lambda c: chunks.append(c.copy())], **overrides)
+    events = np.concatenate(chunks) if chunks else np.zeros(0, z6.EVENT_DTYPE)
+    return result, events
+
+
+def outcomes(events: np.ndarray) -> np.ndarray:
+    kinds = [EventKind.RESPONSE_RECEIVED, EventKind.RESPONSE_ERROR, EventKind.REQUEST_TIMEOUT,
+             EventKind.REQUEST_CANCELLED, EventKind.ERROR_TCP, EventKind.ERROR_PROTOCOL_VIOLATION,
+             EventKind.ERROR_RESOURCE_EXHAUSTED, EventKind.ERROR_TIMEOUT]
+    return events[np.isin(events["kind"], kinds)]
+
+
+def log_lines(server: BuiltinTarget) -> int:
+    # The server flushes its access log line by line; give it a moment after the run.
+    time.sleep(0.2)
+    return len(Path(server.access_log).read_text().splitlines())
+
+
+def assert_well_formed(events: np.ndarray) -> None:
+    """Every request has exactly one outcome with its seq; the stream is ordered."""
+    order = np.lexsort((events["vu_id"], events["tick"]))
+    assert np.array_equal(order, np.arange(len(events))), "events ordered by (tick, vu_id)"
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    done = outcomes(events)
+    assert len(issued) == len(done)
+    key = lambda e: sorted(zip(e["vu_id"].tolist(), e["seq"].tolist(), e["request"].tolist()))
+    assert key(issued) == key(done)
+
+
+WEIGHTED_MIX = (request("get", "/api/items", weight=3)
+                + request("post", "/echo", method="POST", weight=1, body='{"qty": 1}')
+                + request("big", "/bytes/200000", weight=1))
+
+
+def assert_counts_match(result: z6.RunResult, events: np.ndarray, logged: int) -> None:
+    assert result.mode == "live"
+    assert_well_formed(events)
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    received = events[events["kind"] == EventKind.RESPONSE_RECEIVED]
+    assert len(issued) > 50 and len(received) == len(issued)
+    assert np.all(received["status"] == 200)
+    assert logged == len(issued) == result.summary.overall.requests
+    counts = np.bincount(issued["request"], minlength=3)
+    assert counts[0] > counts[1] and counts[0] > counts[2]   # weights 3:1:1
+    assert counts[1] > 0 and counts[2] > 0
+
+
+def test_request_count_equals_the_builtin_targets_log_for_a_weighted_mix(tmp_path):
+    with BuiltinTarget(access_log=tmp_path / "access.log") as server:
+        result, events = run_live(scenario_text(server.base_url, WEIGHTED_MIX, vus=4, duration_s=1.0))
+    # Stopped: every line is written.
+    assert_counts_match(result, events, len((tmp_path / "access.log").read_text().splitlines()))
+
+
+def test_request_count_equals_nginxs_log_for_a_weighted_mix(nginx):
+    mix = WEIGHTED_MIX.replace("/bytes/200000", "/big").replace("/echo", "/form")
+    result, events = run_live(scenario_text(nginx.base_url, mix, vus=4, duration_s=1.0))
+    nginx.stop()
+    assert_counts_match(result, events, nginx.requests_logged())
+
+
+def test_a_thousand_vus_against_nginx_for_five_seconds(nginx):
+    result, events = run_live(scenario_text(nginx.base_url, request("r", "/"), vus=1000, duration_s=5,
+                                            think_ms=100))
+    assert_well_formed(events)
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    assert len(np.unique(issued["vu_id"])) == 1000           # every VU active
+    assert (events["kind"] == EventKind.VU_COMPLETE).sum() == 1000
+    done = outcomes(events)
+    assert np.all(done["kind"] == EventKind.RESPONSE_RECEIVED) and np.all(done["status"] == 200)  # no errors
+    assert result.summary.overall.failed == 0
+    nginx.stop()
+    assert nginx.requests_logged() == len(issued)
+
+
+@pytest.mark.parametrize("path, kind, error, status", [
+    ("/status/503", EventKind.RESPONSE_RECEIVED, ErrorCode.NONE, 503),
+    ("/reset", EventKind.ERROR_TCP, ErrorCode.CONN_RESET, 0),
+    ("/malformed", EventKind.ERROR_PROTOCOL_VIOLATION, ErrorCode.PROTOCOL, 0),
+    ("/truncated", EventKind.ERROR_TCP, ErrorCode.CONN_CLOSED, 0),
+    ("/huge-headers", EventKind.ERROR_RESOURCE_EXHAUSTED, ErrorCode.RESOURCE_EXHAUSTED, 0),
+    ("/delay/300ms", EventKind.REQUEST_TIMEOUT, ErrorCode.TIMEOUT, 0),
+])
+def test_fault_routes_are_classified_and_the_vu_carries_on(target, path, kind, error, status):
+    text = scenario_text(target.base_url, request("fault", path, timeout_ms=100) + request("ok", "/", weight=1),
+                         vus=2, duration_s=0.6, think_ms=5)
+    result, events = run_live(text)
+    assert_well_formed(events)
+    faults = outcomes(events)[outcomes(events)["request"] == 0]
+    assert len(faults) >= 2
+    assert np.all(faults["kind"] == kind) and np.all(faults["error"] == error) and np.all(faults["status"] == status)
+    # The VUs went on issuing after the faults, and succeeded on the healthy route.
+    ok = events[(events["kind"] == EventKind.RESPONSE_RECEIVED) & (events["request"] == 1)]
+    assert len(ok) >= 2
+    for vu in np.unique(faults["vu_id"]):
+        assert events[(events["vu_id"] == vu) & (events["kind"] == EventKind.REQUEST_ISSUED)]["seq"].max() >= 1
+    assert result.summary.per_request["fault"].failed == len(faults)
+
+
+@pytest.mark.parametrize("path, method, body_check", [
+    ("/chunked/20?size=3000", "GET", None),
+    ("/status/204", "GET", None),
+    ("/http10", "GET", None),
+    ("/close", "GET", None),
+    ("/bytes/3000000", "GET", None),
+    ("/trickle", "GET", None),
+    ("/bytes/5000", "HEAD", None),
+])
+def test_framings_parse_as_responses(target, path, method, body_check):
+    text = scenario_text(target.base_url, request("r", path, method=method, timeout_ms=10_000), vus=2,
+                         duration_s=0.4)
+    result, events = run_live(text)
+    assert_well_formed(events)
+    done = outcomes(events)
+    assert len(done) >= 2
+    assert np.all(done["kind"] == EventKind.RESPONSE_RECEIVED), np.unique(done["kind"])
+    assert np.all(done["status"] == (204 if "204" in path else 200))
+
+
+def test_connection_close_reconnects_and_keep_alive_reuses(target):
+    keep, keep_events = run_live(scenario_text(target.base_url, request("r", "/"), vus=1, duration_s=0.3))
+    close, close_events = run_live(scenario_text(target.base_url, request("r", "/close"), vus=1, duration_s=0.3))
+    n_keep = (keep_events["kind"] == EventKind.CONN_ESTABLISHED).sum()
+    n_close = (close_events["kind"] == EventKind.CONN_ESTABLISHED).sum()
+    assert n_keep == 1
+    assert n_close == (close_events["kind"] == EventKind.REQUEST_ISSUED).sum() > 1
+    established = close_events[close_events["kind"] == EventKind.CONN_ESTABLISHED]
+    assert np.all(established["value_ns"] > 0)     # connect time is recorded
+
+
+def test_each_vus_request_sequence_repeats_across_live_runs(target):
+    reqs = (request("a", "/", weight=5) + request("b", "/delay/1ms", weight=3)
+            + request("c", "/bytes/10", weight=2))
+    text = scenario_text(target.base_url, reqs, vus=5, duration_s=0.5, extra="", think_ms=2)
+    sequences = []
+    for _ in range(2):
+        result, events = run_live(text)
+        issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+        per_vu = {int(vu): issued[issued["vu_id"] == vu] for vu in np.unique(issued["vu_id"])}
+        for vu, ev in per_vu.items():
+            assert np.array_equal(ev["seq"], np.arange(len(ev)))
+        # The core's own account of what each VU issues agrees with the traffic.
+        ids = np.array(sorted(per_vu), dtype=np.uint32)
+        counts = np.array([len(per_vu[v]) for v in ids])
+        expected = z6core.expected_requests(result.plan, ids, counts)
+        assert np.array_equal(np.concatenate([per_vu[v]["request"] for v in ids]), expected)
+        sequences.append({v: per_vu[v]["request"].tolist() for v in per_vu})
+    shared = min(len(s) for s in sequences[0].values())
+    assert shared >= 5
+    for vu in sequences[0]:
+        n = min(len(sequences[0][vu]), len(sequences[1][vu]))
+        assert sequences[0][vu][:n] == sequences[1][vu][:n]
+
+
+def test_schedule_end_cancels_requests_in_flight_after_the_graceful_stop(target):
+    text = scenario_text(target.base_url, request("slow", "/delay/2s", timeout_ms=10_000), vus=3, duration_s=0.2)
+    text = text.replace("graceful_stop_seconds = 5", "graceful_stop_seconds = 0.1")
+    started = time.monotonic()
+    result, events = run_live(text)
+    assert time.monotonic() - started < 1.5
+    done = outcomes(events)
+    assert len(done) == 3 and np.all(done["kind"] == EventKind.REQUEST_CANCELLED)
+    assert np.all(done["error"] == ErrorCode.CANCELLED)
+    assert (events["kind"] == EventKind.VU_COMPLETE).sum() == 3
+
+
+def test_no_request_is_issued_after_a_vus_schedule_ends(target):
+    text = scenario_text(target.base_url, request("r", "/delay/20ms"), vus=3, duration_s=0.3)
+    result, events = run_live(text)
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    end_tick = int(result.plan.stop_ns.max() // result.plan.tick_ns)
+    assert issued["tick"].max() < end_tick
+    assert (events["kind"] == EventKind.VU_COMPLETE).sum() == 3
+
+
+def _run_cli_process(args: list[str], **kwargs) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO / "python")]))
+    return subprocess.Popen([sys.executable, "-m", "z6.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_prints_what_ran_marked_interrupted_and_exits_3(target, tmp_path, signum):
+    sc = tmp_path / "long.toml"
+    sc.write_text(scenario_text(target.base_url, request("r", "/delay/5ms"), vus=3, duration_s=60))
+    proc = _run_cli_process(["run", str(sc), "--json"])
+    time.sleep(1.5)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 3, err
+    assert "interrupted" in err
+    import json
+
+    doc = json.loads(out)
+    assert doc["run"]["interrupted"] is True and doc["run"]["status"] == "interrupted"
+    assert doc["summary"]["requests"] > 10
+
+
+def test_more_vus_than_descriptors_is_refused_before_any_traffic(target, tmp_path):
+    import resource
+
+    sc = tmp_path / "many.toml"
+    sc.write_text(scenario_text(target.base_url, request("r", "/"), vus=500, duration_s=1))
+    before = log_lines(target)
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    proc = _run_cli_process(["run", str(sc)], preexec_fn=low_limit)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "500 VUs" in err and "256" in err and "ulimit" in err
+    assert log_lines(target) == before
+
+
+def _engine_events(text: str) -> tuple[z6.Plan, np.ndarray]:
+    # Straight to the engine, without run_scenario's reachability check: these
+    # targets are meant to fail.
+    from z6.live import resolve_target
+    from z6.runner import make_engine
+
+    scenario = z6.parse_scenario(text, source="live-test.toml")
+    plan = z6.compile_plan(scenario)
+    engine = make_engine(plan, resolve_target(scenario))
+    chunks = []
+    while not engine.finished:
+        out = np.empty(4096, z6.EVENT_DTYPE)
+        chunks.append(out[: engine.fill(out)].copy())
+    return plan, np.concatenate(chunks)
+
+
+def test_refused_connections_are_counted_and_the_vus_keep_trying():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    plan, events = _engine_events(scenario_text(f"http://127.0.0.1:{port}", request("r", "/"), vus=2,
+                                                duration_s=0.3, think_ms=20))
+    assert_well_formed(events)
+    done = outcomes(events)
+    assert len(done) >= 4
+    assert np.all(done["kind"] == EventKind.ERROR_TCP) and np.all(done["error"] == ErrorCode.CONNECT_REFUSED)
+    assert (events["kind"] == EventKind.VU_COMPLETE).sum() == 2
+
+
+def test_a_connect_that_gets_no_answer_times_out():
+    import socket
+
+    # A listener whose accept queue is full drops further SYNs: connects hang.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+        time.sleep(0.1)
+        text = scenario_text(f"http://127.0.0.1:{port}", request("r", "/"), vus=1, duration_s=0.5, think_ms=10)
+        text = text.replace("[target]\n", "[target]\nconnection_timeout_ms = 100\n")
+        plan, events = _engine_events(text)
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()
+    done = outcomes(events)
+    assert len(done) >= 2
+    timeouts = done[done["kind"] == EventKind.ERROR_TIMEOUT]
+    assert len(timeouts) >= 2 and np.all(timeouts["error"] == ErrorCode.CONNECT_TIMEOUT)
+    assert np.all(timeouts["value_ns"] >= 100_000_000)
+
+
+@pytest.mark.skipif(z6core.DEBUG_BUILD, reason="the debug build traces Cython lines and calls for the profiler")
+def test_the_live_loop_calls_python_per_fill_not_per_request(target):
+    # Counted, not timed: every Python-level call while the live engine runs.
+    from z6.live import resolve_target
+    from z6.runner import make_engine
+
+    scenario = z6.parse_scenario(scenario_text(target.base_url, request("r", "/"), vus=20, duration_s=0.6),
+                                 source="live-test.toml")
+    engine = make_engine(z6.compile_plan(scenario), resolve_target(scenario))
+    buf = np.empty(1 << 20, z6.EVENT_DTYPE)
+    calls = fills = 0
+
+    def profiler(frame, event, arg):
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(profiler)
+    try:
+        while not engine.finished:
+            engine.fill(buf)
+            fills += 1
+    finally:
+        sys.setprofile(None)
+    assert engine.requests_issued > 500
+    assert fills <= 6             # one return per 250 ms at most, plus the last
+    assert calls <= 5 * fills + 5
