@@ -18,8 +18,6 @@ import z6core
 from z6.events import ErrorCode, EventKind
 from z6.serve import BuiltinTarget
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory):
@@ -236,7 +234,10 @@ def test_no_request_is_issued_after_a_vus_schedule_ends(target):
 
 
 def _run_cli_process(args: list[str], **kwargs) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO / "python")]))
+    # The child imports z6 and z6core from where this process found them
+    # (an installed package in CI, the checkout in development).
+    roots = [str(Path(module.__file__).resolve().parents[1]) for module in (z6, z6core)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys(roots)))
     return subprocess.Popen([sys.executable, "-m", "z6.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
