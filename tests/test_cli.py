@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -120,6 +122,18 @@ def test_unreachable_target_exits_3_naming_it(capsys, tmp_path):
         port = s.getsockname()[1]
     code, out, err = run_cli(capsys, "run", _live_copy(tmp_path, f"http://127.0.0.1:{port}"))
     assert code == 3 and f"127.0.0.1:{port}" in err and "unreachable" in err and out == ""
+    # A run that never started leaves no run directory behind.
+    runs = pathlib.Path(os.environ["Z6_RUNS_DIR"])
+    assert list(runs.iterdir()) == []
+
+
+def test_a_run_directory_that_cannot_be_completed_exits_3_and_keeps_the_log_partial(capsys, tmp_path):
+    out = tmp_path / "run"
+    (out / "summary.json").mkdir(parents=True)  # summary.json cannot be written over a directory
+    code, _, err = run_cli(capsys, "run", QUICKSTART, "--duration", "1", "--out", str(out))
+    assert code == 3 and "summary.json" in err and "cannot write" in err and "Traceback" not in err
+    assert not (out / "events.z6log").exists()
+    assert (out / "events.z6log.partial").exists()
 
 
 def test_unresolvable_host_exits_3_naming_it(capsys, tmp_path):

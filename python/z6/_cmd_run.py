@@ -55,15 +55,27 @@ def _planned_seconds(scenario, duration_s):
     return scenario.schedule.total_s
 
 
+def _remove_if_empty(path) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = z6.load_scenario(args.file)
     seed = scenario.runtime.prng_seed if args.seed is None else args.seed
     out = args.out or default_run_dir(scenario, seed, os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
     view = ProgressView(_planned_seconds(scenario, args.duration), "quiet" if args.quiet or args.json else "auto")
-    with view:
-        result = z6.run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
-                                 mode="simulate" if args.simulate else None, consumers=[view],
-                                 progress=view.update, out_dir=out, html=args.html)
+    try:
+        with view:
+            result = z6.run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
+                                     mode="simulate" if args.simulate else None, consumers=[view],
+                                     progress=view.update, out_dir=out, html=args.html)
+    except BaseException:
+        if args.out is None:
+            _remove_if_empty(out)  # the directory made for this run, if the run never wrote to it
+        raise
     if args.json:
         # The same document as the run directory's summary.json (docs/output.md).
         print(json.dumps(summary_document(result), indent=2))

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from z6._errors import ConfigError
+from z6._errors import ConfigError, RunError
 from z6.assertions import assertion_events
 from z6.log import LOG_NAME, PARTIAL_NAME, EventLogWriter, make_header
 from z6.report import summary_document, write_html, write_json
@@ -31,15 +31,28 @@ DEFAULT_RUNS_DIR = "z6-runs"
 
 
 def default_run_dir(scenario, seed: int, base: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Path:
-    """``z6-runs/<scenario name>-<UTC time>-seed<seed>``, made unique if taken."""
+    """A new directory ``<base>/<scenario name>-<UTC time>-seed<seed>[-N]``.
+
+    It is created here, atomically, so two runs started in the same second never
+    share one; a run that fails before any event removes it again.
+    """
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario.metadata.name).strip("-.") or "run"
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(base) / f"{name}-{stamp}-seed{seed}"
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}-{n}")
-    return candidate
+    try:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"runs directory {base}: cannot create it: {exc.strerror}") from None
+    for n in range(1, 10_000):
+        candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"run directory {candidate}: cannot create it: {exc.strerror}") from None
+    raise ConfigError(f"runs directory {base}: no free name for {path.name}")
 
 
 class RunDirectory:
@@ -50,14 +63,14 @@ class RunDirectory:
                  vus_override: Optional[int] = None, duration_override_s: Optional[float] = None) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
-            raise ConfigError(f"--out {self.path}: exists and is not a directory")
+            raise ConfigError(f"run directory {self.path}: exists and is not a directory")
         for name in (LOG_NAME, PARTIAL_NAME):
             if (self.path / name).exists():
-                raise ConfigError(f"--out {self.path}: already holds a run ({name}); choose another directory")
+                raise ConfigError(f"run directory {self.path}: already holds a run ({name}); choose another directory")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"--out {self.path}: cannot create the directory: {exc.strerror}") from None
+            raise ConfigError(f"run directory {self.path}: cannot create it: {exc.strerror}") from None
         self.scenario = scenario
         self.plan = plan
         header = make_header(scenario, plan, vus_override=vus_override, duration_override_s=duration_override_s)
@@ -65,18 +78,43 @@ class RunDirectory:
         self.log_path: Optional[Path] = None
 
     def finish(self, result: "RunResult", *, html: bool = False) -> Path:
-        """Append the assertion verdicts to the log, seal it, write the rest."""
-        verdicts = assertion_events(result.assertions, result.stats.final_tick, self.plan.request_names)
-        if len(verdicts):
-            self.writer(verdicts)
-        self.log_path = self.writer.finish("interrupted" if result.interrupted else "completed")
-        write_text_atomic(self.path / "scenario.toml", self.scenario.text)
-        document = summary_document(result)
-        write_json(self.path / "summary.json", document)
-        if html:
-            write_html(self.path / "report.html", document)
+        """Write the scenario copy, summary.json (and report.html), then append the
+        assertion verdicts to the log and seal it. The log is sealed last, so a
+        complete events.z6log always has its summary beside it; if anything
+        fails, the log stays ``.partial`` and the error names the file."""
+        target = self.path
+        try:
+            target = self.path / "scenario.toml"
+            write_text_atomic(target, self.scenario.text)
+            document = summary_document(result)
+            target = self.path / "summary.json"
+            write_json(target, document)
+            if html:
+                target = self.path / "report.html"
+                write_html(target, document)
+            target = self.path / PARTIAL_NAME
+            verdicts = assertion_events(result.assertions, result.stats.final_tick, self.plan.request_names)
+            if len(verdicts):
+                self.writer(verdicts)
+            self.log_path = self.writer.finish("interrupted" if result.interrupted else "completed")
+        except RunError:
+            self.abort()
+            raise
+        except OSError as exc:
+            self.abort()
+            raise RunError(f"{target}: cannot write: {exc.strerror or exc}") from None
         return self.path
 
     def abort(self) -> None:
-        """The run failed: keep what was written as ``events.z6log.partial``."""
+        """The run failed: keep what was written as ``events.z6log.partial`` (or,
+        when not one event was written, remove it and the directory if empty)."""
+        if self.writer.closed:
+            return
+        empty = self.writer.records == 0
         self.writer.abort()
+        if empty:
+            (self.path / PARTIAL_NAME).unlink(missing_ok=True)
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass  # not empty: other files were there before the run

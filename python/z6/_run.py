@@ -18,6 +18,7 @@ from z6._outputs import RunDirectory
 from z6.assertions import AssertionResult, evaluate_assertions
 from z6.metrics import Summary, SummaryBuilder
 from z6.plan import Plan, compile_plan
+from z6._errors import RunError
 from z6.live import check_reachable, ensure_descriptors, resolve_target
 from z6.runner import ProgressSnapshot, RunStats, run_plan
 
@@ -74,13 +75,9 @@ def _live_target(scenario, vus: Optional[int]) -> Iterator["LiveTarget"]:
         from z6.serve import BuiltinTarget
 
         with BuiltinTarget() as server:
-            target = resolve_target(scenario, server.base_url)
-            check_reachable(target, scenario.source)
-            yield target
+            yield check_reachable(resolve_target(scenario, server.base_url), scenario.source)
     else:
-        target = resolve_target(scenario)
-        check_reachable(target, scenario.source)
-        yield target
+        yield check_reachable(resolve_target(scenario), scenario.source)
 
 
 def run_scenario(
@@ -105,22 +102,31 @@ def run_scenario(
     scenario there (and report.html with ``html``).
     """
     plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
-    outputs = (RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
-               if out_dir is not None else None)
+    outputs: Optional[RunDirectory] = None
+
+    def run(target: Optional["LiveTarget"]) -> tuple[SummaryBuilder, RunStats]:
+        # The run directory is made only now, once the target answered: a run
+        # that never started leaves nothing behind.
+        nonlocal outputs
+        if out_dir is not None:
+            outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
+        builder = SummaryBuilder(plan.request_names, plan.tick_ns,
+                                 request_bytes=[len(w) for w in target.requests] if target else None)
+        sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
+        return builder, run_plan(plan, sinks, progress=progress, target=target)
+
     try:
         if plan.mode == "live":
             with _live_target(scenario, vus) as target:
-                builder = SummaryBuilder(plan.request_names, plan.tick_ns,
-                                         request_bytes=[len(w) for w in target.requests])
-                sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
-                stats = run_plan(plan, sinks, progress=progress, target=target)
+                builder, stats = run(target)
         else:
-            builder = SummaryBuilder(plan.request_names, plan.tick_ns)
-            sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
-            stats = run_plan(plan, sinks, progress=progress)
-    except BaseException:
+            builder, stats = run(None)
+    except BaseException as exc:
         if outputs is not None:
             outputs.abort()
+        if isinstance(exc, OSError):
+            where = f" (run directory {outputs.path})" if outputs is not None else ""
+            raise RunError(f"{scenario.source}: the run failed{where}: {exc}") from exc
         raise
     summary = builder.finish()
     result = RunResult(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+import contextlib
 import signal
 import threading
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
@@ -84,16 +85,24 @@ def iter_chunks(plan: Plan, chunk_records: int = DEFAULT_CHUNK_RECORDS) -> Itera
 class _StopOnSignal:
     """While a live run goes on, SIGINT and SIGTERM stop it gracefully instead of
     killing it: the first stops issuing and lets requests in flight finish within
-    the graceful stop; a second cancels them at once. The handler runs in the
-    main thread between chunks (the engine returns at least every 250 ms)."""
+    the graceful stop; a second cancels them at once; a third gives up on the
+    run (KeyboardInterrupt), in case something outside the engine hangs. The
+    handler runs in the main thread between chunks (the engine returns at least
+    every 250 ms)."""
 
     def __init__(self, engine: AnyEngine) -> None:
         self.engine = engine
         self.signalled = False
+        self.signals = 0
         self._previous: dict[int, object] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
+        if self.engine.finished:
+            return  # too late to stop anything: the run is complete
+        self.signals += 1
         self.signalled = True
+        if self.signals >= 3:
+            raise KeyboardInterrupt
         self.engine.stop()
 
     def __enter__(self) -> "_StopOnSignal":
@@ -104,7 +113,8 @@ class _StopOnSignal:
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            # None: the previous handler was not installed from Python.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # type: ignore[arg-type]
 
 
 def run_plan(
@@ -125,7 +135,8 @@ def run_plan(
     started = time.perf_counter()
     tick_s = plan.tick_ns / 1e9
     total_s = None if plan.iterations else plan.end_tick * tick_s
-    with _StopOnSignal(engine) as stopper:
+    with contextlib.closing(engine) if isinstance(engine, LiveEngine) else contextlib.nullcontext(), \
+            _StopOnSignal(engine) as stopper:
         for chunk in _drain(engine, chunk_records):
             for consume in consumers:
                 consume(chunk)

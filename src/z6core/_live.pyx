@@ -43,12 +43,16 @@ __all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
 cdef extern from "z6_net.h" nogil:
     """
     #define Z6_LIVE_NO_TIME 0xFFFFFFFFFFFFFFFFULL
+    #define Z6_NOT_IN_HEAP 0xFFFFFFFFu
+    #define Z6_ITER_NONE 0xFFFFFFFFu
     """
     const char* Z6_POLLER_KIND
     const uint32_t Z6_READABLE
     const uint32_t Z6_WRITABLE
     const uint32_t Z6_HANGUP
     const uint64_t Z6_LIVE_NO_TIME
+    const uint32_t Z6_NOT_IN_HEAP
+    const uint32_t Z6_ITER_NONE
     ctypedef struct z6_ready_t:
         uint32_t token
         uint32_t flags
@@ -63,6 +67,8 @@ cdef extern from "z6_net.h" nogil:
     int z6_is_refused(int err)
     int z6_is_fd_exhaustion(int err)
     int z6_is_unreachable(int err)
+    int z6_is_timed_out(int err)
+    int z6_idle_connection_dead(int fd)
     long z6_send(int fd, const char* buf, size_t n)
     long z6_recv(int fd, char* buf, size_t n)
     void z6_close(int fd)
@@ -78,7 +84,8 @@ POLLER = Z6_POLLER_KIND.decode()
 cdef enum:
     # The loop returns to Python at least this often, for progress and Ctrl-C.
     PROGRESS_NS = 250000000
-    ITER_NONE = 0xFFFFFFFF     # iter_left of a run bounded by its schedule
+    MAX_READS_PER_WAKE = 16    # one fast body must not hold up every other VU
+    IDLE_CHECK_NS = 1000000    # peek at connections idle this long before reusing them
 
 PROGRESS_INTERVAL_NS = PROGRESS_NS
 
@@ -101,11 +108,15 @@ ctypedef struct conn_t:
     uint64_t deadline_ns   # request timeout or graceful-stop cancel, while waiting
     uint64_t connect_ns    # when the current connect started
     uint64_t connect_deadline_ns
+    uint64_t idle_since_ns # when the connection last finished a response
     uint32_t written       # request bytes written
+    uint32_t received      # response bytes read for the request in flight
+    uint32_t responses     # responses completed on this connection (> 0: a reused connection)
     int32_t fd             # -1 when there is no connection
     uint8_t phase
     uint8_t want_write     # the poller is watching for writability
     uint8_t deadline_cancels  # the deadline is the graceful-stop cancel, not a timeout
+    uint8_t retried        # the request in flight was already resent once on a fresh connection
 
 ctypedef struct timer_t:
     uint64_t ns
@@ -146,12 +157,15 @@ cdef class LiveEngine:
     cdef const char** req_data
     cdef uint32_t* req_len
     cdef uint8_t* req_head
+    cdef uint8_t* req_replayable
     cdef unsigned char addr[128]
     cdef uint32_t addr_len
-    # timers: a binary min-heap of (ns, vu index); an entry whose ns differs from
-    # its VU's timer_ns is stale and skipped (cancelling a timer is free)
+    # timers: an indexed binary min-heap of (ns, vu index), at most one entry per
+    # VU (heap_pos says where), so it never holds more than n_vus entries and a
+    # timer is moved or removed in place rather than left behind stale
     cdef timer_t* heap
-    cdef Py_ssize_t heap_n, heap_cap
+    cdef uint32_t* heap_pos
+    cdef Py_ssize_t heap_n
     cdef uint32_t spawn_cursor
     cdef uint32_t vus_done
     # poller
@@ -189,7 +203,9 @@ cdef class LiveEngine:
         self.req_data = NULL
         self.req_len = NULL
         self.req_head = NULL
+        self.req_replayable = NULL
         self.heap = NULL
+        self.heap_pos = NULL
         self.ready = NULL
         self.rbuf = NULL
         self.stage = NULL
@@ -238,7 +254,9 @@ cdef class LiveEngine:
         self.req_data = <const char**>malloc(self.n_requests * sizeof(char*))
         self.req_len = <uint32_t*>malloc(self.n_requests * sizeof(uint32_t))
         self.req_head = <uint8_t*>malloc(self.n_requests * sizeof(uint8_t))
-        if self.req_data == NULL or self.req_len == NULL or self.req_head == NULL:
+        self.req_replayable = <uint8_t*>malloc(self.n_requests * sizeof(uint8_t))
+        if (self.req_data == NULL or self.req_len == NULL or self.req_head == NULL
+                or self.req_replayable == NULL):
             raise MemoryError()
         for i in range(self.n_requests):
             data = bytes(wire[i])
@@ -248,21 +266,25 @@ cdef class LiveEngine:
             self.req_data[i] = <const char*>data
             self.req_len[i] = len(data)
             self.req_head[i] = 1 if target.head[i] else 0
+            self.req_replayable[i] = 1 if target.replayable[i] else 0
         addr = bytes(target.address)
-        self.addr_len = z6_make_sockaddr(self.addr, int(target.family), <const unsigned char*>addr,
-                                         int(target.port))
-        if self.addr_len == 0 or len(addr) not in (4, 16):
-            raise ValueError("target.family must be AF_INET or AF_INET6 with a 4- or 16-byte address")
+        family = int(target.family)
+        import socket
+        if not ((family == socket.AF_INET and len(addr) == 4) or (family == socket.AF_INET6 and len(addr) == 16)):
+            raise ValueError("target.family must be AF_INET with a 4-byte or AF_INET6 with a 16-byte address")
+        self.addr_len = z6_make_sockaddr(self.addr, family, <const unsigned char*>addr, int(target.port))
 
         self._vu_array = np.zeros(n, dtype=VU_DTYPE)
         self.vus = <vu_t*>cnp_data(self._vu_array)
         cdef uint64_t seed = int(plan.seed)
         cdef uint32_t first = int(plan.first_vu_id)
-        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else ITER_NONE
+        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITER_NONE
         cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
         cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
         self.conns = <conn_t*>malloc(n * sizeof(conn_t))
-        if self.conns == NULL:
+        self.heap = <timer_t*>malloc(n * sizeof(timer_t))
+        self.heap_pos = <uint32_t*>malloc(n * sizeof(uint32_t))
+        if self.conns == NULL or self.heap == NULL or self.heap_pos == NULL:
             raise MemoryError()
         memset(self.conns, 0, n * sizeof(conn_t))
         for i in range(n):
@@ -276,16 +298,15 @@ cdef class LiveEngine:
             self.vus[i].state = VU_UNSPAWNED
             self.conns[i].fd = -1
             self.conns[i].timer_ns = Z6_LIVE_NO_TIME
+            self.heap_pos[i] = Z6_NOT_IN_HEAP
 
-        self.heap_cap = n + 16
-        self.heap = <timer_t*>malloc(self.heap_cap * sizeof(timer_t))
         self.ready_cap = POLL_BATCH if POLLER == "epoll" else <int>(n + 1)
         self.ready = <z6_ready_t*>malloc(self.ready_cap * sizeof(z6_ready_t))
         self.rbuf = <char*>malloc(READ_BUF)
         self.stage_cap = 4096
         self.stage = <event_t*>malloc(self.stage_cap * sizeof(event_t))
         self.stage_tmp = <event_t*>malloc(self.stage_cap * sizeof(event_t))
-        if (self.heap == NULL or self.ready == NULL or self.rbuf == NULL or self.stage == NULL
+        if (self.heap == NULL or self.heap_pos == NULL or self.ready == NULL or self.rbuf == NULL or self.stage == NULL
                 or self.stage_tmp == NULL):
             raise MemoryError()
         if z6_poller_init(&self.poller, <int>(n + 1), POLL_BATCH) != 0:
@@ -305,7 +326,9 @@ cdef class LiveEngine:
         free(self.req_data)
         free(self.req_len)
         free(self.req_head)
+        free(self.req_replayable)
         free(self.heap)
+        free(self.heap_pos)
         free(self.ready)
         free(self.rbuf)
         free(self.stage)
@@ -327,6 +350,8 @@ cdef class LiveEngine:
         self.out = <event_t*>cnp_data(out)
         self.out_cap = out.shape[0]
         self.out_n = 0
+        if not self.poller_ok:
+            raise ValueError("this LiveEngine was closed")
         if not self.started:
             self.t0 = z6_mono_ns()
             self.started = True
@@ -345,7 +370,11 @@ cdef class LiveEngine:
 
     def stop(self):
         """Stop issuing: as if every schedule ended now. A second call cancels
-        requests in flight immediately instead of after the graceful stop."""
+        requests in flight immediately instead of after the graceful stop.
+
+        Call it from the thread that calls ``fill()``, between calls (a signal
+        handler does exactly that): the loop owns the VU table while it runs.
+        """
         cdef uint32_t i
         cdef uint64_t now
         if not self.started or self.done:
@@ -360,9 +389,28 @@ cdef class LiveEngine:
         for i in range(self.n_vus):
             self._stop_vu(i, now)
 
+    def close(self):
+        """Close every connection and the poller now (also done when the engine
+        is freed); the engine cannot run after this."""
+        cdef uint32_t i
+        if self.conns != NULL:
+            for i in range(self.n_vus):
+                if self.conns[i].fd >= 0:
+                    z6_close(self.conns[i].fd)
+                    self.conns[i].fd = -1
+        if self.poller_ok:
+            z6_poller_free(&self.poller)
+            self.poller_ok = False
+        self.done = True
+
     @property
     def finished(self):
         return self.done and self.stage_n == 0
+
+    @property
+    def timers_pending(self):
+        """VUs with a timer set (the timer heap's size: never above n_vus)."""
+        return self.heap_n
 
     @property
     def stopping(self):
@@ -446,15 +494,14 @@ cdef class LiveEngine:
 
     cdef void _fire_timers(self, uint64_t now) noexcept nogil:
         # Only timers due by `now`: a VU rescheduled while firing lands after it,
-        # so this always ends.
-        cdef timer_t top
+        # so this always ends. Each VU acts at a fresh clock reading: with many
+        # VUs due at once, the loop's own work must show as schedule lag, not as
+        # latency.
+        cdef uint32_t idx
         while self.heap_n and self.heap[0].ns <= now:
-            top = self.heap[0]
-            self._heap_pop()
-            if self.conns[top.idx].timer_ns != top.ns:
-                continue            # stale: the VU moved on
-            self.conns[top.idx].timer_ns = Z6_LIVE_NO_TIME
-            self._on_timer(top.idx, now)
+            idx = self.heap[0].idx
+            self._heap_remove(0)
+            self._on_timer(idx, self._clock())
             if self.out_of_memory:
                 return
 
@@ -523,7 +570,14 @@ cdef class LiveEngine:
             c.deadline_cancels = 1
         c.deadline_ns = deadline
         c.written = 0
+        c.received = 0
+        c.retried = 0
         z6_http_reset(&c.resp, self.req_head[req])
+        # A server may close an idle keep-alive connection at any moment (its
+        # idle timeout); one that has sat idle a while is checked first, so the
+        # request is not written into a connection that is already gone.
+        if c.fd >= 0 and now - c.idle_since_ns >= IDLE_CHECK_NS and z6_idle_connection_dead(c.fd):
+            self._close(idx, now, ERR_NONE, True)
         if c.fd < 0:
             self._connect(idx, now)
         else:
@@ -552,6 +606,7 @@ cdef class LiveEngine:
             self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
             return
         self.connections_opened += 1
+        c.responses = 0
         c.fd = fd
         c.want_write = 1
         c.phase = PH_CONNECTING
@@ -562,7 +617,7 @@ cdef class LiveEngine:
     cdef void _on_ready(self, uint32_t idx, uint32_t flags, uint64_t now) noexcept nogil:
         cdef conn_t* c
         cdef vu_t* vu
-        cdef int err
+        cdef int err, fd
         if idx >= self.n_vus:
             return
         c = &self.conns[idx]
@@ -574,7 +629,10 @@ cdef class LiveEngine:
                 return
             err = z6_socket_error(c.fd)
             if err != 0:
-                self._fail_errno(idx, now, err, True)
+                if z6_is_timed_out(err):
+                    self._fail(idx, now, EV_ERROR_TIMEOUT, ERR_CONNECT_TIMEOUT)
+                else:
+                    self._fail_errno(idx, now, err, True)
                 return
             if flags & Z6_HANGUP and not (flags & Z6_WRITABLE):
                 self._fail(idx, now, EV_ERROR_TCP, ERR_CONNECT_REFUSED)
@@ -585,8 +643,11 @@ cdef class LiveEngine:
             self._write(idx, now)
             return
         if c.phase == PH_WRITING and (flags & Z6_WRITABLE):
+            fd = c.fd
             self._write(idx, now)
-            if c.fd < 0 or vu.state != VU_WAITING:
+            # The write may have failed, or moved the request to a new connection
+            # whose readiness this event does not describe.
+            if c.fd != fd or vu.state != VU_WAITING:
                 return
         if flags & (Z6_READABLE | Z6_HANGUP):
             self._read(idx, now)
@@ -610,7 +671,8 @@ cdef class LiveEngine:
                 if z6_would_block(err):
                     self._watch_write(idx, True)
                     return
-                self._fail_errno(idx, now, err, False)
+                if not self._resend_on_fresh_connection(idx, now, ERR_CONN_RESET):
+                    self._fail_errno(idx, now, err, False)
                 return
             if c.written == 0:
                 vu.issue_ns = now       # latency counts from the first byte written
@@ -623,7 +685,7 @@ cdef class LiveEngine:
         cdef vu_t* vu = &self.vus[idx]
         cdef long n
         cdef size_t used
-        cdef int r, err
+        cdef int r, err, reads = 0
         while True:
             n = z6_recv(c.fd, self.rbuf, READ_BUF)
             if n < 0:
@@ -631,30 +693,33 @@ cdef class LiveEngine:
                 if z6_would_block(err):
                     return
                 if c.phase == PH_IDLE:
-                    self._close(idx, now, ERR_CONN_RESET)
-                else:
+                    self._close(idx, now, ERR_CONN_RESET, True)
+                elif not self._resend_on_fresh_connection(idx, now, ERR_CONN_RESET):
                     self._fail_errno(idx, now, err, False)
                 return
             if n == 0:
                 if c.phase == PH_IDLE:
-                    self._close(idx, now, ERR_NONE)     # the server closed an idle keep-alive connection
+                    self._close(idx, now, ERR_NONE, True)     # the server closed an idle keep-alive connection
                     return
                 r = z6_http_eof(&c.resp)
                 if r == Z6_HTTP_DONE:
                     self._respond(idx, now, False)
-                else:
+                elif not self._resend_on_fresh_connection(idx, now, ERR_CONN_CLOSED):
                     self._fail(idx, now, EV_ERROR_TCP, ERR_CONN_CLOSED)
                 return
             self.bytes_received += <uint64_t>n
             if c.phase == PH_IDLE:
                 # Bytes nobody asked for: the connection cannot be trusted.
-                self._close(idx, now, ERR_PROTOCOL)
+                self._close(idx, now, ERR_PROTOCOL, True)
                 return
+            if c.received < 0x7FFFFFFF:
+                c.received += <uint32_t>n
             used = 0
             r = z6_http_feed(&c.resp, self.rbuf, <size_t>n, &used)
             if r == Z6_HTTP_MORE:
-                if n < READ_BUF:
-                    return              # drained: wait for more
+                reads += 1
+                if n < READ_BUF or reads >= MAX_READS_PER_WAKE:
+                    return              # drained, or enough for now: the poller reports the rest
                 continue
             if r == Z6_HTTP_DONE:
                 # A response before the whole request was written, or bytes after
@@ -672,13 +737,39 @@ cdef class LiveEngine:
     cdef void _respond(self, uint32_t idx, uint64_t now, bint keep) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
         cdef vu_t* vu = &self.vus[idx]
+        if now >= c.deadline_ns:
+            # Read after its deadline had passed (the poller reported it in the
+            # same batch): the request timed out, whatever came back.
+            if c.deadline_cancels:
+                self._fail(idx, now, EV_REQUEST_CANCELLED, ERR_CANCELLED)
+            else:
+                self._fail(idx, now, EV_REQUEST_TIMEOUT, ERR_TIMEOUT)
+            return
         self.responses += 1
         self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
         if keep:
             c.phase = PH_IDLE
+            c.responses += 1
+            c.idle_since_ns = now
         else:
-            self._close(idx, now, ERR_NONE)
+            self._close(idx, now, ERR_NONE, False)
         self._finish(idx, now, False)
+
+    cdef bint _resend_on_fresh_connection(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
+        # A reused keep-alive connection that the server had already closed
+        # fails before any response byte: the request never reached the
+        # server. Send it again, once, on a new connection, as browsers and Go's
+        # client do, when it is safe to repeat (GET/HEAD/OPTIONS/TRACE, no body).
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        if c.responses == 0 or c.retried or c.received != 0 or not self.req_replayable[vu.request]:
+            return False
+        self._close(idx, now, error, False)
+        c.retried = 1
+        c.written = 0
+        z6_http_reset(&c.resp, self.req_head[vu.request])
+        self._connect(idx, now)
+        return True
 
     cdef void _fail_errno(self, uint32_t idx, uint64_t now, int err, bint connecting) noexcept nogil:
         if z6_is_fd_exhaustion(err):
@@ -698,10 +789,12 @@ cdef class LiveEngine:
         self.failures += 1
         self._emit(now, now - vu.issue_ns, vu, kind, vu.request, 0, error)
         if self.conns[idx].fd >= 0:
-            self._close(idx, now, error)
+            self._close(idx, now, error, False)
         self._finish(idx, now, kind == EV_REQUEST_CANCELLED)
 
-    cdef void _close(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
+    cdef void _close(self, uint32_t idx, uint64_t now, uint16_t error, bint idle) noexcept nogil:
+        # conn_closed names the request the connection carried, or none when it
+        # was closed while idle.
         cdef conn_t* c = &self.conns[idx]
         cdef vu_t* vu = &self.vus[idx]
         if c.fd < 0:
@@ -711,7 +804,7 @@ cdef class LiveEngine:
         c.fd = -1
         c.want_write = 0
         c.phase = PH_IDLE
-        self._emit(now, 0, vu, EV_CONN_CLOSED, vu.request, 0, error)
+        self._emit(now, 0, vu, EV_CONN_CLOSED, NO_REQUEST if idle else vu.request, 0, error)
 
     cdef void _finish(self, uint32_t idx, uint64_t now, bint cancelled) noexcept nogil:
         # After an outcome: sequence and iteration accounting, then think or complete.
@@ -728,7 +821,7 @@ cdef class LiveEngine:
                 if vu.step == self.n_steps:
                     vu.step = 0
                     iteration_done = True
-        if iteration_done and vu.iter_left != ITER_NONE:
+        if iteration_done and vu.iter_left != Z6_ITER_NONE:
             vu.iter_left -= 1
         if cancelled or now >= vu.stop_ns or vu.iter_left == 0:
             self._complete(idx, now)
@@ -744,8 +837,8 @@ cdef class LiveEngine:
     cdef void _complete(self, uint32_t idx, uint64_t now) noexcept nogil:
         cdef vu_t* vu = &self.vus[idx]
         if self.conns[idx].fd >= 0:
-            self._close(idx, now, ERR_NONE)
-        self.conns[idx].timer_ns = Z6_LIVE_NO_TIME
+            self._close(idx, now, ERR_NONE, True)
+        self._clear_timer(idx)
         self._emit(now, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, ERR_NONE)
         vu.state = VU_COMPLETE
         self.active_vus -= 1
@@ -753,49 +846,64 @@ cdef class LiveEngine:
 
     # ------------------------------------------------------------------ timers
 
-    cdef void _set_timer(self, uint32_t idx, uint64_t ns) noexcept nogil:
-        cdef timer_t* grown
-        cdef Py_ssize_t i, parent
-        self.conns[idx].timer_ns = ns
-        if self.heap_n == self.heap_cap:
-            grown = <timer_t*>realloc(self.heap, 2 * self.heap_cap * sizeof(timer_t))
-            if grown == NULL:
-                self.out_of_memory = True
-                self.done = True
-                return
-            self.heap = grown
-            self.heap_cap *= 2
-        i = self.heap_n
-        self.heap_n += 1
+    cdef inline bint _before(self, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+        # Heap order: by time, ties by VU index (so equal times fire in id order).
+        return self.heap[a].ns < self.heap[b].ns or (self.heap[a].ns == self.heap[b].ns
+                                                     and self.heap[a].idx < self.heap[b].idx)
+
+    cdef inline void _heap_swap(self, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+        cdef timer_t t = self.heap[a]
+        self.heap[a] = self.heap[b]
+        self.heap[b] = t
+        self.heap_pos[self.heap[a].idx] = <uint32_t>a
+        self.heap_pos[self.heap[b].idx] = <uint32_t>b
+
+    cdef void _sift(self, Py_ssize_t i) noexcept nogil:
+        # Restore the heap order around entry i, up or down.
+        cdef Py_ssize_t parent, child
         while i > 0:
             parent = (i - 1) >> 1
-            if self.heap[parent].ns < ns or (self.heap[parent].ns == ns and self.heap[parent].idx <= idx):
+            if not self._before(i, parent):
                 break
-            self.heap[i] = self.heap[parent]
+            self._heap_swap(i, parent)
             i = parent
-        self.heap[i].ns = ns
-        self.heap[i].idx = idx
-
-    cdef void _heap_pop(self) noexcept nogil:
-        cdef Py_ssize_t n, i = 0, child
-        cdef timer_t last
-        self.heap_n -= 1
-        n = self.heap_n
-        if n == 0:
-            return
-        last = self.heap[n]
         while True:
             child = 2 * i + 1
-            if child >= n:
+            if child >= self.heap_n:
                 break
-            if child + 1 < n and (self.heap[child + 1].ns < self.heap[child].ns or (
-                    self.heap[child + 1].ns == self.heap[child].ns and self.heap[child + 1].idx < self.heap[child].idx)):
+            if child + 1 < self.heap_n and self._before(child + 1, child):
                 child += 1
-            if self.heap[child].ns > last.ns or (self.heap[child].ns == last.ns and self.heap[child].idx >= last.idx):
+            if not self._before(child, i):
                 break
-            self.heap[i] = self.heap[child]
+            self._heap_swap(i, child)
             i = child
-        self.heap[i] = last
+
+    cdef void _set_timer(self, uint32_t idx, uint64_t ns) noexcept nogil:
+        # The VU's one timer, moved in place if it has one.
+        cdef Py_ssize_t i = self.heap_pos[idx]
+        self.conns[idx].timer_ns = ns
+        if self.heap_pos[idx] == Z6_NOT_IN_HEAP:
+            i = self.heap_n
+            self.heap_n += 1
+            self.heap_pos[idx] = <uint32_t>i
+            self.heap[i].idx = idx
+        self.heap[i].ns = ns
+        self._sift(i)
+
+    cdef void _heap_remove(self, Py_ssize_t i) noexcept nogil:
+        cdef uint32_t idx = self.heap[i].idx
+        cdef Py_ssize_t last = self.heap_n - 1
+        if i != last:
+            self._heap_swap(i, last)
+        self.heap_n -= 1
+        self.heap_pos[idx] = Z6_NOT_IN_HEAP
+        self.conns[idx].timer_ns = Z6_LIVE_NO_TIME
+        if i < self.heap_n:
+            self._sift(i)
+
+    cdef void _clear_timer(self, uint32_t idx) noexcept nogil:
+        if self.heap_pos[idx] != Z6_NOT_IN_HEAP:
+            self._heap_remove(self.heap_pos[idx])
 
     # ------------------------------------------------------------------ events
 

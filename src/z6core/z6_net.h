@@ -99,8 +99,24 @@ static inline int z6_errno(void) { return errno; }
 static inline int z6_would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 static inline int z6_is_reset(int err) { return err == ECONNRESET || err == EPIPE || err == ECONNABORTED; }
 static inline int z6_is_refused(int err) { return err == ECONNREFUSED; }
-static inline int z6_is_fd_exhaustion(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
-static inline int z6_is_unreachable(int err) { return err == ENETUNREACH || err == EHOSTUNREACH || err == EADDRNOTAVAIL; }
+/* Out of something on our side: descriptors, buffers, or local ports
+ * (EADDRNOTAVAIL from connect: no free ephemeral port), not the target's fault. */
+static inline int z6_is_fd_exhaustion(int err) {
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EADDRNOTAVAIL || err == EADDRINUSE;
+}
+static inline int z6_is_unreachable(int err) { return err == ENETUNREACH || err == EHOSTUNREACH; }
+static inline int z6_is_timed_out(int err) { return err == ETIMEDOUT; }
+
+/* Has the peer closed (or sent something on) an idle connection? 1 = closed
+ * or bytes waiting (either way it cannot carry a new request), 0 = usable.
+ * One non-blocking peek: used only on connections idle long enough for a
+ * server's idle timeout to have closed them. */
+static inline int z6_idle_connection_dead(int fd) {
+    char b;
+    long n = (long)recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    return 1;
+}
 
 /* Write without SIGPIPE: a peer that closed must give EPIPE, not kill us. */
 static inline long z6_send(int fd, const char* buf, size_t n) {
@@ -134,7 +150,13 @@ static inline int z6_poller_init(z6_poller_t* p, int max_fds, int batch) {
     p->cap = batch;
     p->has_pwait2 = 1;
     p->events = (struct epoll_event*)malloc(sizeof(struct epoll_event) * (size_t)batch);
-    if (p->epfd < 0 || p->events == NULL) return -1;
+    if (p->epfd < 0 || p->events == NULL) {
+        if (p->epfd >= 0) close(p->epfd);
+        free(p->events);
+        p->epfd = -1;
+        p->events = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -177,7 +199,9 @@ static inline int z6_poller_wait(z6_poller_t* p, z6_ready_t* out, uint64_t timeo
         ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
         ts.tv_nsec = (long)(timeout_ns % 1000000000ull);
         n = (int)syscall(SYS_epoll_pwait2, p->epfd, p->events, p->cap, &ts, NULL, 0);
-        if (n < 0 && errno == ENOSYS) p->has_pwait2 = 0;
+        /* ENOSYS: an older kernel; EPERM: a seccomp filter (some container
+           runtimes) that refuses system calls it does not know. */
+        if (n < 0 && (errno == ENOSYS || errno == EPERM)) p->has_pwait2 = 0;
     }
     if (!p->has_pwait2)
 #endif
@@ -213,7 +237,11 @@ static inline int z6_poller_init(z6_poller_t* p, int max_fds, int batch) {
     p->fds = (struct pollfd*)malloc(sizeof(struct pollfd) * (size_t)max_fds);
     p->token_of = (uint32_t*)malloc(sizeof(uint32_t) * (size_t)max_fds);
     p->slot_of = (int32_t*)malloc(sizeof(int32_t) * (size_t)max_fds);
-    if (!p->fds || !p->token_of || !p->slot_of) return -1;
+    if (!p->fds || !p->token_of || !p->slot_of) {
+        free(p->fds); free(p->token_of); free(p->slot_of);
+        p->fds = NULL; p->token_of = NULL; p->slot_of = NULL;
+        return -1;
+    }
     for (i = 0; i < max_fds; i++) p->slot_of[i] = -1;
     return 0;
 }

@@ -365,3 +365,162 @@ def test_the_live_loop_calls_python_per_fill_not_per_request(target):
     assert engine.requests_issued > 500
     assert fills <= 6             # one return per 250 ms at most, plus the last
     assert calls <= 5 * fills + 5
+
+
+class _QuietCloser:
+    """A keep-alive HTTP server that closes connections without saying so:
+    after every response (``after_each``) or after ``idle_s`` without a request,
+    as servers with idle timeouts do. Counts the requests it answered."""
+
+    def __init__(self, *, after_each: bool = False, idle_s: float | None = None) -> None:
+        import socket
+        import threading
+
+        self.after_each, self.idle_s = after_each, idle_s
+        self.answered = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        self._listener.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn) -> None:
+        buf = b""
+        conn.settimeout(self.idle_s or 5)
+        with conn:
+            while not self._stop:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return                          # idle too long: close without a word
+                if not data:
+                    return
+                buf += data
+                while b"\r\n\r\n" in buf:
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    length = 0
+                    for line in head.split(b"\r\n")[1:]:
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    buf = buf[length:]
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    with self._lock:
+                        self.answered += 1
+                    if self.after_each:
+                        return
+
+    def close(self) -> None:
+        self._stop = True
+        self._listener.close()
+
+
+def test_a_quietly_closed_keep_alive_connection_is_retried_for_safe_requests():
+    server = _QuietCloser(after_each=True)
+    try:
+        plan, events = _engine_events(scenario_text(f"http://127.0.0.1:{server.port}", request("r", "/"), vus=4,
+                                                    duration_s=0.5))
+    finally:
+        time.sleep(0.2)
+        server.close()
+    done = outcomes(events)
+    assert len(done) > 20
+    # Every GET succeeded: a request that met a connection the server had closed
+    # went out again on a fresh one, and the server saw each request once.
+    assert np.all(done["kind"] == EventKind.RESPONSE_RECEIVED)
+    assert server.answered == len(done)
+
+
+def test_a_quietly_closed_connection_fails_a_request_that_is_not_safe_to_repeat():
+    server = _QuietCloser(after_each=True)
+    try:
+        plan, events = _engine_events(scenario_text(f"http://127.0.0.1:{server.port}",
+                                                    request("r", "/", method="POST", body="x"), vus=4,
+                                                    duration_s=0.5))
+    finally:
+        time.sleep(0.2)
+        server.close()
+    assert_well_formed(events)
+    done = outcomes(events)
+    failed = done[done["kind"] != EventKind.RESPONSE_RECEIVED]
+    # POST is never sent twice; when it hits a dead connection it fails, classified.
+    assert np.all(failed["kind"] == EventKind.ERROR_TCP)
+    assert set(failed["error"].tolist()) <= {ErrorCode.CONN_CLOSED, ErrorCode.CONN_RESET}
+    assert server.answered == (done["kind"] == EventKind.RESPONSE_RECEIVED).sum()
+
+
+def test_connections_closed_by_an_idle_timeout_are_not_written_into():
+    server = _QuietCloser(idle_s=0.03)
+    try:
+        plan, events = _engine_events(scenario_text(f"http://127.0.0.1:{server.port}",
+                                                    request("r", "/", method="POST", body="x"), vus=3,
+                                                    duration_s=0.8, think_ms=80))
+    finally:
+        server.close()
+    done = outcomes(events)
+    assert len(done) >= 15
+    assert np.all(done["kind"] == EventKind.RESPONSE_RECEIVED)
+    # Each request after the first found its connection closed while idle.
+    idle_closes = events[(events["kind"] == EventKind.CONN_CLOSED) & (events["request"] == z6.events.NO_REQUEST)]
+    assert len(idle_closes) >= len(done) - 2 * 3
+
+
+def test_the_timer_heap_never_holds_more_than_one_timer_per_vu(target):
+    from z6.live import resolve_target
+    from z6.runner import make_engine
+
+    scenario = z6.parse_scenario(scenario_text(target.base_url, request("r", "/", timeout_ms=3_600_000), vus=4,
+                                               duration_s=0.6), source="live-test.toml")
+    engine = make_engine(z6.compile_plan(scenario), resolve_target(scenario))
+    buf = np.empty(256, z6.EVENT_DTYPE)
+    seen = []
+    while not engine.finished:
+        engine.fill(buf)
+        seen.append(engine.timers_pending)
+    assert engine.requests_issued > 200       # many requests, each with an hour's timeout
+    assert max(seen) <= 4
+
+
+@pytest.mark.skipif(sys.platform != "linux" or __import__("platform").machine() != "x86_64",
+                    reason="the seccomp filter below is written for x86_64 Linux")
+def test_a_kernel_that_refuses_epoll_pwait2_falls_back_to_epoll_wait(target, tmp_path):
+    # Some container runtimes' seccomp profiles answer EPERM for system calls
+    # they do not know; the driver must fall back, not fail.
+    script = tmp_path / "seccomp_run.py"
+    script.write_text('''
+import ctypes, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def ins(code, jt, jf, k): return struct.pack("HBBI", code, jt, jf, k)
+EPOLL_PWAIT2 = 441
+prog = (ins(0x20, 0, 0, 0) + ins(0x15, 0, 1, EPOLL_PWAIT2)
+        + ins(0x06, 0, 0, 0x00050000 | 1) + ins(0x06, 0, 0, 0x7fff0000))
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fp = Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+assert libc.prctl(38, 1, 0, 0, 0) == 0
+assert libc.prctl(22, 2, ctypes.byref(fp), 0, 0) == 0
+import z6.cli
+sys.exit(z6.cli.main(sys.argv[1:]))
+''')
+    sc = tmp_path / "s.toml"
+    sc.write_text(scenario_text(target.base_url, request("r", "/delay/2ms"), vus=2, duration_s=0.4, think_ms=5))
+    roots = [str(Path(module.__file__).resolve().parents[1]) for module in (z6, z6core)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys(roots)))
+    proc = subprocess.run([sys.executable, str(script), "run", str(sc), "--json", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    doc = json.loads(proc.stdout)
+    assert doc["summary"]["requests"] > 20 and doc["summary"]["failed"] == 0

@@ -19,10 +19,13 @@ def ensure_descriptors(n_vus: int, source: str) -> int:
     except ImportError:  # not POSIX: nothing to raise, nothing to check
         return -1
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft != hard:
+    # An unlimited hard limit (macOS reports one) cannot be the soft limit:
+    # ask for what the run needs instead.
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, n_vus + DESCRIPTOR_HEADROOM)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
         except (ValueError, OSError):
             pass
     if soft != resource.RLIM_INFINITY and n_vus + DESCRIPTOR_HEADROOM > soft:

@@ -225,7 +225,7 @@ class TargetModel(_Table):
     builtin: bool = False
     tls: Optional[bool] = None
     http_version: Optional[Annotated[str, AfterValidator(_check_http_version)]] = None
-    connection_timeout_ms: PositiveNumber = 10_000.0
+    connection_timeout_ms: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)] = 10_000.0
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetModel:
