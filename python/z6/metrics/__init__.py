@@ -1,17 +1,21 @@
 """Metrics derived exactly from the event stream.
 
-`SummaryBuilder` (a chunk consumer) -> `Summary`: counts, exact nearest-rank
-latency statistics overall, per request name and per status, error rates by kind,
-schedule lag, and a per-second `TimeSeries`. See docs/metrics.md.
+`SummaryBuilder` (a chunk consumer) -> `Summary`: counts, nearest-rank latency
+statistics overall, per request name and per status (exact up to
+`DEFAULT_EXACT_LIMIT` responses, then from HDR histograms within 0.1%), error
+rates by kind, schedule lag, and a per-second `TimeSeries`. See docs/metrics.md.
 """
 
 from z6.metrics._distribution import Distribution, latency_distribution
 from z6.metrics._lag import LAG_CEILING_MS, LAG_FLOOR_MS, LAG_FRACTION, lag_threshold_ms
 from z6.metrics._percentile import PERCENTILES, LatencyStats, nearest_rank
-from z6.metrics._summary import RequestSummary, StatusSummary, Summary, SummaryBuilder
+from z6.metrics._summary import (DEFAULT_EXACT_LIMIT, PERCENTILE_METHODS, RequestSummary, StatusSummary, Summary,
+                                 SummaryBuilder)
 from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries, TimeSeriesBuilder
 
 __all__ = [
+    "DEFAULT_EXACT_LIMIT",
+    "PERCENTILE_METHODS",
     "Distribution",
     "latency_distribution",
     "PERCENTILES",

@@ -25,7 +25,9 @@ from typing import Optional
 import numpy as np
 
 from z6.events import EventKind
+from z6.metrics._growable import GrowableArray
 from z6.metrics._percentile import LatencyStats
+from z6core import HdrHistogram
 
 __all__ = ["LagRecorder", "lag_threshold_ms", "lag_warning", "LAG_FLOOR_MS", "LAG_CEILING_MS", "LAG_FRACTION"]
 
@@ -34,6 +36,8 @@ LAG_CEILING_MS = 10.0
 LAG_FRACTION = 0.10
 
 _ISSUED = int(EventKind.REQUEST_ISSUED)
+# On-time lags are counted, not stored: moved into a histogram this many zeros at a time.
+_ZERO_BLOCK = 1 << 20
 
 
 def lag_threshold_ms(p50_latency_ms: Optional[float]) -> float:
@@ -56,19 +60,59 @@ def lag_warning(lag: LatencyStats, p50_latency_ms: Optional[float]) -> Optional[
 
 
 class LagRecorder:
-    """Chunk consumer keeping the lag of every late request (zeros are only counted)."""
+    """Chunk consumer for the lag of every request: exact until switched to a histogram.
 
-    def __init__(self) -> None:
+    Exact: on-time requests (lag 0) are only counted; each late one's lag is kept
+    (8 bytes, in one contiguous growable array). After `use_histogram()` every lag
+    goes into one core HDR histogram instead (a fixed 272 KiB; see
+    `z6.metrics._percentile.LatencyStats.from_histogram`).
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        # ``ceiling``: the most lags the caller will keep exact (its exact limit).
         self._zeros = 0
-        self._late: list[np.ndarray] = []
+        self._late = GrowableArray(np.uint64, ceiling)
+        self._histogram: Optional[HdrHistogram] = None
+
+    @staticmethod
+    def late_in(chunk: np.ndarray, issued: np.ndarray) -> int:
+        """How many lags of ``chunk`` an exact recorder would keep (``issued``: its request_issued mask)."""
+        return int(np.count_nonzero(issued & (chunk["value_ns"] != 0)))
+
+    @property
+    def stored(self) -> int:
+        """Lags kept as exact values (0 once switched to the histogram)."""
+        return len(self._late)
+
+    @property
+    def histogram(self) -> Optional[HdrHistogram]:
+        """The histogram once switched, else None."""
+        return self._histogram
 
     def __call__(self, chunk: np.ndarray) -> None:
+        if self._histogram is not None:
+            self._histogram.record_events(chunk, _ISSUED)
+            return
         lag = chunk["value_ns"][chunk["kind"] == _ISSUED]
         late = lag[lag != 0]
         self._zeros += int(lag.size - late.size)
         if late.size:
             self._late.append(late)
 
+    def use_histogram(self) -> None:
+        """Move the lags kept so far into a histogram and count every later one there."""
+        if self._histogram is not None:
+            return
+        histogram = HdrHistogram()
+        zeros = np.zeros(min(self._zeros, _ZERO_BLOCK), dtype=np.uint64)
+        for start in range(0, self._zeros, _ZERO_BLOCK):
+            histogram.record_values(zeros[:min(_ZERO_BLOCK, self._zeros - start)])
+        histogram.record_values(self._late.view())
+        self._histogram = histogram
+        self._zeros = 0
+        self._late.clear()
+
     def finish(self) -> LatencyStats:
-        late = np.sort(np.concatenate(self._late)) if self._late else np.zeros(0, np.uint64)
-        return LatencyStats.from_sorted_with_zeros(self._zeros, late)
+        if self._histogram is not None:
+            return LatencyStats.from_histogram(self._histogram)
+        return LatencyStats.from_sorted_with_zeros(self._zeros, np.sort(self._late.view()))

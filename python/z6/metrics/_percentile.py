@@ -21,7 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     from z6core import HdrHistogram
 
-__all__ = ["PERCENTILES", "LatencyStats", "nearest_rank", "nearest_rank_index", "grouped_nearest_rank"]
+__all__ = ["PERCENTILES", "LatencyStats", "nearest_rank", "nearest_rank_index", "grouped_nearest_rank", "exact_sum",
+           "mean_ms"]
 
 # (label, percentile) reported for every latency distribution.
 PERCENTILES: tuple[tuple[str, float], ...] = (
@@ -29,6 +30,8 @@ PERCENTILES: tuple[tuple[str, float], ...] = (
 )
 
 NS_PER_MS = 1e6
+_NS_PER_MS_INT = 1_000_000
+_SUM_BLOCK = 1 << 20
 
 
 def nearest_rank_index(n: int, percentile: float) -> int:
@@ -56,9 +59,35 @@ def grouped_nearest_rank(starts: np.ndarray, sizes: np.ndarray, percentile: floa
     return starts.astype(np.int64) + np.clip(rank, 1, sizes) - 1
 
 
+def exact_sum(values_ns: np.ndarray) -> int:
+    """The exact sum of unsigned 64-bit values, whatever their count or size.
+
+    A uint64 sum overflows silently; summing the high and low 32-bit halves of
+    blocks of at most 2**20 values each cannot (2**20 * 2**32 < 2**64), and the
+    blocks bound the temporaries to 8 MiB.
+    """
+    total = 0
+    for start in range(0, int(values_ns.shape[0]), _SUM_BLOCK):
+        block = values_ns[start:start + _SUM_BLOCK]
+        total += (int((block >> np.uint64(32)).sum(dtype=np.uint64)) << 32) + int(
+            (block & np.uint64(0xFFFF_FFFF)).sum(dtype=np.uint64))
+    return total
+
+
+def mean_ms(sum_ns: int, count: int) -> float:
+    """The mean of ``count`` values summing to ``sum_ns`` nanoseconds, in ms, rounded once."""
+    return float(Fraction(sum_ns, count * _NS_PER_MS_INT))
+
+
 @dataclass(frozen=True)
 class LatencyStats:
-    """A distribution of durations in milliseconds; None figures when it is empty."""
+    """A distribution of durations in milliseconds; None figures when it is empty.
+
+    ``min``, ``max`` and the percentiles are measured nanosecond values divided by
+    10**6; ``mean`` is the exact mean of the nanosecond values, rounded once to a
+    float of milliseconds. Both the exact and the histogram path produce them so,
+    which keeps ``count``, ``min``, ``mean`` and ``max`` identical between the two.
+    """
 
     count: int
     min: Optional[float]
@@ -71,18 +100,31 @@ class LatencyStats:
         return cls(0, None, None, {label: None for label, _ in PERCENTILES}, None)
 
     @classmethod
-    def from_ns(cls, values_ns: np.ndarray) -> "LatencyStats":
-        """Exact statistics of nanosecond values (any order)."""
-        if values_ns.size == 0:
-            return cls.empty()
-        ms = np.sort(values_ns) / NS_PER_MS
+    def _of_ns(cls, count: int, min_ns: int, max_ns: int, sum_ns: int, percentiles_ns: list[int]) -> "LatencyStats":
         return cls(
-            count=int(ms.size),
-            min=float(ms[0]),
-            mean=float(ms.mean()),
-            percentiles={label: nearest_rank(ms, p) for label, p in PERCENTILES},
-            max=float(ms[-1]),
+            count=count,
+            min=min_ns / NS_PER_MS,
+            mean=mean_ms(sum_ns, count),
+            percentiles={label: v / NS_PER_MS for (label, _), v in zip(PERCENTILES, percentiles_ns)},
+            max=max_ns / NS_PER_MS,
         )
+
+    @classmethod
+    def from_ns(cls, values_ns: np.ndarray, *, in_place: bool = False) -> "LatencyStats":
+        """Exact statistics of nanosecond values (any order).
+
+        The percentiles' ranks are found by one partition, not a full sort. With
+        ``in_place`` the partition reorders ``values_ns`` itself instead of a copy
+        (for callers that own the array and want no second one).
+        """
+        n = int(values_ns.size)
+        if n == 0:
+            return cls.empty()
+        values = values_ns if in_place else values_ns.copy()
+        ranks = [nearest_rank_index(n, p) for _, p in PERCENTILES]
+        values.partition(sorted(set(ranks)))
+        return cls._of_ns(n, int(values.min()), int(values.max()), exact_sum(values),
+                          [int(values[r]) for r in ranks])
 
     @classmethod
     def from_sorted_with_zeros(cls, zeros: int, sorted_nonzero_ns: np.ndarray) -> "LatencyStats":
@@ -95,35 +137,27 @@ class LatencyStats:
         if n == 0:
             return cls.empty()
 
-        def at(index: int) -> float:
-            return 0.0 if index < zeros else float(sorted_nonzero_ns[index - zeros]) / NS_PER_MS
+        def at(index: int) -> int:
+            return 0 if index < zeros else int(sorted_nonzero_ns[index - zeros])
 
-        total_ns = int(sorted_nonzero_ns.sum(dtype=np.uint64)) if sorted_nonzero_ns.size else 0
-        return cls(
-            count=n,
-            min=at(0),
-            mean=total_ns / n / NS_PER_MS,
-            percentiles={label: at(nearest_rank_index(n, p)) for label, p in PERCENTILES},
-            max=at(n - 1),
-        )
+        return cls._of_ns(n, at(0), at(n - 1), exact_sum(sorted_nonzero_ns),
+                          [at(nearest_rank_index(n, p)) for _, p in PERCENTILES])
 
     @classmethod
     def from_histogram(cls, histogram: "HdrHistogram") -> "LatencyStats":
         """Statistics from a core HDR histogram (bounded memory, for very long runs).
 
-        min, max and mean are exact; each percentile is the top of the bucket that
-        holds the nearest-rank value, above the exact one by less than 1/1,024 of it.
+        count, min, max and mean are exact (the histogram keeps them beside its
+        counts). Each percentile is the top of the bucket that holds the
+        nearest-rank value, capped at the exact maximum: never below the exact
+        percentile, and above it by less than 1/1,024 of it.
         """
-        if histogram.total_count == 0:
+        n = int(histogram.total_count)
+        if n == 0:
             return cls.empty()
+        top = int(histogram.max)
         values = histogram.values_at_percentiles([p for _, p in PERCENTILES])
-        return cls(
-            count=int(histogram.total_count),
-            min=histogram.min / NS_PER_MS,
-            mean=histogram.mean / NS_PER_MS,
-            percentiles={label: v / NS_PER_MS for (label, _), v in zip(PERCENTILES, values)},
-            max=histogram.max / NS_PER_MS,
-        )
+        return cls._of_ns(n, int(histogram.min), top, int(histogram.sum), [min(int(v), top) for v in values])
 
     def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "min": self.min, "mean": self.mean, **self.percentiles, "max": self.max}

@@ -1,10 +1,22 @@
-"""The run summary, computed exactly from the event stream.
+"""The run summary, computed from the event stream with bounded memory.
 
 `SummaryBuilder` is a chunk consumer: it keeps counters, the latency, request and
 status of every response (12 bytes a response), the lag of every late request
 (8 bytes each; on-time requests are only counted) and one second of latencies for
 the time series, never the events themselves, and turns them into a `Summary` at
 the end.
+
+Exact up to a limit: while the responses and late lags it keeps number at most
+``exact_limit`` (default `DEFAULT_EXACT_LIMIT`), every percentile is exact. A
+chunk that would take the count past the limit switches the builder, once, to HDR
+histograms in the core (per request name, per status, overall, and for the lag):
+the values kept so far are counted into them and dropped, and that chunk and
+every later one are recorded by the core's C loops. From then on memory is fixed
+(272 KiB a histogram) whatever the run's length; counts, min, max and mean stay
+exact, and each percentile is the top of its histogram bucket, above the exact
+one by less than 1/1,024 of it. `Summary.percentile_method` says which way ("exact" or
+"hdr") the figures were computed. The time series is unaffected: it keeps one
+second of latencies at a time and its percentiles are always exact.
 
 What is counted:
 
@@ -15,7 +27,7 @@ What is counted:
   HTTP status >= 400. ``errors`` breaks failures down by kind (``timeout``,
   ``cancelled``, ``error:<code>`` for a transport error, ``http_4xx``/``http_5xx``);
   ``error_rates`` divides each by ``completed``.
-* Latency: exact nearest-rank statistics (see `z6.metrics._percentile`) of
+* Latency: nearest-rank statistics (see `z6.metrics._percentile`) of
   ``response_received`` events of any status, overall, per request name and per
   status; failed exchanges are counted, not timed.
 * Schedule lag: see `z6.metrics._lag`; time series: see `z6.metrics._timeseries`;
@@ -31,12 +43,25 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from z6.events import OUTCOME_KINDS, ErrorCode, EventKind
-from z6.metrics._distribution import Distribution, latency_distribution
+from z6.metrics._distribution import Distribution
 from z6.metrics._lag import LagRecorder, lag_threshold_ms, lag_warning
+from z6.metrics._latency import LatencyRecorder
 from z6.metrics._percentile import LatencyStats
 from z6.metrics._timeseries import TimeSeries, TimeSeriesBuilder
+from z6core import DEFAULT_HIGHEST_NS
 
-__all__ = ["RequestSummary", "StatusSummary", "Summary", "SummaryBuilder"]
+__all__ = ["RequestSummary", "StatusSummary", "Summary", "SummaryBuilder", "DEFAULT_EXACT_LIMIT", "PERCENTILE_METHODS"]
+
+# Responses and late lags kept exactly before switching to histograms. At 12 bytes
+# each that is about 100 MB, and finish() needs about as much again for a
+# partitioned copy and the grouping by request and status (benchmarks/summary_memory.py
+# measures both): modest on any machine that runs a load test, yet exact for most
+# runs (8 million responses is 2 h 13 min at 1,000 requests a second, 2 min 40 s
+# at 50,000). docs/metrics.md, "Memory", has the figures.
+DEFAULT_EXACT_LIMIT = 8_000_000
+
+# How a Summary's percentiles were computed: exact nearest rank, or HDR histograms.
+PERCENTILE_METHODS = ("exact", "hdr")
 
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _ERROR = int(EventKind.RESPONSE_ERROR)
@@ -109,6 +134,7 @@ class Summary:
     time_series: Optional[TimeSeries] = None
     distribution: Distribution = field(default_factory=lambda: Distribution([], []))
     warnings: tuple[str, ...] = ()
+    percentile_method: str = "exact"   # "exact" or "hdr": see the module docstring
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +142,7 @@ class Summary:
             "rate": self.rate,
             "vus_max": self.vus_max,
             "events": self.events,
+            "percentile_method": self.percentile_method,
             **self.overall.to_dict(),
             "requests_by_name": {name: r.to_dict() for name, r in self.per_request.items()},
             "by_status": {str(s): r.to_dict() for s, r in sorted(self.per_status.items())},
@@ -141,28 +168,41 @@ class SummaryBuilder:
     """Consume event chunks; `finish()` returns the `Summary`.
 
     ``request_bytes[i]``, when given, is the size on the wire of request ``i``: the
-    time series then counts the bytes sent each second.
+    time series then counts the bytes sent each second. ``exact_limit`` is how many
+    responses and late lags are kept as exact values before the builder switches
+    to HDR histograms (module docstring); 0 uses histograms from the first response.
     """
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
-                 request_bytes: Optional[Sequence[int]] = None) -> None:
+                 request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT) -> None:
+        if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
+            raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
         self.tick_ns = tick_ns
+        self.exact_limit = int(exact_limit)
         n = len(self.request_names)
         self._issued = np.zeros(n, dtype=np.int64)
         self._completed = np.zeros(n, dtype=np.int64)
         self._statuses: Counter[tuple[int, int]] = Counter()      # (request, status)
         self._failures: Counter[tuple[int, str]] = Counter()      # (request, label)
-        self._lat_values: list[np.ndarray] = []
-        self._lat_requests: list[np.ndarray] = []
-        self._lat_statuses: list[np.ndarray] = []
-        self._lag = LagRecorder()
+        self._latency = LatencyRecorder(n, self.exact_limit)
+        self._lag = LagRecorder(self.exact_limit)
         self._series = TimeSeriesBuilder(tick_ns, request_bytes)
         self._events = 0
         self._first_tick: int | None = None
         self._last_tick = 0
         self._active = 0
         self._vus_max = 0
+
+    @property
+    def percentile_method(self) -> str:
+        """"exact" until the builder has switched to histograms, then "hdr"."""
+        return "exact" if self._latency.exact else "hdr"
+
+    @property
+    def exact_values_kept(self) -> int:
+        """Responses and late lags held as exact values now (never above ``exact_limit``; 0 once switched)."""
+        return self._latency.stored + self._lag.stored
 
     def __call__(self, chunk: np.ndarray) -> None:
         if chunk.size == 0:
@@ -171,14 +211,21 @@ class SummaryBuilder:
         request = chunk["request"]
         n = len(self.request_names)
         outcome = _IS_OUTCOME[kind]
-        issued = np.bincount(request[kind == _ISSUED], minlength=n)
+        is_issued = kind == _ISSUED
+        issued = np.bincount(request[is_issued], minlength=n)
         completed = np.bincount(request[outcome], minlength=n)
         # A count beyond the table is an event naming a request the run does not have.
         if issued.size > n or completed.size > n:
-            at = int(np.flatnonzero(((kind == _ISSUED) | outcome) & (request >= n))[0])
+            at = int(np.flatnonzero((is_issued | outcome) & (request >= n))[0])
             raise ValueError(f"event {at} of the chunk names request {int(request[at])}, "
                              f"but the run has {n} requests: the events belong to another plan or are corrupt")
-        self._series(chunk)
+        self._series(chunk)   # first: it refuses a chunk out of tick order before anything is counted
+        received = kind == _RECEIVED
+        if self._latency.exact:
+            # Switch before keeping a chunk that would take the kept values past the limit.
+            incoming = int(np.count_nonzero(received)) + self._lag.late_in(chunk, is_issued)
+            if self.exact_values_kept + incoming > self.exact_limit:
+                self._switch_to_histograms()
         self._lag(chunk)
         self._events += int(chunk.size)
         if self._first_tick is None:
@@ -187,12 +234,10 @@ class SummaryBuilder:
         self._issued += issued
         self._completed += completed
 
-        received = kind == _RECEIVED
         status = chunk["status"][received]
-        self._lat_values.append(chunk["value_ns"][received])
-        self._lat_requests.append(request[received])
-        self._lat_statuses.append(status)
-        keys, counts = np.unique(request[received].astype(np.int64) << 16 | status, return_counts=True)
+        received_requests = request[received]
+        self._latency.record(chunk, chunk["value_ns"][received], received_requests, status)
+        keys, counts = np.unique(received_requests.astype(np.int64) << 16 | status, return_counts=True)
         for key, count in zip(keys.tolist(), counts.tolist()):
             self._statuses[(key >> 16, key & 0xFFFF)] += count
 
@@ -212,9 +257,14 @@ class SummaryBuilder:
             self._vus_max = max(self._vus_max, int(running.max()))
             self._active = int(running[-1])
 
+    def _switch_to_histograms(self) -> None:
+        # Once per builder: afterwards nothing is stored, so the limit is never crossed again.
+        self._latency.use_histograms()
+        self._lag.use_histogram()
+
     @staticmethod
     def _request_summary(statuses: Counter[int], failures: Counter[str],
-                         issued: int, completed: int, latencies: np.ndarray) -> RequestSummary:
+                         issued: int, completed: int, latency: LatencyStats) -> RequestSummary:
         errors = Counter(failures)
         for status, count in statuses.items():
             if status >= 400:
@@ -225,22 +275,10 @@ class SummaryBuilder:
             failed=sum(errors.values()),
             statuses=dict(statuses),
             errors=dict(errors),
-            latency=LatencyStats.from_ns(latencies),
+            latency=latency,
         )
 
-    @staticmethod
-    def _grouped(keys: np.ndarray, values: np.ndarray, groups: Sequence[int]) -> dict[int, np.ndarray]:
-        # The values of each key, grouping once by a stable sort.
-        order = np.argsort(keys, kind="stable")
-        sorted_keys, sorted_values = keys[order], values[order]
-        bounds_lo = np.searchsorted(sorted_keys, groups, side="left")
-        bounds_hi = np.searchsorted(sorted_keys, groups, side="right")
-        return {g: sorted_values[lo:hi] for g, lo, hi in zip(groups, bounds_lo.tolist(), bounds_hi.tolist())}
-
     def finish(self) -> Summary:
-        values = np.concatenate(self._lat_values) if self._lat_values else np.zeros(0, np.uint64)
-        reqs = np.concatenate(self._lat_requests) if self._lat_requests else np.zeros(0, np.uint16)
-        codes = np.concatenate(self._lat_statuses) if self._lat_statuses else np.zeros(0, np.uint16)
         n = len(self.request_names)
         statuses: list[Counter[int]] = [Counter() for _ in range(n)]
         failures: list[Counter[str]] = [Counter() for _ in range(n)]
@@ -248,19 +286,19 @@ class SummaryBuilder:
             statuses[r][status] += count
         for (r, label), count in self._failures.items():
             failures[r][label] += count
-        by_request = self._grouped(reqs, values, list(range(n)))
+        all_statuses: Counter[int] = sum(statuses, Counter())
+        latency = self._latency.finish(sorted(all_statuses))
         per_request = {
             name: self._request_summary(statuses[i], failures[i], int(self._issued[i]), int(self._completed[i]),
-                                        by_request[i])
+                                        latency.per_request[i])
             for i, name in enumerate(self.request_names)
         }
-        overall = self._request_summary(sum(statuses, Counter()), sum(failures, Counter()),
-                                        int(self._issued.sum()), int(self._completed.sum()), values)
-        by_status = self._grouped(codes, values, sorted(overall.statuses))
-        per_status = {s: StatusSummary(int(v.size), LatencyStats.from_ns(v)) for s, v in by_status.items()}
+        overall = self._request_summary(all_statuses, sum(failures, Counter()),
+                                        int(self._issued.sum()), int(self._completed.sum()), latency.overall)
+        per_status = {s: StatusSummary(all_statuses[s], stats) for s, stats in latency.per_status.items()}
         lag = self._lag.finish()
         p50 = overall.latency.percentiles["p50"]
-        warning = lag_warning(lag, p50)
+        warnings = [w for w in (lag_warning(lag, p50), self._clamped_warning(latency.clamped)) if w]
         first = self._first_tick or 0
         duration_s = max(self._last_tick - first, 1) * self.tick_ns / 1e9
         return Summary(
@@ -274,6 +312,15 @@ class SummaryBuilder:
             lag=lag,
             lag_threshold_ms=lag_threshold_ms(p50),
             time_series=self._series.finish(),
-            distribution=latency_distribution(values),
-            warnings=(warning,) if warning else (),
+            distribution=latency.distribution,
+            warnings=tuple(warnings),
+            percentile_method=self.percentile_method,
         )
+
+    def _clamped_warning(self, clamped_latencies: int) -> Optional[str]:
+        lag_histogram = self._lag.histogram
+        clamped = clamped_latencies + (int(lag_histogram.clamped) if lag_histogram is not None else 0)
+        if not clamped:
+            return None
+        return (f"{clamped} latencies or lags exceeded the histograms' range ({DEFAULT_HIGHEST_NS / 6e10:.0f} min) "
+                "and were counted at its top: percentiles that high are not accurate (min, max, mean are)")

@@ -75,6 +75,7 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
             "rate": summary.rate,
             "vus_max": summary.vus_max,
             "events": summary.events,
+            "percentile_method": summary.percentile_method,
             **overall.to_dict(),
         },
         "requests": {

@@ -106,6 +106,17 @@ def _latency_cells(latency: Mapping[str, Any]) -> list[str]:
 
 _LATENCY_HEADERS = ["min", *(label for label, _ in PERCENTILES), "max"]
 
+_PERCENTILE_METHODS = {
+    "exact": "exact (nearest rank)",
+    "hdr": "HDR histograms: each at most 0.1% above the exact value",
+}
+
+
+def _percentile_method(summary: Mapping[str, Any]) -> str:
+    # Documents from before the field existed were always exact.
+    method = str(summary.get("percentile_method", "exact"))
+    return _PERCENTILE_METHODS.get(method, method)
+
 
 def _header(doc: Mapping[str, Any]) -> str:
     run, verdict = doc["run"], doc["verdict"]
@@ -126,6 +137,7 @@ def _header(doc: Mapping[str, Any]) -> str:
         ("wall time", "–" if run["wall_s"] is None else f"{run['wall_s']:,.3f} s"),
         ("z6", run["z6_version"]),
         ("figures from", "the run" if run["source"] == "run" else "the event log"),
+        ("percentiles", _percentile_method(doc["summary"])),
     ]
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in fields)
     return (f"<h1>z6 report: {escape(run['scenario'])}</h1><p>{badge} "
