@@ -44,7 +44,8 @@ def _numpy_figures(ev: np.ndarray, percentiles) -> dict:
     kind = ev["kind"]
     outcome = np.isin(kind, OUTCOME_KINDS)
     received = kind == RECEIVED
-    ms = np.sort(ev["value_ns"][received]) / 1e6
+    ns = ev["value_ns"][received]
+    ms = np.sort(ns) / 1e6
     figures = {
         "events": ev.size,
         "requests": int((kind == ISSUED).sum()),
@@ -53,7 +54,9 @@ def _numpy_figures(ev: np.ndarray, percentiles) -> dict:
         "count": int(ms.size),
     }
     if ms.size:
-        figures.update(min=ms.min(), max=ms.max(), mean=ms.mean(), **{f"p{p:g}": _rank(ms, p) for p in percentiles})
+        # The mean of the exact nanosecond sum (Python integers), rounded once.
+        mean = float(Fraction(sum(ns.tolist()), ns.size * 1_000_000))
+        figures.update(min=ms.min(), max=ms.max(), mean=mean, **{f"p{p:g}": _rank(ms, p) for p in percentiles})
     return figures
 
 
@@ -90,11 +93,19 @@ def test_unfiltered_analysis_equals_the_run_summary(log):
     builder = SummaryBuilder(log.header.request_names, log.header.tick_ns)
     builder(_engine(log.events))
     summary = builder.finish()
-    overall = analyze_log(log).overall
+    analysis = analyze_log(log, by="request")
+    overall = analysis.overall
     assert (overall.requests, overall.completed, overall.failed) == (
         summary.overall.requests, summary.overall.completed, summary.overall.failed)
     assert overall.rate == summary.rate and overall.error_rate == summary.overall.error_rate
     assert overall.latency == summary.overall.latency
+    # Per request too, every latency figure to the last bit (the mean included).
+    assert [g.key for g in analysis.groups] == list(log.header.request_names)
+    for group in analysis.groups:
+        expected = summary.per_request[group.key]
+        assert (group.requests, group.completed, group.failed, group.error_rate) == (
+            expected.requests, expected.completed, expected.failed, expected.error_rate), group.key
+        assert group.latency == expected.latency, group.key
 
 
 @pytest.mark.parametrize("by, key_of, member", [

@@ -121,3 +121,60 @@ def test_without_verification_a_chunk_is_checked_when_read(small_log, tmp_path):
     next(chunks), next(chunks)
     with pytest.raises(LogError, match="chunk 2 at byte offset .*CRC-32 mismatch"):
         next(chunks)
+
+
+def _intact_chunks(chunks, original: bytes, damaged: bytes) -> int:
+    """How many leading chunks of ``damaged`` hold exactly the original bytes."""
+    n = 0
+    for c in chunks:
+        if damaged[c.offset:c.end] != original[c.offset:c.end]:
+            break
+        n += 1
+    return n
+
+
+def test_a_partial_log_ending_in_zeros_reads_up_to_them(small_log, tmp_path):
+    # A power loss can leave the file longer than what reached the disk (no fsync
+    # per chunk): the rest reads as zeros. In a .partial, the zeros are the cut.
+    data, log = small_log
+    header_end = log.chunks[0].offset
+    last_data = len(data.rstrip(b"\0"))  # from here the original itself is zeros
+    partial = tmp_path / "events.z6log.partial"
+    complete = tmp_path / "complete" / "events.z6log"
+    complete.parent.mkdir()
+    for cut in range(header_end, last_data):
+        pad = 1 + (cut * 7919) % 700  # from one zero byte to a few chunks' worth
+        damaged = data[:cut] + bytes(len(data) - cut + pad)
+        partial.write_bytes(damaged)
+        read, warned = read_quietly(partial)
+        n = _intact_chunks(log.chunks, data, damaged)
+        records = sum(c.records for c in log.chunks[:n])
+        assert len(read) == records and np.array_equal(read.events, log.events[:records]), f"cut {cut}"
+        assert read.status == "partial" and len(warned) == 1 and f"{n} complete chunks" in warned[0], f"cut {cut}"
+        if cut % 11 == 0:  # a complete-named log must be whole: zeros are corruption there
+            complete.write_bytes(damaged)
+            with pytest.raises(LogError):
+                read_log(complete)
+
+    # The message says what was found where.
+    third = log.chunks[3]
+    partial.write_bytes(data[:third.offset] + bytes(5000))
+    read, warned = read_quietly(partial)
+    assert len(read) == sum(c.records for c in log.chunks[:3])
+    assert (f"chunk 3 at byte offset {third.offset}: the file ends in 5000 zero bytes from byte offset "
+            f"{third.offset}") in warned[0]
+    # Zeros from inside a chunk's records on: that chunk is the cut.
+    partial.write_bytes(data[:third.data_offset + 40] + bytes(3000))
+    read, warned = read_quietly(partial)
+    assert len(read) == sum(c.records for c in log.chunks[:3]) and "3 complete chunks" in warned[0]
+    assert f"chunk 3 at byte offset {third.offset}: the file ends in" in warned[0]
+    # Damage that is not the start of the zero tail stays corruption.
+    damaged = bytearray(data[:third.end] + bytes(3000))
+    damaged[log.chunks[1].data_offset] ^= 0x01
+    partial.write_bytes(damaged)
+    with pytest.raises(LogError, match="chunk 1 at byte offset .*CRC-32 mismatch"):
+        read_log(partial)
+    # And a zero tail in a complete-named log is an error naming where.
+    complete.write_bytes(data[:third.offset] + bytes(5000))
+    with pytest.raises(LogError, match=f"byte offset {third.offset}: expected chunk 3"):
+        read_log(complete)

@@ -113,6 +113,30 @@ def test_json_output(logs, capsys):
     assert {m["metric"] for m in doc["metrics"]} >= {"p50", "p99", "rate", "error_rate"}
 
 
+def _strict_json(text: str):
+    def refuse(constant: str):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_strict_when_a_change_from_zero_is_infinite(logs, tmp_path, capsys):
+    flawless = scenario(runtime=RUNTIME, requests=TWO_REQUESTS,
+                        extra=_sim('{ type = "uniform", min_ms = 5, max_ms = 15 }', 0.0))
+    a = write_log(tmp_path / "flawless", flawless)
+    assert analyze_log(read_log(a)).overall.failed == 0
+    code, out, _ = _diff(capsys, a, logs["flaky"], "--fail-on", "failed=+10%,p99=+10%", "--format", "json")
+    doc = _strict_json(out)
+    assert "Infinity" not in out and code == 1
+    failed, p99 = doc["thresholds"]
+    # +inf% over a baseline of 0: exceeded, its change written as null, the reason in words.
+    assert failed["exceeded"] is True and failed["change"] is None and "+inf%" in failed["reason"]
+    assert failed["a"] == 0 and failed["b"] > 0
+    assert isinstance(p99["change"], float)
+    text_code, text, _ = _diff(capsys, a, logs["flaky"], "--fail-on", "failed=+10%")
+    assert text_code == 1 and "FAIL  failed=+10%: changed +inf%" in text
+
+
 @pytest.mark.parametrize("fail_on, message", [
     ("p99=10", None),
     ("p99>10%", "is not METRIC=[+|-]NUMBER[%|pp|ms|/s]"),

@@ -117,3 +117,16 @@ def test_bad_destinations_exit_2(log_path, tmp_path, capsys):
     assert code == 2 and "invalid choice: 'xlsx'" in err
     code, out, err = _cli(capsys, "export", log_path, "--to", "csv", "--filter", "status >> 2")
     assert code == 2 and "column 9" in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "npy"])
+def test_an_export_gets_the_mode_a_plain_open_would_give(log_path, tmp_path, fmt):
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        dest, _ = export_log(read_log(log_path), fmt, tmp_path / f"out.{fmt}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o640  # 0666 less the umask, not mkstemp's 0600

@@ -98,3 +98,30 @@ def test_bad_expressions_name_the_column(text, column, message):
     # The message shows the expression and a caret under the column.
     lines = str(error).splitlines()
     assert lines[1].strip() == text.strip() and lines[2].index("^") - 2 == column - 1
+
+
+def test_nesting_is_capped_with_a_clear_error(records, tmp_path, capsys):
+    from z6.cli import main
+    from z6.log._filter import MAX_DEPTH
+
+    from test_log_helpers import mixed_scenario, write_log
+
+    # At the cap it parses and selects; one level more is refused where it starts.
+    deepest = "not " * MAX_DEPTH + "status == 500"
+    kept = compile_filter(deepest, NAMES)(records)
+    expected = records["status"] == 500 if MAX_DEPTH % 2 == 0 else records["status"] != 500
+    assert kept.size == int(expected.sum())
+    assert compile_filter("(" * MAX_DEPTH + "status == 500" + ")" * MAX_DEPTH, NAMES)(records).size == int(
+        (records["status"] == 500).sum())
+    for text, column in [("not " * (MAX_DEPTH + 1) + "status == 1", 4 * MAX_DEPTH + 1),
+                         ("(" * (MAX_DEPTH + 1) + "status == 1" + ")" * (MAX_DEPTH + 1), MAX_DEPTH + 1),
+                         ("not (" * 60 + "status == 1" + ")" * 60, len("not (") * 50 + 1)]:
+        with pytest.raises(FilterError) as info:
+            compile_filter(text, NAMES)
+        assert info.value.column == column and f"more than {MAX_DEPTH} levels deep" in info.value.reason
+
+    # What used to end in a RecursionError (exit 4) is a bad option (exit 2).
+    log = write_log(tmp_path, mixed_scenario())
+    code = main(["analyze", str(log), "--filter", "not " * 3000 + "status == 1"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "filter, column" in err and "levels deep" in err and "Traceback" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import pathlib
 import struct
 import sys
 import zlib
@@ -50,10 +51,18 @@ def test_round_trip_events_header_and_footer(tmp_path):
 
     h = log.header
     assert h.format_version == FORMAT_VERSION and h.mode == "simulate" and h.seed == scn.runtime.prng_seed
-    assert h.scenario_text == scn.text and h.scenario_sha256 == scn.sha256 and h.scenario_source == "test.toml"
+    assert h.scenario_text == scn.text and h.scenario_sha256 == scn.sha256
+    # The source as an absolute path, so the log finds the scenario's directory from anywhere.
+    assert h.scenario_source == str(pathlib.Path("test.toml").absolute())
     assert h.request_names == ("login", "browse") and h.first_vu_id == 1 and h.n_vus == 2
     assert h.tick_ns == 1_000_000 and h.vus_override is None and h.duration_override_s is None
     assert h.z6_version == z6.__version__
+
+
+def test_a_source_that_is_no_file_is_recorded_as_it_is(tmp_path):
+    scn = z6.parse_scenario(mixed_scenario().text)
+    assert scn.source == "<string>"
+    assert read_log(write_log(tmp_path, scn)).header.scenario_source == "<string>"
 
 
 def test_overrides_are_recorded(tmp_path):

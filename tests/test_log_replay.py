@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import zlib
@@ -17,6 +18,7 @@ from z6.log import EventLogWriter, make_header, read_log, recompute_run, verify_
 
 from test_log_helpers import (
     ASSERTIONS,
+    MIXED_SIMULATION,
     assertion_events,
     mixed_scenario,
     passed_failed,
@@ -303,5 +305,114 @@ def test_metrics_only_of_a_partial_log_covers_its_complete_chunks(run_log, tmp_p
     assert result.interrupted and result.stats.events == len(log) and result.stats.wall_s == 0.0
     assert result.summary.overall.requests == int((log.events["kind"] == EventKind.REQUEST_ISSUED).sum())
     code, out, err = _cli(capsys, "replay", str(tmp_path), "--metrics-only")
-    assert code == 0 and "partial log" in err and "the log is partial: the summary covers what it holds" in err
+    # A run that did not finish exits 3, as `z6 run` and the summary document's verdict do.
+    assert code == 3 and "partial log" in err and "the log is partial: the summary covers what it holds" in err
     assert f"requests     {result.summary.overall.requests}" in out
+
+
+# --- body files, wherever replay runs from -----------------------------------
+
+BODY_REQUESTS = """
+[[requests]]
+name = "create"
+method = "POST"
+path = "/items"
+body_file = "body.json"
+
+[[requests]]
+name = "browse"
+method = "GET"
+path = "/items"
+weight = 3
+"""
+
+
+def test_body_files_resolve_from_any_working_directory(tmp_path, monkeypatch, capsys):
+    from conftest import BASE
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir(), elsewhere.mkdir()
+    (project / "body.json").write_text('{"name": "x"}')
+    (project / "s.toml").write_text(BASE.format(runtime="duration_seconds = 0.5\nvus = 3", requests=BODY_REQUESTS,
+                                                extra=MIXED_SIMULATION))
+    monkeypatch.chdir(project)
+    code, _, err = _cli(capsys, "run", "s.toml", "--out", str(tmp_path / "run"), "--quiet")
+    assert code == 0, err
+    log = read_log(tmp_path / "run")
+    assert log.header.scenario_source == str(project / "s.toml")  # absolute, as the log records it
+
+    monkeypatch.chdir(elsewhere)
+    code, out, err = _cli(capsys, "replay", str(tmp_path / "run"), "--verify")
+    assert code == 0 and "MATCH: all" in out and "note:" not in out, err
+    code, out, err = _cli(capsys, "replay", str(tmp_path / "run"), "--metrics-only")
+    assert code == 0 and "requests" in out, err
+
+    # The body file gone: neither check needs a body, and --verify says it went without.
+    (project / "body.json").unlink()
+    code, out, err = _cli(capsys, "replay", str(tmp_path / "run"), "--verify")
+    assert code == 0 and "MATCH: all" in out, err
+    assert "note: body files unavailable" in out and "requests[0].body_file 'body.json'" in out
+    assert verify_log(tmp_path / "run").remarks[0].startswith("body files unavailable")
+    code, out, err = _cli(capsys, "replay", str(tmp_path / "run"), "--metrics-only")
+    assert code == 0 and "requests" in out, err
+    # A scenario wrong in another way as well still fails, naming every problem.
+    broken = rewrite_log(log.path, tmp_path / "broken",
+                         scenario_text=log.header.scenario_text.replace("vus = 3", "vus = -3"))
+    code, _, err = _cli(capsys, "replay", str(broken), "--metrics-only")
+    assert code == 2 and "body_file" in err and "vus" in err and "Traceback" not in err
+
+
+def test_a_scenario_without_a_file_resolves_body_files_beside_the_log(tmp_path):
+    from z6.log._replay import scenario_from_header
+
+    (tmp_path / "body.json").write_bytes(b"payload")
+    text = mixed_scenario().text.replace('method = "POST"', 'method = "POST"\nbody_file = "body.json"')
+    header = dataclasses.replace(read_log(write_log(tmp_path / "a", mixed_scenario())).header,
+                                 scenario_source="<string>", scenario_text=text)
+    assert scenario_from_header(header, tmp_path / "events.z6log").requests[0].body == b"payload"
+    with pytest.raises(z6.ScenarioError, match="body_file"):
+        scenario_from_header(header, tmp_path / "elsewhere" / "events.z6log")
+    dropped = scenario_from_header(header, tmp_path / "elsewhere" / "events.z6log", require_bodies=False)
+    assert dropped.requests[0].body is None and dropped.requests[0].name == "login"
+
+
+@pytest.mark.skipif(not hasattr(z6core, "expected_requests"), reason="the core has no expected_requests")
+def test_a_live_log_whose_body_file_is_gone_still_verifies(tmp_path):
+    import hashlib
+
+    path, _ = _live_log(tmp_path / "live", {1: 6, 2: 3, 4: 5})
+    text = read_log(path).header.scenario_text.replace('method = "POST"', 'method = "POST"\nbody_file = "gone.json"')
+    moved = rewrite_log(path, tmp_path / "moved", scenario_text=text,
+                        scenario_sha256=hashlib.sha256(text.encode()).hexdigest())
+    result = verify_log(moved)
+    assert result.matched and result.mode == "live" and "gone.json" in result.remarks[0]
+    assert json.loads(json.dumps(result.to_dict()))["remarks"] == list(result.remarks)
+
+
+# --- exit codes and assertion events of runs that did or did not complete -----
+
+@pytest.mark.parametrize("status", ["interrupted", "failed"])
+def test_metrics_only_of_a_run_that_did_not_complete_exits_3(run_log, tmp_path, capsys, status):
+    events = read_log(run_log).events
+    path = rewrite_log(run_log, tmp_path / status, events=events[:50], status=status)
+    assert recompute_run(path).passed  # the scenario has no assertions: only the status decides
+    code, _, err = _cli(capsys, "replay", str(path), "--metrics-only")
+    assert code == 3 and f"the log is {status}" in err and "(exit 3)" in err
+    code, out, _ = _cli(capsys, "replay", str(path), "--metrics-only", "--json")
+    assert code == 3 and json.loads(out)["log"]["status"] == status
+
+
+def test_a_completed_log_stripped_of_its_assertion_events_is_a_mismatch(tmp_path, capsys):
+    scn = mixed_scenario(runtime="duration_seconds = 1\nvus = 4", extra=ASSERTIONS)
+    stripped = write_log(tmp_path / "stripped", scn)  # the footer is consistent with its records
+    assert read_log(stripped).footer.count(EventKind.ASSERTION_PASSED) == 0
+    result = verify_log(stripped)
+    assert not result.matched
+    assert "the log holds 0 assertion events, the scenario's assertions give 2 results" in result.message
+    code, out, _ = _cli(capsys, "replay", str(stripped), "--verify")
+    assert code == 1 and "MISMATCH" in out
+    # An interrupted run's log is checked on the assertion events it holds: none here.
+    interrupted = write_log(tmp_path / "interrupted", scn, status="interrupted")
+    assert verify_log(interrupted).matched
+    # A scenario without assertions: a completed log holds none.
+    assert verify_log(write_log(tmp_path / "none", mixed_scenario())).matched

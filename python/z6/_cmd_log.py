@@ -8,12 +8,11 @@ log is read up to its last complete chunk with a warning on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from typing import Any, Callable, Optional
 
-from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK
+from z6._errors import EXIT_OK
 
 __all__ = ["register"]
 
@@ -65,7 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="--verify re-runs the scenario recorded in the log: a simulated run must "
                                         "match event for event, a live run each VU's request sequence (exit 0 "
                                         "match, 1 mismatch, 2 unreadable log). --metrics-only prints the summary "
-                                        "computed from the log's events (exit 1 when an assertion fails).")
+                                        "computed from the log's events (exit 1 when an assertion fails, 3 when "
+                                        "the log is partial or its run did not complete).")
     replay.add_argument("log", metavar="LOG", help=log_help)
     action = replay.add_mutually_exclusive_group(required=True)
     action.add_argument("--verify", action="store_true", help="re-run and compare")
@@ -127,23 +127,29 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from z6.log import recompute_run, verify_log
-    from z6.log._render import render_verify
+    from z6.log._render import render_verify, to_json
 
     log = _read(args.log)
     if args.metrics_only:
+        from z6.report import summary_document
+
         result = recompute_run(log)
+        # The exit code of the run's summary document (the one `z6 run` gives): 3 for
+        # a run that did not complete whatever its assertions, else 1 when one failed.
+        exit_code = summary_document(result)["verdict"]["exit_code"]
         if args.json:
-            print(json.dumps({"log": log.describe(), **result.to_dict()}, indent=2))
+            print(to_json({"log": log.describe(), **result.to_dict()}))
         else:
             from z6 import render_run
 
             print(render_run(result))
-            if log.status != "completed":
-                print(f"z6: note: the log is {log.status}: the summary covers what it holds", file=sys.stderr)
-        return EXIT_OK if result.passed else EXIT_ASSERTION_FAILED
+        if log.status != "completed":
+            print(f"z6: note: the log is {log.status}: the summary covers what it holds (exit {exit_code})",
+                  file=sys.stderr)
+        return exit_code
     verified = verify_log(log)
     if args.json:
-        print(json.dumps({"log": log.describe(), **verified.to_dict()}, indent=2))
+        print(to_json({"log": log.describe(), **verified.to_dict()}))
     else:
         print(render_verify(verified, log.describe()))
     return EXIT_OK if verified.matched else EXIT_MISMATCH

@@ -15,6 +15,7 @@ Modules, one job each:
     _reader    read_log / EventLog: checks, indexes and reads a log
     _filter    the parsed filter language (never eval)
     _analyze   exact figures from a log, filtered and grouped
+    _scenario  the scenario a header records, parsed again (body files, or without them)
     _replay    verify_log (re-run and compare), recompute_run (the summary from the log)
     _diff      two logs side by side, regression thresholds
     _export    Parquet / CSV / JSON lines / npy, written atomically

@@ -8,7 +8,8 @@ equals its summary:
   ``response_received``, plus responses with status >= 400; ``error_rate``:
   failed / completed.
 * latency: ``value_ns`` of ``response_received`` events, in milliseconds, with
-  exact nearest-rank percentiles (`z6.metrics.nearest_rank`).
+  exact nearest-rank percentiles (`z6.metrics.nearest_rank`) and the mean of the
+  exact integer sum of nanoseconds, divided once (`z6.metrics`' mean).
 * ``rate``: requests per second over the run's duration, from its first to its
   last event (at least one tick); a ``second`` group's rate is its request count.
 
@@ -42,7 +43,7 @@ from z6.events import OUTCOME_KINDS, EventKind
 from z6.log._filter import Filter
 from z6.log._reader import EventLog
 from z6.metrics import PERCENTILES, LatencyStats
-from z6.metrics._percentile import grouped_nearest_rank
+from z6.metrics._percentile import exact_sum, grouped_nearest_rank, mean_ms
 
 __all__ = [
     "GROUPINGS",
@@ -216,15 +217,17 @@ class _Aggregator:
         return keys[order], values[order]
 
 
-def _latency_stats(sorted_ms: np.ndarray, labels: Sequence[str], at: dict[str, np.ndarray], start: int,
-                   size: int, group: int) -> LatencyStats:
+def _latency_stats(sorted_ns: np.ndarray, sorted_ms: np.ndarray, labels: Sequence[str], at: dict[str, np.ndarray],
+                   start: int, size: int, group: int) -> LatencyStats:
     if size == 0:
         return LatencyStats(0, None, None, {label: None for label in labels}, None)
     values = sorted_ms[start:start + size]
     return LatencyStats(
         count=size,
         min=float(values[0]),
-        mean=float(values.mean()),
+        # As z6.metrics: the exact integer sum of nanoseconds, divided once, so the
+        # mean equals the run summary's to the last bit.
+        mean=mean_ms(exact_sum(sorted_ns[start:start + size]), size),
         percentiles={label: float(sorted_ms[at[label][group]]) for label in labels},
         max=float(values[-1]),
     )
@@ -289,7 +292,7 @@ def _groups(agg: _Aggregator, by: Optional[str], percentiles: Sequence[float], d
             requests, rate = issued, issued / duration_s
         out.append(GroupStats(
             key=group_key, label=label, events=events, requests=requests, completed=completed, failed=failed,
-            rate=rate, latency=_latency_stats(sorted_ms, labels, at, int(starts[g]), int(sizes[g]), g),
+            rate=rate, latency=_latency_stats(lat_values, sorted_ms, labels, at, int(starts[g]), int(sizes[g]), g),
         ))
     return out
 

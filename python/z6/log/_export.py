@@ -54,6 +54,10 @@ def _atomic(dest: Path, *, text: bool) -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600): give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):

@@ -21,25 +21,30 @@ are integers or decimals; integer fields compare exactly against any number (no
 rounding through floating point).
 
 A bad expression raises `FilterError` naming the 1-based column of the problem.
+'not' and parentheses nest at most `MAX_DEPTH` (100) levels deep.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import operator
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from z6._errors import ConfigError
 from z6.events import EVENT_DTYPE, ErrorCode, EventKind
 
-__all__ = ["Filter", "FilterError", "compile_filter", "FIELDS"]
+__all__ = ["Filter", "FilterError", "compile_filter", "FIELDS", "MAX_DEPTH"]
 
 FIELDS = (*EVENT_DTYPE.names, "value_ms")
+# Levels of 'not' and parentheses an expression may nest: far beyond any real
+# filter, far below Python's recursion limit.
+MAX_DEPTH = 100
 
 _KIND_NAMES = {k.name.lower(): int(k) for k in EventKind}
 _ERROR_NAMES = {e.name.lower(): int(e) for e in ErrorCode}
@@ -146,6 +151,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.at = 0
+        self.depth = 0  # 'not' and '(' levels open around the current token
         self.names = {"kind": _KIND_NAMES, "error": _ERROR_NAMES,
                       "request": {name: i for i, name in enumerate(request_names)}}
 
@@ -187,10 +193,12 @@ class _Parser:
         token = self.peek()
         if token.kind == "keyword" and token.text == "not":
             self.take()
-            return _Not(self.unary())
+            with self.nested(token):
+                return _Not(self.unary())
         if token.kind == "paren" and token.text == "(":
             self.take()
-            node = self.expr()
+            with self.nested(token):
+                node = self.expr()
             close = self.peek()
             if not (close.kind == "paren" and close.text == ")"):
                 raise self.fail(close, f"expected ')' to close the '(' at column {token.column}, "
@@ -198,6 +206,18 @@ class _Parser:
             self.take()
             return node
         return self.comparison()
+
+    @contextlib.contextmanager
+    def nested(self, token: _Token) -> Iterator[None]:
+        """One level of 'not' or parentheses; refused beyond MAX_DEPTH (the parser and the
+        evaluation recurse once per level and would exhaust Python's stack)."""
+        if self.depth >= MAX_DEPTH:
+            raise self.fail(token, f"the expression nests 'not' and parentheses more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def operand(self) -> _Token:
         token = self.take()

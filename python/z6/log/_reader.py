@@ -11,8 +11,10 @@ a `LogError` saying which chunk and byte offset. A ``.partial`` log is what a ru
 that did not finish leaves; it reads up to its last complete chunk and warns
 (`LogWarning`). Only damage at the very end of a ``.partial`` counts as the cut:
 a chunk that is incomplete, or whose CRC fails and that ends exactly at the end
-of the file (a write torn by a crash). Damage followed by more data is an error
-in any log.
+of the file (a write torn by a crash), or damage where the file's all-zero tail
+begins (what a power loss leaves of writes that never reached the disk). Damage
+followed by more data is an error in any log, and so is a zero tail in a
+complete-named log.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ __all__ = ["read_log", "resolve_log_path", "EventLog", "ChunkInfo", "MMAP_THRESH
 MMAP_THRESHOLD_BYTES = 256 * 1024 * 1024
 # Records read per verification step: big chunks are checked in slices this size.
 _VERIFY_BLOCK = 4 * 1024 * 1024
+# Bytes read per step when looking for where a file's trailing zeros begin.
+_ZERO_SCAN_BLOCK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class _Scan:
         self.chunks: list[ChunkInfo] = []
         self.footer: Optional[LogFooter] = None
         self.cut: Optional[str] = None  # why a partial log's reading stopped early
+        self.zero_tail: Optional[int] = None  # see _zero_tail_start, found when first needed
 
     def read_at(self, offset: int, n: int) -> bytes:
         self.handle.seek(offset)
@@ -180,11 +185,16 @@ class _Scan:
             if marker == FOOTER_MARKER[:len(marker)] and marker != CHUNK_MARKER[:len(marker)]:
                 return self._footer(offset)
             if marker != CHUNK_MARKER[:len(marker)]:
+                if self._zero_cut(number, offset, offset + FRAME.size):
+                    return None
                 raise self._unknown_marker(marker, number, offset)
             if remaining < FRAME.size:
                 return self._stop(f"the chunk's frame is incomplete ({remaining} of {FRAME.size} bytes)",
                                   part="chunk", chunk=number, offset=offset, end=self.size)
             _, length, stored_number, stored_crc = FRAME.unpack(self.read_at(offset, FRAME.size))
+            if (length == 0 or length % RECORD_SIZE or stored_number != number) and self._zero_cut(
+                    number, offset, offset + FRAME.size):
+                return None
             if length == 0 or length % RECORD_SIZE:
                 raise LogError(self.path, f"record length {length} is not a positive multiple of {RECORD_SIZE}: "
                                "the log is corrupt", part="chunk", chunk=number, offset=offset,
@@ -205,10 +215,46 @@ class _Scan:
                               f"over bytes {offset}-{end - 1}")
                     if end == self.size:  # the last bytes of the file: a torn final write
                         return self._stop(reason, part="chunk", chunk=number, offset=offset, end=end)
+                    if self._zero_cut(number, offset, end):
+                        return None
                     raise LogError(self.path, f"{reason}: the log is corrupt", part="chunk", chunk=number,
                                    offset=offset, end=end)
             self.chunks.append(ChunkInfo(number, offset, length // RECORD_SIZE, stored_crc))
             offset = end
+
+    def _zero_tail_start(self) -> int:
+        """Where the file's run of trailing zero bytes begins (its size when it ends in another byte)."""
+        if self.zero_tail is None:
+            end = self.size
+            while end > 0:
+                start = max(0, end - _ZERO_SCAN_BLOCK)
+                kept = self.read_at(start, end - start).rstrip(b"\0")
+                if kept:
+                    end = start + len(kept)
+                    break
+                end = start
+            self.zero_tail = end
+        return self.zero_tail
+
+    def _zero_cut(self, number: int, offset: int, damage_end: int, part: str = "chunk") -> bool:
+        """For a partial log: is the damage found at chunk ``number`` (bytes ``offset`` up to
+        ``damage_end``) the start of an all-zero tail? Then it is the cut; say so.
+
+        A power loss can leave a file longer than the data that reached the disk, the
+        difference reading as zeros (the writer does not fsync each chunk): the chunk
+        being written, and any after it, end in zeros instead of being cut short.
+        """
+        if not self.partial:
+            return False
+        zeros_from = self._zero_tail_start()
+        if zeros_from >= min(damage_end, self.size):
+            return False
+        # Zeros before `offset` are the last complete chunk's own bytes.
+        start = max(zeros_from, offset)
+        self._stop(f"the file ends in {self.size - start} zero bytes from byte offset {start} "
+                   "(written space a crash never filled)", part=part, chunk=number, offset=offset,
+                   end=self.size)
+        return True
 
     def _unknown_marker(self, marker: bytes, number: int, offset: int) -> LogError:
         # Neither marker: the damage is in the frame of chunk `number` or in the footer's.
@@ -251,6 +297,8 @@ class _Scan:
             reason = f"footer CRC-32 mismatch (stored 0x{stored:08x}, computed 0x{computed:08x})"
             if end == self.size:
                 return self._stop(reason, part="footer", offset=offset, end=end)
+            if self._zero_cut(number, offset, end, part="footer"):
+                return None
             raise LogError(self.path, f"{reason}: the log is corrupt", part="footer", offset=offset, end=end)
         if end != self.size:
             raise LogError(self.path, f"{self.size - end} unexpected bytes after the footer: the log is corrupt",

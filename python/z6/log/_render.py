@@ -5,13 +5,31 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Optional, Sequence
+import math
+from typing import Any, Optional, Sequence
 
 from z6.log._analyze import Analysis, GroupStats
 from z6.log._diff import DiffResult, DiffRow
 from z6.log._replay import VerifyResult
 
-__all__ = ["render_analysis", "render_diff", "render_verify"]
+__all__ = ["render_analysis", "render_diff", "render_verify", "to_json"]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every infinite or NaN float replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def to_json(data: Any) -> str:
+    """``data`` as strict JSON: a number that is not finite (a relative change from a
+    baseline of 0 is infinite) is written as null, never as ``Infinity``."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False)
 
 
 def _ms(value: Optional[float]) -> str:
@@ -86,7 +104,7 @@ def _analysis_csv(analysis: Analysis) -> str:
 def render_analysis(analysis: Analysis, fmt: str = "summary") -> str:
     """``summary`` (aligned text), ``json`` or ``csv`` (one row per group, overall first)."""
     if fmt == "json":
-        return json.dumps(analysis.to_dict(), indent=2)
+        return to_json(analysis.to_dict())
     if fmt == "csv":
         return _analysis_csv(analysis)
     return _analysis_text(analysis)
@@ -111,7 +129,7 @@ def _diff_cells(row: DiffRow) -> list[str]:
 
 def render_diff(result: DiffResult, fmt: str = "text") -> str:
     if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2)
+        return to_json(result.to_dict())
     lines = ["z6 diff", f"  A  {_log_line(result.a.log)}", f"  B  {_log_line(result.b.log)}"]
     lines += [f"  note: {note}" for note in result.notes]
     lines.append("")
@@ -130,4 +148,5 @@ def render_diff(result: DiffResult, fmt: str = "text") -> str:
 
 def render_verify(result: VerifyResult, log: dict) -> str:
     verdict = "MATCH" if result.matched else "MISMATCH"
-    return "\n".join([f"z6 replay --verify {_log_line(log)}", f"{verdict}: {result.message}"])
+    return "\n".join([f"z6 replay --verify {_log_line(log)}", f"{verdict}: {result.message}",
+                      *(f"note: {remark}" for remark in result.remarks)])

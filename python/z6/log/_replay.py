@@ -15,18 +15,24 @@ engine's events; the assertion events are checked separately: the summary of the
 engine's events is rebuilt, the scenario's assertions evaluated on it
 (`z6.assertions.evaluate_assertions`), and the log must hold one assertion event
 per result, in that order, passed or failed alike. Only their kinds are compared.
+A run that completed always appends them, so a completed log without them is a
+mismatch; a log that did not complete is checked on those it holds.
 
 A log that did not complete (partial, or a run interrupted or failed) matches
 when its events are a prefix of the re-run's. A complete log's footer (record
 count, counts per kind, digest) must also agree with its records.
+
+Request bodies play no part in either comparison: when a ``body_file`` of the
+recorded scenario no longer exists, the scenario is re-run without that body and
+the result's ``remarks`` say so (`z6.log._scenario`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
@@ -36,6 +42,7 @@ from z6.events import ErrorCode, EventKind
 from z6.log._errors import LogError
 from z6.log._format import LogHeader, kind_label
 from z6.log._reader import EventLog, read_log
+from z6.log._scenario import parse_header_scenario, scenario_from_header
 
 __all__ = ["VerifyResult", "verify_log", "recompute_run", "scenario_from_header", "plan_from_header",
            "describe_record"]
@@ -52,7 +59,9 @@ class VerifyResult:
     """What `verify_log` found. When ``matched`` is False and the difference is an
     event, ``index`` (its record number in the log; for a live log, its VU's request
     number), ``tick``, ``vu_id`` and the ``expected`` / ``got`` records (dicts of
-    fields, None where a stream had ended) locate it; ``message`` says it all."""
+    fields, None where a stream had ended) locate it; ``message`` says it all.
+    ``notes`` are problems beside the events (each makes it a mismatch);
+    ``remarks`` are said beside the verdict without changing it."""
 
     matched: bool
     mode: str
@@ -64,6 +73,7 @@ class VerifyResult:
     expected: Optional[dict[str, Any]] = None
     got: Optional[dict[str, Any]] = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    remarks: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,25 +87,12 @@ class VerifyResult:
             "expected": self.expected,
             "got": self.got,
             "notes": list(self.notes),
+            "remarks": list(self.remarks),
         }
 
 
 def _as_log(source: LogSource) -> EventLog:
     return source if isinstance(source, EventLog) else read_log(source)
-
-
-def scenario_from_header(header: LogHeader, log_path: Path, base_dir: Optional[str | os.PathLike[str]] = None):
-    """The scenario recorded in ``header``, parsed again.
-
-    ``body_file`` paths resolve against ``base_dir``; by default against the
-    original scenario file's directory when it still exists, else the log's.
-    """
-    from z6.scenario import parse_scenario
-
-    if base_dir is None:
-        original = Path(header.scenario_source).parent
-        base_dir = original if not header.scenario_source.startswith("<") and original.is_dir() else log_path.parent
-    return parse_scenario(header.scenario_text, source=header.scenario_source, base_dir=base_dir)
 
 
 def plan_from_header(header: LogHeader, scenario):
@@ -272,6 +269,20 @@ def _assertion_problem(scenario, summary, logged: list[int]) -> Optional[str]:
     return None
 
 
+def _assertion_count(assertions) -> int:
+    """How many results `evaluate_assertions` gives for ``assertions`` (one per limit set)."""
+    from z6.assertions import ASSERTION_KEYS
+
+    own = sum(getattr(assertions, key) is not None for key in ASSERTION_KEYS)
+    return own + sum(_assertion_count(per) for _, per in assertions.per_request)
+
+
+def _must_hold_assertions(log: EventLog, scenario) -> bool:
+    # A run that completed appends one assertion event per result before it seals
+    # its log: a completed log without them lost them (or had them removed).
+    return log.status == "completed" and _assertion_count(scenario.assertions) > 0
+
+
 def _summary_builder(plan, needed: bool):
     if not needed:
         return None, (lambda records: None)
@@ -286,9 +297,10 @@ def _verify_simulated(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> 
 
     footer = log.footer
     # Assertion events are checked against a rebuilt summary: only build one when
-    # the log may hold some (its footer says so, or it has no footer).
-    needs_summary = footer is None or footer.count(EventKind.ASSERTION_PASSED) + footer.count(
-        EventKind.ASSERTION_FAILED) > 0
+    # the log must hold some (a completed run of a scenario with assertions) or
+    # may (its footer counts some, or it has no footer).
+    needs_summary = (_must_hold_assertions(log, scenario) or footer is None
+                     or footer.count(EventKind.ASSERTION_PASSED) + footer.count(EventKind.ASSERTION_FAILED) > 0)
     builder, feed = _summary_builder(plan, needs_summary)
     logged = _LoggedRecords(log)
     index, expected, got = _first_difference(iter_chunks(plan), logged.engine_chunks(), feed)
@@ -315,7 +327,8 @@ def _finish_simulated(log: EventLog, scenario, builder, logged: _LoggedRecords, 
     problems = list(notes)
     if logged.misplaced is not None:
         problems.append(f"record {logged.misplaced} is an engine event after the assertion events")
-    if logged.assertion_kinds and builder is not None and logged.misplaced is None:
+    checked = logged.assertion_kinds or _must_hold_assertions(log, scenario)
+    if checked and builder is not None and logged.misplaced is None:
         problem = _assertion_problem(scenario, builder.finish(), logged.assertion_kinds)
         if problem:
             problems.append(problem)
@@ -401,14 +414,24 @@ def verify_log(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] 
     log = _as_log(source)
     header = log.header
     notes = _scenario_note(header)
-    scenario = scenario_from_header(header, log.path, base_dir)
+    # The plan knows requests by index only, never their bodies: a body file that
+    # is gone changes nothing compared here, so it is left out and said so.
+    scenario, dropped = parse_header_scenario(header, log.path, base_dir, require_bodies=False)
+    remarks = (_bodies_remark(dropped),) if dropped else ()
     plan = plan_from_header(header, scenario)
     problems = _header_problems(header, plan)
     if problems:
-        return VerifyResult(False, header.mode, 0, "\n".join([*problems, *notes]), notes=notes)
-    if header.mode == "simulate":
-        return _verify_simulated(log, scenario, plan, notes)
-    return _verify_live(log, scenario, plan, notes)
+        result = VerifyResult(False, header.mode, 0, "\n".join([*problems, *notes]), notes=notes)
+    elif header.mode == "simulate":
+        result = _verify_simulated(log, scenario, plan, notes)
+    else:
+        result = _verify_live(log, scenario, plan, notes)
+    return dataclasses.replace(result, remarks=remarks)
+
+
+def _bodies_remark(dropped: tuple[str, ...]) -> str:
+    return (f"body files unavailable, re-run without their bodies (bodies change neither the events nor the "
+            f"requests compared): {'; '.join(dropped)}")
 
 
 def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None):
@@ -424,7 +447,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
 
     log = _as_log(source)
     header = log.header
-    scenario = scenario_from_header(header, log.path, base_dir)
+    # Bodies never change a figure: a log whose body files are gone still recomputes.
+    scenario = scenario_from_header(header, log.path, base_dir, require_bodies=False)
     plan = plan_from_header(header, scenario)
     builder = SummaryBuilder(header.request_names, header.tick_ns)
     last_tick = 0

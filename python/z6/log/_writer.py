@@ -53,6 +53,11 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _absolute_source(source: str) -> str:
+    # "<string>", "<stdin>": no file, nothing to resolve.
+    return source if source.startswith("<") else os.path.abspath(source)
+
+
 def make_header(
     scenario: "Scenario",
     plan: "Plan",
@@ -64,7 +69,10 @@ def make_header(
     """The header for a run of ``plan`` (compiled from ``scenario`` with these overrides).
 
     ``mode`` defaults to the plan's. The plan's ``first_vu_id`` and ``n_vus`` say
-    which VUs the log covers, so a shard's plan gives a shard's header.
+    which VUs the log covers, so a shard's plan gives a shard's header. The
+    scenario's source is recorded as an absolute path (a pseudo-source such as
+    ``<string>`` as it is), so that the log can find the scenario's directory,
+    and with it its ``body_file`` paths, from any working directory.
     """
     from z6 import __version__  # here, not at import time: z6 may import this package
 
@@ -74,7 +82,7 @@ def make_header(
         seed=int(plan.seed),
         mode=mode if mode is not None else plan.mode,
         tick_ns=int(plan.tick_ns),
-        scenario_source=scenario.source,
+        scenario_source=_absolute_source(scenario.source),
         scenario_text=scenario.text,
         scenario_sha256=scenario.sha256,
         request_names=tuple(plan.request_names),

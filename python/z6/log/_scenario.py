@@ -1,0 +1,109 @@
+"""The scenario a log's header records, parsed again for a replay or a report.
+
+The header holds the scenario's text and its source: since format version 1 logs
+written by this z6, the scenario file's absolute path (older logs: the path as
+typed). ``body_file`` paths in the text resolve against that file's directory
+when the file still exists, else against the log's directory.
+
+Request bodies never change a figure or a plan (the engine and the plan know
+requests by index only). So a caller that needs no body (`z6 replay
+--metrics-only`, ``--verify``, a report) passes ``require_bodies=False``: when the
+scenario fails to parse and some ``body_file`` no longer exists, the text is
+resolved again without those ``body_file`` keys (those requests get no body)
+and the dropped files are returned, for the caller to mention.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from z6._errors import ScenarioError
+from z6.log._format import LogHeader
+
+if TYPE_CHECKING:
+    from z6.scenario import Scenario
+
+__all__ = ["scenario_from_header", "parse_header_scenario", "body_base_dir"]
+
+
+def body_base_dir(header: LogHeader, log_path: Path) -> Path:
+    """Where the recorded scenario's ``body_file`` paths resolve (module docstring)."""
+    source = header.scenario_source
+    if not source.startswith("<") and Path(source).is_file():
+        return Path(source).parent
+    return Path(log_path).parent
+
+
+def _missing_body_files(data: dict[str, Any], base_dir: Path) -> list[tuple[int, str, str]]:
+    """(request index, body_file as written, resolved path) of each body file that does not exist."""
+    requests = data.get("requests")
+    missing = []
+    if isinstance(requests, list):
+        for index, request in enumerate(requests):
+            value = request.get("body_file") if isinstance(request, dict) else None
+            if isinstance(value, str) and value:
+                path = os.path.abspath(os.path.join(base_dir, value))
+                if not os.path.isfile(path):
+                    missing.append((index, value, path))
+    return missing
+
+
+def _without_missing_bodies(header: LogHeader, base_dir: Path) -> Optional[tuple["Scenario", tuple[str, ...]]]:
+    """The scenario with its missing body files dropped, and what was dropped;
+    None when no body file is missing or the scenario still does not validate."""
+    # The scenario package's own steps, so that the result is the Scenario that
+    # parse_scenario would give had the files been there (less their bodies).
+    from z6.scenario._load import _default_name, _parse_toml
+    from z6.scenario._resolve import resolve_document
+
+    source, text = header.scenario_source, header.scenario_text
+    try:
+        data = _parse_toml(source, text)
+    except ScenarioError:
+        return None
+    missing = _missing_body_files(data, base_dir)
+    if not missing:
+        return None
+    for index, _, _ in missing:
+        del data["requests"][index]["body_file"]
+    try:
+        scenario = resolve_document(data, source=source, text=text,
+                                    sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                                    default_name=_default_name(source), base_dir=str(base_dir))
+    except ScenarioError:
+        return None
+    dropped = tuple(f"requests[{index}].body_file {value!r} (resolved to {path})" for index, value, path in missing)
+    return scenario, dropped
+
+
+def parse_header_scenario(header: LogHeader, log_path: Path, base_dir: Optional[str | os.PathLike[str]] = None, *,
+                          require_bodies: bool = True) -> tuple["Scenario", tuple[str, ...]]:
+    """The recorded scenario, and the body files left out of it (always empty when
+    ``require_bodies``). Raises `ScenarioError` when it does not parse otherwise."""
+    from z6.scenario import parse_scenario
+
+    directory = Path(base_dir) if base_dir is not None else body_base_dir(header, log_path)
+    try:
+        return parse_scenario(header.scenario_text, source=header.scenario_source, base_dir=directory), ()
+    except ScenarioError:
+        if require_bodies:
+            raise
+        fallback = _without_missing_bodies(header, directory)
+        if fallback is None:
+            raise  # not (only) missing body files: the original message lists every problem
+        return fallback
+
+
+def scenario_from_header(header: LogHeader, log_path: Path, base_dir: Optional[str | os.PathLike[str]] = None, *,
+                         require_bodies: bool = True) -> "Scenario":
+    """The scenario recorded in ``header``, parsed again.
+
+    ``body_file`` paths resolve against ``base_dir``; by default against the
+    original scenario file's directory when that file still exists, else the
+    log's. With ``require_bodies=False`` body files that no longer exist are left
+    out (their requests get no body) instead of failing the parse.
+    """
+    return parse_header_scenario(header, log_path, base_dir, require_bodies=require_bodies)[0]
