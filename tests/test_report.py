@@ -105,8 +105,10 @@ def test_the_document_from_a_log_equals_the_runs(tmp_path):
     for key in ("summary", "requests", "statuses", "errors", "lag_ms", "time_series", "latency_distribution",
                 "assertions", "warnings", "verdict"):
         assert from_log[key] == from_run[key], key
-    for key in ("scenario", "scenario_sha256", "mode", "seed", "vus", "tick_ns", "request_names", "status"):
+    for key in ("scenario_sha256", "mode", "seed", "vus", "tick_ns", "request_names", "status"):
         assert from_log["run"][key] == from_run["run"][key], key
+    # The log records the scenario's absolute path, so it can find body files later.
+    assert from_log["run"]["scenario"] == os.path.abspath(from_run["run"]["scenario"])
 
 
 # --- the HTML page -------------------------------------------------------------

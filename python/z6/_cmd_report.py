@@ -41,6 +41,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for warning in caught:
         if issubclass(warning.category, LogWarning):
             print(f"z6: warning: {warning.message}", file=sys.stderr)
+    for path in (args.output, args.json):
+        if path and os.path.exists(path) and os.path.samefile(path, log.path):
+            raise ConfigError(f"{path}: is the event log being reported on; write the report elsewhere")
     document = document_from_log(log)
     if args.json:
         _write(args.json, "summary document", lambda path: write_json(path, document))

@@ -9,14 +9,17 @@ are not counted as traffic.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Protocol, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
+import z6
 from z6.assertions import evaluate_assertions
+from z6.events import EventKind
+from z6.live import host_header, serialize_request
 from z6.metrics import SummaryBuilder
 from z6.report._document import build_document, run_header
-from z6.scenario import parse_scenario
 
 __all__ = ["document_from_log", "LogLike"]
 
@@ -43,22 +46,42 @@ class LogLike(Protocol):
     """What the report reads from an event log (`z6.log.read_log`'s result)."""
 
     header: _HeaderLike
+    path: Path    # the log file (body_file paths may resolve against its directory)
     status: str   # "completed", "interrupted", "failed", or "partial" (no footer)
 
     def iter_chunks(self) -> Iterator[np.ndarray]: ...
 
 
+def _request_bytes(scenario, mode: str) -> Optional[list[int]]:
+    # A live run counts the bytes it sent from each request's size on the wire.
+    # The wire form is rebuilt from the scenario; the built-in target's port is
+    # picked at run time and not logged, so its Host header (hence the sizes)
+    # is unknown and bytes are left out.
+    if mode != "live" or scenario.target.builtin:
+        return None
+    agent = f"z6/{z6.__version__}"
+    authority = host_header(scenario.target.host, scenario.target.port)
+    return [len(serialize_request(r, authority, agent, f"requests[{i}]")) for i, r in enumerate(scenario.requests)]
+
+
 def document_from_log(log: LogLike) -> dict[str, Any]:
     """The summary document of the run recorded in ``log``."""
+    from z6.log._scenario import parse_header_scenario
+
     header = log.header
-    builder = SummaryBuilder(tuple(header.request_names), header.tick_ns)
+    # Bodies change no latency or count: a log whose body files are gone still
+    # reports, only without the bytes sent (those need the bodies).
+    scenario, dropped = parse_header_scenario(header, Path(log.path), require_bodies=False)
+    builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
+                             request_bytes=None if dropped else _request_bytes(scenario, header.mode))
     last_tick = 0
     for chunk in log.iter_chunks():
-        builder(chunk)
-        if chunk.size:
-            last_tick = int(chunk["tick"][-1])
+        # The assertion verdicts appended after the run are not traffic.
+        traffic = chunk[(chunk["kind"] != EventKind.ASSERTION_PASSED) & (chunk["kind"] != EventKind.ASSERTION_FAILED)]
+        builder(traffic)
+        if traffic.size:
+            last_tick = int(traffic["tick"][-1])
     summary = builder.finish()
-    scenario = parse_scenario(header.scenario_text, source=header.scenario_source)
     status = log.status
     run = run_header(
         scenario=header.scenario_source,
