@@ -29,6 +29,7 @@ import numpy as np
 from z6core._defs cimport *
 from z6core._draw cimport (DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL, draw_ns, pick_seed_f32,
                             pick_weighted)
+from z6core._lifecycle cimport count_outcome
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state, xs_float, xs_init
 from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
 
@@ -798,7 +799,6 @@ cdef class Engine:
     cdef void _finish(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
         cdef uint16_t error = ERR_NONE
         cdef uint8_t outcome = vu.outcome
-        cdef bint iteration_done = True
         cdef uint64_t next_issue
         if outcome == EV_RESPONSE_ERROR:
             error = ERR_SIMULATED
@@ -807,18 +807,7 @@ cdef class Engine:
         elif outcome == EV_REQUEST_CANCELLED:
             error = ERR_CANCELLED
         self._emit(t, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
-        vu.seq += 1
-        if self.n_steps:
-            vu.step_rep += 1
-            iteration_done = False
-            if vu.step_rep >= self.step_repeat[vu.step]:
-                vu.step_rep = 0
-                vu.step += 1
-                if vu.step == self.n_steps:
-                    vu.step = 0
-                    iteration_done = True
-        if iteration_done and vu.iter_left != Z6_ITER_UNLIMITED:
-            vu.iter_left -= 1
+        count_outcome(vu, self.step_repeat, self.n_steps)
         if outcome == EV_REQUEST_CANCELLED or now >= vu.stop_ns or vu.iter_left == 0:
             self._complete(vu, t)
             return

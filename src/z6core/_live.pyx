@@ -36,6 +36,7 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
 from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL, Z6_HTTP_MORE,
                            z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
+from z6core._lifecycle cimport Z6_ITERATIONS_UNBOUNDED, count_outcome
 from z6core._prng cimport vu_stream_state
 
 __all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
@@ -44,7 +45,6 @@ cdef extern from "z6_net.h" nogil:
     """
     #define Z6_LIVE_NO_TIME 0xFFFFFFFFFFFFFFFFULL
     #define Z6_NOT_IN_HEAP 0xFFFFFFFFu
-    #define Z6_ITER_NONE 0xFFFFFFFFu
     """
     const char* Z6_POLLER_KIND
     const uint32_t Z6_READABLE
@@ -52,7 +52,6 @@ cdef extern from "z6_net.h" nogil:
     const uint32_t Z6_HANGUP
     const uint64_t Z6_LIVE_NO_TIME
     const uint32_t Z6_NOT_IN_HEAP
-    const uint32_t Z6_ITER_NONE
     ctypedef struct z6_ready_t:
         uint32_t token
         uint32_t flags
@@ -278,7 +277,7 @@ cdef class LiveEngine:
         self.vus = <vu_t*>cnp_data(self._vu_array)
         cdef uint64_t seed = int(plan.seed)
         cdef uint32_t first = int(plan.first_vu_id)
-        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITER_NONE
+        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITERATIONS_UNBOUNDED
         cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
         cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
         self.conns = <conn_t*>malloc(n * sizeof(conn_t))
@@ -809,20 +808,8 @@ cdef class LiveEngine:
     cdef void _finish(self, uint32_t idx, uint64_t now, bint cancelled) noexcept nogil:
         # After an outcome: sequence and iteration accounting, then think or complete.
         cdef vu_t* vu = &self.vus[idx]
-        cdef bint iteration_done = True
         cdef uint64_t next_issue
-        vu.seq += 1
-        if self.n_steps:
-            vu.step_rep += 1
-            iteration_done = False
-            if vu.step_rep >= self.step_repeat[vu.step]:
-                vu.step_rep = 0
-                vu.step += 1
-                if vu.step == self.n_steps:
-                    vu.step = 0
-                    iteration_done = True
-        if iteration_done and vu.iter_left != Z6_ITER_NONE:
-            vu.iter_left -= 1
+        count_outcome(vu, self.step_repeat, self.n_steps)
         if cancelled or now >= vu.stop_ns or vu.iter_left == 0:
             self._complete(idx, now)
             return
@@ -1044,28 +1031,26 @@ def expected_requests(plan, vu_ids, counts):
     cdef const uint16_t[::1] sreq_v = step_request
     cdef const uint32_t[::1] srep_v = step_repeat
     cdef uint16_t[::1] out_v = out
-    cdef uint64_t seed = int(plan.seed), rng, m
+    cdef uint64_t seed = int(plan.seed), m
     cdef int think_kind
     cdef double think_a, think_b
     think_kind, think_a, think_b = plan.think
-    cdef Py_ssize_t k, pos = 0, n_req = cum.shape[0], n_steps = step_request.shape[0]
-    cdef uint32_t step, rep
+    cdef Py_ssize_t k, pos = 0, n_req = cum.shape[0]
+    cdef uint16_t n_steps = step_request.shape[0]
+    cdef const uint32_t* repeats = &srep_v[0] if n_steps else NULL
+    cdef vu_t vu
     with nogil:
         for k in range(ids_v.shape[0]):
-            rng = vu_stream_state(seed, ids_v[k])
-            step = 0
-            rep = 0
+            # The live engine's draws for one VU, replayed on a scratch record.
+            memset(&vu, 0, sizeof(vu_t))
+            vu.rng = vu_stream_state(seed, ids_v[k])
+            vu.iter_left = Z6_ITERATIONS_UNBOUNDED
             for m in range(cnt_v[k]):
                 if n_steps:
-                    out_v[pos] = sreq_v[step]
-                    rep += 1
-                    if rep >= srep_v[step]:
-                        rep = 0
-                        step += 1
-                        if step == n_steps:
-                            step = 0
+                    out_v[pos] = sreq_v[vu.step]
                 else:
-                    out_v[pos] = <uint16_t>pick_weighted(&rng, &cum_v[0], n_req)
+                    out_v[pos] = <uint16_t>pick_weighted(&vu.rng, &cum_v[0], n_req)
                 pos += 1
-                draw_ns(&rng, think_kind, think_a, think_b)
+                count_outcome(&vu, repeats, n_steps)
+                draw_ns(&vu.rng, think_kind, think_a, think_b)
     return out
