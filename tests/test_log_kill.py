@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -14,7 +12,7 @@ import numpy as np
 import pytest
 
 import z6
-import z6core
+from z6._child_env import child_environment
 from z6.log import verify_log
 
 from test_log_helpers import read_quietly
@@ -58,18 +56,12 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _import_roots() -> str:
-    # The child imports the same z6 and z6core as this process.
-    roots = {str(pathlib.Path(m.__file__).resolve().parent.parent) for m in (z6, z6core)}
-    return os.pathsep.join([*roots, os.environ.get("PYTHONPATH", "")])
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_run_leaves_a_readable_partial_log(tmp_path):
     run_dir = tmp_path / "run"
     partial = run_dir / "events.z6log.partial"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(run_dir)], stdin=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": _import_roots()})
+                             stderr=subprocess.PIPE, env=child_environment())
     try:
         child.stdin.write(LONG_SCENARIO.encode())
         child.stdin.close()

@@ -26,6 +26,7 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
+from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
 from z6core._draw cimport (DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL, draw_ns, pick_seed_f32,
                             pick_weighted)
@@ -128,11 +129,6 @@ cdef inline uint64_t sat_add(uint64_t a, uint64_t b) noexcept nogil:
 ctypedef struct far_t:
     uint64_t tick
     uint32_t idx
-
-
-cdef inline void* cnp_data(arr):
-    # Address of a C-contiguous numpy array's first element.
-    return <void*><size_t>arr.ctypes.data
 
 
 @cython.final

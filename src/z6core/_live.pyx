@@ -32,6 +32,7 @@ import numpy as np
 
 from z6core._engine import VU_DTYPE
 
+from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
 from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL, Z6_HTTP_MORE,
@@ -120,10 +121,6 @@ ctypedef struct conn_t:
 ctypedef struct timer_t:
     uint64_t ns
     uint32_t idx
-
-
-cdef inline void* cnp_data(arr):
-    return <void*><size_t>arr.ctypes.data
 
 
 @cython.final

@@ -3,7 +3,6 @@ determinism, stopping. Loopback only; every run is bounded in time and VUs."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 import z6
 import z6core
+from z6._child_env import child_environment
 from z6.events import ErrorCode, EventKind
 from z6.serve import BuiltinTarget
 
@@ -237,8 +237,7 @@ def test_no_request_is_issued_after_a_vus_schedule_ends(target):
 def _run_cli_process(args: list[str], **kwargs) -> subprocess.Popen:
     # The child imports z6 and z6core from where this process found them
     # (an installed package in CI, the checkout in development).
-    roots = [str(Path(module.__file__).resolve().parents[1]) for module in (z6, z6core)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys(roots)))
+    env = child_environment()
     return subprocess.Popen([sys.executable, "-m", "z6.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
@@ -515,8 +514,7 @@ sys.exit(z6.cli.main(sys.argv[1:]))
 ''')
     sc = tmp_path / "s.toml"
     sc.write_text(scenario_text(target.base_url, request("r", "/delay/2ms"), vus=2, duration_s=0.4, think_ms=5))
-    roots = [str(Path(module.__file__).resolve().parents[1]) for module in (z6, z6core)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys(roots)))
+    env = child_environment()
     proc = subprocess.run([sys.executable, str(script), "run", str(sc), "--json", "--out", str(tmp_path / "run")],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -12,7 +12,6 @@ the requests still in flight: its owner stops it afterwards, with SIGTERM.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pathlib
 import shutil
@@ -25,6 +24,7 @@ import weakref
 from types import TracebackType
 from typing import Optional, Union
 
+from z6._child_env import child_environment
 from z6._errors import RunError
 from z6.serve._server import url_for
 
@@ -100,7 +100,7 @@ class BuiltinTarget:
             try:
                 self._process = subprocess.Popen(
                     command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                    env=_child_environment(), start_new_session=True)
+                    env=child_environment(), start_new_session=True)
             except OSError as exc:
                 self._cleanup()
                 raise RunError(f"cannot start the built-in target ({command[0]}): {exc}") from None
@@ -199,21 +199,3 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
-
-
-def _child_environment() -> dict[str, str]:
-    """This environment, with z6 and z6core importable from where this process found them.
-
-    A test or a script may have put them on ``sys.path`` by hand; the child only
-    sees PYTHONPATH.
-    """
-    roots: list[str] = []
-    for package in ("z6", "z6core"):
-        spec = importlib.util.find_spec(package)
-        if spec is not None and spec.submodule_search_locations:
-            roots.append(str(pathlib.Path(list(spec.submodule_search_locations)[0]).resolve().parent))
-    environment = dict(os.environ)
-    if environment.get("PYTHONPATH"):
-        roots.append(environment["PYTHONPATH"])
-    environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(roots))
-    return environment
