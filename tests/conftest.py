@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import time
 import textwrap
 
 import numpy as np
@@ -80,3 +82,44 @@ def _runs_go_to_a_temporary_directory(tmp_path_factory, monkeypatch):
     # `z6 run` without --out writes a run directory; in tests it must not land in
     # the checkout.
     monkeypatch.setenv("Z6_RUNS_DIR", str(tmp_path_factory.mktemp("z6-runs")))
+
+
+# Processes of a distributed run (Linux /proc), for tests that signal or kill them.
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = " ".join(open(f"/proc/{pid}/task/{t}/children").read() for t in _tasks(pid))
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def _tasks(pid: int) -> list[str]:
+    return os.listdir(f"/proc/{pid}/task")
+
+
+def process_alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def shard_processes(pid: int, n: int, timeout_s: float = 30.0) -> list[int]:
+    """The coordinator's shard processes (multiprocessing spawn children)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        shards = []
+        for child in _children(pid):
+            try:
+                if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read():
+                    shards.append(child)
+            except OSError:
+                pass
+        if len(shards) >= n:
+            return shards
+        time.sleep(0.05)
+    raise AssertionError(f"{n} shard processes did not start")

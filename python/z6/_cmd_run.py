@@ -9,7 +9,7 @@ import sys
 
 import z6
 from z6._cli_util import positive_float, positive_int, seed_option
-from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
+from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
 from z6._outputs import DEFAULT_RUNS_DIR, default_run_dir
 from z6.progress import ProgressView
 from z6.report import summary_document
@@ -38,6 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--html", action="store_true", help="also write report.html into the run directory")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress display while the run goes on")
+    run.add_argument("--workers", type=positive_int, metavar="N",
+                     help="split the VUs over N local worker processes (with --cluster: N shards; "
+                          "default one per Dask worker)")
+    run.add_argument("--cluster", metavar="ADDRESS",
+                     help="run the shards on the Dask cluster whose scheduler is at ADDRESS, e.g. "
+                          "tcp://HOST:8786 (pip install 'z6[dask]')")
+    run.add_argument("--listen", metavar="HOST",
+                     help="with --cluster: the address workers connect back to this machine on "
+                          "(default: this machine's address on the route to the scheduler)")
     run.set_defaults(handler=_cmd_run)
 
 
@@ -63,6 +72,8 @@ def _remove_if_empty(path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.listen and not args.cluster:
+        raise ConfigError("--listen applies only with --cluster")
     scenario = z6.load_scenario(args.file)
     seed = scenario.runtime.prng_seed if args.seed is None else args.seed
     out = args.out or default_run_dir(scenario, seed, os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
@@ -71,7 +82,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with view:
             result = z6.run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
                                      mode="simulate" if args.simulate else None, consumers=[view],
-                                     progress=view.update, out_dir=out, html=args.html)
+                                     progress=view.update, out_dir=out, html=args.html,
+                                     workers=args.workers, cluster=args.cluster, listen=args.listen)
     except BaseException:
         if args.out is None:
             _remove_if_empty(out)  # the directory made for this run, if the run never wrote to it
@@ -82,6 +94,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         print(z6.render_run(result))
         print(f"run directory: {result.out_dir}", file=sys.stderr)
+    if result.failed:
+        print(f"z6: the run failed: {result.distribution.lost_message()}", file=sys.stderr)
+        return EXIT_RUNTIME
     if result.interrupted:
         print("z6: run interrupted: the summary covers what ran before the stop", file=sys.stderr)
         return EXIT_RUNTIME

@@ -96,7 +96,7 @@ class RunDirectory:
             verdicts = assertion_events(result.assertions, result.stats.final_tick, self.plan.request_names)
             if len(verdicts):
                 self.writer(verdicts)
-            self.log_path = self.writer.finish("interrupted" if result.interrupted else "completed")
+            self.log_path = self.writer.finish(result.status)
         except RunError:
             self.abort()
             raise

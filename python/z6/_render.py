@@ -23,6 +23,16 @@ def _latency_row(label: str, lat: LatencyStats, width: int) -> str:
     return f"  {label:<{width}}" + _latency_cells(lat)
 
 
+def _distribution_lines(distribution) -> list[str]:
+    where = f" at {distribution.address}" if distribution.address else ""
+    lines = [f"workers      {len(distribution.shards)} ({distribution.backend}{where})"]
+    for r in distribution.shards:
+        late = "" if r.start_late_ms is None else f", started {r.start_late_ms:.3f} ms after the instant"
+        lines.append(f"  {r.shard.label():<14} {r.worker}: {r.shard.describe()}; clock offset "
+                     f"{r.clock_offset_ms:+.3f} ms{late}; {r.requests_issued} requests, {r.events} events, {r.status}")
+    return lines
+
+
 def render_run(result: RunResult) -> str:
     s = result.summary
     o = s.overall
@@ -68,9 +78,16 @@ def render_run(result: RunResult) -> str:
             measured = "no data" if a.measured is None else f"{a.measured:.4g}"
             scope = "" if a.scope == "overall" else f"[{a.scope}] "
             lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}: measured {measured}")
+    if result.distribution is not None:
+        lines.append("")
+        lines.extend(_distribution_lines(result.distribution))
     for warning in s.warnings:
         lines.append("")
         lines.append(f"WARNING  {warning}")
+    if result.failed:
+        lines.append("")
+        lines.extend(f"LOST  {line}" for line in result.distribution.lost_message().splitlines())
     lines.append("")
-    lines.append(f"{'PASSED' if result.passed else 'FAILED'}  ({s.events} events, {result.stats.wall_s * 1000:.1f} ms wall)")
+    verdict = "FAILED" if result.failed or not result.passed else "PASSED"
+    lines.append(f"{verdict}  ({s.events} events, {result.stats.wall_s * 1000:.1f} ms wall)")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from z6.live import check_reachable, ensure_descriptors, resolve_target
 from z6.runner import ProgressSnapshot, RunStats, run_plan
 
 if TYPE_CHECKING:
+    from z6.distributed import Backend, Distribution
     from z6.live import LiveTarget
 
 __all__ = ["RunResult", "run_scenario"]
@@ -41,10 +42,20 @@ class RunResult:
     assertions: tuple[AssertionResult, ...]
     interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run early: the summary covers what ran
     out_dir: Optional[Path] = None  # where the event log, summary.json and scenario copy were written
+    distribution: Optional["Distribution"] = None  # how a --workers/--cluster run was split, and any lost shard
 
     @property
     def passed(self) -> bool:
         return all(a.passed for a in self.assertions)
+
+    @property
+    def failed(self) -> bool:
+        """A worker was lost: part of the planned load is missing from the figures."""
+        return self.distribution is not None and bool(self.distribution.lost)
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.failed else "interrupted" if self.interrupted else "completed"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +70,9 @@ class RunResult:
             "assertions": [a.to_dict() for a in self.assertions],
             "passed": self.passed,
             "interrupted": self.interrupted,
+            "status": self.status,
             "out_dir": str(self.out_dir) if self.out_dir else None,
+            "distributed": self.distribution.to_dict() if self.distribution else None,
         }
 
 
@@ -68,9 +81,11 @@ def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
 
 
 @contextlib.contextmanager
-def _live_target(scenario, vus: Optional[int]) -> Iterator["LiveTarget"]:
-    # Descriptors first: a run that cannot open its sockets fails before any traffic.
-    ensure_descriptors(_schedule_max_vus(scenario, vus), scenario.source)
+def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Iterator["LiveTarget"]:
+    # Descriptors first: a run that cannot open its sockets fails before any
+    # traffic. (Shards of a distributed run check their own share.)
+    if not distributed:
+        ensure_descriptors(_schedule_max_vus(scenario, vus), scenario.source)
     if scenario.target.builtin:
         from z6.serve import BuiltinTarget
 
@@ -78,6 +93,15 @@ def _live_target(scenario, vus: Optional[int]) -> Iterator["LiveTarget"]:
             yield check_reachable(resolve_target(scenario, server.base_url), scenario.source)
     else:
         yield check_reachable(resolve_target(scenario), scenario.source)
+
+
+def _backend(workers: Optional[int], cluster: Any, listen: Optional[str]) -> "Backend":
+    from z6.distributed import DaskCluster, LocalProcesses
+
+    if cluster is not None:
+        return DaskCluster(cluster, listen_host=listen)
+    assert workers is not None
+    return LocalProcesses(workers)
 
 
 def run_scenario(
@@ -91,6 +115,9 @@ def run_scenario(
     progress: Optional[Callable[[ProgressSnapshot], None]] = None,
     out_dir: Optional[str | os.PathLike[str]] = None,
     html: bool = False,
+    workers: Optional[int] = None,
+    cluster: Any = None,
+    listen: Optional[str] = None,
 ) -> RunResult:
     """Run a loaded scenario and return its summary and verdicts.
 
@@ -100,9 +127,20 @@ def run_scenario(
     ``consumers`` get every event chunk too, in order (e.g. a digest or a writer).
     With ``out_dir`` the run leaves its event log, summary.json and a copy of the
     scenario there (and report.html with ``html``).
+
+    ``workers`` splits the VUs over that many local processes; ``cluster`` (a
+    Dask scheduler address such as ``tcp://host:8786``, or a
+    ``distributed.Client``) runs them on a Dask cluster, as ``workers`` shards
+    or one per Dask worker; ``listen`` is the host the workers reach this
+    process on (default: this machine's address on the route to the
+    scheduler). The events, log and summary are those of a one-process run;
+    if a worker is lost, the result's ``failed`` is true and its
+    ``distribution`` names the lost VUs (docs/distributed.md).
     """
     plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
     outputs: Optional[RunDirectory] = None
+    distribution: Optional["Distribution"] = None
+    distributed = workers is not None or cluster is not None
 
     def run(target: Optional["LiveTarget"]) -> tuple[SummaryBuilder, RunStats]:
         # The run directory is made only now, once the target answered: a run
@@ -113,11 +151,19 @@ def run_scenario(
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
                                  request_bytes=[len(w) for w in target.requests] if target else None)
         sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
-        return builder, run_plan(plan, sinks, progress=progress, target=target)
+        if not distributed:
+            return builder, run_plan(plan, sinks, progress=progress, target=target)
+        nonlocal distribution
+        from z6.distributed import run_distributed
+
+        with _backend(workers, cluster, listen) as backend:
+            stats, distribution = run_distributed(plan, sinks, backend, shards=workers, target=target,
+                                                  progress=progress)
+        return builder, stats
 
     try:
         if plan.mode == "live":
-            with _live_target(scenario, vus) as target:
+            with _live_target(scenario, vus, distributed) as target:
                 builder, stats = run(target)
         else:
             builder, stats = run(None)
@@ -141,6 +187,7 @@ def run_scenario(
         assertions=tuple(evaluate_assertions(scenario.assertions, summary)),
         interrupted=stats.interrupted,
         out_dir=outputs.path if outputs else None,
+        distribution=distribution,
     )
     if outputs is not None:
         outputs.finish(result, html=html)

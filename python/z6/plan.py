@@ -51,7 +51,8 @@ _DIST = {
 class Plan:
     """Everything the engine needs, as numbers and uint arrays (one row per VU id).
 
-    ``spawn_tick[i]`` and ``stop_ns[i]`` describe VU ``first_vu_id + i``.
+    ``spawn_tick[i]`` and ``stop_ns[i]`` describe VU ``first_vu_id + i * vu_id_step``
+    (the step is 1 except in a shard that holds every N-th VU, see `shard`).
     """
 
     profile: int
@@ -78,30 +79,40 @@ class Plan:
     seed_weights_f32: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     seed_think_ticks: int = 0
     seed_latency_ticks: int = 0
+    vu_id_step: int = 1
 
     @property
     def n_vus(self) -> int:
         return int(self.spawn_tick.shape[0])
 
-    def shard(self, first: int, stop: int) -> "Plan":
-        """The sub-plan of VU indices ``[first, stop)`` (ids ``first_vu_id + first`` on).
+    def shard(self, first: int, stop: int, step: int = 1) -> "Plan":
+        """The sub-plan of this plan's VUs at indices ``range(first, stop, step)``.
 
-        Every VU owns its stream, so shards' events merged by (tick, vu_id) equal
-        the whole plan's. Not with a modelled ``capacity``: the shared server
-        queue couples all VUs, so it cannot be split.
+        Every VU owns its PRNG stream, so shards' events merged by (tick, vu_id)
+        equal the whole plan's. ``z6.distributed`` gives shard k of N the indices
+        ``range(k, n_vus, N)``: every N-th VU, so each shard's load has the
+        schedule's shape (a ramp stays a ramp) at 1/N of its height. Not with a
+        modelled ``capacity``: the shared server queue couples all VUs, so it
+        cannot be split.
         """
         if self.capacity:
             raise ConfigError("a plan with simulation.capacity cannot be split: the modelled server queue is shared by all VUs")
         if self.profile == z6core.PROFILE_SEED:
             raise ConfigError("the seed-compatibility profile shares one stream across VUs and cannot be split")
-        if not 0 <= first < stop <= self.n_vus:
-            raise ValueError(f"shard [{first}, {stop}) is outside [0, {self.n_vus})")
+        if not (0 <= first < stop <= self.n_vus and step >= 1):
+            raise ValueError(f"shard range({first}, {stop}, {step}) is outside [0, {self.n_vus})")
         return dataclasses.replace(
             self,
-            first_vu_id=self.first_vu_id + first,
-            spawn_tick=self.spawn_tick[first:stop],
-            stop_ns=self.stop_ns[first:stop],
+            first_vu_id=self.first_vu_id + first * self.vu_id_step,
+            vu_id_step=self.vu_id_step * step,
+            spawn_tick=np.ascontiguousarray(self.spawn_tick[first:stop:step]),
+            stop_ns=np.ascontiguousarray(self.stop_ns[first:stop:step]),
         )
+
+    @property
+    def vu_ids(self) -> range:
+        """The 1-based VU ids this plan runs, in order."""
+        return range(self.first_vu_id, self.first_vu_id + self.n_vus * self.vu_id_step, self.vu_id_step)
 
 
 def _with(value, **changes):

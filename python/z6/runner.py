@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 import contextlib
-import signal
-import threading
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from z6core import EVENT_DTYPE, Engine, LiveEngine
+from z6._stop_signals import stop_signals
 from z6.plan import Plan
 
 if TYPE_CHECKING:
@@ -94,7 +93,7 @@ class _StopOnSignal:
         self.engine = engine
         self.signalled = False
         self.signals = 0
-        self._previous: dict[int, object] = {}
+        self._installed = contextlib.ExitStack()
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.engine.finished:
@@ -106,15 +105,11 @@ class _StopOnSignal:
         self.engine.stop()
 
     def __enter__(self) -> "_StopOnSignal":
-        if isinstance(self.engine, LiveEngine) and threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
+        self._installed.enter_context(stop_signals(self._handle, enabled=isinstance(self.engine, LiveEngine)))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            # None: the previous handler was not installed from Python.
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # type: ignore[arg-type]
+        self._installed.close()
 
 
 def run_plan(

@@ -23,6 +23,7 @@ class EnginePlan(Protocol):
     seed: int
     tick_ns: int
     first_vu_id: int
+    vu_id_step: int  # optional on a plan (default 1): a shard's VU ids are first_vu_id + i * vu_id_step
     spawn_tick: npt.NDArray[np.uint64]
     stop_ns: npt.NDArray[np.uint64]
     iterations: int
@@ -40,6 +41,9 @@ class EnginePlan(Protocol):
     seed_weights_f32: npt.NDArray[np.float32]
     seed_think_ticks: int
     seed_latency_ticks: int
+
+def vu_id_stride(plan: EnginePlan) -> int:
+    """The plan's VU id step (1 unless the plan is a strided shard)."""
 
 class Engine:
     events_emitted: int

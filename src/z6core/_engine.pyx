@@ -132,6 +132,15 @@ ctypedef struct far_t:
 
 
 @cython.final
+def vu_id_stride(plan):
+    """The plan's VU id step: 1 for a whole plan, N for a shard holding every
+    N-th VU (`Plan.shard`). Plans without the attribute have step 1."""
+    step = int(getattr(plan, "vu_id_step", 1))
+    if not 1 <= step <= 0xFFFFFFFF:
+        raise ValueError(f"plan.vu_id_step must be between 1 and 2**32-1, got {step}")
+    return step
+
+
 cdef class Engine:
     """Run a compiled plan; hand events out chunk by chunk.
 
@@ -218,6 +227,8 @@ cdef class Engine:
     def __init__(self, plan):
         cdef Py_ssize_t i
         cdef uint32_t first_vu_id = int(plan.first_vu_id)
+        # A shard of a plan holds every step-th VU (z6.distributed): ids first, first+step, ...
+        cdef uint32_t vu_id_step = vu_id_stride(plan)
         cdef uint64_t seed = int(plan.seed)
         self._keep = []
         self.profile = int(plan.profile)
@@ -244,7 +255,7 @@ cdef class Engine:
             raise ValueError(f"plan.stop_ns must be at most {Z6_CLOCK_LIMIT_NS} (the clock's horizon)")
         if np.any(stop_ns < (spawn_tick + 1) * self.tick_ns):
             raise ValueError("plan.stop_ns must be at least one tick after each VU's spawn tick")
-        if first_vu_id < 1 or <uint64_t>first_vu_id + <uint64_t>n - 1 > 0xFFFFFFFF:
+        if first_vu_id < 1 or <uint64_t>first_vu_id + (<uint64_t>n - 1) * vu_id_step > 0xFFFFFFFF:
             raise ValueError(f"plan.first_vu_id out of range: {first_vu_id}")
         self.n_vus = n
 
@@ -315,7 +326,7 @@ cdef class Engine:
         cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
         cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
         for i in range(n):
-            self.vus[i].vu_id = first_vu_id + <uint32_t>i
+            self.vus[i].vu_id = first_vu_id + <uint32_t>i * vu_id_step
             self.vus[i].rng = vu_stream_state(seed, self.vus[i].vu_id)
             self.vus[i].spawn_tick = spawn_p[i]
             self.vus[i].stop_ns = stop_p[i]

@@ -30,7 +30,7 @@ from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
 
-from z6core._engine import VU_DTYPE
+from z6core._engine import VU_DTYPE, vu_id_stride
 
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
@@ -225,6 +225,8 @@ cdef class LiveEngine:
             raise ValueError("plan must have at least one VU, with one spawn tick and stop time each")
         if n > 1 and np.any(np.diff(spawn_tick.astype(np.int64)) < 0):
             raise ValueError("plan.spawn_tick must be non-decreasing in vu_id")
+        if int(plan.first_vu_id) < 1 or int(plan.first_vu_id) + (n - 1) * vu_id_stride(plan) > 0xFFFFFFFF:
+            raise ValueError(f"plan.first_vu_id out of range: {plan.first_vu_id}")
         self.n_vus = n
         cum = self._array(plan.cum_weights, np.uint64)
         self.n_requests = cum.shape[0]
@@ -274,6 +276,8 @@ cdef class LiveEngine:
         self.vus = <vu_t*>cnp_data(self._vu_array)
         cdef uint64_t seed = int(plan.seed)
         cdef uint32_t first = int(plan.first_vu_id)
+        # A shard of a plan holds every step-th VU (z6.distributed): ids first, first+step, ...
+        cdef uint32_t step = vu_id_stride(plan)
         cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITERATIONS_UNBOUNDED
         cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
         cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
@@ -284,7 +288,7 @@ cdef class LiveEngine:
             raise MemoryError()
         memset(self.conns, 0, n * sizeof(conn_t))
         for i in range(n):
-            self.vus[i].vu_id = first + <uint32_t>i
+            self.vus[i].vu_id = first + <uint32_t>i * step
             self.vus[i].rng = vu_stream_state(seed, self.vus[i].vu_id)
             self.vus[i].spawn_tick = spawn_p[i]
             self.vus[i].stop_ns = stop_p[i]
@@ -1016,8 +1020,10 @@ def expected_requests(plan, vu_ids, counts):
     if ids.ndim != 1 or cnt.shape != ids.shape:
         raise ValueError("vu_ids and counts must be 1-d arrays of the same length")
     first = int(plan.first_vu_id)
-    if ids.size and (ids.min() < first or ids.max() >= first + plan.n_vus):
-        raise ValueError(f"vu_ids must lie within [{first}, {first + plan.n_vus})")
+    step = vu_id_stride(plan)
+    last = first + (plan.n_vus - 1) * step
+    if ids.size and (ids.min() < first or ids.max() > last or np.any((ids.astype(np.int64) - first) % step)):
+        raise ValueError(f"vu_ids must be plan VU ids: {first}..{last}" + (f" in steps of {step}" if step > 1 else ""))
     cum = np.ascontiguousarray(plan.cum_weights, dtype=np.uint64)
     step_request = np.ascontiguousarray(plan.step_request, dtype=np.uint16)
     step_repeat = np.ascontiguousarray(plan.step_repeat, dtype=np.uint32)

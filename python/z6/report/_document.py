@@ -107,9 +107,16 @@ def summary_document(result: "RunResult") -> dict[str, Any]:
         request_names=result.plan.request_names,
         final_tick=result.stats.final_tick,
         wall_s=result.stats.wall_s,
-        status="interrupted" if result.interrupted else "completed",
+        status=result.status,
         z6_version=z6.__version__,
         source="run",
     )
-    warnings = ["the run was interrupted: the figures cover what ran before the stop"] if result.interrupted else []
-    return build_document(run, result.summary, result.assertions, warnings)
+    warnings = []
+    if result.failed:
+        warnings.extend(result.distribution.lost_message().splitlines())
+    elif result.interrupted:
+        warnings.append("the run was interrupted: the figures cover what ran before the stop")
+    document = build_document(run, result.summary, result.assertions, warnings)
+    if result.distribution is not None:
+        document["distributed"] = result.distribution.to_dict()
+    return document

@@ -1,0 +1,354 @@
+"""The coordinator: starts the shards, merges their events as they arrive and
+hands the merged stream to the run's consumers (summary, event log, progress).
+
+One thread, one socket per shard. It reads only from shards whose buffered
+events are below a cap, or from the shard holding the merge back (the lowest
+watermark), so its memory stays bounded however far one shard runs ahead: a
+shard it does not read from blocks in send() (TCP's flow control).
+
+A shard whose connection drops or falls silent before DONE is lost: the rest
+are stopped, and the run reports which VUs were lost instead of a smaller
+total. SIGINT/SIGTERM are passed on to every shard: the first stops issuing,
+the second cancels requests in flight, the third gives up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import select
+import socket
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+import numpy as np
+
+import z6
+from z6._errors import ConfigError, RunError
+from z6._stop_signals import stop_signals
+from z6.distributed import _wire as wire
+from z6.distributed._executors import Backend
+from z6.distributed._merge import Rechunker, ShardMerger
+from z6.distributed._report import Distribution, ShardReport
+from z6.distributed._shard import ShardTask, run_shard
+from z6.distributed._shards import ShardRange, split_plan
+from z6.plan import Plan
+from z6.runner import DEFAULT_CHUNK_RECORDS, ProgressSnapshot, RunStats
+from z6core import EVENT_DTYPE
+
+if TYPE_CHECKING:
+    from z6.live import LiveTarget
+
+__all__ = ["run_distributed", "CONNECT_TIMEOUT_S", "SILENCE_TIMEOUT_S"]
+
+# How long shards may take to start and connect (process start-up, imports,
+# a busy cluster's queue), and how long a running shard may stay silent (it
+# sends at least every 250 ms in a live run, every chunk in a simulated one).
+CONNECT_TIMEOUT_S = 120.0
+SILENCE_TIMEOUT_S = 30.0
+_POLL_S = 0.25
+
+
+@dataclass
+class _Link:
+    shard: ShardRange
+    future: Future
+    sock: Optional[socket.socket] = None
+    hello: dict[str, Any] = field(default_factory=dict)
+    done: Optional[dict[str, Any]] = None
+    status: str = "starting"  # starting, running, completed, interrupted, lost
+    detail: str = ""
+    last_seen: float = 0.0
+    tick: int = 0
+    active_vus: int = 0
+    requests_issued: int = 0
+    events: int = 0  # received
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def name(self) -> str:
+        where = f" on {self.hello['worker']}" if self.hello else ""
+        return f"{self.shard.label()}{where} ({self.shard.describe()})"
+
+
+class _Signals:
+    """Counts SIGINT/SIGTERM while the run goes on; the coordinator's loop passes
+    each on to the shards. A third gives up (KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count >= 3:
+            raise KeyboardInterrupt
+
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        return stop_signals(self._handle)
+
+
+def _listener(host: str) -> socket.socket:
+    family = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0][0]
+    try:
+        return socket.create_server((host, 0), family=family, backlog=128)
+    except OSError as exc:
+        raise RunError(f"cannot listen for workers on {host}: {exc.strerror or exc}") from None
+
+
+class _Coordinator:
+    def __init__(self, plan: Plan, parts: list[tuple[ShardRange, Plan]], backend: Backend,
+                 target: Optional["LiveTarget"], chunk_records: int,
+                 consumers: Sequence[Callable[[np.ndarray], None]],
+                 progress: Optional[Callable[[ProgressSnapshot], None]]) -> None:
+        self.plan = plan
+        self.parts = parts
+        self.backend = backend
+        self.target = target
+        self.chunk_records = chunk_records
+        self.progress = progress
+        self.merger = ShardMerger(len(parts), EVENT_DTYPE)
+        self.out = Rechunker(consumers, chunk_records, EVENT_DTYPE)
+        # Per shard, what may wait in the merger beyond the shard holding it back.
+        self.cap = 4 * chunk_records
+        self.links: list[_Link] = []
+        self.signals = _Signals()
+        self.stops_sent = 0
+
+    # ---------------------------------------------------------------- phases
+
+    def run(self) -> tuple[RunStats, Distribution]:
+        started = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            listener = stack.enter_context(_listener(self.backend.coordinator_host))
+            stack.callback(self._close_all)
+            stack.enter_context(self.signals.installed())
+            token = secrets.token_hex(16)
+            address = listener.getsockname()[:2]
+            for shard, part in self.parts:
+                task = ShardTask(shard, part, self.target, address, token, self.chunk_records)
+                self.links.append(_Link(shard, self.backend.submit(run_shard, task)))
+            self._connect(listener, token)
+            listener.close()
+            self._start()
+            self._stream(started)
+        stats = RunStats(
+            events=self.out.delivered,
+            requests_issued=sum(link.requests_issued for link in self.links),
+            final_tick=max(int(link.done["final_tick"]) if link.done else link.tick for link in self.links),
+            wall_s=time.perf_counter() - started,
+            interrupted=self.signals.count > 0,
+        )
+        return stats, self._distribution()
+
+    def _connect(self, listener: socket.socket, token: str) -> None:
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        pending: list[socket.socket] = []
+        waiting = len(self.links)
+        try:
+            while waiting:
+                if self.signals.count:
+                    raise KeyboardInterrupt
+                self._check_futures_before_start()
+                if time.monotonic() > deadline:
+                    late = [link.name() for link in self.links if link.sock is None]
+                    raise RunError(f"{len(late)} shard(s) did not start within {CONNECT_TIMEOUT_S:.0f} s: "
+                                   + "; ".join(late))
+                readable, _, _ = select.select([listener, *pending], [], [], _POLL_S)
+                for sock in readable:
+                    if sock is listener:
+                        conn, _ = listener.accept()
+                        conn.settimeout(10.0)
+                        pending.append(conn)
+                        continue
+                    pending.remove(sock)
+                    try:
+                        link = self._hello(sock, token)
+                    except BaseException:
+                        sock.close()
+                        raise
+                    if link is None:
+                        sock.close()
+                    else:
+                        waiting -= 1
+        finally:
+            for sock in pending:
+                sock.close()
+
+    def _hello(self, sock: socket.socket, token: str) -> Optional[_Link]:
+        try:
+            kind, body = wire.recv_frame(sock)
+        except (OSError, wire.WireError):
+            return None  # not one of ours, or gone before saying who it is
+        if kind == wire.FAIL:
+            raise _failure(None, body)
+        if kind != wire.HELLO or body.get("token") != token:
+            return None
+        index = body.get("index")
+        if not isinstance(index, int) or not 0 <= index < len(self.links) or self.links[index].sock is not None:
+            return None  # a re-run of a shard that already connected: its events would count twice
+        link = self.links[index]
+        if body.get("z6_version") != z6.__version__:
+            raise ConfigError(f"{link.shard.label()} runs on {body.get('worker')} with z6 {body.get('z6_version')}, "
+                              f"but this coordinator is z6 {z6.__version__}: install the same version everywhere")
+        sock.settimeout(SILENCE_TIMEOUT_S)
+        link.sock, link.hello, link.status = sock, body, "running"
+        return link
+
+    def _check_futures_before_start(self) -> None:
+        for link in self.links:
+            if link.sock is None and link.future.done():
+                exc = link.future.exception()
+                if isinstance(exc, ConfigError):
+                    raise exc
+                raise RunError(f"{link.name()} failed to start: {type(exc).__name__}: {exc}" if exc else
+                               f"{link.name()} ended before connecting to the coordinator")
+
+    def _start(self) -> None:
+        # Every live shard begins at one instant on the reference clock, far
+        # enough ahead for START to reach them all first.
+        start_at = self.backend.reference_time() + self.backend.start_lead_s if self.target is not None else None
+        for link in self.links:
+            try:
+                wire.send_json(link.sock, wire.START, {"start_at": start_at})
+            except OSError as exc:
+                self._lose(link, f"its connection failed at the start ({exc})")
+        now = time.monotonic()
+        for link in self.links:
+            link.last_seen = now
+
+    def _stream(self, started: float) -> None:
+        while any(link.running for link in self.links):
+            if self.signals.count > self.stops_sent:
+                self._stop_all(wire.CANCEL if self.signals.count > 1 else wire.STOP)
+            low = self.merger.low
+            eligible = [link for i, link in enumerate(self.links) if link.running
+                        and (self.merger.buffered[i] < self.cap or self.merger.watermark[i] == low)]
+            readable, _, _ = select.select([link.sock for link in eligible], [], [], _POLL_S)
+            now = time.monotonic()
+            for link in eligible:
+                if link.sock in readable:
+                    self._receive(link, now)
+                elif now - link.last_seen > SILENCE_TIMEOUT_S:
+                    self._lose(link, f"it sent nothing for {SILENCE_TIMEOUT_S:.0f} s")
+            ready = self.merger.take_ready()
+            if ready.size:
+                self.out(ready)
+            if self.progress is not None:
+                self.progress(self._snapshot(started))
+        self.out(self.merger.take_ready())
+        self.out.flush()
+
+    # ---------------------------------------------------------------- messages
+
+    def _receive(self, link: _Link, now: float) -> None:
+        index = link.shard.index
+        try:
+            kind, body = wire.recv_frame(link.sock)
+        except (OSError, wire.WireError) as exc:
+            reason = "its connection closed" if isinstance(exc, ConnectionResetError) else str(exc) or type(exc).__name__
+            if isinstance(exc, socket.timeout):
+                reason = f"it stopped mid-message for {SILENCE_TIMEOUT_S:.0f} s"
+            self._lose(link, f"{reason} (worker died or was killed?)" if "closed" in reason else reason)
+            return
+        link.last_seen = now
+        if kind == wire.CHUNK:
+            head, records = body
+            self.merger.add(index, records, head.watermark)
+            link.events += records.size
+            link.tick, link.active_vus = head.tick, head.active_vus
+            link.requests_issued = head.requests_issued
+        elif kind == wire.DONE:
+            link.done = body
+            link.status = "interrupted" if body.get("interrupted") else "completed"
+            self.merger.close(index)
+            link.sock.close()
+        elif kind == wire.FAIL:
+            raise _failure(link, body)
+        else:
+            self._lose(link, f"it sent an unexpected frame (type {kind})")
+
+    def _lose(self, link: _Link, reason: str) -> None:
+        first = not any(other.status == "lost" for other in self.links)
+        link.status, link.detail = "lost", reason
+        self.merger.close(link.shard.index)
+        if link.sock is not None:
+            link.sock.close()
+        if first:
+            # The run has failed: the others stop issuing and finish what is in flight.
+            self._stop_all(wire.STOP)
+
+    def _stop_all(self, kind: int) -> None:
+        self.stops_sent = max(self.stops_sent + 1, self.signals.count)
+        for link in self.links:
+            if link.running:
+                try:
+                    wire.send_signal(link.sock, kind)
+                except OSError:
+                    pass  # its loss shows when its connection is read
+
+    def _close_all(self) -> None:
+        for link in self.links:
+            if link.sock is not None:
+                link.sock.close()
+
+    def _snapshot(self, started: float) -> ProgressSnapshot:
+        tick_s = self.plan.tick_ns / 1e9
+        return ProgressSnapshot(
+            elapsed_s=max(link.tick for link in self.links) * tick_s,
+            total_s=None if self.plan.iterations else self.plan.end_tick * tick_s,
+            active_vus=sum(link.active_vus for link in self.links if link.running),
+            requests_issued=sum(link.requests_issued for link in self.links),
+            events=self.out.delivered,
+            wall_s=time.perf_counter() - started,
+        )
+
+    def _distribution(self) -> Distribution:
+        reports = []
+        for link in self.links:
+            hello, done = link.hello, link.done or {}
+            late = done.get("start_late_s") if self.target is not None else None
+            reports.append(ShardReport(
+                shard=link.shard,
+                worker=str(hello.get("worker", "")),
+                host=str(hello.get("host", "")),
+                pid=int(hello.get("pid", 0)),
+                clock_offset_ms=float(hello.get("clock_offset_s", 0.0)) * 1e3,
+                start_late_ms=None if late is None else float(late) * 1e3,
+                events=link.events,
+                requests_issued=link.requests_issued,
+                status=link.status,
+                detail=link.detail,
+            ))
+        return Distribution(self.backend.name, self.backend.address, tuple(reports))
+
+
+def _failure(link: Optional[_Link], body: dict[str, Any]) -> Exception:
+    where = link.name() if link is not None else "a shard"
+    message = f"{where} failed: {body.get('message', '(no message)')}"
+    return ConfigError(message) if body.get("kind") == "config" else RunError(message)
+
+
+def run_distributed(
+    plan: Plan,
+    consumers: Sequence[Callable[[np.ndarray], None]],
+    backend: Backend,
+    *,
+    shards: Optional[int] = None,
+    target: Optional["LiveTarget"] = None,
+    chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    progress: Optional[Callable[[ProgressSnapshot], None]] = None,
+) -> tuple[RunStats, Distribution]:
+    """Run ``plan`` split into ``shards`` (default: the backend's worker count)
+    on ``backend``, handing the merged events to ``consumers`` in chunks of
+    ``chunk_records``, exactly as `z6.runner.run_plan` would from one process.
+
+    A lost shard does not raise: the returned `Distribution` names it (its
+    ``lost``), and the caller fails the run.
+    """
+    parts = split_plan(plan, shards if shards is not None else backend.default_shards())
+    return _Coordinator(plan, parts, backend, target, chunk_records, consumers, progress).run()
+

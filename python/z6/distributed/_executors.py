@@ -1,0 +1,195 @@
+"""Where shards run: local processes or a Dask cluster, both behind the same
+concurrent.futures-style ``submit``/``shutdown`` (Dask's client provides one),
+plus the two facts the coordinator needs from each: which host the workers can
+reach it on, and a reference clock for a live run's start instant.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from z6._errors import ConfigError, RunError
+
+__all__ = ["Backend", "LocalProcesses", "DaskCluster"]
+
+
+class Backend:
+    """What the coordinator needs from a place to run shards."""
+
+    name = ""
+    address = ""  # the cluster's address, "" for local processes
+    # The host shards connect back to, and a live start's lead time (long
+    # enough for START to reach every worker before the instant it names).
+    coordinator_host = "127.0.0.1"
+    start_lead_s = 0.3
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        raise NotImplementedError
+
+    def reference_time(self) -> float:
+        """Now, on the clock start instants are expressed in."""
+        return time.time()
+
+    def default_shards(self) -> int:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+def _child_main(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    # Ctrl-C reaches the whole process group; the coordinator alone decides
+    # what it means and tells each shard over its connection.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = (True, fn(*args))
+    except BaseException as exc:  # handed to the parent's future, as an executor does
+        result = (False, exc)
+    try:
+        conn.send(result)
+    except Exception as exc:  # the result or the exception would not pickle
+        conn.send((False, RuntimeError(f"{type(result[1]).__name__}: {result[1]} ({exc})")))
+    finally:
+        conn.close()
+
+
+class LocalProcesses(Backend):
+    """One fresh process per shard (``--workers N``), so losing one leaves the
+    others running (a ProcessPoolExecutor would tear the whole pool down)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded coordinator
+        self._processes: list[Any] = []
+
+    def default_shards(self) -> int:
+        return self._workers
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._processes]
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_child_main, args=(send, fn, args), daemon=True,
+                                        name="z6-shard")
+        process.start()
+        send.close()
+        self._processes.append(process)
+
+        def wait() -> None:
+            try:
+                ok, value = receive.recv()
+            except (EOFError, OSError):
+                process.join()
+                future.set_exception(RunError(f"worker process {process.pid} exited with code {process.exitcode} "
+                                              f"before returning"))
+                return
+            finally:
+                receive.close()
+            process.join()
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        threading.Thread(target=wait, name=f"z6-shard-{process.pid}", daemon=True).start()
+        return future
+
+    def shutdown(self) -> None:
+        # Shards end when their connection closes; any still alive after a
+        # grace period (a hung engine) are stopped, so no process outlives the run.
+        deadline = time.monotonic() + 5.0
+        for process in self._processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _route_to(host: str, port: int) -> str:
+    """This machine's address on the route to ``host``: where workers beside
+    the scheduler can reach the coordinator."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        with socket.socket(family[0], socket.SOCK_DGRAM) as probe:
+            probe.connect(family[4])  # a UDP connect sends nothing
+            return probe.getsockname()[0]
+    except OSError:
+        return socket.gethostbyname(socket.gethostname())
+
+
+class DaskCluster(Backend):
+    """Shards as tasks on a Dask cluster (``--cluster tcp://HOST:8786``), through
+    the client's concurrent.futures executor."""
+
+    name = "dask"
+    start_lead_s = 1.0
+
+    def __init__(self, address: Any, listen_host: Optional[str] = None, connect_timeout_s: float = 30.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError("--cluster needs Dask: pip install 'z6[dask]'") from None
+        if isinstance(address, str):
+            try:
+                self._client = Client(address, timeout=connect_timeout_s, set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise RunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            self._owns_client = True
+        else:  # an existing distributed.Client (or anything with its API)
+            self._client = address
+            self._owns_client = False
+        self.address = str(self._client.scheduler.address)
+        parts = urlsplit(self.address)
+        self.coordinator_host = listen_host or _route_to(parts.hostname or "127.0.0.1", parts.port or 8786)
+        # No retries: a shard re-run after its worker died would send its events twice.
+        self._executor = self._client.get_executor(pure=False, retries=0)
+        self._futures: list[Future] = []
+
+    def default_shards(self) -> int:
+        workers = self._client.scheduler_info(n_workers=-1).get("workers", {})
+        if not workers:
+            raise RunError(f"the Dask cluster at {self.address} has no workers")
+        return len(workers)
+
+    def reference_time(self) -> float:
+        # The scheduler's clock: every worker's offset to it is what Dask measures.
+        try:
+            return float(self._client.run_on_scheduler(time.time))
+        except Exception:  # the scheduler refuses to run functions: fall back on ours
+            return time.time()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future = self._executor.submit(fn, *args)
+        self._futures.append(future)
+        return future
+
+    def shutdown(self) -> None:
+        # Shards end when their connection closes; one still queued or running
+        # (its worker never reached us) is cancelled.
+        try:
+            for future in self._futures:
+                if not future.done():
+                    future.cancel()
+        finally:
+            if self._owns_client:
+                self._client.close()

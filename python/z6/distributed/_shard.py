@@ -1,0 +1,175 @@
+"""The shard function: what each worker runs, in a local process or on a Dask
+worker alike.
+
+It connects back to the coordinator, builds an ordinary z6core engine from its
+sub-plan, says HELLO, waits for START (which, in a live run, names the
+wall-clock instant every shard begins at), then streams each filled chunk of
+events with a watermark: every event with a smaller tick has been sent. Between
+chunks it looks for STOP (stop issuing, finish what is in flight) and CANCEL
+(stop now). It ends with DONE, or FAIL with the error, and returns the same
+totals to the executor.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+import z6
+from z6._errors import ConfigError
+from z6.distributed import _wire as wire
+from z6.distributed._shards import ShardRange
+from z6.plan import Plan
+from z6.runner import make_engine
+from z6core import EVENT_DTYPE, LiveEngine
+
+if TYPE_CHECKING:
+    from z6.live import LiveTarget
+
+__all__ = ["ShardTask", "run_shard", "worker_clock"]
+
+# How long a shard waits for the coordinator's START once it said HELLO: the
+# coordinator sends it as soon as every shard is ready, so a long wait means
+# the coordinator is gone or another worker is stuck starting.
+START_WAIT_S = 600.0
+CONNECT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    shard: ShardRange
+    plan: Plan
+    target: Optional["LiveTarget"]
+    coordinator: tuple[str, int]
+    token: str
+    chunk_records: int
+
+
+def worker_clock() -> tuple[str, float]:
+    """This process's name and its clock offset to the Dask scheduler, in
+    seconds (worker clock minus scheduler clock, as Dask measured it at its
+    last heartbeat); outside a Dask worker, the host:pid and 0.0 (a local
+    process shares the coordinator's clock)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}", 0.0
+    # scheduler_delay = scheduler's time - this worker's time at a heartbeat's midpoint
+    return str(worker.address), -float(worker.scheduler_delay)
+
+
+def _sleep_until(wall_s: float) -> None:
+    # time.sleep overshoots by tens of microseconds; the last millisecond spins.
+    while True:
+        left = wall_s - time.time()
+        if left <= 0:
+            return
+        time.sleep(left - 0.001 if left > 0.002 else 0)
+
+
+def _control(sock: socket.socket) -> Optional[int]:
+    """A STOP or CANCEL from the coordinator, if one is waiting (never blocks)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return None
+    kind, _ = wire.recv_frame(sock)
+    if kind not in (wire.STOP, wire.CANCEL):
+        raise wire.WireError(f"unexpected frame type {kind} from the coordinator mid-run")
+    return kind
+
+
+def _stream(sock: socket.socket, task: ShardTask, engine: Any) -> dict[str, Any]:
+    live = isinstance(engine, LiveEngine)
+    started = time.perf_counter()
+    interrupted = False
+    size = task.chunk_records
+    while not engine.finished:
+        order = _control(sock)
+        if order is not None:
+            interrupted = True
+            if not live:
+                break  # a simulated shard has nothing in flight: stop at once
+            engine.stop()
+            if order == wire.CANCEL:
+                engine.stop()  # a second stop cancels requests in flight
+        chunk = np.empty(size, dtype=EVENT_DTYPE)
+        n = engine.fill(chunk)
+        if engine.finished:
+            watermark = wire.FINISHED
+        elif n == size:
+            # A full chunk may end mid-tick: only earlier ticks are complete.
+            watermark = int(chunk[n - 1]["tick"])
+        else:
+            # The live driver returned early (its progress interval) after
+            # handing out every event of the ticks the clock has left.
+            watermark = int(engine.tick)
+        wire.send_chunk(sock, chunk[:n], watermark, int(engine.tick), int(engine.active_vus),
+                        int(engine.requests_issued), int(engine.events_emitted))
+    if not engine.finished:
+        wire.send_chunk(sock, np.empty(0, dtype=EVENT_DTYPE), wire.FINISHED, int(engine.tick),
+                        int(engine.active_vus), int(engine.requests_issued), int(engine.events_emitted))
+    return {
+        "events": int(engine.events_emitted),
+        "requests_issued": int(engine.requests_issued),
+        "final_tick": int(engine.tick),
+        "wall_s": time.perf_counter() - started,
+        "interrupted": interrupted,
+    }
+
+
+def run_shard(task: ShardTask) -> dict[str, Any]:
+    """Run one shard against the coordinator at ``task.coordinator``; return its totals."""
+    sock = socket.create_connection(task.coordinator, timeout=CONNECT_TIMEOUT_S)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    engine = None
+    try:
+        try:
+            if task.target is not None:
+                from z6.live import ensure_descriptors
+
+                ensure_descriptors(task.plan.n_vus, f"{task.shard.label()} on {socket.gethostname()}")
+            engine = make_engine(task.plan, task.target)
+            worker, offset_s = worker_clock()
+            wire.send_json(sock, wire.HELLO, {
+                "token": task.token, "index": task.shard.index, "z6_version": z6.__version__,
+                "worker": worker, "host": socket.gethostname(), "pid": os.getpid(), "clock_offset_s": offset_s,
+            })
+            sock.settimeout(START_WAIT_S)
+            kind, body = wire.recv_frame(sock)
+            sock.settimeout(None)
+            if kind != wire.START:
+                raise wire.WireError(f"expected START from the coordinator, got frame type {kind}")
+            late_s = 0.0
+            if body.get("start_at") is not None:
+                # The coordinator's instant is on the reference clock (the Dask
+                # scheduler's, or the coordinator's own for local processes).
+                local_start = float(body["start_at"]) + offset_s
+                _sleep_until(local_start)
+                late_s = time.time() - local_start
+            totals = _stream(sock, task, engine)
+            totals["start_late_s"] = late_s
+            wire.send_json(sock, wire.DONE, totals)
+            return totals
+        except ConnectionError:
+            raise  # the coordinator is gone: nobody to tell
+        except BaseException as exc:
+            kind_name = "config" if isinstance(exc, ConfigError) else "run"
+            try:
+                sock.settimeout(5.0)
+                wire.send_json(sock, wire.FAIL, {"kind": kind_name, "message": f"{type(exc).__name__}: {exc}"
+                                                 if kind_name == "run" else str(exc)})
+            except OSError:
+                pass
+            raise
+    finally:
+        if isinstance(engine, LiveEngine):
+            engine.close()
+        sock.close()
