@@ -253,6 +253,25 @@ def test_a_dask_local_cluster_gives_the_one_process_digest(schedules, dask_clien
     assert all(abs(s.clock_offset_ms) < 1000 for s in dist.shards)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_the_coordinator_holds_a_bounded_number_of_events(n):
+    # Hundreds of small chunks: what the merger holds back does not grow with
+    # the run's length (it is a few chunks per shard, or one tick's events when
+    # a tick holds more: every VU spawns at tick 0 here).
+    text = (REPO / "benchmarks" / "scenarios" / "scale.toml").read_text()
+    scenario = z6.parse_scenario(text, source="scale.toml")
+    chunk = 1024
+    peaks = {}
+    for seconds in (15, 60):
+        plan = z6.compile_plan(scenario, vus=5000, duration_s=seconds)
+        with LocalProcesses(n) as backend:
+            stats, dist = run_distributed(plan, [], backend, chunk_records=chunk)
+        peaks[seconds] = dist.merge_peak_events
+    assert stats.events > 400 * chunk
+    assert 0 < peaks[60] <= peaks[15] + n * (_coordinator.CAP_CHUNKS + 2) * chunk
+    assert peaks[60] < stats.events / 20
+
+
 def test_cluster_runs_one_shard_per_dask_worker_by_default(schedules, dask_client):
     _, plan, want = schedules["spike"]
     digest = _Digest()
@@ -303,6 +322,23 @@ def test_z6_run_workers_writes_the_one_process_log_and_summary(schedules, tmp_pa
     jsonschema.validate(sb, schema)
 
 
+def test_the_terminal_summary_lists_the_workers_and_progress_covers_the_whole_run(schedules, capsys, tmp_path):
+    path, plan, _ = schedules["steps"]
+    assert z6.cli.main(["run", str(path), "--quiet", "--workers", "3", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "workers      3 (processes)" in out
+    for k in (1, 2, 3):
+        assert f"shard {k} of 3" in out and f"VUs {k}, {k + 3}, ..., " in out
+    snapshots = []
+    with LocalProcesses(2) as backend:
+        stats, _ = run_distributed(plan, [], backend, chunk_records=1024, progress=snapshots.append)
+    last = snapshots[-1]
+    assert last.requests_issued == stats.requests_issued and last.events == stats.events
+    assert last.total_s == plan.end_tick * plan.tick_ns / 1e9
+    assert max(s.active_vus for s in snapshots) <= plan.n_vus
+    assert [s.events for s in snapshots] == sorted(s.events for s in snapshots)
+
+
 def test_z6_run_workers_refuses_what_cannot_be_split(tmp_path, capsys):
     assert z6.cli.main(["run", str(EXAMPLES / "ramp.toml"), "--workers", "2", "--quiet",
                         "--out", str(tmp_path / "a")]) == 2
@@ -315,6 +351,7 @@ def test_z6_run_workers_refuses_what_cannot_be_split(tmp_path, capsys):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds shard processes in /proc")
 def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path):
     sc = tmp_path / "long.toml"
     text = (EXAMPLES / "constant.toml").read_text()

@@ -82,6 +82,7 @@ def _start_cli(args: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=child_environment())
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds shard processes in /proc")
 def test_killing_a_worker_mid_run_exits_3_and_names_the_lost_vus(nginx, tmp_path):
     sc = tmp_path / "long.toml"
     sc.write_text(scenario_text(nginx.base_url, MIX, vus=10, duration_s=60, think_ms=5))
@@ -117,6 +118,7 @@ def test_killing_a_worker_mid_run_exits_3_and_names_the_lost_vus(nginx, tmp_path
     assert not process_alive(victim) and all(not process_alive(p) for p in shards)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds shard processes in /proc")
 def test_ctrl_c_stops_every_live_shard_and_loses_nothing(nginx, tmp_path):
     sc = tmp_path / "long.toml"
     sc.write_text(scenario_text(nginx.base_url, MIX, vus=10, duration_s=60, think_ms=5))

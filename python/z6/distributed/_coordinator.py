@@ -48,6 +48,9 @@ __all__ = ["run_distributed", "CONNECT_TIMEOUT_S", "SILENCE_TIMEOUT_S"]
 # sends at least every 250 ms in a live run, every chunk in a simulated one).
 CONNECT_TIMEOUT_S = 120.0
 SILENCE_TIMEOUT_S = 30.0
+# Chunks a shard ahead of the merge may have waiting before the coordinator
+# stops reading it (and TCP stops it sending).
+CAP_CHUNKS = 4
 _POLL_S = 0.25
 
 
@@ -113,10 +116,11 @@ class _Coordinator:
         self.merger = ShardMerger(len(parts), EVENT_DTYPE)
         self.out = Rechunker(consumers, chunk_records, EVENT_DTYPE)
         # Per shard, what may wait in the merger beyond the shard holding it back.
-        self.cap = 4 * chunk_records
+        self.cap = CAP_CHUNKS * chunk_records
         self.links: list[_Link] = []
         self.signals = _Signals()
         self.stops_sent = 0
+        self.peak_held = 0  # the most events the merger held at once
 
     # ---------------------------------------------------------------- phases
 
@@ -241,6 +245,8 @@ class _Coordinator:
                 self.progress(self._snapshot(started))
         self.out(self.merger.take_ready())
         self.out.flush()
+        if self.progress is not None:
+            self.progress(self._snapshot(started))  # the whole run, as the last word
 
     # ---------------------------------------------------------------- messages
 
@@ -258,6 +264,7 @@ class _Coordinator:
         if kind == wire.CHUNK:
             head, records = body
             self.merger.add(index, records, head.watermark)
+            self.peak_held = max(self.peak_held, self.merger.held)
             link.events += records.size
             link.tick, link.active_vus = head.tick, head.active_vus
             link.requests_issued = head.requests_issued
@@ -323,7 +330,7 @@ class _Coordinator:
                 status=link.status,
                 detail=link.detail,
             ))
-        return Distribution(self.backend.name, self.backend.address, tuple(reports))
+        return Distribution(self.backend.name, self.backend.address, tuple(reports), self.peak_held)
 
 
 def _failure(link: Optional[_Link], body: dict[str, Any]) -> Exception:

@@ -21,6 +21,12 @@ __all__ = ["ShardMerger", "Rechunker", "merge_sorted"]
 _U32 = 2**32
 
 
+def _words(events: np.ndarray) -> np.ndarray:
+    # The records as rows of four 64-bit words: gathers and copies of plain
+    # integers run several times faster than of a structured dtype.
+    return events.view(np.uint64).reshape(-1, 4)
+
+
 def merge_sorted(parts: Sequence[np.ndarray]) -> np.ndarray:
     """Stable merge of (tick, vu_id)-ordered event arrays into one ordered array."""
     parts = [p for p in parts if p.size] or list(parts[:1])
@@ -28,13 +34,14 @@ def merge_sorted(parts: Sequence[np.ndarray]) -> np.ndarray:
         return parts[0]
     events = np.concatenate(parts)
     tick = events["tick"]
-    if int(tick.max()) < _U32:
+    if int(tick[-1]) < _U32 and int(tick.max()) < _U32:
         # One 64-bit key sorts in one pass; timsort finds the sorted runs.
-        key = (tick << np.uint64(32)) | events["vu_id"].astype(np.uint64)
+        key = tick << np.uint64(32)
+        key |= events["vu_id"]
         order = np.argsort(key, kind="stable")
     else:
         order = np.lexsort((events["vu_id"], tick))
-    return events[order]
+    return _words(events).take(order, axis=0).view(events.dtype).reshape(-1)
 
 
 class ShardMerger:
@@ -109,7 +116,7 @@ class Rechunker:
         i = 0
         while i < events.size:
             take = min(self._size - self._n, events.size - i)
-            self._pending[self._n:self._n + take] = events[i:i + take]
+            _words(self._pending)[self._n:self._n + take] = _words(events[i:i + take])
             self._n += take
             i += take
             if self._n == self._size:

@@ -50,6 +50,9 @@ class Distribution:
     backend: str
     address: str  # the Dask scheduler's address; "" for local processes
     shards: tuple[ShardReport, ...]
+    # the most events the coordinator held back at once, waiting for the other
+    # shards to pass their tick (bounded: see z6.distributed._coordinator)
+    merge_peak_events: int = 0
 
     @property
     def lost(self) -> tuple[ShardReport, ...]:
@@ -70,4 +73,5 @@ class Distribution:
             "workers": len(self.shards),
             "shards": [s.to_dict() for s in self.shards],
             "lost": [s.shard.index + 1 for s in self.lost],
+            "merge_peak_events": self.merge_peak_events,
         }

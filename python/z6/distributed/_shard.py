@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import select
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
@@ -56,11 +57,14 @@ def worker_clock() -> tuple[str, float]:
     seconds (worker clock minus scheduler clock, as Dask measured it at its
     last heartbeat); outside a Dask worker, the host:pid and 0.0 (a local
     process shares the coordinator's clock)."""
+    # A Dask worker has imported distributed already; a local shard process
+    # has not, and should not pay for importing it.
+    dask = sys.modules.get("distributed")
     try:
-        from distributed import get_worker
-
-        worker = get_worker()
-    except (ImportError, ValueError):
+        worker = dask.get_worker() if dask is not None else None
+    except ValueError:  # distributed is loaded, but this is not a worker
+        worker = None
+    if worker is None:
         return f"{socket.gethostname()}:{os.getpid()}", 0.0
     # scheduler_delay = scheduler's time - this worker's time at a heartbeat's midpoint
     return str(worker.address), -float(worker.scheduler_delay)
