@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -280,6 +282,20 @@ def test_cluster_runs_one_shard_per_dask_worker_by_default(schedules, dask_clien
     assert len(dist.shards) == 3 and digest.sha.hexdigest() == want
 
 
+def test_more_shards_than_the_cluster_can_run_at_once_are_refused(schedules, dask_client):
+    _, plan, _ = schedules["spike"]
+    with DaskCluster(dask_client) as backend:
+        with pytest.raises(ConfigError, match="4 shards need 4 worker threads at once, but the cluster at tcp://"
+                                              ".* has 3: .* use --workers 3"):
+            run_distributed(plan, [], backend, shards=4)
+
+
+def test_listen_must_name_an_address_workers_can_reach(dask_client):
+    for wildcard in ("0.0.0.0", "::"):
+        with pytest.raises(ConfigError, match="not a wildcard"):
+            DaskCluster(dask_client, listen_host=wildcard)
+
+
 def test_z6_run_cluster_writes_a_log_that_verifies(schedules, dask_client, tmp_path):
     path, _, _ = schedules["steps"]
     one, out = tmp_path / "one", tmp_path / "run"
@@ -352,7 +368,8 @@ def test_z6_run_workers_refuses_what_cannot_be_split(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds shard processes in /proc")
-def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path):
+@pytest.mark.parametrize("how", ["sigint", "sigterm-to-the-group"])
+def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path, how):
     sc = tmp_path / "long.toml"
     text = (EXAMPLES / "constant.toml").read_text()
     text = text.replace("duration_seconds = 5\n", "duration_seconds = 100000\n")
@@ -360,10 +377,15 @@ def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path):
     assert z6.load_scenario(sc).schedule.duration_s == 100000  # hours of work: only a signal ends it
     proc = subprocess.Popen([sys.executable, "-m", "z6.cli", "run", str(sc), "--workers", "2", "--json",
                              "--out", str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_environment())
+                            text=True, env=child_environment(), start_new_session=True)
     shards = shard_processes(proc.pid, 2)
     time.sleep(1.0)
-    proc.send_signal(2)
+    if how == "sigint":
+        proc.send_signal(signal.SIGINT)
+    else:
+        # As timeout(1) or systemd do: the whole group, shards included. The
+        # shards leave it to the coordinator, so the run is interrupted, not lost.
+        os.killpg(proc.pid, signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
     doc = json.loads(out)
@@ -480,21 +502,55 @@ def test_a_shard_that_cannot_start_fails_the_run(plan):
 
 def test_strangers_and_second_runs_of_a_shard_are_turned_away(plan, schedules):
     want = schedules["constant"][2]
+    silent = []
 
     def with_strangers(task):
         for token, index in (("not-the-token", task.shard.index), (task.token, 99)):
             stranger = socket.create_connection(task.coordinator)
             _hello(task, stranger, token=token, index=index)
             stranger.close()
+        # A FAIL without the token does not end the run...
+        stranger = socket.create_connection(task.coordinator)
+        wire.send_json(stranger, wire.FAIL, {"kind": "config", "message": "stop everything"})
+        stranger.close()
+        # ...a huge first frame is dropped from its header, nothing allocated...
+        stranger = socket.create_connection(task.coordinator)
+        stranger.sendall(bytes([wire.CHUNK]) + (2**31 - 8).to_bytes(8, "little"))
+        stranger.close()
+        # ...and a connection that says one byte and then nothing stalls nothing.
+        quiet = socket.create_connection(task.coordinator)
+        quiet.sendall(b"\x01")
+        silent.append(quiet)
         junk = socket.create_connection(task.coordinator)
         junk.sendall(b"GET / HTTP/1.1\r\n\r\n")
         junk.close()
         return run_shard(task)
 
     digest = _Digest()
-    with _Threads(with_strangers) as backend:
-        _, dist = run_distributed(plan, [digest], backend)
+    started = time.monotonic()
+    try:
+        with _Threads(with_strangers) as backend:
+            _, dist = run_distributed(plan, [digest], backend)
+    finally:
+        for sock in silent:
+            sock.close()
     assert digest.sha.hexdigest() == want and not dist.lost
+    assert time.monotonic() - started < _coordinator.INTRODUCTION_S / 2
+
+
+def test_a_shard_lost_at_the_start_does_not_take_the_healthy_one_with_it(plan):
+    def vanish_after_hello(task):
+        sock = socket.create_connection(task.coordinator)
+        _hello(task, sock)
+        sock.close()
+
+    def shard_fn(task):
+        return vanish_after_hello(task) if task.shard.index == 0 else run_shard(task)
+
+    with _Threads(shard_fn) as backend:
+        _, dist = run_distributed(plan, [], backend)
+    assert dist.shards[0].status == "lost"
+    assert dist.shards[1].status in ("completed", "interrupted")
 
 
 def test_a_worker_with_another_z6_version_is_refused(plan):

@@ -68,3 +68,11 @@ def test_shard_bounds(plan):
     with pytest.raises(ValueError):
         plan.shard(0, 5)
     assert plan.shard(1, 3).first_vu_id == 2
+
+
+@pytest.mark.parametrize("engine", [z6core.Engine, z6core.LiveEngine])
+def test_the_engines_are_final_classes(engine):
+    # cython.final lets the loops call their own methods directly instead of
+    # through the vtable; losing it slows the hot path without failing anything else.
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        type("Sub", (engine,), {})

@@ -131,7 +131,6 @@ ctypedef struct far_t:
     uint32_t idx
 
 
-@cython.final
 def vu_id_stride(plan):
     """The plan's VU id step: 1 for a whole plan, N for a shard holding every
     N-th VU (`Plan.shard`). Plans without the attribute have step 1."""
@@ -141,6 +140,7 @@ def vu_id_stride(plan):
     return step
 
 
+@cython.final
 cdef class Engine:
     """Run a compiled plan; hand events out chunk by chunk.
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import select
+import selectors
 import socket
 import time
 from concurrent.futures import Future
@@ -51,6 +51,8 @@ SILENCE_TIMEOUT_S = 30.0
 # Chunks a shard ahead of the merge may have waiting before the coordinator
 # stops reading it (and TCP stops it sending).
 CAP_CHUNKS = 4
+# How long a new connection may take to introduce itself (HELLO).
+INTRODUCTION_S = 10.0
 _POLL_S = 0.25
 
 
@@ -68,6 +70,7 @@ class _Link:
     active_vus: int = 0
     requests_issued: int = 0
     events: int = 0  # received
+    ended_at: float = 0.0  # when its task was first seen finished before it connected
 
     @property
     def running(self) -> bool:
@@ -119,7 +122,7 @@ class _Coordinator:
         self.cap = CAP_CHUNKS * chunk_records
         self.links: list[_Link] = []
         self.signals = _Signals()
-        self.stops_sent = 0
+        self.signals_forwarded = 0
         self.peak_held = 0  # the most events the merger held at once
 
     # ---------------------------------------------------------------- phases
@@ -144,105 +147,160 @@ class _Coordinator:
             requests_issued=sum(link.requests_issued for link in self.links),
             final_tick=max(int(link.done["final_tick"]) if link.done else link.tick for link in self.links),
             wall_s=time.perf_counter() - started,
-            interrupted=self.signals.count > 0,
+            interrupted=self.signals_forwarded > 0,
         )
         return stats, self._distribution()
 
     def _connect(self, listener: socket.socket, token: str) -> None:
+        # Until a connection has introduced itself with the run's token it is
+        # read without blocking, a few KiB at most, for at most INTRODUCTION_S:
+        # a stranger can neither stall the run, nor make it allocate, nor end it.
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
-        pending: list[socket.socket] = []
+        pending: dict[socket.socket, tuple[float, bytearray]] = {}
         waiting = len(self.links)
-        try:
-            while waiting:
-                if self.signals.count:
-                    raise KeyboardInterrupt
-                self._check_futures_before_start()
-                if time.monotonic() > deadline:
-                    late = [link.name() for link in self.links if link.sock is None]
-                    raise RunError(f"{len(late)} shard(s) did not start within {CONNECT_TIMEOUT_S:.0f} s: "
-                                   + "; ".join(late))
-                readable, _, _ = select.select([listener, *pending], [], [], _POLL_S)
-                for sock in readable:
-                    if sock is listener:
-                        conn, _ = listener.accept()
-                        conn.settimeout(10.0)
-                        pending.append(conn)
-                        continue
-                    pending.remove(sock)
-                    try:
-                        link = self._hello(sock, token)
-                    except BaseException:
-                        sock.close()
-                        raise
-                    if link is None:
-                        sock.close()
-                    else:
-                        waiting -= 1
-        finally:
-            for sock in pending:
-                sock.close()
+        with selectors.DefaultSelector() as selector:
+            selector.register(listener, selectors.EVENT_READ)
+            try:
+                while waiting:
+                    if self.signals.count:
+                        raise KeyboardInterrupt
+                    self._check_futures_before_start()
+                    now = time.monotonic()
+                    if now > deadline:
+                        late = [link.name() for link in self.links if link.sock is None]
+                        raise RunError(f"{len(late)} shard(s) did not start within {CONNECT_TIMEOUT_S:.0f} s: "
+                                       + "; ".join(late))
+                    for sock, (since, _) in list(pending.items()):
+                        if now - since > INTRODUCTION_S:
+                            self._drop(selector, pending, sock)
+                    for key, _ in selector.select(_POLL_S):
+                        sock = key.fileobj
+                        if sock is listener:
+                            conn, _ = listener.accept()
+                            conn.setblocking(False)
+                            pending[conn] = (time.monotonic(), bytearray())
+                            selector.register(conn, selectors.EVENT_READ)
+                        elif self._introduce(sock, pending[sock][1], token):
+                            selector.unregister(sock)
+                            del pending[sock]
+                            waiting -= 1
+                        elif sock.fileno() < 0:
+                            selector.unregister(sock)
+                            del pending[sock]
+            finally:
+                for sock in pending:
+                    sock.close()
 
-    def _hello(self, sock: socket.socket, token: str) -> Optional[_Link]:
+    @staticmethod
+    def _drop(selector: selectors.BaseSelector, pending: dict, sock: socket.socket) -> None:
+        selector.unregister(sock)
+        del pending[sock]
+        sock.close()
+
+    def _introduce(self, sock: socket.socket, data: bytearray, token: str) -> bool:
+        """Read what ``sock`` sent; True once it is a shard's accepted HELLO.
+        Anything that is not ours is closed (and then left for the caller to forget)."""
         try:
-            kind, body = wire.recv_frame(sock)
-        except (OSError, wire.WireError):
-            return None  # not one of ours, or gone before saying who it is
-        if kind == wire.FAIL:
-            raise _failure(None, body)
-        if kind != wire.HELLO or body.get("token") != token:
-            return None
+            chunk = sock.recv(wire.MAX_INTRODUCTION)
+        except BlockingIOError:
+            return False
+        except OSError:
+            chunk = b""
+        try:
+            if not chunk:
+                raise wire.WireError("closed before saying who it is")
+            data += chunk
+            frame = wire.parse_introduction(data)
+        except wire.WireError:
+            sock.close()
+            return False
+        if frame is None:
+            return False
+        kind, body = frame
         index = body.get("index")
-        if not isinstance(index, int) or not 0 <= index < len(self.links) or self.links[index].sock is not None:
-            return None  # a re-run of a shard that already connected: its events would count twice
+        if (body.get("token") != token or not isinstance(index, int) or not 0 <= index < len(self.links)
+                or self.links[index].sock is not None):
+            # A stranger, or a re-run of a shard that already connected (its
+            # events would count twice).
+            sock.close()
+            return False
         link = self.links[index]
+        if kind == wire.FAIL:
+            sock.close()
+            raise _failure(link, body)
         if body.get("z6_version") != z6.__version__:
+            sock.close()
             raise ConfigError(f"{link.shard.label()} runs on {body.get('worker')} with z6 {body.get('z6_version')}, "
                               f"but this coordinator is z6 {z6.__version__}: install the same version everywhere")
+        sock.setblocking(True)
         sock.settimeout(SILENCE_TIMEOUT_S)
         link.sock, link.hello, link.status = sock, body, "running"
-        return link
+        return True
 
     def _check_futures_before_start(self) -> None:
+        now = time.monotonic()
         for link in self.links:
             if link.sock is None and link.future.done():
                 exc = link.future.exception()
                 if isinstance(exc, ConfigError):
                     raise exc
-                raise RunError(f"{link.name()} failed to start: {type(exc).__name__}: {exc}" if exc else
-                               f"{link.name()} ended before connecting to the coordinator")
+                if exc is not None:
+                    raise RunError(f"{link.name()} failed to start: {type(exc).__name__}: {exc}")
+                # It returned: its HELLO may still be on its way (a shard that
+                # said HELLO and vanished is then lost at the start).
+                link.ended_at = link.ended_at or now
+                if now - link.ended_at > 2.0:
+                    raise RunError(f"{link.name()} ended before connecting to the coordinator")
 
     def _start(self) -> None:
         # Every live shard begins at one instant on the reference clock, far
         # enough ahead for START to reach them all first.
         start_at = self.backend.reference_time() + self.backend.start_lead_s if self.target is not None else None
+        failed = []
         for link in self.links:
             try:
                 wire.send_json(link.sock, wire.START, {"start_at": start_at})
             except OSError as exc:
-                self._lose(link, f"its connection failed at the start ({exc})")
+                failed.append((link, exc))
+        # Only once every shard has its START: a STOP must never arrive first.
+        for link, exc in failed:
+            self._lose(link, f"its connection failed at the start ({exc})")
         now = time.monotonic()
         for link in self.links:
             link.last_seen = now
 
     def _stream(self, started: float) -> None:
-        while any(link.running for link in self.links):
-            if self.signals.count > self.stops_sent:
-                self._stop_all(wire.CANCEL if self.signals.count > 1 else wire.STOP)
-            low = self.merger.low
-            eligible = [link for i, link in enumerate(self.links) if link.running
-                        and (self.merger.buffered[i] < self.cap or self.merger.watermark[i] == low)]
-            readable, _, _ = select.select([link.sock for link in eligible], [], [], _POLL_S)
-            now = time.monotonic()
-            for link in eligible:
-                if link.sock in readable:
-                    self._receive(link, now)
-                elif now - link.last_seen > SILENCE_TIMEOUT_S:
-                    self._lose(link, f"it sent nothing for {SILENCE_TIMEOUT_S:.0f} s")
-            ready = self.merger.take_ready()
-            if ready.size:
-                self.out(ready)
-            if self.progress is not None:
-                self.progress(self._snapshot(started))
+        with selectors.DefaultSelector() as selector:
+            registered: set[int] = set()
+            while any(link.running for link in self.links):
+                if self.signals.count > self.signals_forwarded:
+                    self.signals_forwarded = self.signals.count
+                    self._stop_all(wire.CANCEL if self.signals.count > 1 else wire.STOP)
+                low = self.merger.low
+                eligible = {i for i, link in enumerate(self.links) if link.running
+                            and (self.merger.buffered[i] < self.cap or self.merger.watermark[i] == low)}
+                for i in registered - eligible:
+                    if self.links[i].sock.fileno() >= 0:
+                        selector.unregister(self.links[i].sock)
+                for i in eligible - registered:
+                    selector.register(self.links[i].sock, selectors.EVENT_READ, i)
+                registered = eligible
+                readable = {key.data for key, _ in selector.select(_POLL_S)}
+                now = time.monotonic()
+                for i in sorted(eligible):
+                    link = self.links[i]
+                    if i in readable:
+                        self._receive(link, now)
+                    elif now - link.last_seen > SILENCE_TIMEOUT_S:
+                        self._lose(link, f"it sent nothing for {SILENCE_TIMEOUT_S:.0f} s")
+                    if not link.running:
+                        selector.unregister(link.sock)
+                        registered.discard(i)
+                ready = self.merger.take_ready()
+                if ready.size:
+                    self.out(ready)
+                if self.progress is not None:
+                    self.progress(self._snapshot(started))
         self.out(self.merger.take_ready())
         self.out.flush()
         if self.progress is not None:
@@ -272,7 +330,6 @@ class _Coordinator:
             link.done = body
             link.status = "interrupted" if body.get("interrupted") else "completed"
             self.merger.close(index)
-            link.sock.close()
         elif kind == wire.FAIL:
             raise _failure(link, body)
         else:
@@ -283,13 +340,12 @@ class _Coordinator:
         link.status, link.detail = "lost", reason
         self.merger.close(link.shard.index)
         if link.sock is not None:
-            link.sock.close()
+            _shutdown(link.sock)
         if first:
             # The run has failed: the others stop issuing and finish what is in flight.
             self._stop_all(wire.STOP)
 
     def _stop_all(self, kind: int) -> None:
-        self.stops_sent = max(self.stops_sent + 1, self.signals.count)
         for link in self.links:
             if link.running:
                 try:
@@ -333,9 +389,17 @@ class _Coordinator:
         return Distribution(self.backend.name, self.backend.address, tuple(reports), self.peak_held)
 
 
-def _failure(link: Optional[_Link], body: dict[str, Any]) -> Exception:
-    where = link.name() if link is not None else "a shard"
-    message = f"{where} failed: {body.get('message', '(no message)')}"
+def _shutdown(sock: socket.socket) -> None:
+    # Stop the lost shard's connection both ways now; the socket itself is
+    # closed with the others at the end (the selector may still hold it).
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _failure(link: _Link, body: dict[str, Any]) -> Exception:
+    message = f"{link.name()} failed: {body.get('message', '(no message)')}"
     return ConfigError(message) if body.get("kind") == "config" else RunError(message)
 
 
@@ -357,5 +421,10 @@ def run_distributed(
     ``lost``), and the caller fails the run.
     """
     parts = split_plan(plan, shards if shards is not None else backend.default_shards())
+    slots = backend.slots()
+    if slots is not None and len(parts) > slots:
+        raise ConfigError(f"{len(parts)} shards need {len(parts)} worker threads at once, but the cluster at "
+                          f"{backend.address} has {slots}: every shard waits for the others to start, so use "
+                          f"--workers {slots} or add workers")
     return _Coordinator(plan, parts, backend, target, chunk_records, consumers, progress).run()
 

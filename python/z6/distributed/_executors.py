@@ -40,6 +40,12 @@ class Backend:
     def default_shards(self) -> int:
         raise NotImplementedError
 
+    def slots(self) -> Optional[int]:
+        """How many shards can run at once (None: as many as asked). Every
+        shard waits for all the others to start, so more shards than slots
+        would never start."""
+        return None
+
     def shutdown(self) -> None:
         raise NotImplementedError
 
@@ -51,9 +57,11 @@ class Backend:
 
 
 def _child_main(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    # Ctrl-C reaches the whole process group; the coordinator alone decides
-    # what it means and tells each shard over its connection.
+    # Ctrl-C, or a SIGTERM sent to the whole process group (timeout(1),
+    # systemd), reaches the shards too; the coordinator alone decides what it
+    # means and tells each shard over its connection.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         result = (True, fn(*args))
     except BaseException as exc:  # handed to the parent's future, as an executor does
@@ -90,8 +98,13 @@ class LocalProcesses(Backend):
         receive, send = self._context.Pipe(duplex=False)
         process = self._context.Process(target=_child_main, args=(send, fn, args), daemon=True,
                                         name="z6-shard")
-        process.start()
-        send.close()
+        try:
+            process.start()
+        except BaseException:
+            receive.close()
+            raise
+        finally:
+            send.close()
         self._processes.append(process)
 
         def wait() -> None:
@@ -160,23 +173,38 @@ class DaskCluster(Backend):
             self._owns_client = False
         self.address = str(self._client.scheduler.address)
         parts = urlsplit(self.address)
+        if listen_host is not None and listen_host in ("0.0.0.0", "::", ""):
+            raise ConfigError(f"--listen {listen_host!r}: name the address workers connect to, not a wildcard")
         self.coordinator_host = listen_host or _route_to(parts.hostname or "127.0.0.1", parts.port or 8786)
-        # No retries: a shard re-run after its worker died would send its events twice.
+        # No retries of a failed shard. (A shard whose worker died may still be
+        # re-run by Dask; the coordinator refuses its connection, so its events
+        # never count twice.)
         self._executor = self._client.get_executor(pure=False, retries=0)
         self._futures: list[Future] = []
 
-    def default_shards(self) -> int:
+    def _workers(self) -> dict[str, Any]:
         workers = self._client.scheduler_info(n_workers=-1).get("workers", {})
         if not workers:
             raise RunError(f"the Dask cluster at {self.address} has no workers")
-        return len(workers)
+        return workers
+
+    def default_shards(self) -> int:
+        return len(self._workers())
+
+    def slots(self) -> Optional[int]:
+        return sum(int(w.get("nthreads", 1)) for w in self._workers().values())
 
     def reference_time(self) -> float:
-        # The scheduler's clock: every worker's offset to it is what Dask measures.
+        # The scheduler's clock: every worker's offset to it is what Dask
+        # measures, so the start instant must be on it. No silent fallback on
+        # this machine's clock: the instant would be off by the skew between
+        # the two.
         try:
             return float(self._client.run_on_scheduler(time.time))
-        except Exception:  # the scheduler refuses to run functions: fall back on ours
-            return time.time()
+        except Exception as exc:
+            raise RunError(f"cannot read the clock of the Dask scheduler at {self.address} ({exc}); a live run "
+                           "starts every shard at one instant on it (distributed.scheduler.pickle must allow "
+                           "run_on_scheduler)") from None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         future = self._executor.submit(fn, *args)

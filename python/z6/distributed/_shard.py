@@ -134,6 +134,10 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     sock = socket.create_connection(task.coordinator, timeout=CONNECT_TIMEOUT_S)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     engine = None
+    worker, offset_s = worker_clock()
+    # Every frame before START carries the run's token: the coordinator ignores
+    # anything that does not.
+    who = {"token": task.token, "index": task.shard.index, "worker": worker}
     try:
         try:
             if task.target is not None:
@@ -141,14 +145,19 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
 
                 ensure_descriptors(task.plan.n_vus, f"{task.shard.label()} on {socket.gethostname()}")
             engine = make_engine(task.plan, task.target)
-            worker, offset_s = worker_clock()
             wire.send_json(sock, wire.HELLO, {
-                "token": task.token, "index": task.shard.index, "z6_version": z6.__version__,
-                "worker": worker, "host": socket.gethostname(), "pid": os.getpid(), "clock_offset_s": offset_s,
+                **who, "z6_version": z6.__version__, "host": socket.gethostname(), "pid": os.getpid(),
+                "clock_offset_s": offset_s,
             })
             sock.settimeout(START_WAIT_S)
             kind, body = wire.recv_frame(sock)
             sock.settimeout(None)
+            if kind in (wire.STOP, wire.CANCEL):
+                # Stopped before it started (another shard failed to start).
+                totals = {"events": 0, "requests_issued": 0, "final_tick": 0, "wall_s": 0.0, "interrupted": True,
+                          "start_late_s": 0.0}
+                wire.send_json(sock, wire.DONE, totals)
+                return totals
             if kind != wire.START:
                 raise wire.WireError(f"expected START from the coordinator, got frame type {kind}")
             late_s = 0.0
@@ -162,18 +171,25 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
             totals["start_late_s"] = late_s
             wire.send_json(sock, wire.DONE, totals)
             return totals
-        except ConnectionError:
-            raise  # the coordinator is gone: nobody to tell
+        except (ConnectionError, TimeoutError) as exc:
+            if not isinstance(exc, wire.WireError):
+                raise  # the coordinator is gone: nobody to tell
+            _tell_failure(sock, who, exc)
+            raise
         except BaseException as exc:
-            kind_name = "config" if isinstance(exc, ConfigError) else "run"
-            try:
-                sock.settimeout(5.0)
-                wire.send_json(sock, wire.FAIL, {"kind": kind_name, "message": f"{type(exc).__name__}: {exc}"
-                                                 if kind_name == "run" else str(exc)})
-            except OSError:
-                pass
+            _tell_failure(sock, who, exc)
             raise
     finally:
         if isinstance(engine, LiveEngine):
             engine.close()
         sock.close()
+
+
+def _tell_failure(sock: socket.socket, who: dict[str, Any], exc: BaseException) -> None:
+    config = isinstance(exc, ConfigError)
+    try:
+        sock.settimeout(5.0)
+        wire.send_json(sock, wire.FAIL, {**who, "kind": "config" if config else "run",
+                                         "message": str(exc) if config else f"{type(exc).__name__}: {exc}"})
+    except OSError:
+        pass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from z6core import EVENT_DTYPE
 
 __all__ = [
     "HELLO", "START", "CHUNK", "DONE", "FAIL", "STOP", "CANCEL",
-    "send_json", "send_chunk", "send_signal", "recv_frame", "ChunkHeader", "WireError", "FINISHED",
+    "send_json", "send_chunk", "send_signal", "recv_frame", "parse_introduction", "ChunkHeader", "WireError",
+    "FINISHED", "MAX_INTRODUCTION",
 ]
 
 HELLO, START, CHUNK, DONE, FAIL, STOP, CANCEL = range(1, 8)
@@ -30,6 +31,9 @@ _FRAME = struct.Struct("<BQ")
 # active VUs, requests issued, events emitted (the last three: totals so far)
 _CHUNK = struct.Struct("<QQQQQ")
 _MAX_JSON = 1 << 20
+# A connection's first frame (HELLO, or FAIL before it) is small; anything
+# bigger is not a shard of this run.
+MAX_INTRODUCTION = 4096
 _MAX_CHUNK = 1 << 31
 FINISHED = 2**64 - 1  # a watermark meaning: this shard has sent every event
 
@@ -101,4 +105,26 @@ def recv_frame(sock: socket.socket) -> tuple[int, Any]:
         raise WireError(f"a frame of type {kind} does not hold JSON: {exc}") from None
     if not isinstance(body, dict):
         raise WireError(f"a frame of type {kind} does not hold a JSON object")
+    return kind, body
+
+
+def parse_introduction(data: bytes) -> Optional[tuple[int, dict[str, Any]]]:
+    """A connection's first frame from the bytes read so far: None while
+    incomplete; WireError when it cannot be a HELLO or FAIL of this protocol
+    (checked from the header on, before anything is allocated)."""
+    if len(data) < _FRAME.size:
+        return None
+    kind, length = _FRAME.unpack_from(data)
+    if kind not in (HELLO, FAIL) or length > MAX_INTRODUCTION:
+        raise WireError(f"a first frame of type {kind} and {length} bytes is not an introduction")
+    if len(data) < _FRAME.size + length:
+        return None
+    if len(data) > _FRAME.size + length:
+        raise WireError("bytes after the introduction, before START")
+    try:
+        body = json.loads(data[_FRAME.size:])
+    except ValueError as exc:
+        raise WireError(f"the introduction does not hold JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise WireError("the introduction does not hold a JSON object")
     return kind, body
