@@ -296,6 +296,16 @@ def test_listen_must_name_an_address_workers_can_reach(dask_client):
             DaskCluster(dask_client, listen_host=wildcard)
 
 
+def test_the_builtin_target_is_refused_for_workers_on_other_machines(dask_client, monkeypatch, tmp_path, capsys):
+    assert DaskCluster(dask_client).on_this_machine()  # a LocalCluster's workers are on 127.0.0.1
+    monkeypatch.setattr(DaskCluster, "on_this_machine", lambda self: False)
+    code = z6.cli.main(["run", str(EXAMPLES / "quickstart.toml"), "--cluster", dask_client.scheduler.address,
+                        "--quiet", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "the built-in target listens on 127.0.0.1 of this machine" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_z6_run_cluster_writes_a_log_that_verifies(schedules, dask_client, tmp_path):
     path, _, _ = schedules["steps"]
     one, out = tmp_path / "one", tmp_path / "run"

@@ -18,7 +18,7 @@ from z6._outputs import RunDirectory
 from z6.assertions import AssertionResult, evaluate_assertions
 from z6.metrics import Summary, SummaryBuilder
 from z6.plan import Plan, compile_plan
-from z6._errors import RunError
+from z6._errors import ConfigError, RunError
 from z6.live import check_reachable, ensure_descriptors, resolve_target
 from z6.runner import ProgressSnapshot, RunStats, run_plan
 
@@ -142,7 +142,7 @@ def run_scenario(
     distribution: Optional["Distribution"] = None
     distributed = workers is not None or cluster is not None
 
-    def run(target: Optional["LiveTarget"]) -> tuple[SummaryBuilder, RunStats]:
+    def run(target: Optional["LiveTarget"], backend: Optional["Backend"]) -> tuple[SummaryBuilder, RunStats]:
         # The run directory is made only now, once the target answered: a run
         # that never started leaves nothing behind.
         nonlocal outputs
@@ -151,22 +151,27 @@ def run_scenario(
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
                                  request_bytes=[len(w) for w in target.requests] if target else None)
         sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
-        if not distributed:
+        if backend is None:
             return builder, run_plan(plan, sinks, progress=progress, target=target)
         nonlocal distribution
         from z6.distributed import run_distributed
 
-        with _backend(workers, cluster, listen) as backend:
-            stats, distribution = run_distributed(plan, sinks, backend, shards=workers, target=target,
-                                                  progress=progress)
+        stats, distribution = run_distributed(plan, sinks, backend, shards=workers, target=target, progress=progress)
         return builder, stats
 
     try:
-        if plan.mode == "live":
-            with _live_target(scenario, vus, distributed) as target:
-                builder, stats = run(target)
-        else:
-            builder, stats = run(None)
+        with contextlib.ExitStack() as stack:
+            # The cluster first: an unreachable scheduler fails before a
+            # built-in target is started or a run directory made.
+            backend = stack.enter_context(_backend(workers, cluster, listen)) if distributed else None
+            target = None
+            if plan.mode == "live":
+                if backend is not None and scenario.target.builtin and not backend.on_this_machine():
+                    raise ConfigError(f"{scenario.source}: target.builtin: the built-in target listens on "
+                                      f"127.0.0.1 of this machine, which workers of the cluster at {backend.address} "
+                                      "cannot reach; point target.base_url at a real server, or use --workers")
+                target = stack.enter_context(_live_target(scenario, vus, distributed))
+            builder, stats = run(target, backend)
     except BaseException as exc:
         if outputs is not None:
             outputs.abort()

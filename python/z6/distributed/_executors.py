@@ -6,6 +6,7 @@ reach it on, and a reference clock for a live run's start instant.
 
 from __future__ import annotations
 
+import ipaddress
 import multiprocessing
 import signal
 import socket
@@ -39,6 +40,10 @@ class Backend:
 
     def default_shards(self) -> int:
         raise NotImplementedError
+
+    def on_this_machine(self) -> bool:
+        """Every worker runs on this machine (so it can reach 127.0.0.1 here)."""
+        return True
 
     def slots(self) -> Optional[int]:
         """How many shards can run at once (None: as many as asked). Every
@@ -193,6 +198,17 @@ class DaskCluster(Backend):
 
     def slots(self) -> Optional[int]:
         return sum(int(w.get("nthreads", 1)) for w in self._workers().values())
+
+    def on_this_machine(self) -> bool:
+        for address in self._workers():
+            host = urlsplit(address).hostname or ""
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    return False
+            except ValueError:
+                if host != "localhost":
+                    return False
+        return True
 
     def reference_time(self) -> float:
         # The scheduler's clock: every worker's offset to it is what Dask
