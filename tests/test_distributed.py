@@ -461,7 +461,8 @@ def test_a_shard_that_drops_its_connection_is_lost_and_named(plan):
 
     with _Threads(_misbehave_on_shard_2(drop)) as backend:
         stats, dist = run_distributed(plan, [], backend)
-    assert [s.status for s in dist.shards] == ["completed", "lost"]
+    # The healthy shard finished, or was stopped when the loss was seen first.
+    assert dist.shards[0].status in ("completed", "interrupted") and dist.shards[1].status == "lost"
     lost = dist.lost[0]
     assert lost.shard.vu_ids == range(2, plan.n_vus + 1, 2) and lost.events == 2
     assert "its connection closed" in lost.detail
