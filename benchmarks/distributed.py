@@ -34,17 +34,11 @@ import time
 from pathlib import Path
 
 from _z6bench import SCENARIOS, ensure_importable
+from scale import peak_rss_kib
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH / "peers"))
-
-
-def _vm_hwm_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+from _peers_proc import z6_env  # noqa: E402
 
 
 def _child_cpu_s() -> float:
@@ -83,7 +77,7 @@ def case(scenario_path: str, vus: int, workers: int, log_dir: str, duration: flo
     if mode == "events":
         row = _events_only(scenario, vus, workers)
         row.update(mode=mode, workers=workers, vus=vus, coordinator_cpu_s=_self_cpu_s(),
-                   shards_cpu_s=_child_cpu_s(), coordinator_peak_rss_mib=_vm_hwm_kib() / 1024)
+                   shards_cpu_s=_child_cpu_s(), coordinator_peak_rss_mib=peak_rss_kib() / 1024)
         return row
     started = time.perf_counter()
     result = z6.run_scenario(scenario, vus=vus, duration_s=duration, workers=workers or None,
@@ -101,16 +95,13 @@ def case(scenario_path: str, vus: int, workers: int, log_dir: str, duration: flo
         "duration_s": result.summary.duration_s,
         "coordinator_cpu_s": _self_cpu_s(),
         "shards_cpu_s": _child_cpu_s(),
-        "coordinator_peak_rss_mib": _vm_hwm_kib() / 1024,
+        "coordinator_peak_rss_mib": peak_rss_kib() / 1024,
         "lost": len(result.distribution.lost) if result.distribution else 0,
     }
 
 
 def _run_case(args: list[str]) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(BENCH.parent / "python"), str(BENCH.parent / "src"),
-                                         env.get("PYTHONPATH", "")])
-    out = subprocess.run([sys.executable, __file__, "case", *args], capture_output=True, text=True, env=env,
+    out = subprocess.run([sys.executable, __file__, "case", *args], capture_output=True, text=True, env=z6_env(),
                          check=False)
     if out.returncode != 0:
         raise SystemExit(f"case {args} failed:\n{out.stderr}")

@@ -313,10 +313,13 @@ class _Coordinator:
         try:
             kind, body = wire.recv_frame(link.sock)
         except (OSError, wire.WireError) as exc:
-            reason = "its connection closed" if isinstance(exc, ConnectionResetError) else str(exc) or type(exc).__name__
             if isinstance(exc, socket.timeout):
                 reason = f"it stopped mid-message for {SILENCE_TIMEOUT_S:.0f} s"
-            self._lose(link, f"{reason} (worker died or was killed?)" if "closed" in reason else reason)
+            elif isinstance(exc, ConnectionResetError):
+                reason = "its connection closed (worker died or was killed?)"
+            else:
+                reason = str(exc) or type(exc).__name__
+            self._lose(link, reason)
             return
         link.last_seen = now
         if kind == wire.CHUNK:

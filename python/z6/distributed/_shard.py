@@ -13,7 +13,6 @@ totals to the executor.
 from __future__ import annotations
 
 import os
-import select
 import socket
 import sys
 import time
@@ -80,11 +79,15 @@ def _sleep_until(wall_s: float) -> None:
 
 
 def _control(sock: socket.socket) -> Optional[int]:
-    """A STOP or CANCEL from the coordinator, if one is waiting (never blocks)."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
+    """A STOP or CANCEL from the coordinator, if one is waiting (never blocks).
+
+    A peek rather than select(): a live shard's engine may hold descriptors
+    past select()'s limit of 1024."""
+    try:
+        sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
         return None
-    kind, _ = wire.recv_frame(sock)
+    kind, _ = wire.recv_frame(sock)  # a closed connection raises here
     if kind not in (wire.STOP, wire.CANCEL):
         raise wire.WireError(f"unexpected frame type {kind} from the coordinator mid-run")
     return kind
