@@ -96,7 +96,7 @@ def case(scenario_path: str, vus: int, workers: int, log_dir: str, duration: flo
         "coordinator_cpu_s": _self_cpu_s(),
         "shards_cpu_s": _child_cpu_s(),
         "coordinator_peak_rss_mib": peak_rss_kib() / 1024,
-        "lost": len(result.distribution.lost) if result.distribution else 0,
+        "lost": len(result.scale_out.lost) if result.scale_out else 0,
     }
 
 

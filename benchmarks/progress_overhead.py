@@ -35,7 +35,7 @@ from _z6bench import SCENARIOS, ensure_importable
 ensure_importable()
 
 import z6  # noqa: E402
-from z6.progress import ProgressView  # noqa: E402
+from z6.cli._progress import ProgressView  # noqa: E402
 from z6.runner import ProgressSnapshot, iter_chunks, run_plan  # noqa: E402
 from z6core import DEBUG_BUILD  # noqa: E402
 

@@ -24,10 +24,10 @@ import pytest
 import z6
 import z6.cli
 from z6._child_env import child_environment
-from z6._errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError
 from z6.distributed import (Backend, DaskCluster, LocalProcesses, ShardRange, merge_sorted, run_distributed,
                             run_shard, split_plan)
-from z6.distributed import _coordinator, _wire as wire
+from z6.distributed import _coordinator, _protocol as wire
 from z6.distributed._merge import Rechunker, ShardMerger
 from z6.runner import run_plan
 from conftest import REPO, process_alive, shard_processes

@@ -13,7 +13,8 @@ import pytest
 
 from z6.cli import main
 from z6.events import OUTCOME_KINDS, EventKind
-from z6.log import analyze_log, compile_filter, read_log
+from z6.analysis import analyze_log, compile_filter
+from z6.log import read_log
 from z6.metrics import SummaryBuilder
 
 from test_log_helpers import assertion_events, mixed_scenario, write_log

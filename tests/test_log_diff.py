@@ -10,7 +10,8 @@ import pytest
 import z6
 from z6.cli import main
 from z6.events import EVENT_DTYPE
-from z6.log import EventLogWriter, analyze_log, diff_logs, make_header, parse_thresholds, read_log
+from z6.analysis import analyze_log, diff_logs, parse_thresholds
+from z6.log import EventLogWriter, make_header, read_log
 
 from conftest import scenario
 from test_log_helpers import TWO_REQUESTS, write_log

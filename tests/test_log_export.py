@@ -11,7 +11,8 @@ import pytest
 
 from z6.cli import main
 from z6.events import EVENT_DTYPE, ErrorCode, EventKind
-from z6.log import LogError, compile_filter, export_log, read_log
+from z6.analysis import compile_filter, export_log
+from z6.log import LogError, read_log
 
 from test_log_helpers import mixed_scenario, write_log
 

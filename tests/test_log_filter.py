@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from z6.events import EVENT_DTYPE, ErrorCode, EventKind
-from z6.log import FilterError, compile_filter
+from z6.analysis import FilterError, compile_filter
 
 NAMES = ("login", "browse", "status")
 
@@ -102,7 +102,7 @@ def test_bad_expressions_name_the_column(text, column, message):
 
 def test_nesting_is_capped_with_a_clear_error(records, tmp_path, capsys):
     from z6.cli import main
-    from z6.log._filter import MAX_DEPTH
+    from z6.analysis._filter import MAX_DEPTH
 
     from test_log_helpers import mixed_scenario, write_log
 

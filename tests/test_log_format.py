@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import z6
-from z6._errors import ConfigError
+from z6.errors import ConfigError
 from z6.events import EVENT_DTYPE, EventKind, event_digest
 from z6.log import (
     FORMAT_VERSION,

@@ -13,7 +13,7 @@ import pytest
 
 import z6
 from z6._child_env import child_environment
-from z6.log import verify_log
+from z6.analysis import verify_log
 
 from test_log_helpers import read_quietly
 

@@ -14,7 +14,9 @@ import z6
 import z6core
 from z6.cli import main
 from z6.events import EVENT_DTYPE, EventKind
-from z6.log import EventLogWriter, make_header, read_log, recompute_run, verify_log
+from z6.analysis import recompute_run, verify_log
+from z6.log import EventLogWriter, make_header, read_log
+from z6.report import summary_document
 
 from test_log_helpers import (
     ASSERTIONS,
@@ -205,7 +207,25 @@ def test_metrics_only_recomputes_the_run_summary(tmp_path, capsys):
     assert z6.render_run(again).split("\n")[:-1] == out.rstrip("\n").split("\n")[:-1]
     code, out, _ = _cli(capsys, "replay", str(path), "--metrics-only", "--json")
     doc = json.loads(out)
-    assert doc["summary"] == json.loads(json.dumps(run.summary.to_dict())) and doc["passed"] is False
+    assert code == 1 and doc["verdict"]["passed"] is False
+    assert doc["summary"] == json.loads(json.dumps(summary_document(run)["summary"]))
+    assert doc["run"]["source"] == "log"
+
+
+@pytest.mark.parametrize("cut", ["completed", "partial"])
+def test_replay_metrics_only_and_report_give_the_same_document(run_log, tmp_path, capsys, cut):
+    # One log -> run function behind both commands: the same document, byte for byte.
+    if cut == "partial":
+        data = run_log.read_bytes()
+        (tmp_path / "events.z6log.partial").write_bytes(data[: len(data) // 2])
+        source = tmp_path
+    else:
+        source = run_log
+    code, out, _ = _cli(capsys, "replay", str(source), "--metrics-only", "--json")
+    report_code, _, _ = _cli(capsys, "report", str(source), "--json", str(tmp_path / "summary.json"))
+    assert report_code == 0 and code == (0 if cut == "completed" else 3)
+    assert out == (tmp_path / "summary.json").read_text()
+    assert json.loads(out)["run"]["status"] == cut
 
 
 # --- live runs: each VU's request sequence ----------------------------------
@@ -302,7 +322,8 @@ def test_metrics_only_of_a_partial_log_covers_its_complete_chunks(run_log, tmp_p
     (tmp_path / "events.z6log.partial").write_bytes(data[: len(data) // 2])
     log, _ = read_quietly(tmp_path)
     result = recompute_run(log)
-    assert result.interrupted and result.stats.events == len(log) and result.stats.wall_s == 0.0
+    assert result.interrupted and result.stats.events == len(log) and result.stats.wall_s is None
+    assert result.status == "partial" and result.source == "log"
     assert result.summary.overall.requests == int((log.events["kind"] == EventKind.REQUEST_ISSUED).sum())
     code, out, err = _cli(capsys, "replay", str(tmp_path), "--metrics-only")
     # A run that did not finish exits 3, as `z6 run` and the summary document's verdict do.
@@ -363,7 +384,7 @@ def test_body_files_resolve_from_any_working_directory(tmp_path, monkeypatch, ca
 
 
 def test_a_scenario_without_a_file_resolves_body_files_beside_the_log(tmp_path):
-    from z6.log._replay import scenario_from_header
+    from z6.analysis import scenario_from_header
 
     (tmp_path / "body.json").write_bytes(b"payload")
     text = mixed_scenario().text.replace('method = "POST"', 'method = "POST"\nbody_file = "body.json"')
@@ -399,7 +420,7 @@ def test_metrics_only_of_a_run_that_did_not_complete_exits_3(run_log, tmp_path, 
     code, _, err = _cli(capsys, "replay", str(path), "--metrics-only")
     assert code == 3 and f"the log is {status}" in err and "(exit 3)" in err
     code, out, _ = _cli(capsys, "replay", str(path), "--metrics-only", "--json")
-    assert code == 3 and json.loads(out)["log"]["status"] == status
+    assert code == 3 and json.loads(out)["run"]["status"] == status
 
 
 def test_a_completed_log_stripped_of_its_assertion_events_is_a_mismatch(tmp_path, capsys):

@@ -7,7 +7,7 @@ import io
 import pytest
 
 import z6
-from z6.progress import ProgressView
+from z6.cli._progress import ProgressView
 from z6.runner import ProgressSnapshot, run_plan
 from conftest import scenario
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import z6.scenario as scenario_pkg
-from z6._errors import ConfigError, ScenarioError
+from z6.errors import ConfigError, ScenarioError
 from z6.scenario import (
     MAX_BODY_BYTES,
     MAX_REQUESTS,

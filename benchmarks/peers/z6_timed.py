@@ -21,8 +21,8 @@ import sys
 # Imported here, before the CPU time is read, so that they count as start-up: the
 # command line, the run path (numpy, the compiled core, the live driver's helpers).
 import z6.cli
-import z6._cmd_run  # noqa: F401
-import z6._run  # noqa: F401
+import z6.cli._run  # noqa: F401
+import z6.run._run  # noqa: F401
 
 
 def _write_startup_cpu(path: str) -> None:

@@ -6,20 +6,24 @@
 
 Lower level: `compile_plan` -> `Plan`, `iter_chunks(plan)` yields the event records
 (numpy arrays of `EVENT_DTYPE`), `event_digest` hashes a stream.
+
+The package's layers, each importing only those before it (docs/architecture.md):
+events -> scenario -> plan -> result -> metrics, assertions -> log -> live, serve ->
+runner -> distributed -> analysis -> report -> run -> cli.
 """
 
-from z6._errors import ConfigError, InternalError, RunError, ScenarioError, Z6Error
-from z6._render import render_run
-from z6._run import RunResult, run_scenario
+from z6._version import __version__
 from z6.assertions import AssertionResult, evaluate_assertions
+from z6.errors import ConfigError, InternalError, RunError, ScenarioError, Z6Error
 from z6.events import EVENT_DTYPE, OUTCOME_KINDS, ErrorCode, EventKind, event_digest
 from z6.log import EventLog, EventLogWriter, LogError, read_log
 from z6.metrics import Summary, SummaryBuilder
 from z6.plan import Plan, compile_plan, seed_profile_plan
+from z6.report import render_run
+from z6.result import RunResult
+from z6.run import run_scenario
 from z6.runner import iter_chunks, run_plan
 from z6.scenario import Scenario, load_scenario, parse_scenario
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

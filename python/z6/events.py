@@ -1,7 +1,7 @@
 """The event record, its kinds and error codes, and the event-stream digest.
 
 The dtype is the core's (read off the C struct); the numbering of kinds follows
-the seed's EventType and DESIGN; error codes are z6's taxonomy.
+the seed's EventType (docs/architecture.md); error codes are z6's taxonomy.
 """
 
 from __future__ import annotations

@@ -2,63 +2,60 @@
 
 The runner's memory is bounded: each chunk is a fresh fixed-size array that
 consumers may keep or drop, and the engine never holds more than one chunk. What a
-consumer keeps is its own affair (the summary keeps every latency, 10 bytes a
-response).
+consumer keeps is its own affair (the summary's memory is bounded too: exact
+latencies up to a limit, an HDR histogram beyond it; docs/metrics.md).
+
+SIGINT and SIGTERM are routed to a run's own handler while it goes on
+(`stop_signals`): a live run stops gracefully on the first signal, cancels on the
+second and gives up on the third. The distributed coordinator installs its handler
+through the same function.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 import contextlib
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
+import signal
+import threading
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from z6core import EVENT_DTYPE, Engine, LiveEngine
-from z6._stop_signals import stop_signals
+from z6.live import LiveTarget
 from z6.plan import Plan
+from z6.result import ProgressSnapshot, RunStats
 
-if TYPE_CHECKING:
-    from z6.live import LiveTarget
 
-__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot"]
+__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot",
+           "stop_signals"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
 DEFAULT_CHUNK_RECORDS = 65_536
 
 
-@dataclass(frozen=True)
-class RunStats:
-    events: int
-    requests_issued: int
-    final_tick: int
-    wall_s: float
-    interrupted: bool = False  # a stop signal ended the run early
-
-
-@dataclass(frozen=True)
-class ProgressSnapshot:
-    """Where a run is, handed to a progress callback after every chunk.
-
-    ``elapsed_s`` is run time: wall-clock seconds in a live run, simulated seconds
-    (the current tick) in a simulated one. ``total_s`` is the schedule's planned
-    length (None when only iterations bound the run).
-    """
-
-    elapsed_s: float
-    total_s: Optional[float]
-    active_vus: int
-    requests_issued: int
-    events: int
-    wall_s: float
-
-
 AnyEngine = Union[Engine, LiveEngine]
 
 
-def make_engine(plan: Plan, target: Optional["LiveTarget"] = None) -> AnyEngine:
+@contextlib.contextmanager
+def stop_signals(handler: Callable[[int, object], None], enabled: bool = True) -> Iterator[None]:
+    """Install ``handler`` for SIGINT and SIGTERM for the block, then restore
+    what was there. Only the main thread can install handlers; elsewhere (or
+    when not ``enabled``) the block runs with the handlers untouched."""
+    previous: dict[int, object] = {}
+    if enabled and threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            # None: the previous handler was not installed from Python.
+            signal.signal(signum, signal.SIG_DFL if old is None else old)  # type: ignore[arg-type]
+
+
+def make_engine(plan: Plan, target: Optional[LiveTarget] = None) -> AnyEngine:
     """The simulated engine for a simulate plan; the live driver (which needs
     ``target``) for a live one."""
     if plan.mode == "live":
@@ -117,7 +114,7 @@ def run_plan(
     consumers: Sequence[Callable[[np.ndarray], None]],
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     progress: Optional[Callable[[ProgressSnapshot], None]] = None,
-    target: Optional["LiveTarget"] = None,
+    target: Optional[LiveTarget] = None,
 ) -> RunStats:
     """Run ``plan`` to the end, calling every consumer with every chunk, in order.
 

@@ -41,7 +41,7 @@ def _check_merged_run(result, events, tmp_path, shards: int) -> np.ndarray:
     received = events[events["kind"] == EventKind.RESPONSE_RECEIVED]
     assert len(issued) > 100 and len(received) == len(issued) and np.all(received["status"] == 200)
     assert result.summary.overall.requests == len(issued)
-    dist = result.distribution
+    dist = result.scale_out
     assert len(dist.shards) == shards and not dist.lost
     assert sum(s.requests_issued for s in dist.shards) == len(issued)
     for report in dist.shards:
@@ -63,7 +63,7 @@ def test_two_local_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path
     issued = _check_merged_run(result, events, tmp_path, 2)
     assert nginx.requests_logged() == len(issued)
     assert len(np.unique(issued["vu_id"])) == 20
-    assert all(s.clock_offset_ms == 0.0 for s in result.distribution.shards)  # one machine, one clock
+    assert all(s.clock_offset_ms == 0.0 for s in result.scale_out.shards)  # one machine, one clock
 
 
 def test_two_dask_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path):
@@ -75,7 +75,7 @@ def test_two_dask_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path)
     nginx.stop()
     issued = _check_merged_run(result, events, tmp_path, 2)
     assert nginx.requests_logged() == len(issued)
-    assert result.distribution.backend == "dask"
+    assert result.scale_out.backend == "dask"
 
 
 def _start_cli(args: list[str]) -> subprocess.Popen:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import z6.cli
 import z6.serve
-from z6._errors import RunError
+from z6.errors import RunError
 from z6.serve import FIXED_BODY, BuiltinTarget
 from z6.serve._http import CONTINUE, MAX_HEAD_BYTES, HttpError, Request, RequestReader
 from z6.serve._routes import HTTP10_BODY, MALFORMED_RESPONSE, TRICKLE_BODY, filler

@@ -10,9 +10,9 @@ one-process run feeds (`run_distributed`). See docs/distributed.md.
 from z6.distributed._coordinator import CONNECT_TIMEOUT_S, SILENCE_TIMEOUT_S, run_distributed
 from z6.distributed._executors import Backend, DaskCluster, LocalProcesses
 from z6.distributed._merge import merge_sorted
-from z6.distributed._report import Distribution, ShardReport
-from z6.distributed._shard import ShardTask, run_shard
-from z6.distributed._shards import ShardRange, split_plan
+from z6.distributed._scale_out import ScaleOut, ShardReport
+from z6.distributed._worker import ShardTask, run_shard
+from z6.distributed._split import ShardRange, split_plan
 
 __all__ = [
     "run_distributed",
@@ -20,7 +20,7 @@ __all__ = [
     "merge_sorted",
     "ShardRange",
     "ShardReport",
-    "Distribution",
+    "ScaleOut",
     "Backend",
     "LocalProcesses",
     "DaskCluster",

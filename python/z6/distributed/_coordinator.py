@@ -21,25 +21,23 @@ import socket
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-import z6
-from z6._errors import ConfigError, RunError
-from z6._stop_signals import stop_signals
-from z6.distributed import _wire as wire
+from z6._version import __version__
+from z6.distributed import _protocol as wire
 from z6.distributed._executors import Backend
 from z6.distributed._merge import Rechunker, ShardMerger
-from z6.distributed._report import Distribution, ShardReport
-from z6.distributed._shard import ShardTask, run_shard
-from z6.distributed._shards import ShardRange, split_plan
+from z6.distributed._scale_out import ScaleOut, ShardReport
+from z6.distributed._worker import ShardTask, run_shard
+from z6.distributed._split import ShardRange, split_plan
+from z6.errors import ConfigError, RunError
+from z6.live import LiveTarget
 from z6.plan import Plan
-from z6.runner import DEFAULT_CHUNK_RECORDS, ProgressSnapshot, RunStats
+from z6.result import ProgressSnapshot, RunStats
+from z6.runner import DEFAULT_CHUNK_RECORDS, stop_signals
 from z6core import EVENT_DTYPE
-
-if TYPE_CHECKING:
-    from z6.live import LiveTarget
 
 __all__ = ["run_distributed", "CONNECT_TIMEOUT_S", "SILENCE_TIMEOUT_S"]
 
@@ -107,7 +105,7 @@ def _listener(host: str) -> socket.socket:
 
 class _Coordinator:
     def __init__(self, plan: Plan, parts: list[tuple[ShardRange, Plan]], backend: Backend,
-                 target: Optional["LiveTarget"], chunk_records: int,
+                 target: Optional[LiveTarget], chunk_records: int,
                  consumers: Sequence[Callable[[np.ndarray], None]],
                  progress: Optional[Callable[[ProgressSnapshot], None]]) -> None:
         self.plan = plan
@@ -127,7 +125,7 @@ class _Coordinator:
 
     # ---------------------------------------------------------------- phases
 
-    def run(self) -> tuple[RunStats, Distribution]:
+    def run(self) -> tuple[RunStats, ScaleOut]:
         started = time.perf_counter()
         with contextlib.ExitStack() as stack:
             listener = stack.enter_context(_listener(self.backend.coordinator_host))
@@ -149,7 +147,7 @@ class _Coordinator:
             wall_s=time.perf_counter() - started,
             interrupted=self.signals_forwarded > 0,
         )
-        return stats, self._distribution()
+        return stats, self._scale_out()
 
     def _connect(self, listener: socket.socket, token: str) -> None:
         # Until a connection has introduced itself with the run's token it is
@@ -228,10 +226,10 @@ class _Coordinator:
         if kind == wire.FAIL:
             sock.close()
             raise _failure(link, body)
-        if body.get("z6_version") != z6.__version__:
+        if body.get("z6_version") != __version__:
             sock.close()
             raise ConfigError(f"{link.shard.label()} runs on {body.get('worker')} with z6 {body.get('z6_version')}, "
-                              f"but this coordinator is z6 {z6.__version__}: install the same version everywhere")
+                              f"but this coordinator is z6 {__version__}: install the same version everywhere")
         sock.setblocking(True)
         sock.settimeout(SILENCE_TIMEOUT_S)
         link.sock, link.hello, link.status = sock, body, "running"
@@ -372,7 +370,7 @@ class _Coordinator:
             wall_s=time.perf_counter() - started,
         )
 
-    def _distribution(self) -> Distribution:
+    def _scale_out(self) -> ScaleOut:
         reports = []
         for link in self.links:
             hello, done = link.hello, link.done or {}
@@ -389,7 +387,7 @@ class _Coordinator:
                 status=link.status,
                 detail=link.detail,
             ))
-        return Distribution(self.backend.name, self.backend.address, tuple(reports), self.peak_held)
+        return ScaleOut(self.backend.name, self.backend.address, tuple(reports), self.peak_held)
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -412,15 +410,15 @@ def run_distributed(
     backend: Backend,
     *,
     shards: Optional[int] = None,
-    target: Optional["LiveTarget"] = None,
+    target: Optional[LiveTarget] = None,
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     progress: Optional[Callable[[ProgressSnapshot], None]] = None,
-) -> tuple[RunStats, Distribution]:
+) -> tuple[RunStats, ScaleOut]:
     """Run ``plan`` split into ``shards`` (default: the backend's worker count)
     on ``backend``, handing the merged events to ``consumers`` in chunks of
     ``chunk_records``, exactly as `z6.runner.run_plan` would from one process.
 
-    A lost shard does not raise: the returned `Distribution` names it (its
+    A lost shard does not raise: the returned `ScaleOut` names it (its
     ``lost``), and the caller fails the run.
     """
     parts = split_plan(plan, shards if shards is not None else backend.default_shards())

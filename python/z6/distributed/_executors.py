@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
-from z6._errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError
 
 __all__ = ["Backend", "LocalProcesses", "DaskCluster"]
 

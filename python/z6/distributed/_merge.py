@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from z6.distributed._wire import FINISHED
+from z6.distributed._protocol import FINISHED
 
 __all__ = ["ShardMerger", "Rechunker", "merge_sorted"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from z6._errors import ConfigError
+from z6.errors import ConfigError
 
 __all__ = ["ensure_descriptors", "DESCRIPTOR_HEADROOM"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, replace
 
-import z6
-from z6._errors import RunError
-from z6.live._wire import host_header, serialize_request
+from z6._version import __version__
+from z6.errors import RunError
+from z6.live._request import host_header, serialize_request
 
 __all__ = ["LiveTarget", "resolve_target", "check_reachable"]
 
@@ -60,7 +60,7 @@ def resolve_target(scenario, base_url: str | None = None) -> LiveTarget:
         host, port = parts.hostname or host, parts.port or 80
     candidates = _resolve(host, port, scenario.source)
     family, address = candidates[0]
-    agent = f"z6/{z6.__version__}"
+    agent = f"z6/{__version__}"
     authority = host_header(host, port)
     wire = tuple(
         serialize_request(r, authority, agent, f"{scenario.source}: requests[{i}] ({r.name})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from z6._errors import EXIT_CONFIG, Z6Error
+from z6.errors import EXIT_CONFIG, Z6Error
 
 __all__ = ["LogError", "LogWarning"]
 

@@ -98,8 +98,10 @@ def _is_int(value: Any) -> bool:
 class LogHeader:
     """What a log says about its run; enough to re-run a simulated one exactly.
 
-    ``first_vu_id`` and ``n_vus`` name the VUs this log covers (1-based ids
-    ``first_vu_id .. first_vu_id + n_vus - 1``): the whole plan, or one shard of it.
+    ``first_vu_id``, ``n_vus`` and ``vu_id_step`` name the VUs this log covers:
+    the 1-based ids ``first_vu_id + k * vu_id_step`` for k below ``n_vus``. The
+    whole plan has step 1; a shard of it holds every N-th VU (step N). Logs
+    written before the step was recorded have none, and read as step 1.
     ``vus_override`` and ``duration_override_s`` are the command-line overrides the
     plan was compiled with (None when the scenario's own values were used).
     """
@@ -118,6 +120,7 @@ class LogHeader:
     first_vu_id: int
     n_vus: int
     created_utc: str
+    vu_id_step: int = 1
 
     def __post_init__(self) -> None:
         # Validated once here, so the writer never writes and the reader never
@@ -151,6 +154,11 @@ class LogHeader:
             problems.append(f"first_vu_id must be an integer between 1 and 2**32-1, got {self.first_vu_id!r}")
         if not _is_int(self.n_vus) or not 1 <= self.n_vus < 2**32:
             problems.append(f"n_vus must be an integer between 1 and 2**32-1, got {self.n_vus!r}")
+        if not _is_int(self.vu_id_step) or not 1 <= self.vu_id_step < 2**32:
+            problems.append(f"vu_id_step must be an integer between 1 and 2**32-1, got {self.vu_id_step!r}")
+        elif (_is_int(self.first_vu_id) and _is_int(self.n_vus)
+              and self.first_vu_id + (self.n_vus - 1) * self.vu_id_step >= 2**32):
+            problems.append(f"the VU ids {self.first_vu_id} + k * {self.vu_id_step} for k < {self.n_vus} pass 2**32-1")
         if problems:
             raise ValueError("invalid event log header: " + "; ".join(problems))
 
@@ -169,6 +177,7 @@ class LogHeader:
             "duration_override_s": self.duration_override_s,
             "first_vu_id": self.first_vu_id,
             "n_vus": self.n_vus,
+            "vu_id_step": self.vu_id_step,
             "created_utc": self.created_utc,
             "record_dtype": dtype_description(),
         }
@@ -201,6 +210,8 @@ def header_from_json(format_version: int, doc: Any) -> LogHeader:
         raise ValueError(f"request_names must be a list, got {names!r}")
     values = {key: doc[key] for key in _HEADER_KEYS}
     values["request_names"] = tuple(names)
+    # Optional keys: absent from logs written before they were recorded.
+    values["vu_id_step"] = doc.get("vu_id_step", 1)
     return LogHeader(format_version=format_version, **values)
 
 

@@ -17,12 +17,15 @@ import os
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import numpy as np
 
-from z6._errors import ConfigError, RunError
+from z6._version import __version__
+from z6.errors import ConfigError, RunError
 from z6.events import EVENT_DTYPE
+from z6.plan import Plan
+from z6.scenario import Scenario
 from z6.log._format import (
     FORMAT_VERSION,
     LOG_NAME,
@@ -39,9 +42,6 @@ from z6.log._format import (
     kind_label,
 )
 
-if TYPE_CHECKING:
-    from z6.plan import Plan
-    from z6.scenario import Scenario
 
 __all__ = ["EventLogWriter", "make_header", "utc_now"]
 
@@ -59,8 +59,8 @@ def _absolute_source(source: str) -> str:
 
 
 def make_header(
-    scenario: "Scenario",
-    plan: "Plan",
+    scenario: Scenario,
+    plan: Plan,
     *,
     mode: Optional[str] = None,
     vus_override: Optional[int] = None,
@@ -68,14 +68,12 @@ def make_header(
 ) -> LogHeader:
     """The header for a run of ``plan`` (compiled from ``scenario`` with these overrides).
 
-    ``mode`` defaults to the plan's. The plan's ``first_vu_id`` and ``n_vus`` say
-    which VUs the log covers, so a shard's plan gives a shard's header. The
+    ``mode`` defaults to the plan's. The plan's ``first_vu_id``, ``n_vus`` and
+    ``vu_id_step`` say which VUs the log covers, so a shard's plan gives a shard's header. The
     scenario's source is recorded as an absolute path (a pseudo-source such as
     ``<string>`` as it is), so that the log can find the scenario's directory,
     and with it its ``body_file`` paths, from any working directory.
     """
-    from z6 import __version__  # here, not at import time: z6 may import this package
-
     return LogHeader(
         format_version=FORMAT_VERSION,
         z6_version=__version__,
@@ -90,6 +88,7 @@ def make_header(
         duration_override_s=duration_override_s,
         first_vu_id=int(plan.first_vu_id),
         n_vus=int(plan.n_vus),
+        vu_id_step=int(plan.vu_id_step),
         created_utc=utc_now(),
     )
 

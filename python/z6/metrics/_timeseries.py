@@ -9,7 +9,7 @@ bytes of the requests issued (when the request sizes are known).
 Only seconds in which something happened have a row: a missing second had no
 events, so its counts are 0 and its active VUs those of the row before.
 
-Events must arrive in tick order (DESIGN: the engine and the log emit them so);
+Events must arrive in tick order (the engine and the log emit them so);
 that lets each second be closed as soon as a later one begins, so the builder
 holds at most one second of latencies.
 """

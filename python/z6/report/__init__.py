@@ -1,7 +1,8 @@
-"""Reports of a run: the versioned summary document (summary.json) and the HTML page.
+"""Reports of a run: the versioned summary document (summary.json), the HTML page and
+the terminal text (the run's summary, and the analyses' text, CSV and JSON forms).
 
     doc = z6.report.summary_document(result)          # from z6.run_scenario
-    doc = z6.report.document_from_log(z6.log.read_log(path))
+    doc = z6.report.document_from_log(z6.log.read_log(path))  # = summary_document(z6.analysis.recompute_run(log))
     z6.report.write_json("summary.json", doc)
     z6.report.write_html("report.html", doc)
 
@@ -16,9 +17,9 @@ import pathlib
 from typing import Any, Mapping
 
 from z6.report._atomic import write_text_atomic
-from z6.report._document import SCHEMA_VERSION, build_document, run_header, summary_document
-from z6.report._from_log import document_from_log
+from z6.report._document import SCHEMA_VERSION, build_document, document_from_log, run_header, summary_document
 from z6.report._html import embed_json, render_html, write_html
+from z6.report._text import render_run
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -33,6 +34,7 @@ __all__ = [
     "write_html",
     "embed_json",
     "load_schema",
+    "render_run",
 ]
 
 SCHEMA_PATH = pathlib.Path(__file__).with_name("summary.schema.json")

@@ -8,16 +8,16 @@ fields may appear within a version.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
+from z6.analysis import recompute_run
+from z6.analysis._recompute import LogSource
 from z6.assertions import AssertionResult
+from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
 from z6.metrics import Summary
+from z6.result import RunResult
 
-if TYPE_CHECKING:
-    from z6._run import RunResult
-
-__all__ = ["SCHEMA_VERSION", "summary_document", "build_document", "run_header"]
+__all__ = ["SCHEMA_VERSION", "summary_document", "document_from_log", "build_document", "run_header"]
 
 SCHEMA_VERSION = 1
 
@@ -93,10 +93,17 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
     }
 
 
-def summary_document(result: "RunResult") -> dict[str, Any]:
-    """The summary document of a finished `z6.run_scenario` run."""
-    import z6
+# Why the figures cover less than the planned run, by how it ended.
+_STATUS_WARNINGS = {
+    "interrupted": "the run was interrupted: the figures cover what ran before the stop",
+    "failed": "the run failed before its end: the figures cover the events logged",
+    "partial": "the log is partial (the run did not finish writing it): the figures cover its complete chunks",
+}
 
+
+def summary_document(result: RunResult) -> dict[str, Any]:
+    """The summary document of a run: one finished by `z6.run_scenario`, or one
+    rebuilt from its log (`z6.analysis.recompute_run`)."""
     run = run_header(
         scenario=result.scenario_source,
         scenario_sha256=result.scenario_sha256,
@@ -108,15 +115,21 @@ def summary_document(result: "RunResult") -> dict[str, Any]:
         final_tick=result.stats.final_tick,
         wall_s=result.stats.wall_s,
         status=result.status,
-        z6_version=z6.__version__,
-        source="run",
+        z6_version=result.z6_version,
+        source=result.source,
     )
     warnings = []
-    if result.failed:
-        warnings.extend(result.distribution.lost_message().splitlines())
-    elif result.interrupted:
-        warnings.append("the run was interrupted: the figures cover what ran before the stop")
+    if result.status != "completed":
+        if result.scale_out is not None and result.scale_out.lost:
+            warnings.extend(result.scale_out.lost_message().splitlines())
+        else:
+            warnings.append(_STATUS_WARNINGS.get(result.status, f"the run's status is {result.status}"))
     document = build_document(run, result.summary, result.assertions, warnings)
-    if result.distribution is not None:
-        document["distributed"] = result.distribution.to_dict()
+    if result.scale_out is not None:
+        document["distributed"] = result.scale_out.to_dict()
     return document
+
+
+def document_from_log(log: LogSource) -> dict[str, Any]:
+    """The summary document of the run recorded in ``log`` (a path or an `EventLog`)."""
+    return summary_document(recompute_run(log))

@@ -16,7 +16,7 @@ The format is documented in docs/scenario.md.
 
 from __future__ import annotations
 
-from z6._errors import ScenarioError
+from z6.errors import ScenarioError
 from z6.scenario._load import load_scenario, parse_scenario
 from z6.scenario._types import (
     MAX_BODY_BYTES,
@@ -34,6 +34,7 @@ from z6.scenario._types import (
     Runtime,
     Scenario,
     Schedule,
+    RequestSequence,
     Sequence,
     SequenceStep,
     Simulation,
@@ -60,6 +61,7 @@ __all__ = [
     "StepsSchedule",
     "Step",
     "ThinkTime",
+    "RequestSequence",
     "Sequence",
     "SequenceStep",
     "Assertions",

@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from z6._errors import ScenarioError
+from z6.errors import ScenarioError
 from z6.scenario._resolve import resolve_document
 from z6.scenario._types import Scenario
 
@@ -50,7 +50,7 @@ def _toml_problem(source: str, text: str, exc: Exception) -> str:
     return f"{source}: invalid TOML at line {lineno}, column {colno}: {reason}"
 
 
-def _parse_toml(source: str, text: str) -> dict[str, Any]:
+def parse_toml(source: str, text: str) -> dict[str, Any]:
     # A UTF-8 byte order mark is harmless but tomllib rejects it.
     body = text[1:] if text.startswith("\ufeff") else text
     try:
@@ -59,7 +59,7 @@ def _parse_toml(source: str, text: str) -> dict[str, Any]:
         raise ScenarioError([_toml_problem(source, body, exc)]) from None
 
 
-def _default_name(source: str) -> str:
+def default_name(source: str) -> str:
     if source.startswith("<"):  # "<string>", "<stdin>": no file to name it after
         return "scenario"
     stem = os.path.splitext(os.path.basename(source))[0]
@@ -67,13 +67,13 @@ def _default_name(source: str) -> str:
 
 
 def _build(source: str, text: str, raw: bytes, base_dir: str) -> Scenario:
-    data = _parse_toml(source, text)
+    data = parse_toml(source, text)
     return resolve_document(
         data,
         source=source,
         text=text,
         sha256=hashlib.sha256(raw).hexdigest(),
-        default_name=_default_name(source),
+        default_name=default_name(source),
         base_dir=base_dir,
     )
 

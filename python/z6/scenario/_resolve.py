@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from z6._errors import ScenarioError
+from z6.errors import ScenarioError
 from z6.scenario._messages import (
     Loc,
     Problem,
@@ -65,7 +65,7 @@ from z6.scenario._types import (
     Runtime,
     Scenario,
     Schedule,
-    Sequence,
+    RequestSequence,
     SequenceStep,
     Simulation,
     SpikeSchedule,
@@ -336,7 +336,7 @@ def _think_time(model: BaseModel) -> ThinkTime:
     return ThinkTime(type="exponential", mean_ms=model.mean_ms)
 
 
-def _sequence(problems: _Problems, model: SequenceModel, names: dict[str, int]) -> Sequence | None:
+def _sequence(problems: _Problems, model: SequenceModel, names: dict[str, int]) -> RequestSequence | None:
     steps: list[SequenceStep] = []
     for index, step in enumerate(model.steps):
         if step.request not in names:
@@ -348,7 +348,7 @@ def _sequence(problems: _Problems, model: SequenceModel, names: dict[str, int]) 
         steps.append(SequenceStep(request=step.request, request_index=names[step.request], repeat=step.repeat))
     if len(steps) != len(model.steps):
         return None
-    return Sequence(type=model.type, steps=tuple(steps))
+    return RequestSequence(type=model.type, steps=tuple(steps))
 
 
 def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertions], ...] = ()) -> Assertions:
@@ -447,7 +447,7 @@ def resolve_document(
         else:
             think_time = ThinkTime()
 
-    sequence: Sequence | None = None
+    sequence: RequestSequence | None = None
     sequence_raw = data.get("sequence")
     if isinstance(sequence_raw, dict):
         sequence_model = problems.validate(SequenceModel, sequence_raw, ("sequence",))

@@ -35,6 +35,7 @@ __all__ = [
     "Schedule",
     "ThinkTime",
     "SequenceStep",
+    "RequestSequence",
     "Sequence",
     "Assertions",
     "LatencyModel",
@@ -194,11 +195,16 @@ class SequenceStep:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Sequence:
+class RequestSequence:
     """Each VU issues the steps in order (each ``repeat`` times), then starts over."""
 
     type: Literal["ordered"] = "ordered"
     steps: tuple[SequenceStep, ...]
+
+
+# The name before it was `RequestSequence` (it shadowed typing.Sequence in any
+# module that imported both); kept so that scripts using it keep working.
+Sequence = RequestSequence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,7 +253,7 @@ class Scenario:
     requests: tuple[Request, ...]
     schedule: Schedule
     think_time: ThinkTime
-    sequence: Sequence | None
+    sequence: RequestSequence | None
     assertions: Assertions
     simulation: Simulation | None
 

@@ -16,7 +16,7 @@ import signal
 import socket
 from typing import IO, Callable, Optional
 
-from z6._errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError
 from z6.serve._access_log import AccessLog
 from z6.serve._connection import Connection, Shared
 

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Optional, Union
 
 from z6._child_env import child_environment
-from z6._errors import RunError
+from z6.errors import RunError
 from z6.serve._server import url_for
 
 __all__ = ["BuiltinTarget"]

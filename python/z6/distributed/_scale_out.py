@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from z6.distributed._shards import ShardRange
+from z6.distributed._split import ShardRange
 
-__all__ = ["ShardReport", "Distribution"]
+__all__ = ["ShardReport", "ScaleOut"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ShardReport:
 
 
 @dataclass(frozen=True)
-class Distribution:
+class ScaleOut:
     """How a run was split: the backend ("processes" or "dask") and each shard."""
 
     backend: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from z6._errors import ConfigError
+from z6.errors import ConfigError
 from z6.plan import Plan
 
 __all__ = ["ShardRange", "split_plan"]

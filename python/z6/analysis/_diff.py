@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from z6.log._analyze import DEFAULT_PERCENTILES, Analysis, analyze_log, percentile_label
-from z6.log._reader import EventLog
+from z6.analysis._analyze import DEFAULT_PERCENTILES, Analysis, analyze_log, percentile_label
+from z6.log import EventLog
 
 __all__ = ["Threshold", "ThresholdCheck", "DiffRow", "DiffResult", "parse_thresholds", "diff_logs", "METRICS"]
 

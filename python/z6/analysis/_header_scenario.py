@@ -1,4 +1,4 @@
-"""The scenario a log's header records, parsed again for a replay or a report.
+"""The scenario a log's header records, parsed again, and its plan, compiled again.
 
 The header holds the scenario's text and its source: since format version 1 logs
 written by this z6, the scenario file's absolute path (older logs: the path as
@@ -18,15 +18,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
-from z6._errors import ScenarioError
-from z6.log._format import LogHeader
+from z6.errors import ConfigError, ScenarioError
+from z6.log import LogHeader
+from z6.plan import Plan, compile_plan
+from z6.scenario import Scenario, parse_scenario
+from z6.scenario._load import default_name, parse_toml
+from z6.scenario._resolve import resolve_document
 
-if TYPE_CHECKING:
-    from z6.scenario import Scenario
-
-__all__ = ["scenario_from_header", "parse_header_scenario", "body_base_dir"]
+__all__ = ["scenario_from_header", "parse_header_scenario", "plan_from_header", "body_base_dir"]
 
 
 def body_base_dir(header: LogHeader, log_path: Path) -> Path:
@@ -51,17 +52,14 @@ def _missing_body_files(data: dict[str, Any], base_dir: Path) -> list[tuple[int,
     return missing
 
 
-def _without_missing_bodies(header: LogHeader, base_dir: Path) -> Optional[tuple["Scenario", tuple[str, ...]]]:
+def _without_missing_bodies(header: LogHeader, base_dir: Path) -> Optional[tuple[Scenario, tuple[str, ...]]]:
     """The scenario with its missing body files dropped, and what was dropped;
     None when no body file is missing or the scenario still does not validate."""
     # The scenario package's own steps, so that the result is the Scenario that
     # parse_scenario would give had the files been there (less their bodies).
-    from z6.scenario._load import _default_name, _parse_toml
-    from z6.scenario._resolve import resolve_document
-
     source, text = header.scenario_source, header.scenario_text
     try:
-        data = _parse_toml(source, text)
+        data = parse_toml(source, text)
     except ScenarioError:
         return None
     missing = _missing_body_files(data, base_dir)
@@ -72,7 +70,7 @@ def _without_missing_bodies(header: LogHeader, base_dir: Path) -> Optional[tuple
     try:
         scenario = resolve_document(data, source=source, text=text,
                                     sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                                    default_name=_default_name(source), base_dir=str(base_dir))
+                                    default_name=default_name(source), base_dir=str(base_dir))
     except ScenarioError:
         return None
     dropped = tuple(f"requests[{index}].body_file {value!r} (resolved to {path})" for index, value, path in missing)
@@ -80,11 +78,9 @@ def _without_missing_bodies(header: LogHeader, base_dir: Path) -> Optional[tuple
 
 
 def parse_header_scenario(header: LogHeader, log_path: Path, base_dir: Optional[str | os.PathLike[str]] = None, *,
-                          require_bodies: bool = True) -> tuple["Scenario", tuple[str, ...]]:
+                          require_bodies: bool = True) -> tuple[Scenario, tuple[str, ...]]:
     """The recorded scenario, and the body files left out of it (always empty when
     ``require_bodies``). Raises `ScenarioError` when it does not parse otherwise."""
-    from z6.scenario import parse_scenario
-
     directory = Path(base_dir) if base_dir is not None else body_base_dir(header, log_path)
     try:
         return parse_scenario(header.scenario_text, source=header.scenario_source, base_dir=directory), ()
@@ -98,7 +94,7 @@ def parse_header_scenario(header: LogHeader, log_path: Path, base_dir: Optional[
 
 
 def scenario_from_header(header: LogHeader, log_path: Path, base_dir: Optional[str | os.PathLike[str]] = None, *,
-                         require_bodies: bool = True) -> "Scenario":
+                         require_bodies: bool = True) -> Scenario:
     """The scenario recorded in ``header``, parsed again.
 
     ``body_file`` paths resolve against ``base_dir``; by default against the
@@ -107,3 +103,21 @@ def scenario_from_header(header: LogHeader, log_path: Path, base_dir: Optional[s
     out (their requests get no body) instead of failing the parse.
     """
     return parse_header_scenario(header, log_path, base_dir, require_bodies=require_bodies)[0]
+
+
+def plan_from_header(header: LogHeader, scenario: Scenario) -> Plan:
+    """Compile ``scenario`` as the logged run did, cut to the log's VUs (ids
+    ``first_vu_id + k * vu_id_step``, k below ``n_vus``)."""
+    plan = compile_plan(scenario, seed=header.seed, vus=header.vus_override, duration_s=header.duration_override_s,
+                        mode=header.mode)
+    step = header.vu_id_step
+    first = header.first_vu_id - plan.first_vu_id
+    stop = first + (header.n_vus - 1) * step + 1
+    if (first, stop, step) == (0, plan.n_vus, 1):
+        return plan
+    if not 0 <= first < stop <= plan.n_vus:
+        stride = f" in steps of {step}" if step > 1 else ""
+        raise ConfigError(f"the log covers VUs {header.first_vu_id}-{header.first_vu_id + (header.n_vus - 1) * step}"
+                          f"{stride}, but the re-compiled plan has VUs {plan.first_vu_id}-"
+                          f"{plan.first_vu_id + plan.n_vus - 1}")
+    return plan.shard(first, stop, step)

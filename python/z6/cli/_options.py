@@ -1,6 +1,7 @@
-"""Pieces every `z6` subcommand module shares: the parser class and option types.
+"""Pieces every `z6` subcommand module shares: the parser class, option types and
+reading a log with its partial-log warning said as one line.
 
-Each command module (`z6._cmd_*`) exposes ``register(subparsers)``, which adds its
+Each command module (`z6.cli._run`, `_serve`, `_report`, `_log`) exposes ``register(subparsers)``, which adds its
 subcommand(s) and sets ``handler`` to a function ``(args) -> exit code``.
 `z6.cli` owns ``main`` and the mapping of exceptions to exit codes.
 """
@@ -8,9 +9,14 @@ subcommand(s) and sets ``handler`` to a function ``(args) -> exit code``.
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from typing import Any, Callable
 
-__all__ = ["UsageError", "Parser", "option", "seed_option", "positive_int", "positive_float"]
+from z6.log import EventLog, LogWarning, read_log
+
+__all__ = ["UsageError", "Parser", "option", "seed_option", "positive_int", "positive_float",
+           "read_log_noting_partial"]
 
 
 class UsageError(Exception):
@@ -43,3 +49,17 @@ def option(convert: Callable[[str], Any], valid: Callable[[Any], bool], rule: st
 seed_option = option(lambda text: int(text, 0), lambda v: 0 <= v < 2**64, "an integer between 0 and 2**64-1")
 positive_int = option(int, lambda v: v >= 1, "a positive integer")
 positive_float = option(float, lambda v: 0 < v < float("inf"), "a positive number of seconds")
+
+
+def read_log_noting_partial(path: str) -> EventLog:
+    """`read_log`, with a partial log's warning printed as one line on stderr
+    instead of a Python warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LogWarning)
+        log = read_log(path)
+    for warning in caught:
+        if issubclass(warning.category, LogWarning):
+            print(f"z6: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn(warning.message, warning.category, stacklevel=2)
+    return log

@@ -1,6 +1,6 @@
 """`z6 replay`: re-run the scenario a log records and check the log against it.
 
-Simulated runs (DESIGN, determinism 1) must match event for event: the header's
+Simulated runs (docs/architecture.md, determinism 1) must match event for event: the header's
 scenario text is parsed again, compiled with the header's seed and overrides,
 cut to the header's VU range, run, and compared record by record with the log,
 streaming (memory: a chunk of each stream).
@@ -24,7 +24,7 @@ count, counts per kind, digest) must also agree with its records.
 
 Request bodies play no part in either comparison: when a ``body_file`` of the
 recorded scenario no longer exists, the scenario is re-run without that body and
-the result's ``remarks`` say so (`z6.log._scenario`).
+the result's ``remarks`` say so (`z6.analysis._header_scenario`).
 """
 
 from __future__ import annotations
@@ -33,25 +33,25 @@ import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from z6._errors import ConfigError
+import z6core
+from z6.analysis._header_scenario import parse_header_scenario, plan_from_header
+from z6.analysis._recompute import LogSource
+from z6.assertions import ASSERTION_KEYS, evaluate_assertions
 from z6.events import ErrorCode, EventKind
-from z6.log._errors import LogError
-from z6.log._format import LogHeader, kind_label
-from z6.log._reader import EventLog, read_log
-from z6.log._scenario import parse_header_scenario, scenario_from_header
+from z6.log import EventLog, LogHeader, read_log
+from z6.log._format import kind_label
+from z6.metrics import SummaryBuilder
+from z6.runner import iter_chunks
 
-__all__ = ["VerifyResult", "verify_log", "recompute_run", "scenario_from_header", "plan_from_header",
-           "describe_record"]
+__all__ = ["VerifyResult", "verify_log", "describe_record"]
 
 _ASSERTION_KINDS = np.array([EventKind.ASSERTION_PASSED, EventKind.ASSERTION_FAILED], dtype=np.uint16)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _NO_REQUEST = 0xFFFF
-
-LogSource = Union[str, os.PathLike, EventLog]
 
 
 @dataclass(frozen=True)
@@ -93,22 +93,6 @@ class VerifyResult:
 
 def _as_log(source: LogSource) -> EventLog:
     return source if isinstance(source, EventLog) else read_log(source)
-
-
-def plan_from_header(header: LogHeader, scenario):
-    """Compile ``scenario`` as the logged run did, cut to the log's VUs."""
-    from z6.plan import compile_plan
-
-    plan = compile_plan(scenario, seed=header.seed, vus=header.vus_override, duration_s=header.duration_override_s,
-                        mode=header.mode)
-    first = header.first_vu_id - plan.first_vu_id
-    stop = first + header.n_vus
-    if (first, stop) == (0, plan.n_vus):
-        return plan
-    if not 0 <= first < stop <= plan.n_vus:
-        raise ConfigError(f"the log covers VUs {header.first_vu_id}-{header.first_vu_id + header.n_vus - 1}, but the "
-                          f"re-compiled plan has VUs {plan.first_vu_id}-{plan.first_vu_id + plan.n_vus - 1}")
-    return plan.shard(first, stop)
 
 
 def describe_record(record: Optional[np.void], request_names: tuple[str, ...]) -> str:
@@ -254,8 +238,6 @@ def _header_problems(header: LogHeader, plan) -> list[str]:
 
 
 def _assertion_problem(scenario, summary, logged: list[int]) -> Optional[str]:
-    from z6.assertions import evaluate_assertions
-
     results = evaluate_assertions(scenario.assertions, summary)
     expected = [int(EventKind.ASSERTION_PASSED if r.passed else EventKind.ASSERTION_FAILED) for r in results]
     if len(expected) != len(logged):
@@ -271,8 +253,6 @@ def _assertion_problem(scenario, summary, logged: list[int]) -> Optional[str]:
 
 def _assertion_count(assertions) -> int:
     """How many results `evaluate_assertions` gives for ``assertions`` (one per limit set)."""
-    from z6.assertions import ASSERTION_KEYS
-
     own = sum(getattr(assertions, key) is not None for key in ASSERTION_KEYS)
     return own + sum(_assertion_count(per) for _, per in assertions.per_request)
 
@@ -286,15 +266,11 @@ def _must_hold_assertions(log: EventLog, scenario) -> bool:
 def _summary_builder(plan, needed: bool):
     if not needed:
         return None, (lambda records: None)
-    from z6.metrics import SummaryBuilder
-
     builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns))
     return builder, builder
 
 
 def _verify_simulated(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> VerifyResult:
-    from z6.runner import iter_chunks
-
     footer = log.footer
     # Assertion events are checked against a rebuilt summary: only build one when
     # the log must hold some (a completed run of a scenario with assertions) or
@@ -348,10 +324,6 @@ def _with_problems(problems: list[str], message: str) -> str:
 
 
 def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> VerifyResult:
-    import z6core
-
-    if not hasattr(z6core, "expected_requests"):
-        raise ConfigError("this build of z6 cannot verify live runs (z6core.expected_requests is missing)")
     logged = _LoggedRecords(log)
     parts: dict[str, list[np.ndarray]] = {"vu_id": [], "seq": [], "request": [], "tick": []}
     for chunk in logged.engine_chunks():
@@ -432,48 +404,3 @@ def verify_log(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] 
 def _bodies_remark(dropped: tuple[str, ...]) -> str:
     return (f"body files unavailable, re-run without their bodies (bodies change neither the events nor the "
             f"requests compared): {'; '.join(dropped)}")
-
-
-def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None):
-    """The run's result rebuilt from its log alone: summary, assertions, counts.
-
-    Returns a `z6.RunResult` (``stats.wall_s`` is the footer's ``elapsed_s``, 0
-    for a partial log). Assertion events in the log are not counted as events.
-    """
-    from z6._run import RunResult
-    from z6.assertions import evaluate_assertions
-    from z6.metrics import SummaryBuilder
-    from z6.runner import RunStats
-
-    log = _as_log(source)
-    header = log.header
-    # Bodies never change a figure: a log whose body files are gone still recomputes.
-    scenario = scenario_from_header(header, log.path, base_dir, require_bodies=False)
-    plan = plan_from_header(header, scenario)
-    builder = SummaryBuilder(header.request_names, header.tick_ns)
-    last_tick = 0
-    for chunk in log.iter_chunks():
-        chunk = chunk[~np.isin(chunk["kind"], _ASSERTION_KINDS)]
-        if chunk.size == 0:
-            continue
-        try:
-            builder(chunk)
-        except ValueError as exc:  # records that do not fit the header's requests
-            raise LogError(log.path, f"records do not fit the header: {exc}") from None
-        last_tick = max(last_tick, int(chunk["tick"].max()))
-    summary = builder.finish()
-    interrupted = log.status != "completed"
-    stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,
-                     wall_s=log.footer.elapsed_s if log.footer is not None else 0.0, interrupted=interrupted)
-    return RunResult(
-        scenario_source=header.scenario_source,
-        scenario_sha256=header.scenario_sha256,
-        mode=header.mode,
-        seed=header.seed,
-        n_vus=header.n_vus,
-        plan=plan,
-        stats=stats,
-        summary=summary,
-        assertions=tuple(evaluate_assertions(scenario.assertions, summary)),
-        interrupted=interrupted,
-    )

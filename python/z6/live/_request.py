@@ -9,7 +9,7 @@ sent whole).
 
 from __future__ import annotations
 
-from z6._errors import ConfigError
+from z6.errors import ConfigError
 
 __all__ = ["serialize_request", "host_header"]
 

@@ -23,11 +23,11 @@ from typing import IO, Any, Iterator, Optional
 
 import numpy as np
 
-from z6._errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError
 from z6.events import EVENT_DTYPE, ErrorCode
-from z6.log._filter import Filter
+from z6.analysis._filter import Filter
 from z6.log._format import kind_label
-from z6.log._reader import EventLog
+from z6.log import EventLog
 
 __all__ = ["FORMATS", "export_log", "default_output"]
 

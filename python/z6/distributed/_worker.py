@@ -17,20 +17,18 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import numpy as np
 
-import z6
-from z6._errors import ConfigError
-from z6.distributed import _wire as wire
-from z6.distributed._shards import ShardRange
+from z6._version import __version__
+from z6.distributed import _protocol as wire
+from z6.distributed._split import ShardRange
+from z6.errors import ConfigError
+from z6.live import LiveTarget, ensure_descriptors
 from z6.plan import Plan
 from z6.runner import make_engine
 from z6core import EVENT_DTYPE, LiveEngine
-
-if TYPE_CHECKING:
-    from z6.live import LiveTarget
 
 __all__ = ["ShardTask", "run_shard", "worker_clock"]
 
@@ -45,7 +43,7 @@ CONNECT_TIMEOUT_S = 30.0
 class ShardTask:
     shard: ShardRange
     plan: Plan
-    target: Optional["LiveTarget"]
+    target: Optional[LiveTarget]
     coordinator: tuple[str, int]
     token: str
     chunk_records: int
@@ -144,12 +142,10 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     try:
         try:
             if task.target is not None:
-                from z6.live import ensure_descriptors
-
                 ensure_descriptors(task.plan.n_vus, f"{task.shard.label()} on {socket.gethostname()}")
             engine = make_engine(task.plan, task.target)
             wire.send_json(sock, wire.HELLO, {
-                **who, "z6_version": z6.__version__, "host": socket.gethostname(), "pid": os.getpid(),
+                **who, "z6_version": __version__, "host": socket.gethostname(), "pid": os.getpid(),
                 "clock_offset_s": offset_s,
             })
             sock.settimeout(START_WAIT_S)

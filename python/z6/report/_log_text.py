@@ -8,9 +8,9 @@ import json
 import math
 from typing import Any, Optional, Sequence
 
-from z6.log._analyze import Analysis, GroupStats
-from z6.log._diff import DiffResult, DiffRow
-from z6.log._replay import VerifyResult
+from z6.analysis._analyze import Analysis, GroupStats
+from z6.analysis._diff import DiffResult, DiffRow
+from z6.analysis._verify import VerifyResult
 
 __all__ = ["render_analysis", "render_diff", "render_verify", "to_json"]
 

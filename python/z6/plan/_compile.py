@@ -17,18 +17,17 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import numpy as np
 
 import z6core
-from z6._activations import constant_activations, ramp_activations, stepped_activations
-from z6._errors import ConfigError
+from z6.plan._activations import constant_activations, ramp_activations, stepped_activations
+from z6.errors import ConfigError
+from z6.scenario import Scenario
 
-if TYPE_CHECKING:
-    from z6.scenario import Scenario
 
-__all__ = ["Plan", "compile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]
+__all__ = ["Plan", "compile_plan", "integer_weights", "WEIGHT_SCALE", "U64_MAX"]
 
 WEIGHT_SCALE = 1_000_000
 NS_PER_MS = 1_000_000
@@ -214,7 +213,7 @@ def _latency(latency, src: str) -> tuple[int, float, float]:
 
 
 def compile_plan(
-    scenario: "Scenario",
+    scenario: Scenario,
     *,
     seed: Optional[int] = None,
     vus: Optional[int] = None,
@@ -299,50 +298,4 @@ def compile_plan(
         graceful_ns=graceful_ns,
         end_tick=end_tick,
         mode=mode,
-    )
-
-
-def seed_profile_plan(
-    *,
-    vus: int,
-    duration_ticks: int,
-    think_ticks: int,
-    seed: int,
-    weights_f32: list[float],
-    tick_ns: int = 10_000_000,
-    latency_ticks: int = 2,
-) -> Plan:
-    """The seed-compatibility profile (DESIGN, determinism 4).
-
-    One stream shared by all VUs in id order, the seed's f32 weighted pick, think
-    time counted from the issue, a ``latency_ticks`` simulated request, and the
-    seed's completion rule (a VU completes at its first response on or after
-    ``duration_ticks``). The default tick is the seed's: 100 ticks a second.
-    """
-    weights = np.asarray(weights_f32, dtype=np.float32)
-    return Plan(
-        profile=z6core.PROFILE_SEED,
-        seed=seed,
-        tick_ns=tick_ns,
-        first_vu_id=1,
-        spawn_tick=np.zeros(vus, np.uint64),
-        stop_ns=np.full(vus, duration_ticks * tick_ns, np.uint64),
-        iterations=0,
-        request_names=tuple(f"request{i}" for i in range(len(weights))),
-        # Integer weights for validation only; the seed profile picks with f32.
-        cum_weights=np.cumsum(np.maximum(1, np.round(weights * WEIGHT_SCALE)).astype(np.uint64)),
-        timeout_ns=np.full(len(weights), U64_MAX, np.uint64),
-        step_request=np.zeros(0, np.uint16),
-        step_repeat=np.zeros(0, np.uint32),
-        think=(z6core.DIST_CONSTANT, 0.0, 0.0),
-        latency=(z6core.DIST_CONSTANT, float(latency_ticks * tick_ns), 0.0),
-        error_rate=0.0,
-        status_codes=np.array([200], np.uint16),
-        status_cum=np.array([1], np.uint64),
-        capacity=0,
-        graceful_ns=0,
-        end_tick=duration_ticks,
-        seed_weights_f32=weights,
-        seed_think_ticks=think_ticks,
-        seed_latency_ticks=latency_ticks,
     )

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from typing import Any, Callable, Optional
 
-from z6._errors import EXIT_OK
+from z6.analysis import (DEFAULT_PERCENTILES, analyze_log, compile_filter, diff_logs, export_log, parse_percentiles,
+                         parse_thresholds, recompute_run, verify_log)
+from z6.cli._options import read_log_noting_partial
+from z6.errors import EXIT_OK
+from z6.report import render_json, render_run, summary_document
+from z6.report._log_text import render_analysis, render_diff, render_verify, to_json
 
 __all__ = ["register"]
 
@@ -31,18 +35,6 @@ def _parsed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _percentiles(text: str) -> tuple[float, ...]:
-    from z6.log import parse_percentiles
-
-    return parse_percentiles(text)
-
-
-def _thresholds(text: str) -> tuple[Any, ...]:
-    from z6.log import parse_thresholds
-
-    return parse_thresholds(text)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     log_help = "an events.z6log, an events.z6log.partial, or a run directory holding one"
 
@@ -52,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument("log", metavar="LOG", help=log_help)
     analyze.add_argument("--format", choices=("summary", "json", "csv"), default="summary",
                          help="aligned text (default), JSON, or CSV with one row per group")
-    analyze.add_argument("--percentiles", type=_parsed(_percentiles), metavar="LIST",
+    analyze.add_argument("--percentiles", type=_parsed(parse_percentiles), metavar="LIST",
                          help="comma-separated latency percentiles (default 50,90,95,99,99.9)")
     analyze.add_argument("--filter", metavar="EXPR",
                          help="keep the events EXPR selects, e.g. 'kind == response_received and status >= 500' "
@@ -78,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "computed from the logs.")
     diff.add_argument("a", metavar="A", help="the baseline: " + log_help)
     diff.add_argument("b", metavar="B", help="the run compared: " + log_help)
-    diff.add_argument("--fail-on", type=_parsed(_thresholds), metavar="LIST", default=(),
+    diff.add_argument("--fail-on", type=_parsed(parse_thresholds), metavar="LIST", default=(),
                       help="thresholds such as 'p99=+10%%,error_rate=+0.5pp,rate=-5%%': exit 1 when B is worse "
                            "than A by more")
     diff.add_argument("--format", choices=("text", "json"), default="text")
@@ -93,32 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(handler=_cmd_export)
 
 
-def _read(path: str):
-    """`read_log`, with a partial log's warning printed as one line on stderr."""
-    from z6.log import LogWarning, read_log
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LogWarning)
-        log = read_log(path)
-    for warning in caught:
-        if issubclass(warning.category, LogWarning):
-            print(f"z6: warning: {warning.message}", file=sys.stderr)
-        else:
-            warnings.warn(warning.message, warning.category, stacklevel=2)
-    return log
-
-
 def _filter(text: Optional[str], log):
-    from z6.log import compile_filter
-
     return None if text is None else compile_filter(text, log.header.request_names)
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from z6.log import DEFAULT_PERCENTILES, analyze_log
-    from z6.log._render import render_analysis
-
-    log = _read(args.log)
+    log = read_log_noting_partial(args.log)
     analysis = analyze_log(log, percentiles=args.percentiles or DEFAULT_PERCENTILES,
                            where=_filter(args.filter, log), by=args.by)
     print(render_analysis(analysis, args.format))
@@ -126,22 +98,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from z6.log import recompute_run, verify_log
-    from z6.log._render import render_verify, to_json
-
-    log = _read(args.log)
+    log = read_log_noting_partial(args.log)
     if args.metrics_only:
-        from z6.report import summary_document
-
         result = recompute_run(log)
+        document = summary_document(result)
         # The exit code of the run's summary document (the one `z6 run` gives): 3 for
         # a run that did not complete whatever its assertions, else 1 when one failed.
-        exit_code = summary_document(result)["verdict"]["exit_code"]
+        exit_code = document["verdict"]["exit_code"]
         if args.json:
-            print(to_json({"log": log.describe(), **result.to_dict()}))
+            # The same document `z6 report --json` writes for this log.
+            print(render_json(document), end="")
         else:
-            from z6 import render_run
-
             print(render_run(result))
         if log.status != "completed":
             print(f"z6: note: the log is {log.status}: the summary covers what it holds (exit {exit_code})",
@@ -156,18 +123,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from z6.log import diff_logs
-    from z6.log._render import render_diff
-
-    result = diff_logs(_read(args.a), _read(args.b), args.fail_on)
+    result = diff_logs(read_log_noting_partial(args.a), read_log_noting_partial(args.b), args.fail_on)
     print(render_diff(result, args.format))
     return EXIT_REGRESSION if result.regression else EXIT_OK
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from z6.log import export_log
-
-    log = _read(args.log)
+    log = read_log_noting_partial(args.log)
     path, count = export_log(log, args.fmt, args.output, where=_filter(args.filter, log))
     print(f"z6 export: wrote {count} records to {path}")
     return EXIT_OK

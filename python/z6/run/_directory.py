@@ -13,17 +13,15 @@ import datetime as _dt
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-from z6._errors import ConfigError, RunError
 from z6.assertions import assertion_events
+from z6.errors import ConfigError, RunError
 from z6.log import LOG_NAME, PARTIAL_NAME, EventLogWriter, make_header
+from z6.plan import Plan
 from z6.report import summary_document, write_html, write_json
 from z6.report._atomic import write_text_atomic
-
-if TYPE_CHECKING:
-    from z6._run import RunResult
-    from z6.plan import Plan
+from z6.result import RunResult
 
 __all__ = ["RunDirectory", "default_run_dir", "DEFAULT_RUNS_DIR"]
 
@@ -59,7 +57,7 @@ class RunDirectory:
     """Owns one run's output directory. ``writer`` is the chunk consumer to pass
     to the run; then `finish` (or `abort` when the run failed)."""
 
-    def __init__(self, path: str | os.PathLike[str], scenario, plan: "Plan", *,
+    def __init__(self, path: str | os.PathLike[str], scenario, plan: Plan, *,
                  vus_override: Optional[int] = None, duration_override_s: Optional[float] = None) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
@@ -77,7 +75,7 @@ class RunDirectory:
         self.writer = EventLogWriter(self.path, header)
         self.log_path: Optional[Path] = None
 
-    def finish(self, result: "RunResult", *, html: bool = False) -> Path:
+    def finish(self, result: RunResult, *, html: bool = False) -> Path:
         """Write the scenario copy, summary.json (and report.html), then append the
         assertion verdicts to the log and seal it. The log is sealed last, so a
         complete events.z6log always has its summary beside it; if anything

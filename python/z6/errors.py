@@ -1,4 +1,4 @@
-"""z6's exceptions, one hierarchy, each mapped to the exit code DESIGN fixes.
+"""z6's exceptions, one hierarchy, each mapped to its exit code (docs/architecture.md).
 
     Z6Error                      base; ``exit_code`` says how the CLI exits
     +-- ConfigError              exit 2: bad scenario, bad option, usage

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from z6._cli_util import option
-from z6._errors import EXIT_OK
+from z6.cli._options import option
+from z6.errors import EXIT_OK
+from z6.serve import loop_name, serve
 
 __all__ = ["register"]
 
@@ -27,9 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    # Imported here so that other commands do not pay for the server's imports.
-    from z6.serve import loop_name, serve
-
     def announce(url: str) -> None:
         print(f"z6 serve: listening on {url} ({loop_name()}); Ctrl-C to stop", flush=True)
 

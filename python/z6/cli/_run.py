@@ -7,12 +7,12 @@ import json
 import os
 import sys
 
-import z6
-from z6._cli_util import positive_float, positive_int, seed_option
-from z6._errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
-from z6._outputs import DEFAULT_RUNS_DIR, default_run_dir
-from z6.progress import ProgressView
-from z6.report import summary_document
+from z6.cli._options import positive_float, positive_int, seed_option
+from z6.cli._progress import ProgressView
+from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
+from z6.report import render_run, summary_document
+from z6.run import DEFAULT_RUNS_DIR, default_run_dir, run_scenario
+from z6.scenario import load_scenario
 
 __all__ = ["register", "RUNS_DIR_ENV"]
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    scenario = z6.load_scenario(args.file)
+    scenario = load_scenario(args.file)
     n = len(scenario.requests)
     print(f"{args.file}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
           f"{', simulated' if scenario.simulation else ''})")
@@ -74,13 +74,13 @@ def _remove_if_empty(path) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.listen and not args.cluster:
         raise ConfigError("--listen applies only with --cluster")
-    scenario = z6.load_scenario(args.file)
+    scenario = load_scenario(args.file)
     seed = scenario.runtime.prng_seed if args.seed is None else args.seed
     out = args.out or default_run_dir(scenario, seed, os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
     view = ProgressView(_planned_seconds(scenario, args.duration), "quiet" if args.quiet or args.json else "auto")
     try:
         with view:
-            result = z6.run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
+            result = run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
                                      mode="simulate" if args.simulate else None, consumers=[view],
                                      progress=view.update, out_dir=out, html=args.html,
                                      workers=args.workers, cluster=args.cluster, listen=args.listen)
@@ -92,7 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         # The same document as the run directory's summary.json (docs/output.md).
         print(json.dumps(summary_document(result), indent=2))
     else:
-        print(z6.render_run(result))
+        print(render_run(result))
         print(f"run directory: {result.out_dir}", file=sys.stderr)
     if result.failed:
         print(f"z6: the run failed: {result.distribution.lost_message()}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """The `z6` command line: a thin shell over the library.
 
-Exit codes (DESIGN): 0 success, 1 an assertion failed, 2 configuration or usage
+Exit codes (docs/architecture.md): 0 success, 1 an assertion failed, 2 configuration or usage
 error, 3 runtime error (including an interrupted run), 4 internal error. A bad
 input gets one message on stderr and no traceback (set Z6_TRACEBACK=1 to see one
 for an internal error).
@@ -9,29 +9,28 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import traceback
 from typing import Optional, Sequence
 
-import z6
-from z6._cli_util import Parser, UsageError
-from z6._errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error
+from z6._version import __version__
+from z6.cli import _log, _report, _run, _serve
+from z6.cli._options import Parser, UsageError
+from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error
 
 __all__ = ["main", "build_parser"]
 
-
-# Each module registers its subcommands; see z6._cli_util. Order = order in --help.
-_COMMAND_MODULES = ("z6._cmd_run", "z6._cmd_serve", "z6._cmd_report", "z6._cmd_log")
+# Each module registers its subcommands; see z6.cli._options. Order = order in --help.
+_COMMAND_MODULES = (_run, _serve, _report, _log)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="z6", description="Deterministic, declarative load testing.")
-    parser.add_argument("--version", action="version", version=f"z6 {z6.__version__}")
+    parser.add_argument("--version", action="version", version=f"z6 {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in _COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

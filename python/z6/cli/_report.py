@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import warnings
 
-from z6._cli_util import UsageError
-from z6._errors import EXIT_OK, ConfigError
+from z6.cli._options import UsageError, read_log_noting_partial
+from z6.errors import EXIT_OK, ConfigError
+from z6.report import document_from_log, write_html, write_json
 
 __all__ = ["register"]
 
@@ -29,18 +28,10 @@ def _write(path: str, what: str, write) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from z6.log import LogWarning, read_log
-    from z6.report import document_from_log, write_html, write_json
-
     if not args.output and not args.json:
         raise UsageError("z6 report: say what to write: -o REPORT.html and/or --json SUMMARY.json")
     # A partial log reads up to its last complete chunk; say so as one line, not a Python warning.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LogWarning)
-        log = read_log(args.log)
-    for warning in caught:
-        if issubclass(warning.category, LogWarning):
-            print(f"z6: warning: {warning.message}", file=sys.stderr)
+    log = read_log_noting_partial(args.log)
     for path in (args.output, args.json):
         if path and os.path.exists(path) and os.path.samefile(path, log.path):
             raise ConfigError(f"{path}: is the event log being reported on; write the report elsewhere")

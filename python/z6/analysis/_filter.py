@@ -36,7 +36,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-from z6._errors import ConfigError
+from z6.errors import ConfigError
 from z6.events import EVENT_DTYPE, ErrorCode, EventKind
 
 __all__ = ["Filter", "FilterError", "compile_filter", "FIELDS", "MAX_DEPTH"]

@@ -40,8 +40,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from z6.events import OUTCOME_KINDS, EventKind
-from z6.log._filter import Filter
-from z6.log._reader import EventLog
+from z6.analysis._filter import Filter
+from z6.log import EventLog
 from z6.metrics import PERCENTILES, LatencyStats
 from z6.metrics._percentile import exact_sum, grouped_nearest_rank, mean_ms
 

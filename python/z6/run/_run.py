@@ -6,74 +6,25 @@ the engine behind their own front end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from z6._outputs import RunDirectory
-from z6.assertions import AssertionResult, evaluate_assertions
-from z6.metrics import Summary, SummaryBuilder
-from z6.plan import Plan, compile_plan
-from z6._errors import ConfigError, RunError
-from z6.live import check_reachable, ensure_descriptors, resolve_target
-from z6.runner import ProgressSnapshot, RunStats, run_plan
+from z6.assertions import evaluate_assertions
+from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
+from z6.errors import ConfigError, RunError
+from z6.live import LiveTarget, check_reachable, ensure_descriptors, resolve_target
+from z6.metrics import SummaryBuilder
+from z6.plan import compile_plan
+from z6.result import ProgressSnapshot, RunResult, RunStats
+from z6.run._directory import RunDirectory
+from z6.runner import run_plan
+from z6.serve import BuiltinTarget
 
-if TYPE_CHECKING:
-    from z6.distributed import Backend, Distribution
-    from z6.live import LiveTarget
-
-__all__ = ["RunResult", "run_scenario"]
-
-
-@dataclass(frozen=True)
-class RunResult:
-    scenario_source: str
-    scenario_sha256: str
-    mode: str
-    seed: int
-    n_vus: int
-    plan: Plan
-    stats: RunStats
-    summary: Summary
-    assertions: tuple[AssertionResult, ...]
-    interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run early: the summary covers what ran
-    out_dir: Optional[Path] = None  # where the event log, summary.json and scenario copy were written
-    distribution: Optional["Distribution"] = None  # how a --workers/--cluster run was split, and any lost shard
-
-    @property
-    def passed(self) -> bool:
-        return all(a.passed for a in self.assertions)
-
-    @property
-    def failed(self) -> bool:
-        """A worker was lost: part of the planned load is missing from the figures."""
-        return self.distribution is not None and bool(self.distribution.lost)
-
-    @property
-    def status(self) -> str:
-        return "failed" if self.failed else "interrupted" if self.interrupted else "completed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario_source,
-            "scenario_sha256": self.scenario_sha256,
-            "mode": self.mode,
-            "seed": self.seed,
-            "vus": self.n_vus,
-            "tick_ns": self.plan.tick_ns,
-            "wall_s": self.stats.wall_s,
-            "summary": self.summary.to_dict(),
-            "assertions": [a.to_dict() for a in self.assertions],
-            "passed": self.passed,
-            "interrupted": self.interrupted,
-            "status": self.status,
-            "out_dir": str(self.out_dir) if self.out_dir else None,
-            "distributed": self.distribution.to_dict() if self.distribution else None,
-        }
+__all__ = ["run_scenario"]
 
 
 def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
@@ -81,23 +32,19 @@ def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
 
 
 @contextlib.contextmanager
-def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Iterator["LiveTarget"]:
+def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Iterator[LiveTarget]:
     # Descriptors first: a run that cannot open its sockets fails before any
     # traffic. (Shards of a distributed run check their own share.)
     if not distributed:
         ensure_descriptors(_schedule_max_vus(scenario, vus), scenario.source)
     if scenario.target.builtin:
-        from z6.serve import BuiltinTarget
-
         with BuiltinTarget() as server:
             yield check_reachable(resolve_target(scenario, server.base_url), scenario.source)
     else:
         yield check_reachable(resolve_target(scenario), scenario.source)
 
 
-def _backend(workers: Optional[int], cluster: Any, listen: Optional[str]) -> "Backend":
-    from z6.distributed import DaskCluster, LocalProcesses
-
+def _backend(workers: Optional[int], cluster: Any, listen: Optional[str]) -> Backend:
     if cluster is not None:
         return DaskCluster(cluster, listen_host=listen)
     assert workers is not None
@@ -135,14 +82,14 @@ def run_scenario(
     process on (default: this machine's address on the route to the
     scheduler). The events, log and summary are those of a one-process run;
     if a worker is lost, the result's ``failed`` is true and its
-    ``distribution`` names the lost VUs (docs/distributed.md).
+    ``scale_out`` names the lost VUs (docs/distributed.md).
     """
     plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
     outputs: Optional[RunDirectory] = None
-    distribution: Optional["Distribution"] = None
+    scale_out: Optional[ScaleOut] = None
     distributed = workers is not None or cluster is not None
 
-    def run(target: Optional["LiveTarget"], backend: Optional["Backend"]) -> tuple[SummaryBuilder, RunStats]:
+    def run(target: Optional[LiveTarget], backend: Optional[Backend]) -> tuple[SummaryBuilder, RunStats]:
         # The run directory is made only now, once the target answered: a run
         # that never started leaves nothing behind.
         nonlocal outputs
@@ -153,10 +100,8 @@ def run_scenario(
         sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
         if backend is None:
             return builder, run_plan(plan, sinks, progress=progress, target=target)
-        nonlocal distribution
-        from z6.distributed import run_distributed
-
-        stats, distribution = run_distributed(plan, sinks, backend, shards=workers, target=target, progress=progress)
+        nonlocal scale_out
+        stats, scale_out = run_distributed(plan, sinks, backend, shards=workers, target=target, progress=progress)
         return builder, stats
 
     try:
@@ -192,7 +137,7 @@ def run_scenario(
         assertions=tuple(evaluate_assertions(scenario.assertions, summary)),
         interrupted=stats.interrupted,
         out_dir=outputs.path if outputs else None,
-        distribution=distribution,
+        scale_out=scale_out,
     )
     if outputs is not None:
         outputs.finish(result, html=html)

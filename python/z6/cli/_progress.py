@@ -3,7 +3,7 @@
 `ProgressView` is both a chunk consumer (``view(chunk)`` counts outcomes and
 failures and records latencies in a core HDR histogram: one C loop a chunk,
 memory fixed at 272 KiB, never a list of latencies) and the runner's progress callback
-(``view.update(snapshot)`` with a `z6.runner.ProgressSnapshot`).
+(``view.update(snapshot)`` with a `z6.result.ProgressSnapshot`).
 
 Modes:
 
@@ -20,14 +20,12 @@ the previous update, in run time (simulated seconds in a simulated run).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Optional, TextIO
+from typing import Optional, TextIO
 
 import numpy as np
 
 from z6core import HdrHistogram
-
-if TYPE_CHECKING:
-    from z6.runner import ProgressSnapshot
+from z6.result import ProgressSnapshot
 
 __all__ = ["ProgressView", "PROGRESS_MODES", "TERMINAL_INTERVAL_S", "PLAIN_INTERVAL_S", "format_progress"]
 
@@ -40,7 +38,7 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 600 else f"{value / 60:.1f} min"
 
 
-def format_progress(snapshot: "ProgressSnapshot", total_s: Optional[float], rate: float, errors: int,
+def format_progress(snapshot: ProgressSnapshot, total_s: Optional[float], rate: float, errors: int,
                     completed: int, p95_ms: Optional[float]) -> str:
     """One line: elapsed of total, active VUs, rate, errors, p95 so far."""
     elapsed = _seconds(snapshot.elapsed_s)
@@ -73,8 +71,8 @@ class ProgressView:
         self._last_elapsed = 0.0
         self._last_requests = 0
         self._live = None
-        self._latest: Optional["ProgressSnapshot"] = None
-        self._drawn: Optional["ProgressSnapshot"] = None
+        self._latest: Optional[ProgressSnapshot] = None
+        self._drawn: Optional[ProgressSnapshot] = None
 
     # --- the chunk consumer ------------------------------------------------
 
@@ -104,7 +102,7 @@ class ProgressView:
 
     # --- the progress callback ---------------------------------------------
 
-    def update(self, snapshot: "ProgressSnapshot") -> None:
+    def update(self, snapshot: ProgressSnapshot) -> None:
         """Redraw if the interval has passed since the last line (cheap otherwise)."""
         if not self._active:
             return
@@ -131,7 +129,7 @@ class ProgressView:
 
     # --- drawing -----------------------------------------------------------
 
-    def _draw(self, snapshot: "ProgressSnapshot") -> None:
+    def _draw(self, snapshot: ProgressSnapshot) -> None:
         span = snapshot.elapsed_s - self._last_elapsed
         done = snapshot.requests_issued - self._last_requests
         rate = done / span if span > 0 else 0.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from z6._run import RunResult
+from z6.result import RunResult
 from z6.metrics import PERCENTILES, LatencyStats
 
 __all__ = ["render_run"]
@@ -23,10 +23,10 @@ def _latency_row(label: str, lat: LatencyStats, width: int) -> str:
     return f"  {label:<{width}}" + _latency_cells(lat)
 
 
-def _distribution_lines(distribution) -> list[str]:
-    where = f" at {distribution.address}" if distribution.address else ""
-    lines = [f"workers      {len(distribution.shards)} ({distribution.backend}{where})"]
-    for r in distribution.shards:
+def _scale_out_lines(scale_out) -> list[str]:
+    where = f" at {scale_out.address}" if scale_out.address else ""
+    lines = [f"workers      {len(scale_out.shards)} ({scale_out.backend}{where})"]
+    for r in scale_out.shards:
         late = "" if r.start_late_ms is None else f", started {r.start_late_ms:.3f} ms after the instant"
         lines.append(f"  {r.shard.label():<14} {r.worker}: {r.shard.describe()}; clock offset "
                      f"{r.clock_offset_ms:+.3f} ms{late}; {r.requests_issued} requests, {r.events} events, {r.status}")
@@ -78,16 +78,17 @@ def render_run(result: RunResult) -> str:
             measured = "no data" if a.measured is None else f"{a.measured:.4g}"
             scope = "" if a.scope == "overall" else f"[{a.scope}] "
             lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}: measured {measured}")
-    if result.distribution is not None:
+    if result.scale_out is not None:
         lines.append("")
-        lines.extend(_distribution_lines(result.distribution))
+        lines.extend(_scale_out_lines(result.scale_out))
     for warning in s.warnings:
         lines.append("")
         lines.append(f"WARNING  {warning}")
-    if result.failed:
+    if result.failed and result.scale_out is not None:
         lines.append("")
-        lines.extend(f"LOST  {line}" for line in result.distribution.lost_message().splitlines())
+        lines.extend(f"LOST  {line}" for line in result.scale_out.lost_message().splitlines())
     lines.append("")
     verdict = "FAILED" if result.failed or not result.passed else "PASSED"
-    lines.append(f"{verdict}  ({s.events} events, {result.stats.wall_s * 1000:.1f} ms wall)")
+    wall = "wall unknown" if result.stats.wall_s is None else f"{result.stats.wall_s * 1000:.1f} ms wall"
+    lines.append(f"{verdict}  ({s.events} events, {wall})")
     return "\n".join(lines)

@@ -1,0 +1,11 @@
+"""Compile a validated scenario into the flat arrays the core reads.
+
+* `_compile`: `compile_plan` -> `Plan` (ticks, integer weights, activations);
+* `_activations`: a schedule's per-VU activation windows;
+* `_original`: the seed-compatibility profile (the original engine's semantics).
+"""
+
+from z6.plan._compile import WEIGHT_SCALE, Plan, compile_plan, integer_weights
+from z6.plan._original import seed_profile_plan
+
+__all__ = ["Plan", "compile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]
