@@ -30,7 +30,7 @@ from z6.distributed import (Backend, DaskCluster, LocalProcesses, ShardRange, me
 from z6.distributed import _coordinator, _wire as wire
 from z6.distributed._merge import Rechunker, ShardMerger
 from z6.runner import run_plan
-from conftest import REPO, process_alive, shard_processes
+from conftest import REPO, process_alive, shard_processes, wait_until
 
 EXAMPLES = REPO / "examples"
 
@@ -389,7 +389,14 @@ def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path, how):
                              "--out", str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=child_environment(), start_new_session=True)
     shards = shard_processes(proc.pid, 2)
-    time.sleep(1.0)
+    partial = tmp_path / "run" / "events.z6log.partial"
+
+    def under_way() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return partial.exists() and partial.stat().st_size > 64 * 1024
+
+    # Signalled once merged events are in the log: both shards are streaming.
+    wait_until(under_way, 60, what="64 KiB of merged events in events.z6log.partial")
     if how == "sigint":
         proc.send_signal(signal.SIGINT)
     else:
