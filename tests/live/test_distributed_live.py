@@ -22,6 +22,8 @@ from z6.serve import BuiltinTarget
 from conftest import assert_tick_vu_order, process_alive, shard_processes, tcp_connections, wait_until
 from .test_live_driver import request, scenario_text
 
+pytestmark = pytest.mark.live
+
 MIX = (request("home", "/", weight=3) + request("about", "/about", weight=1)
        + request("form", "/form", method="POST", weight=1, body="a=1"))
 
@@ -55,6 +57,7 @@ def _check_merged_run(result, events, tmp_path, shards: int) -> np.ndarray:
     return issued
 
 
+@pytest.mark.slow
 def test_two_local_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path):
     text = scenario_text(nginx.base_url, MIX, vus=20, duration_s=2.0, think_ms=5)
     result, events = _run(text, tmp_path, workers=2)
@@ -65,6 +68,7 @@ def test_two_local_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path
     assert all(s.clock_offset_ms == 0.0 for s in result.distribution.shards)  # one machine, one clock
 
 
+@pytest.mark.slow
 def test_two_dask_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path):
     distributed = pytest.importorskip("distributed")
     text = scenario_text(nginx.base_url, MIX, vus=20, duration_s=2.0, think_ms=5)

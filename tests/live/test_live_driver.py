@@ -21,6 +21,9 @@ from z6.serve import BuiltinTarget
 from conftest import wait_until
 
 
+pytestmark = pytest.mark.live
+
+
 @pytest.fixture(scope="module")
 def target(tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "access.log"
@@ -120,6 +123,7 @@ def test_request_count_equals_nginxs_log_for_a_weighted_mix(nginx):
     assert_counts_match(result, events, nginx.requests_logged())
 
 
+@pytest.mark.slow
 def test_a_thousand_vus_against_nginx_for_five_seconds(nginx):
     result, events = run_live(scenario_text(nginx.base_url, request("r", "/"), vus=1000, duration_s=5,
                                             think_ms=100))

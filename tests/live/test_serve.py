@@ -32,6 +32,8 @@ from . import servers
 from .servers import NginxServer, free_port, require_nginx, start_nginx
 from conftest import wait_until
 
+pytestmark = pytest.mark.live
+
 TIMEOUT_S = 5.0
 
 
@@ -876,6 +878,7 @@ def test_nginx_with_its_own_body_pinned_and_without_a_log(tmp_path: pathlib.Path
             server.requests_logged()
 
 
+@pytest.mark.slow
 def test_nginx_on_a_port_in_use_fails_with_its_error_log(tmp_path: pathlib.Path) -> None:
     require_nginx()
     port = free_port()
