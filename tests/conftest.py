@@ -7,6 +7,7 @@ import os
 import pathlib
 import time
 import textwrap
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -84,6 +85,32 @@ def _runs_go_to_a_temporary_directory(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("Z6_RUNS_DIR", str(tmp_path_factory.mktemp("z6-runs")))
 
 
+# Waiting: tests wait for the condition they need, never for a fixed time.
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, interval_s: float = 0.01,
+               what: str = "the condition") -> object:
+    """Poll ``condition()`` until it returns something true, and return that.
+
+    Raises AssertionError naming ``what`` and how long it waited once ``timeout_s``
+    has passed (the condition is tried once more at the deadline). ``timeout_s`` is
+    a bound for a hung test, not a timing the test relies on: make it generous.
+    """
+    started = time.monotonic()
+    deadline = started + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            value = condition()
+            if value:
+                return value
+            raise AssertionError(f"waited {time.monotonic() - started:.1f} s "
+                                 f"(timeout {timeout_s:g} s) for {what}")
+        time.sleep(interval_s)
+
+
 # Processes of a distributed run (Linux /proc), for tests that signal or kill them.
 
 
@@ -110,16 +137,34 @@ def process_alive(pid: int) -> bool:
 
 def shard_processes(pid: int, n: int, timeout_s: float = 30.0) -> list[int]:
     """The coordinator's shard processes (multiprocessing spawn children)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        shards = []
+    def shards() -> list[int]:
+        found = []
         for child in _children(pid):
             try:
                 if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read():
-                    shards.append(child)
+                    found.append(child)
             except OSError:
                 pass
-        if len(shards) >= n:
-            return shards
-        time.sleep(0.05)
-    raise AssertionError(f"{n} shard processes did not start")
+        return found if len(found) >= n else []
+
+    return wait_until(shards, timeout_s, interval_s=0.05, what=f"{n} shard processes to start")
+
+
+def tcp_connections(pid: int, port: int) -> int:
+    """How many established TCP connections process ``pid`` holds to 127.0.0.1:``port``."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        lines = open(f"/proc/{pid}/net/tcp").read().splitlines()[1:]
+    except OSError:
+        return 0
+    peer = f"0100007F:{port:04X}"
+    # Columns: sl local_address rem_address st ... inode (the 10th); st 01 is ESTABLISHED.
+    return sum(1 for line in lines
+               if (cols := line.split())[2] == peer and cols[3] == "01" and cols[9] in inodes)

@@ -114,6 +114,7 @@ def test_https_target_is_a_configuration_error_until_tls_lands(capsys, tmp_path)
     assert code == 2 and "https://" in err and "TLS" in err and "Traceback" not in err
 
 
+@pytest.mark.live
 def test_unreachable_target_exits_3_naming_it(capsys, tmp_path):
     import socket
 
@@ -136,11 +137,13 @@ def test_a_run_directory_that_cannot_be_completed_exits_3_and_keeps_the_log_part
     assert (out / "events.z6log.partial").exists()
 
 
+@pytest.mark.live
 def test_unresolvable_host_exits_3_naming_it(capsys, tmp_path):
     code, _, err = run_cli(capsys, "run", _live_copy(tmp_path, "http://no-such-host.invalid:80"))
     assert code == 3 and "no-such-host.invalid" in err and "resolve" in err
 
 
+@pytest.mark.live
 def test_console_entry_point_runs_as_a_process():
     proc = subprocess.run([sys.executable, "-m", "z6.cli", "validate", QUICKSTART],
                           capture_output=True, text=True, timeout=60)

@@ -30,7 +30,7 @@ from z6.distributed import (Backend, DaskCluster, LocalProcesses, ShardRange, me
 from z6.distributed import _coordinator, _protocol as wire
 from z6.distributed._merge import Rechunker, ShardMerger
 from z6.runner import run_plan
-from conftest import REPO, process_alive, shard_processes
+from conftest import REPO, process_alive, shard_processes, wait_until
 
 EXAMPLES = REPO / "examples"
 
@@ -216,6 +216,7 @@ def test_frames_round_trip_and_malformed_frames_are_refused():
 # ---------------------------------------------------------------- identical digests
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("name", ["constant", "ramp", "spike", "steps", "iterations", "sequence"])
 def test_local_processes_give_the_one_process_digest(schedules, name, n):
@@ -239,6 +240,7 @@ def dask_client():
         yield client
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("name", ["constant", "ramp", "spike", "steps", "iterations", "sequence"])
 def test_a_dask_local_cluster_gives_the_one_process_digest(schedules, dask_client, name, n):
@@ -255,6 +257,7 @@ def test_a_dask_local_cluster_gives_the_one_process_digest(schedules, dask_clien
     assert all(abs(s.clock_offset_ms) < 1000 for s in dist.shards)
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("n", [2, 3])
 def test_the_coordinator_holds_a_bounded_number_of_events(n):
     # Hundreds of small chunks: what the merger holds back does not grow with
@@ -274,6 +277,7 @@ def test_the_coordinator_holds_a_bounded_number_of_events(n):
     assert peaks[60] < stats.events / 20
 
 
+@pytest.mark.live
 def test_cluster_runs_one_shard_per_dask_worker_by_default(schedules, dask_client):
     _, plan, want = schedules["spike"]
     digest = _Digest()
@@ -282,6 +286,7 @@ def test_cluster_runs_one_shard_per_dask_worker_by_default(schedules, dask_clien
     assert len(dist.shards) == 3 and digest.sha.hexdigest() == want
 
 
+@pytest.mark.live
 def test_more_shards_than_the_cluster_can_run_at_once_are_refused(schedules, dask_client):
     _, plan, _ = schedules["spike"]
     with DaskCluster(dask_client) as backend:
@@ -290,12 +295,14 @@ def test_more_shards_than_the_cluster_can_run_at_once_are_refused(schedules, das
             run_distributed(plan, [], backend, shards=4)
 
 
+@pytest.mark.live
 def test_listen_must_name_an_address_workers_can_reach(dask_client):
     for wildcard in ("0.0.0.0", "::"):
         with pytest.raises(ConfigError, match="not a wildcard"):
             DaskCluster(dask_client, listen_host=wildcard)
 
 
+@pytest.mark.live
 def test_the_builtin_target_is_refused_for_workers_on_other_machines(dask_client, monkeypatch, tmp_path, capsys):
     assert DaskCluster(dask_client).on_this_machine()  # a LocalCluster's workers are on 127.0.0.1
     monkeypatch.setattr(DaskCluster, "on_this_machine", lambda self: False)
@@ -306,6 +313,7 @@ def test_the_builtin_target_is_refused_for_workers_on_other_machines(dask_client
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.live
 def test_z6_run_cluster_writes_a_log_that_verifies(schedules, dask_client, tmp_path):
     path, _, _ = schedules["steps"]
     one, out = tmp_path / "one", tmp_path / "run"
@@ -317,6 +325,7 @@ def test_z6_run_cluster_writes_a_log_that_verifies(schedules, dask_client, tmp_p
     assert z6.cli.main(["replay", str(out), "--verify"]) == 0
 
 
+@pytest.mark.live
 def test_an_unreachable_cluster_is_a_runtime_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -328,6 +337,7 @@ def test_an_unreachable_cluster_is_a_runtime_error():
 # ---------------------------------------------------------------- z6 run --workers
 
 
+@pytest.mark.live
 def test_z6_run_workers_writes_the_one_process_log_and_summary(schedules, tmp_path):
     path, _, want = schedules["spike"]
     one, two = tmp_path / "one", tmp_path / "two"
@@ -348,6 +358,7 @@ def test_z6_run_workers_writes_the_one_process_log_and_summary(schedules, tmp_pa
     jsonschema.validate(sb, schema)
 
 
+@pytest.mark.live
 def test_the_terminal_summary_lists_the_workers_and_progress_covers_the_whole_run(schedules, capsys, tmp_path):
     path, plan, _ = schedules["steps"]
     assert z6.cli.main(["run", str(path), "--quiet", "--workers", "3", "--out", str(tmp_path / "run")]) == 0
@@ -377,6 +388,7 @@ def test_z6_run_workers_refuses_what_cannot_be_split(tmp_path, capsys):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+@pytest.mark.live
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds shard processes in /proc")
 @pytest.mark.parametrize("how", ["sigint", "sigterm-to-the-group"])
 def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path, how):
@@ -389,7 +401,14 @@ def test_sigint_stops_every_shard_of_a_simulated_run(tmp_path, how):
                              "--out", str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=child_environment(), start_new_session=True)
     shards = shard_processes(proc.pid, 2)
-    time.sleep(1.0)
+    partial = tmp_path / "run" / "events.z6log.partial"
+
+    def under_way() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return partial.exists() and partial.stat().st_size > 64 * 1024
+
+    # Signalled once merged events are in the log: both shards are streaming.
+    wait_until(under_way, 60, what="64 KiB of merged events in events.z6log.partial")
     if how == "sigint":
         proc.send_signal(signal.SIGINT)
     else:
@@ -449,6 +468,7 @@ def plan(schedules):
     return schedules["constant"][1]
 
 
+@pytest.mark.live
 def test_a_shard_that_drops_its_connection_is_lost_and_named(plan):
     def drop(task):
         sock = socket.create_connection(task.coordinator)
@@ -470,6 +490,7 @@ def test_a_shard_that_drops_its_connection_is_lost_and_named(plan):
     assert "shard 2 of 2" in msg and "VUs 2, 4, ..., 20" in msg and "incomplete" in msg
 
 
+@pytest.mark.live
 def test_a_silent_shard_is_lost_after_the_silence_timeout(plan, monkeypatch):
     monkeypatch.setattr(_coordinator, "SILENCE_TIMEOUT_S", 0.5)
     release = threading.Event()
@@ -489,6 +510,7 @@ def test_a_silent_shard_is_lost_after_the_silence_timeout(plan, monkeypatch):
     assert dist.shards[1].status == "lost" and "sent nothing for" in dist.shards[1].detail
 
 
+@pytest.mark.live
 def test_a_shard_that_fails_fails_the_run_naming_it(plan):
     def fail(task):
         sock = socket.create_connection(task.coordinator)
@@ -502,6 +524,7 @@ def test_a_shard_that_fails_fails_the_run_naming_it(plan):
             run_distributed(plan, [], backend)
 
 
+@pytest.mark.live
 def test_a_shard_that_cannot_start_fails_the_run(plan):
     def explode(task):
         raise ImportError("no module named z6core on this worker")
@@ -511,6 +534,7 @@ def test_a_shard_that_cannot_start_fails_the_run(plan):
             run_distributed(plan, [], backend)
 
 
+@pytest.mark.live
 def test_strangers_and_second_runs_of_a_shard_are_turned_away(plan, schedules):
     want = schedules["constant"][2]
     silent = []
@@ -549,6 +573,7 @@ def test_strangers_and_second_runs_of_a_shard_are_turned_away(plan, schedules):
     assert time.monotonic() - started < _coordinator.INTRODUCTION_S / 2
 
 
+@pytest.mark.live
 def test_a_shard_lost_at_the_start_does_not_take_the_healthy_one_with_it(plan):
     def vanish_after_hello(task):
         sock = socket.create_connection(task.coordinator)
@@ -564,6 +589,7 @@ def test_a_shard_lost_at_the_start_does_not_take_the_healthy_one_with_it(plan):
     assert dist.shards[1].status in ("completed", "interrupted")
 
 
+@pytest.mark.live
 def test_a_worker_with_another_z6_version_is_refused(plan):
     def old(task):
         sock = socket.create_connection(task.coordinator)

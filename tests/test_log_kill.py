@@ -56,6 +56,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.live
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_run_leaves_a_readable_partial_log(tmp_path):
     run_dir = tmp_path / "run"

@@ -302,6 +302,7 @@ def test_live_divergences_are_named(tmp_path, capsys):
     assert not result.matched and "VU 9 issued a request" in result.message and "1-4" in result.message
 
 
+@pytest.mark.live
 @pytest.mark.skipif(not hasattr(z6core, "expected_requests"), reason="the core has no expected_requests")
 def test_a_real_live_run_verifies(tmp_path):
     # z6's built-in target on 127.0.0.1, three VUs for half a second.

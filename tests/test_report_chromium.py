@@ -24,6 +24,8 @@ from z6.report._html import COLORS
 from conftest import REPO
 from test_report import XSS, _hostile_scenario
 
+pytestmark = pytest.mark.live  # starts Chromium
+
 CHROMIUM = next((path for path in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if path), None)
 
 
@@ -67,6 +69,7 @@ def test_the_console_check_sees_errors(tmp_path):
     assert any("z6-control" in m for m in messages) and any("undefined_fn" in m for m in messages), messages
 
 
+@pytest.mark.slow
 def test_the_report_renders_in_chromium(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     page, png = ARTIFACTS / "report.html", ARTIFACTS / "report.png"

@@ -9,6 +9,7 @@ import re
 
 import jsonschema
 import numpy as np
+import pytest
 
 import z6
 from z6.cli import main
@@ -61,6 +62,7 @@ def test_the_report_from_a_run_directory_equals_the_runs_summary(capsys, tmp_pat
     assert _without_run_only_fields(from_log) == _without_run_only_fields(from_run)
 
 
+@pytest.mark.live
 def test_a_live_report_from_the_log_counts_the_same_bytes(tmp_path):
     from z6.serve import BuiltinTarget
 

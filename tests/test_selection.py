@@ -43,6 +43,7 @@ def test_zero_weight_is_never_chosen():
     assert set(np.unique(picks).tolist()) == {1, 4}
 
 
+@pytest.mark.slow
 def test_engine_selection_frequencies_and_zero_weight():
     sc = scenario("duration_seconds = 30\nvus = 200", requests=_requests([6, 0, 3, 1]),
                   extra='[simulation]\nlatency = { type = "constant", ms = 1 }')

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -20,8 +19,10 @@ from z6._child_env import child_environment
 from z6.events import EventKind
 from z6.serve import BuiltinTarget
 
-from conftest import assert_tick_vu_order, process_alive, shard_processes
+from conftest import assert_tick_vu_order, process_alive, shard_processes, tcp_connections, wait_until
 from .test_live_driver import request, scenario_text
+
+pytestmark = pytest.mark.live
 
 MIX = (request("home", "/", weight=3) + request("about", "/about", weight=1)
        + request("form", "/form", method="POST", weight=1, body="a=1"))
@@ -56,6 +57,7 @@ def _check_merged_run(result, events, tmp_path, shards: int) -> np.ndarray:
     return issued
 
 
+@pytest.mark.slow
 def test_two_local_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path):
     text = scenario_text(nginx.base_url, MIX, vus=20, duration_s=2.0, think_ms=5)
     result, events = _run(text, tmp_path, workers=2)
@@ -66,6 +68,7 @@ def test_two_local_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path
     assert all(s.clock_offset_ms == 0.0 for s in result.scale_out.shards)  # one machine, one clock
 
 
+@pytest.mark.slow
 def test_two_dask_workers_against_nginx_issue_what_nginx_logged(nginx, tmp_path):
     distributed = pytest.importorskip("distributed")
     text = scenario_text(nginx.base_url, MIX, vus=20, duration_s=2.0, think_ms=5)
@@ -83,6 +86,15 @@ def _start_cli(args: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=child_environment())
 
 
+def _wait_for_traffic(proc: subprocess.Popen, shards: list[int], nginx) -> None:
+    """Until every shard holds a connection to nginx and nginx has answered 100 requests."""
+    def flowing() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return all(tcp_connections(pid, nginx.port) for pid in shards) and nginx.requests_logged() >= 100
+
+    wait_until(flowing, 60, what="both shards' traffic at nginx (a connection each, 100 requests logged)")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds shard processes in /proc")
 def test_killing_a_worker_mid_run_exits_3_and_names_the_lost_vus(nginx, tmp_path):
     sc = tmp_path / "long.toml"
@@ -90,7 +102,7 @@ def test_killing_a_worker_mid_run_exits_3_and_names_the_lost_vus(nginx, tmp_path
     out = tmp_path / "run"
     proc = _start_cli(["run", str(sc), "--workers", "2", "--json", "--out", str(out)])
     shards = shard_processes(proc.pid, 2)
-    time.sleep(1.5)
+    _wait_for_traffic(proc, shards, nginx)
     victim = shards[1]
     os.kill(victim, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=60)
@@ -125,7 +137,7 @@ def test_ctrl_c_stops_every_live_shard_and_loses_nothing(nginx, tmp_path):
     sc.write_text(scenario_text(nginx.base_url, MIX, vus=10, duration_s=60, think_ms=5))
     proc = _start_cli(["run", str(sc), "--workers", "2", "--json", "--out", str(tmp_path / "run")])
     shards = shard_processes(proc.pid, 2)
-    time.sleep(1.5)
+    _wait_for_traffic(proc, shards, nginx)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 3, stderr

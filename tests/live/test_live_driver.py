@@ -18,6 +18,11 @@ from z6._child_env import child_environment
 from z6.events import ErrorCode, EventKind
 from z6.serve import BuiltinTarget
 
+from conftest import wait_until
+
+
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory):
@@ -71,8 +76,7 @@ def outcomes(events: np.ndarray) -> np.ndarray:
 
 
 def log_lines(server: BuiltinTarget) -> int:
-    # The server flushes its access log line by line; give it a moment after the run.
-    time.sleep(0.2)
+    """Lines in the server's access log so far (it writes them once per event-loop turn)."""
     return len(Path(server.access_log).read_text().splitlines())
 
 
@@ -119,6 +123,7 @@ def test_request_count_equals_nginxs_log_for_a_weighted_mix(nginx):
     assert_counts_match(result, events, nginx.requests_logged())
 
 
+@pytest.mark.slow
 def test_a_thousand_vus_against_nginx_for_five_seconds(nginx):
     result, events = run_live(scenario_text(nginx.base_url, request("r", "/"), vus=1000, duration_s=5,
                                             think_ms=100))
@@ -246,8 +251,15 @@ def _run_cli_process(args: list[str], **kwargs) -> subprocess.Popen:
 def test_a_stop_signal_prints_what_ran_marked_interrupted_and_exits_3(target, tmp_path, signum):
     sc = tmp_path / "long.toml"
     sc.write_text(scenario_text(target.base_url, request("r", "/delay/5ms"), vus=3, duration_s=60))
+    before = log_lines(target)
     proc = _run_cli_process(["run", str(sc), "--json"])
-    time.sleep(1.5)
+
+    def under_way() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return log_lines(target) - before >= 30
+
+    # Signalled once the run is under way: the target has answered its requests.
+    wait_until(under_way, 60, what="the run's first 30 requests in the target's access log")
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 3, err
@@ -259,21 +271,21 @@ def test_a_stop_signal_prints_what_ran_marked_interrupted_and_exits_3(target, tm
     assert doc["summary"]["requests"] > 10
 
 
-def test_more_vus_than_descriptors_is_refused_before_any_traffic(target, tmp_path):
+def test_more_vus_than_descriptors_is_refused_before_any_traffic(tmp_path):
     import resource
-
-    sc = tmp_path / "many.toml"
-    sc.write_text(scenario_text(target.base_url, request("r", "/"), vus=500, duration_s=1))
-    before = log_lines(target)
 
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
-    proc = _run_cli_process(["run", str(sc)], preexec_fn=low_limit)
-    out, err = proc.communicate(timeout=30)
+    # A target of its own: once stopped, its access log is complete.
+    with BuiltinTarget(access_log=tmp_path / "access.log") as server:
+        sc = tmp_path / "many.toml"
+        sc.write_text(scenario_text(server.base_url, request("r", "/"), vus=500, duration_s=1))
+        proc = _run_cli_process(["run", str(sc)], preexec_fn=low_limit)
+        out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "500 VUs" in err and "256" in err and "ulimit" in err
-    assert log_lines(target) == before
+    assert (tmp_path / "access.log").read_text() == ""
 
 
 def _engine_events(text: str) -> tuple[z6.Plan, np.ndarray]:
@@ -307,6 +319,14 @@ def test_refused_connections_are_counted_and_the_vus_keep_trying():
     assert (events["kind"] == EventKind.VU_COMPLETE).sum() == 2
 
 
+def _established(sock) -> bool:
+    try:
+        sock.getpeername()
+    except OSError:
+        return False
+    return True
+
+
 def test_a_connect_that_gets_no_answer_times_out():
     import socket
 
@@ -322,7 +342,7 @@ def test_a_connect_that_gets_no_answer_times_out():
             c.setblocking(False)
             c.connect_ex(("127.0.0.1", port))
             fillers.append(c)
-        time.sleep(0.1)
+        wait_until(lambda: any(_established(c) for c in fillers), 10, what="a filler connection in the accept queue")
         text = scenario_text(f"http://127.0.0.1:{port}", request("r", "/"), vus=1, duration_s=0.5, think_ms=10)
         text = text.replace("[target]\n", "[target]\nconnection_timeout_ms = 100\n")
         plan, events = _engine_events(text)
@@ -377,6 +397,7 @@ class _QuietCloser:
 
         self.after_each, self.idle_s = after_each, idle_s
         self.answered = 0
+        self.connections_open = 0          # accepted and not yet closed
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -392,9 +413,18 @@ class _QuietCloser:
                 conn, _ = self._listener.accept()
             except OSError:
                 continue
+            with self._lock:
+                self.connections_open += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn) -> None:
+        try:
+            self._answer(conn)
+        finally:
+            with self._lock:
+                self.connections_open -= 1
+
+    def _answer(self, conn) -> None:
         buf = b""
         conn.settimeout(self.idle_s or 5)
         with conn:
@@ -430,7 +460,8 @@ def test_a_quietly_closed_keep_alive_connection_is_retried_for_safe_requests():
         plan, events = _engine_events(scenario_text(f"http://127.0.0.1:{server.port}", request("r", "/"), vus=4,
                                                     duration_s=0.5))
     finally:
-        time.sleep(0.2)
+        # The count is final once the server has closed every connection.
+        wait_until(lambda: server.connections_open == 0, 10, what="the server to close its connections")
         server.close()
     done = outcomes(events)
     assert len(done) > 20
@@ -447,7 +478,8 @@ def test_a_quietly_closed_connection_fails_a_request_that_is_not_safe_to_repeat(
                                                     request("r", "/", method="POST", body="x"), vus=4,
                                                     duration_s=0.5))
     finally:
-        time.sleep(0.2)
+        # The count is final once the server has closed every connection.
+        wait_until(lambda: server.connections_open == 0, 10, what="the server to close its connections")
         server.close()
     assert_well_formed(events)
     done = outcomes(events)

@@ -30,6 +30,9 @@ from z6.serve._routes import HTTP10_BODY, MALFORMED_RESPONSE, TRICKLE_BODY, fill
 
 from . import servers
 from .servers import NginxServer, free_port, require_nginx, start_nginx
+from conftest import wait_until
+
+pytestmark = pytest.mark.live
 
 TIMEOUT_S = 5.0
 
@@ -775,11 +778,11 @@ def _z6(*args: str) -> subprocess.Popen[str]:
 
 
 def _wait_for_file(path: pathlib.Path, process: subprocess.Popen[str]) -> str:
-    deadline = time.monotonic() + 10.0
-    while not path.exists():
+    def written() -> bool:
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no ready file after 10 s"
-        time.sleep(0.01)
+        return path.exists()
+
+    wait_until(written, 10.0, what=f"the child to write {path.name}")
     return path.read_text()
 
 
@@ -875,6 +878,7 @@ def test_nginx_with_its_own_body_pinned_and_without_a_log(tmp_path: pathlib.Path
             server.requests_logged()
 
 
+@pytest.mark.slow
 def test_nginx_on_a_port_in_use_fails_with_its_error_log(tmp_path: pathlib.Path) -> None:
     require_nginx()
     port = free_port()
