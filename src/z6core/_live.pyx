@@ -21,6 +21,17 @@ timings come from the server.
 Events are handed out ordered by (tick, vu_id), each VU's in the order they
 happened: events of a tick are held back until the clock has left it, then
 sorted stably by VU id.
+
+Shared with the simulated engine: the plan loader and its checks
+(`_plan.PlanArrays`), the VU table set-up, `fill()`'s buffer check, and the
+per-VU steps of `_lifecycle.pxd` (request pick, event record, outcome
+accounting, think or complete). The debug build (Z6_DEBUG=1) compiles in the
+invariant checks of `z6_debug.h` here too.
+
+Lifecycle states: a VU is executing from the issue until its request is fully
+written (connecting, then writing), then waiting for the outcome; a request
+resent once on a fresh connection makes it executing again. Stops, timeouts,
+cancels and failures treat executing and waiting alike (a request in flight).
 """
 
 cimport cython
