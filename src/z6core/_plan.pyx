@@ -123,14 +123,9 @@ cdef class PlanArrays:
         self.p.step_request = <const uint16_t*>cnp_data(step_request)
         self.p.step_repeat = <const uint32_t*>cnp_data(step_repeat)
 
-        cdef int kind
-        cdef double a, b
-        kind, a, b = plan.think
-        if not (DIST_CONSTANT <= kind <= DIST_EXPONENTIAL):
-            raise ValueError(f"plan.think: kind must be constant, uniform or exponential, got {kind}")
-        self.p.think_kind = kind
-        self.p.think_a = a
-        self.p.think_b = b
+        _read_distribution(plan.think, DIST_EXPONENTIAL,
+                           "plan.think: kind must be constant, uniform or exponential, got {}",
+                           &self.p.think_kind, &self.p.think_a, &self.p.think_b)
 
         if simulated:
             self._load_model(plan)
@@ -142,17 +137,11 @@ cdef class PlanArrays:
     cdef _load_model(self, plan):
         # The simulated target: only the simulated engine runs it.
         cdef Py_ssize_t i
-        cdef int kind
-        cdef double a, b
         self.p.profile = int(plan.profile)
         if self.p.profile not in (PROFILE_DEFAULT, PROFILE_SEED):
             raise ValueError(f"plan.profile must be {PROFILE_DEFAULT} or {PROFILE_SEED}, got {self.p.profile}")
-        kind, a, b = plan.latency
-        if not (DIST_CONSTANT <= kind <= DIST_LOGNORMAL):
-            raise ValueError(f"plan.latency: unknown distribution kind {kind}")
-        self.p.latency_kind = kind
-        self.p.latency_a = a
-        self.p.latency_b = b
+        _read_distribution(plan.latency, DIST_LOGNORMAL, "plan.latency: unknown distribution kind {}",
+                           &self.p.latency_kind, &self.p.latency_a, &self.p.latency_b)
         self.p.error_rate = float(plan.error_rate)
         if not (0.0 <= self.p.error_rate <= 1.0):
             raise ValueError(f"plan.error_rate must be within [0, 1], got {self.p.error_rate}")
@@ -200,6 +189,19 @@ cdef class PlanArrays:
             vus[i].request = NO_REQUEST
             vus[i].state = VU_UNSPAWNED
         return table
+
+
+cdef int _read_distribution(spec, int max_kind, str refusal, int* kind, double* a, double* b) except -1:
+    # A (kind, a, b) distribution triple (see _draw.pxd) whose kind is at most max_kind.
+    cdef int k
+    cdef double x, y
+    k, x, y = spec
+    if not (DIST_CONSTANT <= k <= max_kind):
+        raise ValueError(refusal.format(k))
+    kind[0] = k
+    a[0] = x
+    b[0] = y
+    return 0
 
 
 cdef event_t* checked_out(object out) except NULL:
