@@ -44,8 +44,8 @@ def core_extension(name: str) -> Extension:
 
 setup(
     ext_modules=cythonize(
-        [core_extension("_random"), core_extension("_engine"), core_extension("_hdr"),
-         core_extension("_live"), core_extension("_httpparse")],
+        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_engine", "_hdr", "_live",
+                                           "_httpparse")],
         compiler_directives=directives,
         include_path=["src"],
         # Always regenerate: the C differs between the debug and release builds,

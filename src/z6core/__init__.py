@@ -2,8 +2,9 @@
 
 Public surface: the simulated `Engine`, the live HTTP driver `LiveEngine` (and
 `expected_requests`, a live VU's request sequence), the event and VU dtypes read
-off the C structs, the HDR histograms, and the PRNG helpers used by tests and
-tools. See `z6` for the user-facing API.
+off the C structs, the outcome rule (`OUTCOME_KINDS`, `FAILURE_STATUS_MIN`,
+`outcome_mask`, `failed_mask`), the HDR histograms, and the PRNG helpers used by
+tests and tools. See `z6` for the user-facing API.
 """
 
 from z6core._engine import (
@@ -17,6 +18,7 @@ from z6core._engine import (
     Engine,
 )
 from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
+from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
 from z6core._live import POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
 from z6core._random import (
     Xorshift64Star,
@@ -49,6 +51,10 @@ __all__ = [
     "PROFILE_SEED",
     "ITER_UNLIMITED",
     "CLOCK_LIMIT_NS",
+    "OUTCOME_KINDS",
+    "FAILURE_STATUS_MIN",
+    "outcome_mask",
+    "failed_mask",
     "DIST_CONSTANT",
     "DIST_UNIFORM",
     "DIST_EXPONENTIAL",

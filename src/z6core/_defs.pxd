@@ -1,12 +1,35 @@
 # cython: language_level=3
 """Fixed C layouts shared by the core: the 32-byte event record, the 64-byte VU
-record, the lifecycle states, event kinds and error codes.
+record, the lifecycle states, event kinds and error codes, the core's sentinels,
+and the debug build's invariant check (`z6_debug.h`).
 
-Declarations only (STYLE: numpy.random's .pxd habit). The numpy dtypes are read off
-these structs in `_engine.pyx`, never written twice.
+Declarations only (numpy.random's .pxd habit). The numpy dtypes are read off
+these structs in `_plan.pyx`, never written twice.
 """
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+
+# Z6_CHECK(cond, what): aborts naming `what` when `cond` is false, in the debug
+# build (Z6_DEBUG=1) only; nothing in the release build.
+cdef extern from "z6_debug.h" nogil:
+    void Z6_CHECK(bint cond, const char* what)
+    const int Z6_DEBUG_BUILD
+
+# Sentinels and limits, as C literals (one name each, used by every module).
+cdef extern from *:
+    """
+    /* "no index": an empty list head, a VU in no heap, no block. */
+    #define Z6_NIL 0xFFFFFFFFu
+    /* iter_left of a VU bounded by its schedule alone (z6core.ITER_UNLIMITED). */
+    #define Z6_ITER_UNLIMITED 0xFFFFFFFFu
+    /* The clock's horizon: schedule ends and the grace period stay below 2**62 ns
+       (about 146 years), so a clock never wraps: every later time is at most an
+       end plus a grace plus one 2**53 ns draw. */
+    #define Z6_CLOCK_LIMIT_NS 0x4000000000000000ULL
+    """
+    const uint32_t Z6_NIL
+    const uint32_t Z6_ITER_UNLIMITED
+    const uint64_t Z6_CLOCK_LIMIT_NS
 
 # One event. Field order gives natural alignment and exactly 32 bytes, so the C
 # struct and the numpy dtype agree byte for byte (little-endian on every platform
@@ -30,7 +53,7 @@ ctypedef struct vu_t:
     uint64_t stop_ns     # schedule end: no request is issued at or after it
     uint32_t vu_id
     uint32_t seq         # sequence number of the next (or in-flight) request
-    uint32_t iter_left   # iterations still to run; ITER_UNLIMITED for a duration run
+    uint32_t iter_left   # iterations still to run; Z6_ITER_UNLIMITED for a duration run
     uint32_t step_rep    # repeats done of the current sequence step
     uint16_t step        # current sequence step
     uint16_t request     # request in flight (or last issued)
@@ -38,6 +61,11 @@ ctypedef struct vu_t:
     uint8_t state        # vu_state_t, or VU_UNSPAWNED before its spawn tick
     uint8_t outcome      # event kind of the pending outcome (response/error/timeout/cancel)
 
+# Legal transitions (`_lifecycle.pxd` `vu_set_state` checks them in the debug
+# build): unspawned -> spawned -> ready; ready -> executing (issued) or complete;
+# executing -> waiting (request written); executing or waiting -> ready (outcome,
+# then think) or complete (outcome, then done); waiting -> executing (a live
+# request resent once on a fresh connection).
 cdef enum vu_state_t:
     VU_SPAWNED = 0
     VU_READY = 1

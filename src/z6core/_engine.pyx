@@ -13,6 +13,17 @@ ordered by (tick, vu_id) and, within a VU, in the order they happened. Time insi
 the simulation is kept in nanoseconds: a VU's think time and modelled latency are
 exact, and an event's tick is its time divided by `tick_ns`, as in a live run.
 
+The plan is read and checked by `_plan.PlanArrays` (the same loader and messages
+as the live driver's); the per-VU steps (request pick, event record, outcome
+accounting, think or complete) are the inline functions of `_lifecycle.pxd`,
+shared with the live driver, so both draw from a VU's stream in the same order.
+
+Lifecycle states: spawned, ready, executing, waiting, complete (`_defs.pxd`). A
+modelled request is written in zero time, so `_issue` passes a VU through
+executing to waiting within one step: no event marks it, and the VU table never
+shows a VU executing between `fill()` calls (the live driver's VUs stay
+executing while they connect and write).
+
 Compatibility guarantee: for the same plan, seed and z6 version the event stream
 is identical, whatever the chunk size, and a run split into VU ranges yields the
 same events per VU (each VU owns its stream), except with a modelled `capacity`,
@@ -28,70 +39,29 @@ import numpy as np
 
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
-from z6core._draw cimport (DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL, draw_ns, pick_seed_f32,
-                            pick_weighted)
-from z6core._lifecycle cimport count_outcome
-from z6core._prng cimport Z6_U64_MAX, vu_stream_state, xs_float, xs_init
+from z6core._draw cimport draw_ns, pick_seed_f32, pick_weighted
+from z6core._lifecycle cimport (sat_add, vu_after_outcome, vu_done_before_issue, vu_next_request, vu_set_state,
+                                write_event)
+from z6core._plan cimport PROF_DEFAULT, PROF_SEED, PlanArrays, checked_out, plan_t
+from z6core._prng cimport Z6_U64_MAX, xs_float, xs_init
 from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
+
+from z6core._plan import (CLOCK_LIMIT_NS, DEBUG_BUILD, EVENT_DTYPE, ITER_UNLIMITED, PROFILE_DEFAULT, PROFILE_SEED,
+                          VU_DTYPE, vu_id_stride)
 
 __all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED",
            "DEBUG_BUILD", "CLOCK_LIMIT_NS"]
 
+cdef extern from "z6_bits.h" nogil:
+    int z6_ctz64(uint64_t x)
+    uint64_t z6_div_u64(uint64_t n, uint64_t d, uint64_t m)
+    void z6_prefetch(void* p)
+
 cdef extern from *:
     """
-    #include <stdint.h>
-    #if defined(_MSC_VER)
-    #include <intrin.h>
-    static inline int z6_ctz64(uint64_t x) { unsigned long i; _BitScanForward64(&i, x); return (int)i; }
-    #else
-    static inline int z6_ctz64(uint64_t x) { return __builtin_ctzll(x); }
-    #endif
-    #if defined(__GNUC__) || defined(__clang__)
-    #define z6_prefetch(p) __builtin_prefetch((p), 1, 1)
-    #else
-    #define z6_prefetch(p) ((void)(p))
-    #endif
-    /* floor(n / d) via a 64x64->128 multiply by m = floor((2**64 - 1) / d): the
-       estimate is low by at most one, fixed by one compare. Divisions cost tens
-       of cycles and the scheduler needs one per VU action. */
-    static inline uint64_t z6_div_u64(uint64_t n, uint64_t d, uint64_t m) {
-    #if defined(__SIZEOF_INT128__)
-        uint64_t q = (uint64_t)(((unsigned __int128)n * m) >> 64);
-        if (n - q * d >= d) q++;
-        return q;
-    #else
-        (void)m;
-        return n / d;
-    #endif
-    }
-    /* Invariant checks: compiled in by the debug build (Z6_DEBUG=1), nothing in
-       the release build. A broken invariant aborts with its name. */
-    #include <stdio.h>
-    #include <stdlib.h>
-    #ifdef Z6_DEBUG
-    #define Z6_CHECK(cond, what) do { if (!(cond)) { fprintf(stderr, "z6core: invariant failed: %s (%s:%d)\\n", what, __FILE__, __LINE__); abort(); } } while (0)
-    #define Z6_DEBUG_BUILD 1
-    #else
-    #define Z6_CHECK(cond, what) ((void)0)
-    #define Z6_DEBUG_BUILD 0
-    #endif
-    #define Z6_NIL 0xFFFFFFFFu
     #define Z6_NO_TICK 0xFFFFFFFFFFFFFFFFULL
-    #define Z6_ITER_UNLIMITED 0xFFFFFFFFu
-    /* The simulated clock's horizon: schedule ends and the grace period stay
-       below 2**62 ns (about 146 years), so the clock never wraps: every later
-       time is at most an end plus a grace plus one 2**53 ns draw. */
-    #define Z6_CLOCK_LIMIT_NS 0x4000000000000000ULL
     """
-    int z6_ctz64(uint64_t x) nogil
-    uint64_t z6_div_u64(uint64_t n, uint64_t d, uint64_t m) nogil
-    void z6_prefetch(void* p) nogil
-    void Z6_CHECK(bint cond, const char* what) nogil
-    const int Z6_DEBUG_BUILD
-    const uint32_t Z6_NIL
     const uint64_t Z6_NO_TICK
-    const uint32_t Z6_ITER_UNLIMITED
-    const uint64_t Z6_CLOCK_LIMIT_NS
 
 cdef enum:
     WHEEL_BITS = 16
@@ -99,45 +69,14 @@ cdef enum:
     WHEEL_MASK = WHEEL_SIZE - 1
     WHEEL_WORDS = WHEEL_SIZE // 64
     SPILL_CAP = 4          # a step emits at most 2 events; spill holds the overflow
-    MIN_CHUNK = 4
     INSERTION_SORT_MAX = 48
     PREFETCH_AHEAD = 16
     BLOCK = 64             # VU indices per scheduler block (256 bytes)
-
-cdef enum profile_t:
-    PROF_DEFAULT = 0
-    PROF_SEED = 1
-
-PROFILE_DEFAULT = PROF_DEFAULT
-PROFILE_SEED = PROF_SEED
-ITER_UNLIMITED = 0xFFFFFFFF
-CLOCK_LIMIT_NS = Z6_CLOCK_LIMIT_NS
-DEBUG_BUILD = bool(Z6_DEBUG_BUILD)
-
-# The numpy dtypes are read off the C structs, never typed twice.
-cdef event_t _event_probe
-cdef vu_t _vu_probe
-EVENT_DTYPE = np.asarray(<event_t[:1]>&_event_probe).dtype
-VU_DTYPE = np.asarray(<vu_t[:1]>&_vu_probe).dtype
-
-
-cdef inline uint64_t sat_add(uint64_t a, uint64_t b) noexcept nogil:
-    return Z6_U64_MAX if a > Z6_U64_MAX - b else a + b
-
 
 # A VU due beyond the wheel's current block, in the min-heap keyed by tick.
 ctypedef struct far_t:
     uint64_t tick
     uint32_t idx
-
-
-def vu_id_stride(plan):
-    """The plan's VU id step: 1 for a whole plan, N for a shard holding every
-    N-th VU (`Plan.shard`). Plans without the attribute have step 1."""
-    step = int(getattr(plan, "vu_id_step", 1))
-    if not 1 <= step <= 0xFFFFFFFF:
-        raise ValueError(f"plan.vu_id_step must be between 1 and 2**32-1, got {step}")
-    return step
 
 
 @cython.final
@@ -177,29 +116,12 @@ cdef class Engine:
     cdef uint64_t tick_end_ns      # first nanosecond after the current tick
     cdef uint64_t tick_magic       # for z6_div_u64(ns, tick_ns, tick_magic)
     cdef uint32_t spawn_cursor
-    # --- the plan, as flat C data (arrays kept alive by the _keep list) ---
-    cdef list _keep
-    cdef int profile
-    cdef uint64_t tick_ns, graceful_ns
-    cdef const uint64_t* cum_weights
-    cdef Py_ssize_t n_requests
-    cdef const uint64_t* timeout_ns
-    cdef const uint16_t* step_request
-    cdef const uint32_t* step_repeat
-    cdef uint16_t n_steps
-    cdef int think_kind, latency_kind
-    cdef double think_a, think_b, latency_a, latency_b
-    cdef double error_rate
-    cdef const uint16_t* status_codes
-    cdef const uint64_t* status_cum
-    cdef Py_ssize_t n_status
+    # --- the plan, as flat C data (its arrays owned by _plan_arrays) ---
+    cdef PlanArrays _plan_arrays
+    cdef plan_t plan
     cdef uint64_t* capacity_heap
-    cdef Py_ssize_t capacity
-    # seed-compatibility profile: one shared stream, f32 weights, fixed timings
+    # the seed-compatibility profile: one stream shared by all VUs
     cdef uint64_t shared_rng
-    cdef const float* seed_weights
-    cdef float seed_total
-    cdef uint64_t seed_think_ns, seed_latency_ns
     # --- output ---
     cdef event_t* out
     cdef Py_ssize_t out_n, out_cap
@@ -225,115 +147,20 @@ cdef class Engine:
         self.capacity_heap = NULL
 
     def __init__(self, plan):
-        cdef Py_ssize_t i
-        cdef uint32_t first_vu_id = int(plan.first_vu_id)
-        # A shard of a plan holds every step-th VU (z6.distributed): ids first, first+step, ...
-        cdef uint32_t vu_id_step = vu_id_stride(plan)
-        cdef uint64_t seed = int(plan.seed)
-        self._keep = []
-        self.profile = int(plan.profile)
-        if self.profile not in (PROFILE_DEFAULT, PROFILE_SEED):
-            raise ValueError(f"plan.profile must be {PROFILE_DEFAULT} or {PROFILE_SEED}, got {self.profile}")
-        self.tick_ns = int(plan.tick_ns)
-        if self.tick_ns < 1:
-            raise ValueError(f"plan.tick_ns must be >= 1, got {self.tick_ns}")
-        self.tick_magic = Z6_U64_MAX // self.tick_ns
-        self.graceful_ns = int(plan.graceful_ns)
-        if self.graceful_ns > Z6_CLOCK_LIMIT_NS:
-            raise ValueError(f"plan.graceful_ns must be at most {Z6_CLOCK_LIMIT_NS}, got {self.graceful_ns}")
-
-        spawn_tick = self._array(plan.spawn_tick, np.uint64, "spawn_tick")
-        stop_ns = self._array(plan.stop_ns, np.uint64, "stop_ns")
-        n = spawn_tick.shape[0]
-        if stop_ns.shape[0] != n:
-            raise ValueError(f"plan.stop_ns: expected {n} entries (one per VU), got {stop_ns.shape[0]}")
-        if n < 1 or n >= Z6_NIL:
-            raise ValueError(f"plan must have between 1 and {Z6_NIL - 1} VUs, got {n}")
-        if n > 1 and np.any(np.diff(spawn_tick.astype(np.int64)) < 0):
-            raise ValueError("plan.spawn_tick must be non-decreasing in vu_id")
-        if np.any(stop_ns > Z6_CLOCK_LIMIT_NS):
-            raise ValueError(f"plan.stop_ns must be at most {Z6_CLOCK_LIMIT_NS} (the clock's horizon)")
-        if np.any(stop_ns < (spawn_tick + 1) * self.tick_ns):
-            raise ValueError("plan.stop_ns must be at least one tick after each VU's spawn tick")
-        if first_vu_id < 1 or <uint64_t>first_vu_id + (<uint64_t>n - 1) * vu_id_step > 0xFFFFFFFF:
-            raise ValueError(f"plan.first_vu_id out of range: {first_vu_id}")
+        self._plan_arrays = PlanArrays(plan, simulated=True)
+        self.plan = self._plan_arrays.p
+        cdef uint32_t n = self.plan.n_vus
         self.n_vus = n
-
-        cum = self._array(plan.cum_weights, np.uint64, "cum_weights")
-        self.n_requests = cum.shape[0]
-        if self.n_requests < 1 or self.n_requests >= NO_REQUEST:
-            raise ValueError(f"plan must have between 1 and {NO_REQUEST - 1} requests, got {self.n_requests}")
-        if cum[self.n_requests - 1] == 0 or np.any(np.diff(cum.astype(np.int64)) < 0):
-            raise ValueError("plan.cum_weights must be non-decreasing with a positive total")
-        self.cum_weights = <const uint64_t*>cnp_data(cum)
-        timeouts = self._array(plan.timeout_ns, np.uint64, "timeout_ns")
-        if timeouts.shape[0] != self.n_requests or np.any(timeouts == 0):
-            raise ValueError("plan.timeout_ns must hold one positive timeout per request")
-        self.timeout_ns = <const uint64_t*>cnp_data(timeouts)
-
-        step_request = self._array(plan.step_request, np.uint16, "step_request")
-        step_repeat = self._array(plan.step_repeat, np.uint32, "step_repeat")
-        if step_request.shape[0] != step_repeat.shape[0] or step_request.shape[0] >= 0xFFFF:
-            raise ValueError("plan.step_request and plan.step_repeat must have the same length (< 65535)")
-        if np.any(step_request >= self.n_requests) or np.any(step_repeat == 0):
-            raise ValueError("plan sequence steps must name existing requests and repeat at least once")
-        self.n_steps = step_request.shape[0]
-        self.step_request = <const uint16_t*>cnp_data(step_request)
-        self.step_repeat = <const uint32_t*>cnp_data(step_repeat)
-
-        self.think_kind, self.think_a, self.think_b = plan.think
-        self.latency_kind, self.latency_a, self.latency_b = plan.latency
-        if not (DIST_CONSTANT <= self.think_kind <= DIST_EXPONENTIAL):
-            raise ValueError(f"plan.think: kind must be constant, uniform or exponential, got {self.think_kind}")
-        if not (DIST_CONSTANT <= self.latency_kind <= DIST_LOGNORMAL):
-            raise ValueError(f"plan.latency: unknown distribution kind {self.latency_kind}")
-        self.error_rate = float(plan.error_rate)
-        if not (0.0 <= self.error_rate <= 1.0):
-            raise ValueError(f"plan.error_rate must be within [0, 1], got {self.error_rate}")
-        codes = self._array(plan.status_codes, np.uint16, "status_codes")
-        status_cum = self._array(plan.status_cum, np.uint64, "status_cum")
-        if codes.shape[0] < 1 or codes.shape[0] != status_cum.shape[0] or status_cum[status_cum.shape[0] - 1] == 0:
-            raise ValueError("plan.status_codes and plan.status_cum must be non-empty, equal in length, positive total")
-        self.n_status = codes.shape[0]
-        self.status_codes = <const uint16_t*>cnp_data(codes)
-        self.status_cum = <const uint64_t*>cnp_data(status_cum)
-
-        self.capacity = int(plan.capacity or 0)
-        if self.capacity > 0:
-            self.capacity_heap = <uint64_t*>malloc(self.capacity * sizeof(uint64_t))
+        if self.plan.capacity > 0:
+            self.capacity_heap = <uint64_t*>malloc(self.plan.capacity * sizeof(uint64_t))
             if self.capacity_heap == NULL:
                 raise MemoryError()
-            memset(self.capacity_heap, 0, self.capacity * sizeof(uint64_t))
-
-        seed_weights = self._array(plan.seed_weights_f32, np.float32, "seed_weights_f32")
-        if self.profile == PROFILE_SEED:
-            if seed_weights.shape[0] != self.n_requests:
-                raise ValueError("the seed profile needs one f32 weight per request")
-            self.seed_weights = <const float*>cnp_data(seed_weights)
-            self.seed_total = 0.0
-            for i in range(self.n_requests):
-                self.seed_total = self.seed_total + self.seed_weights[i]
-            self.seed_think_ns = int(plan.seed_think_ticks) * self.tick_ns
-            self.seed_latency_ns = int(plan.seed_latency_ticks) * self.tick_ns
-        self.shared_rng = xs_init(seed)
-
+            memset(self.capacity_heap, 0, self.plan.capacity * sizeof(uint64_t))
+        self.shared_rng = xs_init(self.plan.seed)
         # The VU table: one 64-byte struct per VU in one numpy-owned block.
-        self._vu_array = np.zeros(n, dtype=VU_DTYPE)
+        self._vu_array = self._plan_arrays.vu_table()
         self.vus = <vu_t*>cnp_data(self._vu_array)
-        if not 0 <= int(plan.iterations) < Z6_ITER_UNLIMITED:
-            raise ValueError(f"plan.iterations must be between 0 and {Z6_ITER_UNLIMITED - 1}, got {plan.iterations}")
-        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITER_UNLIMITED
-        cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
-        cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
-        for i in range(n):
-            self.vus[i].vu_id = first_vu_id + <uint32_t>i * vu_id_step
-            self.vus[i].rng = vu_stream_state(seed, self.vus[i].vu_id)
-            self.vus[i].spawn_tick = spawn_p[i]
-            self.vus[i].stop_ns = stop_p[i]
-            self.vus[i].due_ns = spawn_p[i] * self.tick_ns
-            self.vus[i].iter_left = iterations
-            self.vus[i].request = NO_REQUEST
-            self.vus[i].state = VU_UNSPAWNED
+        cdef const uint64_t* spawn_p = self.plan.spawn_tick
 
         self.due_list = <uint32_t*>malloc(n * sizeof(uint32_t))
         self.sort_tmp = <uint32_t*>malloc(n * sizeof(uint32_t))
@@ -376,13 +203,6 @@ cdef class Engine:
         free(self.far)
         free(self.capacity_heap)
 
-    def _array(self, obj, dtype, name):
-        arr = np.ascontiguousarray(obj, dtype=dtype)
-        if arr.ndim != 1:
-            raise ValueError(f"plan.{name} must be one-dimensional, got shape {arr.shape}")
-        self._keep.append(arr)
-        return arr
-
     # ------------------------------------------------------------------ Python API
 
     def fill(self, out):
@@ -391,14 +211,7 @@ cdef class Engine:
         ``out`` must be a C-contiguous, writable ``EVENT_DTYPE`` array of at least
         4 records. A return value below ``len(out)`` means the run is over.
         """
-        if not isinstance(out, np.ndarray) or out.dtype != EVENT_DTYPE or out.ndim != 1:
-            raise TypeError(f"out must be a 1-d numpy array of EVENT_DTYPE, got {type(out).__name__}"
-                            f" {getattr(out, 'dtype', None)}")
-        if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError("out must be C-contiguous and writable")
-        if out.shape[0] < MIN_CHUNK:
-            raise ValueError(f"out must hold at least {MIN_CHUNK} events, got {out.shape[0]}")
-        self.out = <event_t*>cnp_data(out)
+        self.out = checked_out(out)
         self.out_cap = out.shape[0]
         self.out_n = 0
         # Events a step wrote past the previous chunk's end come first.
@@ -460,7 +273,7 @@ cdef class Engine:
                 Z6_CHECK(self.due_cursor == 0 or self.due_list[self.due_cursor - 1] < idx,
                          "a tick's VUs in increasing id order")
                 vu = &self.vus[idx]
-                Z6_CHECK(vu.due_ns // self.tick_ns == t, "VU filed under its due tick")
+                Z6_CHECK(vu.due_ns // self.plan.tick_ns == t, "VU filed under its due tick")
                 # All of this VU's actions that fall in this tick happen now, so its
                 # events stay together and the (tick, vu_id) order holds.
                 # (a VU's due time is never before the tick being processed)
@@ -472,7 +285,7 @@ cdef class Engine:
                     self._step(vu, t)
                 if vu.state != VU_COMPLETE:
                     tick = self._tick_of(vu.due_ns)
-                    Z6_CHECK(tick > t and tick == vu.due_ns // self.tick_ns, "VU refiled in the future")
+                    Z6_CHECK(tick > t and tick == vu.due_ns // self.plan.tick_ns, "VU refiled in the future")
                     slot = <uint32_t>(tick & WHEEL_MASK)
                     if slot == last_slot and last_count < BLOCK and tick < self.block_base + WHEEL_SIZE:
                         self.blk_data[<size_t>last_block * BLOCK + last_count] = idx
@@ -533,11 +346,11 @@ cdef class Engine:
         self.due_n = n
         self.due_cursor = 0
         self.current_tick = t
-        self.tick_end_ns = sat_add(t * self.tick_ns, self.tick_ns)
+        self.tick_end_ns = sat_add(t * self.plan.tick_ns, self.plan.tick_ns)
         self.in_tick = True
 
     cdef inline uint64_t _tick_of(self, uint64_t ns) noexcept nogil:
-        return z6_div_u64(ns, self.tick_ns, self.tick_magic)
+        return z6_div_u64(ns, self.plan.tick_ns, self.plan.tick_magic)
 
     cdef uint64_t _next_tick(self) noexcept nogil:
         # The earliest tick >= scan_from with a VU due or a VU to spawn.
@@ -692,14 +505,7 @@ cdef class Engine:
             e = &self.spill[self.spill_n]
             self.spill_n += 1
         Z6_CHECK(tick >= self.current_tick, "events in tick order")
-        e.tick = tick
-        e.value_ns = value_ns
-        e.vu_id = vu.vu_id
-        e.kind = kind
-        e.request = request
-        e.status = status
-        e.error = error
-        e.seq = vu.seq
+        write_event(e, tick, value_ns, vu, kind, request, status, error)
         self.events_emitted += 1
 
     # ------------------------------------------------------------------ the lifecycle
@@ -710,32 +516,32 @@ cdef class Engine:
         cdef uint8_t state = vu.state
         if state == VU_UNSPAWNED:
             self.active_vus += 1
-            if self.profile == PROF_DEFAULT:
+            if self.plan.profile == PROF_DEFAULT:
                 # The seed's spawnAllVUs emits nothing; the default profile records it.
                 self._emit(t, 0, vu, EV_VU_SPAWNED, NO_REQUEST, 0, ERR_NONE)
-            vu.state = VU_SPAWNED
-            vu.due_ns = (t + 1) * self.tick_ns
+            vu_set_state(vu, VU_SPAWNED)
+            vu.due_ns = (t + 1) * self.plan.tick_ns
         elif state == VU_SPAWNED:
             self._emit(t, 0, vu, EV_VU_READY, NO_REQUEST, 0, ERR_NONE)
-            vu.state = VU_READY
-            if self.profile == PROF_SEED:
-                vu.due_ns = (t + 1) * self.tick_ns   # the seed issues on the next tick
+            vu_set_state(vu, VU_READY)
+            if self.plan.profile == PROF_SEED:
+                vu.due_ns = (t + 1) * self.plan.tick_ns   # the seed issues on the next tick
         elif state == VU_READY:
-            if self.profile == PROF_SEED:
+            if self.plan.profile == PROF_SEED:
                 self._issue_seed(vu, now, t)
-            elif now >= vu.stop_ns or vu.iter_left == 0:
+            elif vu_done_before_issue(vu, now):
                 self._complete(vu, t)
             else:
                 self._issue(vu, now, t)
         elif state == VU_WAITING:
-            if self.profile == PROF_SEED:
+            if self.plan.profile == PROF_SEED:
                 self._finish_seed(vu, now, t)
             else:
                 self._finish(vu, now, t)
 
     cdef inline void _complete(self, vu_t* vu, uint64_t t) noexcept nogil:
         self._emit(t, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, ERR_NONE)
-        vu.state = VU_COMPLETE
+        vu_set_state(vu, VU_COMPLETE)
         self.active_vus -= 1
 
     cdef void _issue(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
@@ -745,18 +551,16 @@ cdef class Engine:
         cdef uint64_t service, latency, start, due, deadline
         cdef uint8_t outcome = EV_RESPONSE_RECEIVED
         cdef uint16_t status = 0
-        if self.n_steps:
-            req = self.step_request[vu.step]
-        else:
-            req = <uint16_t>pick_weighted(&vu.rng, self.cum_weights, self.n_requests)
+        req = vu_next_request(vu, &self.plan)
         vu.request = req
         vu.issue_ns = now
         self._emit(t, 0, vu, EV_REQUEST_ISSUED, req, 0, ERR_NONE)
         self.requests_issued += 1
-        service = draw_ns(&vu.rng, self.latency_kind, self.latency_a, self.latency_b)
+        vu_set_state(vu, VU_EXECUTING)     # written in zero time: waiting below
+        service = draw_ns(&vu.rng, self.plan.latency_kind, self.plan.latency_a, self.plan.latency_b)
         if service == 0:
             service = 1      # time always advances: a visit cannot loop forever
-        if self.capacity:
+        if self.plan.capacity:
             # FIFO onto the earliest free of `capacity` server slots (in the order
             # requests are issued, ties by vu_id): latency = queueing + service.
             start = self.capacity_heap[0]
@@ -766,18 +570,18 @@ cdef class Engine:
             latency = sat_add(start, service) - now
         else:
             latency = service
-        if self.error_rate > 0.0 and xs_float(&vu.rng) < self.error_rate:
+        if self.plan.error_rate > 0.0 and xs_float(&vu.rng) < self.plan.error_rate:
             outcome = EV_RESPONSE_ERROR
         else:
-            status = self.status_codes[pick_weighted(&vu.rng, self.status_cum, self.n_status)]
-        if latency > self.timeout_ns[req]:
+            status = self.plan.status_codes[pick_weighted(&vu.rng, self.plan.status_cum, self.plan.n_status)]
+        if latency > self.plan.timeout_ns[req]:
             outcome = EV_REQUEST_TIMEOUT
-            latency = self.timeout_ns[req]
+            latency = self.plan.timeout_ns[req]
             status = 0
         due = sat_add(now, latency)
         # Graceful stop: a request still in flight this long after the VU's
         # schedule ended is cancelled there.
-        deadline = sat_add(vu.stop_ns, self.graceful_ns)
+        deadline = sat_add(vu.stop_ns, self.plan.graceful_ns)
         if due > deadline:
             outcome = EV_REQUEST_CANCELLED
             due = deadline
@@ -785,12 +589,12 @@ cdef class Engine:
         vu.outcome = outcome
         vu.status = status
         vu.due_ns = due
-        vu.state = VU_WAITING
+        vu_set_state(vu, VU_WAITING)
 
     cdef void _capacity_replace_top(self, uint64_t value) noexcept nogil:
         # Replace the min-heap's root and sift it down.
         cdef uint64_t* h = self.capacity_heap
-        cdef Py_ssize_t n = self.capacity, i = 0, child
+        cdef Py_ssize_t n = self.plan.capacity, i = 0, child
         while True:
             child = 2 * i + 1
             if child >= n:
@@ -806,7 +610,6 @@ cdef class Engine:
     cdef void _finish(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
         cdef uint16_t error = ERR_NONE
         cdef uint8_t outcome = vu.outcome
-        cdef uint64_t next_issue
         if outcome == EV_RESPONSE_ERROR:
             error = ERR_SIMULATED
         elif outcome == EV_REQUEST_TIMEOUT:
@@ -814,43 +617,39 @@ cdef class Engine:
         elif outcome == EV_REQUEST_CANCELLED:
             error = ERR_CANCELLED
         self._emit(t, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
-        count_outcome(vu, self.step_repeat, self.n_steps)
-        if outcome == EV_REQUEST_CANCELLED or now >= vu.stop_ns or vu.iter_left == 0:
-            self._complete(vu, t)
-            return
         # Think time counts from the response; a VU due past its schedule's end
         # wakes at the end instead, to complete.
-        next_issue = sat_add(now, draw_ns(&vu.rng, self.think_kind, self.think_a, self.think_b))
-        vu.state = VU_READY
-        vu.due_ns = next_issue if next_issue < vu.stop_ns else vu.stop_ns
+        if vu_after_outcome(vu, &self.plan, now, outcome == EV_REQUEST_CANCELLED):
+            self._complete(vu, t)
 
     # ------------------------------------------------------------------ seed profile
 
     cdef inline void _issue_seed(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
         # The seed: one shared stream consumed in VU order, f32 pick, fixed latency.
-        cdef uint16_t req = <uint16_t>pick_seed_f32(&self.shared_rng, self.seed_weights,
-                                                    self.n_requests, self.seed_total)
+        cdef uint16_t req = <uint16_t>pick_seed_f32(&self.shared_rng, self.plan.seed_weights,
+                                                    self.plan.n_requests, self.plan.seed_total)
         vu.request = req
         vu.issue_ns = now
         self._emit(t, 0, vu, EV_REQUEST_ISSUED, req, 0, ERR_NONE)
         self.requests_issued += 1
         vu.outcome = EV_RESPONSE_RECEIVED
         vu.status = 200
-        vu.due_ns = now + self.seed_latency_ns
-        vu.state = VU_WAITING
+        vu.due_ns = now + self.plan.seed_latency_ns
+        vu_set_state(vu, VU_EXECUTING)
+        vu_set_state(vu, VU_WAITING)
 
     cdef inline void _finish_seed(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
         # The seed completes a VU at a response on or after the duration (and
         # never checks the duration before issuing); think time counts from the
         # issue, and a ready VU is looked at from the next tick on.
-        cdef uint64_t next_issue = vu.issue_ns + self.seed_think_ns
+        cdef uint64_t next_issue = vu.issue_ns + self.plan.seed_think_ns
         self._emit(t, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, vu.status, ERR_NONE)
         vu.seq += 1
         if now >= vu.stop_ns:
             self._complete(vu, t)
             return
-        vu.state = VU_READY
-        if next_issue < now + self.tick_ns:
-            next_issue = now + self.tick_ns
+        vu_set_state(vu, VU_READY)
+        if next_issue < now + self.plan.tick_ns:
+            next_issue = now + self.plan.tick_ns
         vu.due_ns = next_issue
 

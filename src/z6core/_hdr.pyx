@@ -33,10 +33,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from z6core._defs cimport (EV_ERROR_DNS, EV_ERROR_RESOURCE_EXHAUSTED, EV_REQUEST_CANCELLED, EV_REQUEST_TIMEOUT,
-                           EV_RESPONSE_ERROR, EV_RESPONSE_RECEIVED, event_t)
+from z6core._defs cimport EV_RESPONSE_RECEIVED, event_t
+from z6core._outcomes cimport is_failed_outcome, is_outcome_kind
 
-from z6core._engine import EVENT_DTYPE
+from z6core._plan import EVENT_DTYPE
 
 __all__ = ["HdrHistogram", "RequestHistograms", "DEFAULT_HIGHEST_NS"]
 
@@ -198,10 +198,9 @@ cdef class HdrHistogram:
     def record_responses(self, events):
         """Count the latency of every ``response_received`` event of an EVENT_DTYPE chunk.
 
-        Returns ``(outcomes, failures)``: the chunk's outcome events (response,
-        error, timeout, cancel, and a live run's transport failures ``error_dns``
-        .. ``error_resource_exhausted``) and those that failed (all but responses,
-        plus responses with status >= 400), so a live view reads a chunk once.
+        Returns ``(outcomes, failures)``: the chunk's outcome events and those
+        that failed (the rule of `_outcomes.pxd`, as ``z6core.outcome_mask`` and
+        ``z6core.failed_mask``), so a live view reads a chunk once.
         """
         cdef const event_t* ev = _event_pointer(events)
         cdef Py_ssize_t i, n = events.shape[0]
@@ -212,12 +211,8 @@ cdef class HdrHistogram:
                 kind = ev[i].kind
                 if kind == EV_RESPONSE_RECEIVED:
                     hdr_record(&self.h, ev[i].value_ns)
-                    outcomes += 1
-                    failures += ev[i].status >= 400
-                elif (kind == EV_RESPONSE_ERROR or kind == EV_REQUEST_TIMEOUT or kind == EV_REQUEST_CANCELLED
-                      or EV_ERROR_DNS <= kind <= EV_ERROR_RESOURCE_EXHAUSTED):
-                    outcomes += 1
-                    failures += 1
+                outcomes += is_outcome_kind(kind)
+                failures += is_failed_outcome(kind, ev[i].status)
         return outcomes, failures
 
     def add(self, HdrHistogram other not None):

@@ -1,33 +1,110 @@
 # cython: language_level=3
-"""The lifecycle steps both engines share, so a simulated and a live VU count
-requests, sequence steps and iterations the same way (declarations and small
-inline functions only, as in numpy.random's .pxd files)."""
+"""The per-VU lifecycle steps both engines share, so a simulated and a live VU
+pick requests, write events, count requests, sequence steps and iterations, and
+decide between thinking and completing the same way (declarations and small
+inline functions only, as in numpy.random's .pxd files).
 
-from libc.stdint cimport uint16_t, uint32_t
+PRNG draw order per request, fixed (changing it changes every event stream): the
+request pick (`vu_next_request`, unless the plan has a sequence), then whatever
+the engine draws for the request itself (the simulated target's service time,
+failure and status), then the think time (`vu_after_outcome`, only when the VU
+carries on).
+"""
 
-from z6core._defs cimport vu_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
-cdef extern from *:
-    """
-    #define Z6_ITERATIONS_UNBOUNDED 0xFFFFFFFFu
-    """
-    const uint32_t Z6_ITERATIONS_UNBOUNDED  # iter_left of a VU bounded by its schedule alone
+from z6core._defs cimport *
+from z6core._draw cimport draw_ns, pick_weighted
+from z6core._plan cimport plan_t
+from z6core._prng cimport Z6_U64_MAX
 
 
-cdef inline void count_outcome(vu_t* vu, const uint32_t* step_repeat, uint16_t n_steps) noexcept nogil:
+cdef inline uint64_t sat_add(uint64_t a, uint64_t b) noexcept nogil:
+    return Z6_U64_MAX if a > Z6_U64_MAX - b else a + b
+
+
+cdef inline bint vu_legal_transition(uint8_t s, uint8_t t) noexcept nogil:
+    # The lifecycle's edges (see vu_state_t in _defs.pxd).
+    if s == VU_UNSPAWNED:
+        return t == VU_SPAWNED
+    if s == VU_SPAWNED:
+        return t == VU_READY
+    if s == VU_READY:
+        return t == VU_EXECUTING or t == VU_COMPLETE
+    if s == VU_EXECUTING:
+        return t == VU_WAITING or t == VU_READY or t == VU_COMPLETE
+    if s == VU_WAITING:
+        return t == VU_READY or t == VU_COMPLETE or t == VU_EXECUTING
+    return False
+
+
+cdef inline void vu_set_state(vu_t* vu, uint8_t state) noexcept nogil:
+    Z6_CHECK(vu_legal_transition(vu.state, state), "legal VU state transition")
+    vu.state = state
+
+
+cdef inline bint vu_in_flight(const vu_t* vu) noexcept nogil:
+    # A request is out: being connected or written (executing) or awaiting its outcome.
+    return vu.state == VU_EXECUTING or vu.state == VU_WAITING
+
+
+cdef inline bint vu_done_before_issue(const vu_t* vu, uint64_t now) noexcept nogil:
+    # A ready VU completes instead of issuing at or after its schedule's end, or
+    # after its last iteration.
+    return now >= vu.stop_ns or vu.iter_left == 0
+
+
+cdef inline uint16_t vu_next_request(vu_t* vu, const plan_t* p) noexcept nogil:
+    # The request to issue: the sequence's current step, or a weighted pick from
+    # the VU's own stream (one draw).
+    if p.n_steps:
+        return p.step_request[vu.step]
+    return <uint16_t>pick_weighted(&vu.rng, p.cum_weights, p.n_requests)
+
+
+cdef inline void write_event(event_t* e, uint64_t tick, uint64_t value_ns, const vu_t* vu, uint16_t kind,
+                             uint16_t request, uint16_t status, uint16_t error) noexcept nogil:
+    # One event record of `vu` (its id and the seq of its current request).
+    e.tick = tick
+    e.value_ns = value_ns
+    e.vu_id = vu.vu_id
+    e.kind = kind
+    e.request = request
+    e.status = status
+    e.error = error
+    e.seq = vu.seq
+
+
+cdef inline void count_outcome(vu_t* vu, const plan_t* p) noexcept nogil:
     # After a request's outcome: the next request's seq, the sequence's next step
     # (a request repeats step_repeat[step] times), and one iteration fewer when
     # the sequence wraps (without a sequence, every request is an iteration).
     cdef bint iteration_done = True
     vu.seq += 1
-    if n_steps:
+    if p.n_steps:
         vu.step_rep += 1
         iteration_done = False
-        if vu.step_rep >= step_repeat[vu.step]:
+        if vu.step_rep >= p.step_repeat[vu.step]:
             vu.step_rep = 0
             vu.step += 1
-            if vu.step == n_steps:
+            if vu.step == p.n_steps:
                 vu.step = 0
                 iteration_done = True
-    if iteration_done and vu.iter_left != Z6_ITERATIONS_UNBOUNDED:
+    if iteration_done and vu.iter_left != Z6_ITER_UNLIMITED:
         vu.iter_left -= 1
+
+
+cdef inline bint vu_after_outcome(vu_t* vu, const plan_t* p, uint64_t now, bint cancelled) noexcept nogil:
+    # After the outcome (already emitted) of the request in flight, at `now`:
+    # count it; then True when the VU completes now (its request was cancelled,
+    # its schedule is over or its iterations are used up; the caller completes
+    # it), else it thinks: READY, due when the think time (counted from the
+    # outcome) ends, or at its schedule's end if that comes first.
+    cdef uint64_t next_issue
+    count_outcome(vu, p)
+    if cancelled or now >= vu.stop_ns or vu.iter_left == 0:
+        return True
+    next_issue = sat_add(now, draw_ns(&vu.rng, p.think_kind, p.think_a, p.think_b))
+    vu_set_state(vu, VU_READY)
+    vu.due_ns = next_issue if next_issue < vu.stop_ns else vu.stop_ns
+    return False

@@ -5,7 +5,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from z6core._engine import EnginePlan
+from z6core._plan import EnginePlan
 
 __all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
 

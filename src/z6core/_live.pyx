@@ -21,6 +21,17 @@ timings come from the server.
 Events are handed out ordered by (tick, vu_id), each VU's in the order they
 happened: events of a tick are held back until the clock has left it, then
 sorted stably by VU id.
+
+Shared with the simulated engine: the plan loader and its checks
+(`_plan.PlanArrays`), the VU table set-up, `fill()`'s buffer check, and the
+per-VU steps of `_lifecycle.pxd` (request pick, event record, outcome
+accounting, think or complete). The debug build (Z6_DEBUG=1) compiles in the
+invariant checks of `z6_debug.h` here too.
+
+Lifecycle states: a VU is executing from the issue until its request is fully
+written (connecting, then writing), then waiting for the outcome; a request
+resent once on a fresh connection makes it executing again. Stops, timeouts,
+cancels and failures treat executing and waiting alike (a request in flight).
 """
 
 cimport cython
@@ -30,14 +41,14 @@ from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
 
-from z6core._engine import VU_DTYPE, vu_id_stride
-
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
-from z6core._draw cimport draw_ns, pick_weighted
+from z6core._draw cimport draw_ns
 from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL, Z6_HTTP_MORE,
                            z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
-from z6core._lifecycle cimport Z6_ITERATIONS_UNBOUNDED, count_outcome
+from z6core._lifecycle cimport (count_outcome, sat_add, vu_after_outcome, vu_done_before_issue, vu_in_flight, vu_next_request,
+                                vu_set_state, write_event)
+from z6core._plan cimport PlanArrays, checked_out, plan_t
 from z6core._prng cimport vu_stream_state
 
 __all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
@@ -45,14 +56,12 @@ __all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
 cdef extern from "z6_net.h" nogil:
     """
     #define Z6_LIVE_NO_TIME 0xFFFFFFFFFFFFFFFFULL
-    #define Z6_NOT_IN_HEAP 0xFFFFFFFFu
     """
     const char* Z6_POLLER_KIND
     const uint32_t Z6_READABLE
     const uint32_t Z6_WRITABLE
     const uint32_t Z6_HANGUP
     const uint64_t Z6_LIVE_NO_TIME
-    const uint32_t Z6_NOT_IN_HEAP
     ctypedef struct z6_ready_t:
         uint32_t token
         uint32_t flags
@@ -92,7 +101,6 @@ PROGRESS_INTERVAL_NS = PROGRESS_NS
 cdef enum:
     READ_BUF = 65536       # one shared receive buffer: bodies are counted, not kept
     POLL_BATCH = 1024
-    MIN_CHUNK = 4
 
 cdef enum conn_phase_t:
     PH_IDLE = 0            # no request on the connection (or no connection)
@@ -135,20 +143,16 @@ cdef class LiveEngine:
     end); a second ``stop()`` cancels requests in flight at once.
     """
 
-    cdef list _keep
+    cdef list _keep                # the serialised requests
+    # the plan, as flat C data (its arrays owned by _plan_arrays); stop() may
+    # zero plan.graceful_ns
+    cdef PlanArrays _plan_arrays
+    cdef plan_t plan
     cdef object _vu_array
     cdef vu_t* vus
     cdef conn_t* conns
     cdef readonly uint32_t n_vus
-    cdef uint64_t tick_ns, graceful_ns, connect_timeout_ns
-    cdef const uint64_t* cum_weights
-    cdef Py_ssize_t n_requests
-    cdef const uint64_t* timeout_ns
-    cdef const uint16_t* step_request
-    cdef const uint32_t* step_repeat
-    cdef uint16_t n_steps
-    cdef int think_kind
-    cdef double think_a, think_b
+    cdef uint64_t connect_timeout_ns
     # requests on the wire
     cdef const char** req_data
     cdef uint32_t* req_len
@@ -180,6 +184,7 @@ cdef class LiveEngine:
     cdef event_t* stage
     cdef event_t* stage_tmp
     cdef Py_ssize_t stage_n, stage_cap, stage_sorted
+    cdef uint64_t last_emit_ns     # events are emitted in time order (checked in the debug build)
     cdef event_t* out
     cdef Py_ssize_t out_n, out_cap
     cdef bint done
@@ -211,52 +216,25 @@ cdef class LiveEngine:
     def __init__(self, plan, target):
         cdef Py_ssize_t i, n
         self._keep = []
-        self.tick_ns = int(plan.tick_ns)
-        if self.tick_ns < 1:
-            raise ValueError(f"plan.tick_ns must be >= 1, got {self.tick_ns}")
-        self.graceful_ns = int(plan.graceful_ns)
+        self._plan_arrays = PlanArrays(plan, simulated=False)
+        self.plan = self._plan_arrays.p
+        n = self.plan.n_vus
+        self.n_vus = <uint32_t>n
         self.connect_timeout_ns = int(target.connect_timeout_ns)
         if self.connect_timeout_ns < 1:
             raise ValueError("target.connect_timeout_ns must be positive")
-        spawn_tick = self._array(plan.spawn_tick, np.uint64)
-        stop_ns = self._array(plan.stop_ns, np.uint64)
-        n = spawn_tick.shape[0]
-        if n < 1 or stop_ns.shape[0] != n or n >= 0xFFFFFFFF:
-            raise ValueError("plan must have at least one VU, with one spawn tick and stop time each")
-        if n > 1 and np.any(np.diff(spawn_tick.astype(np.int64)) < 0):
-            raise ValueError("plan.spawn_tick must be non-decreasing in vu_id")
-        if int(plan.first_vu_id) < 1 or int(plan.first_vu_id) + (n - 1) * vu_id_stride(plan) > 0xFFFFFFFF:
-            raise ValueError(f"plan.first_vu_id out of range: {plan.first_vu_id}")
-        self.n_vus = n
-        cum = self._array(plan.cum_weights, np.uint64)
-        self.n_requests = cum.shape[0]
-        if self.n_requests < 1 or self.n_requests >= NO_REQUEST or cum[self.n_requests - 1] == 0:
-            raise ValueError("plan.cum_weights must be non-empty with a positive total")
-        self.cum_weights = <const uint64_t*>cnp_data(cum)
-        timeouts = self._array(plan.timeout_ns, np.uint64)
-        if timeouts.shape[0] != self.n_requests or np.any(timeouts == 0):
-            raise ValueError("plan.timeout_ns must hold one positive timeout per request")
-        self.timeout_ns = <const uint64_t*>cnp_data(timeouts)
-        step_request = self._array(plan.step_request, np.uint16)
-        step_repeat = self._array(plan.step_repeat, np.uint32)
-        if step_request.shape[0] != step_repeat.shape[0] or np.any(step_request >= self.n_requests):
-            raise ValueError("plan sequence steps must name existing requests")
-        self.n_steps = step_request.shape[0]
-        self.step_request = <const uint16_t*>cnp_data(step_request)
-        self.step_repeat = <const uint32_t*>cnp_data(step_repeat)
-        self.think_kind, self.think_a, self.think_b = plan.think
 
         wire = list(target.requests)
-        if len(wire) != self.n_requests:
-            raise ValueError(f"target has {len(wire)} serialised requests, the plan {self.n_requests}")
-        self.req_data = <const char**>malloc(self.n_requests * sizeof(char*))
-        self.req_len = <uint32_t*>malloc(self.n_requests * sizeof(uint32_t))
-        self.req_head = <uint8_t*>malloc(self.n_requests * sizeof(uint8_t))
-        self.req_replayable = <uint8_t*>malloc(self.n_requests * sizeof(uint8_t))
+        if len(wire) != self.plan.n_requests:
+            raise ValueError(f"target has {len(wire)} serialised requests, the plan {self.plan.n_requests}")
+        self.req_data = <const char**>malloc(self.plan.n_requests * sizeof(char*))
+        self.req_len = <uint32_t*>malloc(self.plan.n_requests * sizeof(uint32_t))
+        self.req_head = <uint8_t*>malloc(self.plan.n_requests * sizeof(uint8_t))
+        self.req_replayable = <uint8_t*>malloc(self.plan.n_requests * sizeof(uint8_t))
         if (self.req_data == NULL or self.req_len == NULL or self.req_head == NULL
                 or self.req_replayable == NULL):
             raise MemoryError()
-        for i in range(self.n_requests):
+        for i in range(self.plan.n_requests):
             data = bytes(wire[i])
             if not 0 < len(data) < 0xFFFFFFFF:
                 raise ValueError(f"serialised request {i} is empty or too large")
@@ -272,15 +250,8 @@ cdef class LiveEngine:
             raise ValueError("target.family must be AF_INET with a 4-byte or AF_INET6 with a 16-byte address")
         self.addr_len = z6_make_sockaddr(self.addr, family, <const unsigned char*>addr, int(target.port))
 
-        self._vu_array = np.zeros(n, dtype=VU_DTYPE)
+        self._vu_array = self._plan_arrays.vu_table()
         self.vus = <vu_t*>cnp_data(self._vu_array)
-        cdef uint64_t seed = int(plan.seed)
-        cdef uint32_t first = int(plan.first_vu_id)
-        # A shard of a plan holds every step-th VU (z6.distributed): ids first, first+step, ...
-        cdef uint32_t step = vu_id_stride(plan)
-        cdef uint32_t iterations = int(plan.iterations) if plan.iterations else Z6_ITERATIONS_UNBOUNDED
-        cdef const uint64_t* spawn_p = <const uint64_t*>cnp_data(spawn_tick)
-        cdef const uint64_t* stop_p = <const uint64_t*>cnp_data(stop_ns)
         self.conns = <conn_t*>malloc(n * sizeof(conn_t))
         self.heap = <timer_t*>malloc(n * sizeof(timer_t))
         self.heap_pos = <uint32_t*>malloc(n * sizeof(uint32_t))
@@ -288,17 +259,9 @@ cdef class LiveEngine:
             raise MemoryError()
         memset(self.conns, 0, n * sizeof(conn_t))
         for i in range(n):
-            self.vus[i].vu_id = first + <uint32_t>i * step
-            self.vus[i].rng = vu_stream_state(seed, self.vus[i].vu_id)
-            self.vus[i].spawn_tick = spawn_p[i]
-            self.vus[i].stop_ns = stop_p[i]
-            self.vus[i].due_ns = spawn_p[i] * self.tick_ns
-            self.vus[i].iter_left = iterations
-            self.vus[i].request = NO_REQUEST
-            self.vus[i].state = VU_UNSPAWNED
             self.conns[i].fd = -1
             self.conns[i].timer_ns = Z6_LIVE_NO_TIME
-            self.heap_pos[i] = Z6_NOT_IN_HEAP
+            self.heap_pos[i] = Z6_NIL
 
         self.ready_cap = POLL_BATCH if POLLER == "epoll" else <int>(n + 1)
         self.ready = <z6_ready_t*>malloc(self.ready_cap * sizeof(z6_ready_t))
@@ -334,20 +297,11 @@ cdef class LiveEngine:
         free(self.stage)
         free(self.stage_tmp)
 
-    def _array(self, obj, dtype):
-        arr = np.ascontiguousarray(obj, dtype=dtype)
-        self._keep.append(arr)
-        return arr
-
     # ------------------------------------------------------------------ Python API
 
     def fill(self, out):
         """Write up to ``len(out)`` events into ``out``; return the count."""
-        if not isinstance(out, np.ndarray) or out.ndim != 1 or out.dtype.itemsize != sizeof(event_t):
-            raise TypeError("out must be a 1-d numpy array of EVENT_DTYPE")
-        if not out.flags.c_contiguous or not out.flags.writeable or out.shape[0] < MIN_CHUNK:
-            raise ValueError(f"out must be C-contiguous, writable and hold at least {MIN_CHUNK} events")
-        self.out = <event_t*>cnp_data(out)
+        self.out = checked_out(out)
         self.out_cap = out.shape[0]
         self.out_n = 0
         if not self.poller_ok:
@@ -385,7 +339,7 @@ cdef class LiveEngine:
         self.stops += 1
         self.stop_at_ns = now
         if self.stops > 1:
-            self.graceful_ns = 0
+            self.plan.graceful_ns = 0
         for i in range(self.n_vus):
             self._stop_vu(i, now)
 
@@ -418,7 +372,7 @@ cdef class LiveEngine:
 
     @property
     def tick(self):
-        return self.now_ns // self.tick_ns
+        return self.now_ns // self.plan.tick_ns
 
     @property
     def elapsed_ns(self):
@@ -462,7 +416,7 @@ cdef class LiveEngine:
             if self.heap_n and self.heap[0].ns < wake:
                 wake = self.heap[0].ns
             if self.spawn_cursor < self.n_vus and self.stop_at_ns == Z6_LIVE_NO_TIME:
-                spawn_ns = self.vus[self.spawn_cursor].spawn_tick * self.tick_ns
+                spawn_ns = self.vus[self.spawn_cursor].spawn_tick * self.plan.tick_ns
                 if spawn_ns < wake:
                     wake = spawn_ns
             # Never early: a poller counting milliseconds rounds up, and any
@@ -482,14 +436,14 @@ cdef class LiveEngine:
         while self.spawn_cursor < self.n_vus and self.stop_at_ns == Z6_LIVE_NO_TIME:
             idx = self.spawn_cursor
             vu = &self.vus[idx]
-            if vu.spawn_tick * self.tick_ns > now:
+            if vu.spawn_tick * self.plan.tick_ns > now:
                 return
             self.spawn_cursor += 1
             self.active_vus += 1
             self._emit(now, 0, vu, EV_VU_SPAWNED, NO_REQUEST, 0, ERR_NONE)
-            vu.state = VU_SPAWNED
+            vu_set_state(vu, VU_SPAWNED)
             # spawned -> ready one tick after the spawn
-            vu.due_ns = (vu.spawn_tick + 1) * self.tick_ns
+            vu.due_ns = (vu.spawn_tick + 1) * self.plan.tick_ns
             self._set_timer(idx, vu.due_ns)
 
     cdef void _fire_timers(self, uint64_t now) noexcept nogil:
@@ -506,15 +460,17 @@ cdef class LiveEngine:
                 return
 
     cdef void _on_timer(self, uint32_t idx, uint64_t now) noexcept nogil:
+        Z6_CHECK(idx < self.n_vus, "timer VU index within the table")
         cdef vu_t* vu = &self.vus[idx]
         cdef conn_t* c = &self.conns[idx]
         if vu.state == VU_SPAWNED:
             self._emit(now, 0, vu, EV_VU_READY, NO_REQUEST, 0, ERR_NONE)
-            vu.state = VU_READY
+            vu_set_state(vu, VU_READY)
             self._ready(idx, now)
         elif vu.state == VU_READY:
             self._ready(idx, now)
-        elif vu.state == VU_WAITING:
+        elif vu_in_flight(vu):
+            # connect timeout (executing only), graceful-stop cancel or request timeout
             if c.phase == PH_CONNECTING and now >= c.connect_deadline_ns and c.connect_deadline_ns < c.deadline_ns:
                 self._fail(idx, now, EV_ERROR_TIMEOUT, ERR_CONNECT_TIMEOUT)
             elif c.deadline_cancels:
@@ -530,8 +486,8 @@ cdef class LiveEngine:
             return
         if vu.stop_ns > now:
             vu.stop_ns = now
-        if vu.state == VU_WAITING:
-            cancel_at = now + self.graceful_ns
+        if vu_in_flight(vu):
+            cancel_at = sat_add(now, self.plan.graceful_ns)
             if cancel_at < c.deadline_ns:
                 c.deadline_ns = cancel_at
                 c.deadline_cancels = 1
@@ -547,23 +503,20 @@ cdef class LiveEngine:
         cdef conn_t* c = &self.conns[idx]
         cdef uint16_t req
         cdef uint64_t deadline, cancel_at
-        if now >= vu.stop_ns or vu.iter_left == 0:
+        if vu_done_before_issue(vu, now):
             self._complete(idx, now)
             return
-        if self.n_steps:
-            req = self.step_request[vu.step]
-        else:
-            req = <uint16_t>pick_weighted(&vu.rng, self.cum_weights, self.n_requests)
+        req = vu_next_request(vu, &self.plan)
         vu.request = req
         vu.issue_ns = now
         # value_ns of request_issued is the schedule lag: how late the request
         # went out against the moment it was due.
         self._emit(now, now - vu.due_ns if now > vu.due_ns else 0, vu, EV_REQUEST_ISSUED, req, 0, ERR_NONE)
         self.requests_issued += 1
-        vu.state = VU_WAITING
+        vu_set_state(vu, VU_EXECUTING)      # until the request is fully written
         vu.status = 0
-        deadline = now + self.timeout_ns[req]
-        cancel_at = vu.stop_ns + self.graceful_ns
+        deadline = sat_add(now, self.plan.timeout_ns[req])
+        cancel_at = sat_add(vu.stop_ns, self.plan.graceful_ns)
         c.deadline_cancels = 0
         if cancel_at < deadline:
             deadline = cancel_at
@@ -647,7 +600,7 @@ cdef class LiveEngine:
             self._write(idx, now)
             # The write may have failed, or moved the request to a new connection
             # whose readiness this event does not describe.
-            if c.fd != fd or vu.state != VU_WAITING:
+            if c.fd != fd or not vu_in_flight(vu):
                 return
         if flags & (Z6_READABLE | Z6_HANGUP):
             self._read(idx, now)
@@ -679,6 +632,7 @@ cdef class LiveEngine:
             c.written += <uint32_t>n
         c.phase = PH_READING
         self._watch_write(idx, False)
+        vu_set_state(vu, VU_WAITING)        # written: the response is awaited
 
     cdef void _read(self, uint32_t idx, uint64_t now) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
@@ -745,6 +699,7 @@ cdef class LiveEngine:
             else:
                 self._fail(idx, now, EV_REQUEST_TIMEOUT, ERR_TIMEOUT)
             return
+        Z6_CHECK(vu_in_flight(vu), "a response ends a request in flight")
         self.responses += 1
         self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
         if keep:
@@ -765,6 +720,8 @@ cdef class LiveEngine:
         if c.responses == 0 or c.retried or c.received != 0 or not self.req_replayable[vu.request]:
             return False
         self._close(idx, now, error, False)
+        if vu.state == VU_WAITING:
+            vu_set_state(vu, VU_EXECUTING)  # written again, on the new connection
         c.retried = 1
         c.written = 0
         z6_http_reset(&c.resp, self.req_head[vu.request])
@@ -786,6 +743,7 @@ cdef class LiveEngine:
     cdef void _fail(self, uint32_t idx, uint64_t now, uint16_t kind, uint16_t error) noexcept nogil:
         # The request's outcome is a failure: record it, drop the connection, carry on.
         cdef vu_t* vu = &self.vus[idx]
+        Z6_CHECK(vu_in_flight(vu), "a failure ends a request in flight")
         self.failures += 1
         self._emit(now, now - vu.issue_ns, vu, kind, vu.request, 0, error)
         if self.conns[idx].fd >= 0:
@@ -809,14 +767,9 @@ cdef class LiveEngine:
     cdef void _finish(self, uint32_t idx, uint64_t now, bint cancelled) noexcept nogil:
         # After an outcome: sequence and iteration accounting, then think or complete.
         cdef vu_t* vu = &self.vus[idx]
-        cdef uint64_t next_issue
-        count_outcome(vu, self.step_repeat, self.n_steps)
-        if cancelled or now >= vu.stop_ns or vu.iter_left == 0:
+        if vu_after_outcome(vu, &self.plan, now, cancelled):
             self._complete(idx, now)
             return
-        next_issue = now + draw_ns(&vu.rng, self.think_kind, self.think_a, self.think_b)
-        vu.state = VU_READY
-        vu.due_ns = next_issue if next_issue < vu.stop_ns else vu.stop_ns
         # Always through the timer heap, and at least 1 ns on, even when due now:
         # a failure inside issuing (say, a refused connect) must neither recurse
         # into the next issue nor be fired again within the same pass.
@@ -828,7 +781,7 @@ cdef class LiveEngine:
             self._close(idx, now, ERR_NONE, True)
         self._clear_timer(idx)
         self._emit(now, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, ERR_NONE)
-        vu.state = VU_COMPLETE
+        vu_set_state(vu, VU_COMPLETE)
         self.active_vus -= 1
         self.vus_done += 1
 
@@ -869,28 +822,33 @@ cdef class LiveEngine:
     cdef void _set_timer(self, uint32_t idx, uint64_t ns) noexcept nogil:
         # The VU's one timer, moved in place if it has one.
         cdef Py_ssize_t i = self.heap_pos[idx]
+        Z6_CHECK(idx < self.n_vus, "timer VU index within the table")
         self.conns[idx].timer_ns = ns
-        if self.heap_pos[idx] == Z6_NOT_IN_HEAP:
+        if self.heap_pos[idx] == Z6_NIL:
+            Z6_CHECK(self.heap_n < self.n_vus, "at most one timer per VU")
             i = self.heap_n
             self.heap_n += 1
             self.heap_pos[idx] = <uint32_t>i
             self.heap[i].idx = idx
+        Z6_CHECK(i < self.heap_n and self.heap[i].idx == idx, "timer heap position consistent")
         self.heap[i].ns = ns
         self._sift(i)
+        Z6_CHECK(self.heap[self.heap_pos[idx]].idx == idx, "timer heap position consistent after a move")
 
     cdef void _heap_remove(self, Py_ssize_t i) noexcept nogil:
         cdef uint32_t idx = self.heap[i].idx
         cdef Py_ssize_t last = self.heap_n - 1
+        Z6_CHECK(i < self.heap_n and self.heap_pos[idx] == <uint32_t>i, "timer heap position consistent")
         if i != last:
             self._heap_swap(i, last)
         self.heap_n -= 1
-        self.heap_pos[idx] = Z6_NOT_IN_HEAP
+        self.heap_pos[idx] = Z6_NIL
         self.conns[idx].timer_ns = Z6_LIVE_NO_TIME
         if i < self.heap_n:
             self._sift(i)
 
     cdef void _clear_timer(self, uint32_t idx) noexcept nogil:
-        if self.heap_pos[idx] != Z6_NOT_IN_HEAP:
+        if self.heap_pos[idx] != Z6_NIL:
             self._heap_remove(self.heap_pos[idx])
 
     # ------------------------------------------------------------------ events
@@ -913,16 +871,13 @@ cdef class LiveEngine:
                 return
             self.stage_tmp = grown
             self.stage_cap *= 2
+        Z6_CHECK(self.stage_n < self.stage_cap, "staged events within capacity")
+        Z6_CHECK(now >= self.last_emit_ns, "events in time order (so in order per VU)")
+        Z6_CHECK(vu >= self.vus and vu < self.vus + self.n_vus, "event VU within the table")
+        self.last_emit_ns = now
         e = &self.stage[self.stage_n]
         self.stage_n += 1
-        e.tick = now // self.tick_ns
-        e.value_ns = value_ns
-        e.vu_id = vu.vu_id
-        e.kind = kind
-        e.request = request
-        e.status = status
-        e.error = error
-        e.seq = vu.seq
+        write_event(e, now // self.plan.tick_ns, value_ns, vu, kind, request, status, error)
         self.events_emitted += 1
 
     cdef void _flush(self, bint everything) noexcept nogil:
@@ -933,7 +888,7 @@ cdef class LiveEngine:
         if self.out == NULL or self.stage_n == 0:
             return
         if not everything:
-            open_tick = self.now_ns // self.tick_ns
+            open_tick = self.now_ns // self.plan.tick_ns
             while cut > 0 and self.stage[cut - 1].tick >= open_tick:
                 cut -= 1
         if cut > self.stage_sorted:
@@ -954,6 +909,7 @@ cdef class LiveEngine:
             take = self.out_cap - self.out_n
         if take <= 0:
             return
+        Z6_CHECK(self.out_n + take <= self.out_cap and take <= self.stage_n, "flush within the chunk")
         memcpy(&self.out[self.out_n], self.stage, take * sizeof(event_t))
         self.out_n += take
         memmove(self.stage, &self.stage[take], (self.stage_n - take) * sizeof(event_t))
@@ -1014,46 +970,35 @@ def expected_requests(plan, vu_ids, counts):
     requests; returned concatenated VU by VU as a uint16 array. A live VU draws
     from its own stream the request (unless the plan has a sequence) and then,
     if it carries on, its think time, so this depends only on (seed, vu id, n).
+    The plan is read and checked as `LiveEngine` reads it.
     """
+    cdef PlanArrays arrays = PlanArrays(plan, simulated=False)
+    cdef plan_t p = arrays.p
     ids = np.ascontiguousarray(vu_ids, dtype=np.uint32)
     cnt = np.ascontiguousarray(counts, dtype=np.uint64)
     if ids.ndim != 1 or cnt.shape != ids.shape:
         raise ValueError("vu_ids and counts must be 1-d arrays of the same length")
-    first = int(plan.first_vu_id)
-    step = vu_id_stride(plan)
-    last = first + (plan.n_vus - 1) * step
+    first = p.first_vu_id
+    step = p.vu_id_step
+    last = first + (p.n_vus - 1) * step
     if ids.size and (ids.min() < first or ids.max() > last or np.any((ids.astype(np.int64) - first) % step)):
         raise ValueError(f"vu_ids must be plan VU ids: {first}..{last}" + (f" in steps of {step}" if step > 1 else ""))
-    cum = np.ascontiguousarray(plan.cum_weights, dtype=np.uint64)
-    step_request = np.ascontiguousarray(plan.step_request, dtype=np.uint16)
-    step_repeat = np.ascontiguousarray(plan.step_repeat, dtype=np.uint32)
     out = np.empty(int(cnt.sum()), dtype=np.uint16)
     cdef const uint32_t[::1] ids_v = ids
     cdef const uint64_t[::1] cnt_v = cnt
-    cdef const uint64_t[::1] cum_v = cum
-    cdef const uint16_t[::1] sreq_v = step_request
-    cdef const uint32_t[::1] srep_v = step_repeat
     cdef uint16_t[::1] out_v = out
-    cdef uint64_t seed = int(plan.seed), m
-    cdef int think_kind
-    cdef double think_a, think_b
-    think_kind, think_a, think_b = plan.think
-    cdef Py_ssize_t k, pos = 0, n_req = cum.shape[0]
-    cdef uint16_t n_steps = step_request.shape[0]
-    cdef const uint32_t* repeats = &srep_v[0] if n_steps else NULL
+    cdef uint64_t m
+    cdef Py_ssize_t k, pos = 0
     cdef vu_t vu
     with nogil:
         for k in range(ids_v.shape[0]):
             # The live engine's draws for one VU, replayed on a scratch record.
             memset(&vu, 0, sizeof(vu_t))
-            vu.rng = vu_stream_state(seed, ids_v[k])
-            vu.iter_left = Z6_ITERATIONS_UNBOUNDED
+            vu.rng = vu_stream_state(p.seed, ids_v[k])
+            vu.iter_left = Z6_ITER_UNLIMITED
             for m in range(cnt_v[k]):
-                if n_steps:
-                    out_v[pos] = sreq_v[vu.step]
-                else:
-                    out_v[pos] = <uint16_t>pick_weighted(&vu.rng, &cum_v[0], n_req)
+                out_v[pos] = vu_next_request(&vu, &p)
                 pos += 1
-                count_outcome(&vu, repeats, n_steps)
-                draw_ns(&vu.rng, think_kind, think_a, think_b)
+                count_outcome(&vu, &p)
+                draw_ns(&vu.rng, p.think_kind, p.think_a, p.think_b)
     return out

@@ -1,0 +1,217 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The plan loader both engines use, and their shared Python boundary.
+
+`PlanArrays(plan, simulated=...)` reads a compiled plan (`z6.plan.Plan`), checks
+every rule the core relies on (a broken rule is a ValueError naming the field;
+the messages are the same whichever engine asked), keeps the numpy arrays alive
+and fills a flat `plan_t` (see `_plan.pxd`). ``simulated=True`` also reads and
+checks the modelled target (profile, latency, error rate, status codes,
+capacity, the seed profile's f32 weights), which only `Engine` runs.
+
+`PlanArrays.vu_table()` builds the VU table the same way for both engines, and
+`checked_out(out)` is `fill()`'s argument check for both. The event and VU
+dtypes are read off the C structs here, never typed twice.
+"""
+
+from libc.stdint cimport uint16_t, uint32_t, uint64_t
+
+import numpy as np
+
+from z6core._arrays cimport cnp_data
+from z6core._defs cimport *
+from z6core._draw cimport DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL
+from z6core._prng cimport Z6_U64_MAX, vu_stream_state
+
+__all__ = ["PlanArrays", "vu_id_stride", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
+           "PROFILE_DEFAULT", "PROFILE_SEED", "DEBUG_BUILD"]
+
+PROFILE_DEFAULT = PROF_DEFAULT
+PROFILE_SEED = PROF_SEED
+ITER_UNLIMITED = Z6_ITER_UNLIMITED
+CLOCK_LIMIT_NS = Z6_CLOCK_LIMIT_NS
+DEBUG_BUILD = bool(Z6_DEBUG_BUILD)
+
+# The numpy dtypes are read off the C structs, never typed twice.
+cdef event_t _event_probe
+cdef vu_t _vu_probe
+EVENT_DTYPE = np.asarray(<event_t[:1]>&_event_probe).dtype
+VU_DTYPE = np.asarray(<vu_t[:1]>&_vu_probe).dtype
+
+
+def vu_id_stride(plan):
+    """The plan's VU id step: 1 for a whole plan, N for a shard holding every
+    N-th VU (`Plan.shard`). Plans without the attribute have step 1."""
+    step = int(getattr(plan, "vu_id_step", 1))
+    if not 1 <= step <= 0xFFFFFFFF:
+        raise ValueError(f"plan.vu_id_step must be between 1 and 2**32-1, got {step}")
+    return step
+
+
+cdef class PlanArrays:
+    """Check a plan and hold it as C data: ``PlanArrays(plan, simulated=False)``.
+
+    Rules for every engine: ``vu_id_step`` in [1, 2**32 - 1]; ``tick_ns >= 1``;
+    ``graceful_ns`` and every ``stop_ns`` at most ``CLOCK_LIMIT_NS``; one spawn
+    tick and one stop time per VU, 1 to 2**32 - 2 VUs, spawn ticks
+    non-decreasing, each stop at least one tick after its VU's spawn tick; VU ids
+    within 32 bits (``first_vu_id >= 1``); ``cum_weights`` non-decreasing with a
+    positive total, 1 to 65534 requests; one positive ``timeout_ns`` per request;
+    sequence steps naming existing requests, each repeated at least once, fewer
+    than 65535 of them; a think-time kind of constant, uniform or exponential;
+    ``iterations`` in [0, 2**32 - 2]; every array one-dimensional.
+
+    With ``simulated=True`` also: ``profile`` default or seed; a known latency
+    kind; ``error_rate`` in [0, 1]; status codes and cumulative weights, equal in
+    length, positive total; ``capacity >= 0``; the seed profile's one f32 weight
+    per request.
+    """
+
+    def __init__(self, plan, *, bint simulated):
+        cdef Py_ssize_t n
+        self._keep = []
+        # A shard of a plan holds every step-th VU (z6.distributed): ids first, first+step, ...
+        self.p.vu_id_step = vu_id_stride(plan)
+        self.p.first_vu_id = int(plan.first_vu_id)
+        self.p.seed = int(plan.seed)
+        self.p.tick_ns = int(plan.tick_ns)
+        if self.p.tick_ns < 1:
+            raise ValueError(f"plan.tick_ns must be >= 1, got {self.p.tick_ns}")
+        self.p.tick_magic = Z6_U64_MAX // self.p.tick_ns
+        self.p.graceful_ns = int(plan.graceful_ns)
+        if self.p.graceful_ns > Z6_CLOCK_LIMIT_NS:
+            raise ValueError(f"plan.graceful_ns must be at most {Z6_CLOCK_LIMIT_NS}, got {self.p.graceful_ns}")
+
+        spawn_tick = self._array(plan.spawn_tick, np.uint64, "spawn_tick")
+        stop_ns = self._array(plan.stop_ns, np.uint64, "stop_ns")
+        n = spawn_tick.shape[0]
+        if stop_ns.shape[0] != n:
+            raise ValueError(f"plan.stop_ns: expected {n} entries (one per VU), got {stop_ns.shape[0]}")
+        if n < 1 or n >= Z6_NIL:
+            raise ValueError(f"plan must have between 1 and {Z6_NIL - 1} VUs, got {n}")
+        if n > 1 and np.any(np.diff(spawn_tick.astype(np.int64)) < 0):
+            raise ValueError("plan.spawn_tick must be non-decreasing in vu_id")
+        if np.any(stop_ns > Z6_CLOCK_LIMIT_NS):
+            raise ValueError(f"plan.stop_ns must be at most {Z6_CLOCK_LIMIT_NS} (the clock's horizon)")
+        if np.any(stop_ns < (spawn_tick + 1) * self.p.tick_ns):
+            raise ValueError("plan.stop_ns must be at least one tick after each VU's spawn tick")
+        if (self.p.first_vu_id < 1
+                or <uint64_t>self.p.first_vu_id + (<uint64_t>n - 1) * self.p.vu_id_step > 0xFFFFFFFF):
+            raise ValueError(f"plan.first_vu_id out of range: {self.p.first_vu_id}")
+        self.p.n_vus = <uint32_t>n
+        self.p.spawn_tick = <const uint64_t*>cnp_data(spawn_tick)
+        self.p.stop_ns = <const uint64_t*>cnp_data(stop_ns)
+
+        cum = self._array(plan.cum_weights, np.uint64, "cum_weights")
+        self.p.n_requests = cum.shape[0]
+        if self.p.n_requests < 1 or self.p.n_requests >= NO_REQUEST:
+            raise ValueError(f"plan must have between 1 and {NO_REQUEST - 1} requests, got {self.p.n_requests}")
+        if cum[self.p.n_requests - 1] == 0 or np.any(np.diff(cum.astype(np.int64)) < 0):
+            raise ValueError("plan.cum_weights must be non-decreasing with a positive total")
+        self.p.cum_weights = <const uint64_t*>cnp_data(cum)
+        timeouts = self._array(plan.timeout_ns, np.uint64, "timeout_ns")
+        if timeouts.shape[0] != self.p.n_requests or np.any(timeouts == 0):
+            raise ValueError("plan.timeout_ns must hold one positive timeout per request")
+        self.p.timeout_ns = <const uint64_t*>cnp_data(timeouts)
+
+        step_request = self._array(plan.step_request, np.uint16, "step_request")
+        step_repeat = self._array(plan.step_repeat, np.uint32, "step_repeat")
+        if step_request.shape[0] != step_repeat.shape[0] or step_request.shape[0] >= 0xFFFF:
+            raise ValueError("plan.step_request and plan.step_repeat must have the same length (< 65535)")
+        if np.any(step_request >= self.p.n_requests) or np.any(step_repeat == 0):
+            raise ValueError("plan sequence steps must name existing requests and repeat at least once")
+        self.p.n_steps = <uint16_t>step_request.shape[0]
+        self.p.step_request = <const uint16_t*>cnp_data(step_request)
+        self.p.step_repeat = <const uint32_t*>cnp_data(step_repeat)
+
+        _read_distribution(plan.think, DIST_EXPONENTIAL,
+                           "plan.think: kind must be constant, uniform or exponential, got {}",
+                           &self.p.think_kind, &self.p.think_a, &self.p.think_b)
+
+        if simulated:
+            self._load_model(plan)
+
+        if not 0 <= int(plan.iterations) < Z6_ITER_UNLIMITED:
+            raise ValueError(f"plan.iterations must be between 0 and {Z6_ITER_UNLIMITED - 1}, got {plan.iterations}")
+        self.p.iterations = int(plan.iterations) if plan.iterations else Z6_ITER_UNLIMITED
+
+    cdef _load_model(self, plan):
+        # The simulated target: only the simulated engine runs it.
+        cdef Py_ssize_t i
+        self.p.profile = int(plan.profile)
+        if self.p.profile not in (PROFILE_DEFAULT, PROFILE_SEED):
+            raise ValueError(f"plan.profile must be {PROFILE_DEFAULT} or {PROFILE_SEED}, got {self.p.profile}")
+        _read_distribution(plan.latency, DIST_LOGNORMAL, "plan.latency: unknown distribution kind {}",
+                           &self.p.latency_kind, &self.p.latency_a, &self.p.latency_b)
+        self.p.error_rate = float(plan.error_rate)
+        if not (0.0 <= self.p.error_rate <= 1.0):
+            raise ValueError(f"plan.error_rate must be within [0, 1], got {self.p.error_rate}")
+        codes = self._array(plan.status_codes, np.uint16, "status_codes")
+        status_cum = self._array(plan.status_cum, np.uint64, "status_cum")
+        if codes.shape[0] < 1 or codes.shape[0] != status_cum.shape[0] or status_cum[status_cum.shape[0] - 1] == 0:
+            raise ValueError("plan.status_codes and plan.status_cum must be non-empty, equal in length, positive total")
+        self.p.n_status = codes.shape[0]
+        self.p.status_codes = <const uint16_t*>cnp_data(codes)
+        self.p.status_cum = <const uint64_t*>cnp_data(status_cum)
+        self.p.capacity = int(plan.capacity or 0)
+        if self.p.capacity < 0:
+            raise ValueError(f"plan.capacity must be >= 0 (0: unlimited), got {self.p.capacity}")
+        seed_weights = self._array(plan.seed_weights_f32, np.float32, "seed_weights_f32")
+        if self.p.profile == PROF_SEED:
+            if seed_weights.shape[0] != self.p.n_requests:
+                raise ValueError("the seed profile needs one f32 weight per request")
+            self.p.seed_weights = <const float*>cnp_data(seed_weights)
+            self.p.seed_total = 0.0
+            for i in range(self.p.n_requests):
+                self.p.seed_total = self.p.seed_total + self.p.seed_weights[i]
+            self.p.seed_think_ns = int(plan.seed_think_ticks) * self.p.tick_ns
+            self.p.seed_latency_ns = int(plan.seed_latency_ticks) * self.p.tick_ns
+
+    cdef object _array(self, obj, dtype, str name):
+        arr = np.ascontiguousarray(obj, dtype=dtype)
+        if arr.ndim != 1:
+            raise ValueError(f"plan.{name} must be one-dimensional, got shape {arr.shape}")
+        self._keep.append(arr)
+        return arr
+
+    cdef object vu_table(self):
+        """A new VU table (numpy, ``VU_DTYPE``): every VU unspawned, due at its
+        spawn tick, with its own stream and its iteration budget."""
+        cdef Py_ssize_t i
+        table = np.zeros(self.p.n_vus, dtype=VU_DTYPE)
+        cdef vu_t* vus = <vu_t*>cnp_data(table)
+        for i in range(self.p.n_vus):
+            vus[i].vu_id = self.p.first_vu_id + <uint32_t>i * self.p.vu_id_step
+            vus[i].rng = vu_stream_state(self.p.seed, vus[i].vu_id)
+            vus[i].spawn_tick = self.p.spawn_tick[i]
+            vus[i].stop_ns = self.p.stop_ns[i]
+            vus[i].due_ns = self.p.spawn_tick[i] * self.p.tick_ns
+            vus[i].iter_left = self.p.iterations
+            vus[i].request = NO_REQUEST
+            vus[i].state = VU_UNSPAWNED
+        return table
+
+
+cdef int _read_distribution(spec, int max_kind, str refusal, int* kind, double* a, double* b) except -1:
+    # A (kind, a, b) distribution triple (see _draw.pxd) whose kind is at most max_kind.
+    cdef int k
+    cdef double x, y
+    k, x, y = spec
+    if not (DIST_CONSTANT <= k <= max_kind):
+        raise ValueError(refusal.format(k))
+    kind[0] = k
+    a[0] = x
+    b[0] = y
+    return 0
+
+
+cdef event_t* checked_out(object out) except NULL:
+    """`out` of ``fill(out)``, checked: a C-contiguous, writable, one-dimensional
+    ``EVENT_DTYPE`` array of at least ``MIN_CHUNK`` records."""
+    if not isinstance(out, np.ndarray) or out.dtype != EVENT_DTYPE or out.ndim != 1:
+        raise TypeError(f"out must be a 1-d numpy array of EVENT_DTYPE, got {type(out).__name__}"
+                        f" {getattr(out, 'dtype', None)} of shape {getattr(out, 'shape', None)}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out must be C-contiguous and writable")
+    if out.shape[0] < MIN_CHUNK:
+        raise ValueError(f"out must hold at least {MIN_CHUNK} events, got {out.shape[0]}")
+    return <event_t*>cnp_data(out)
