@@ -8,7 +8,7 @@ from scipy import stats
 
 import z6
 import z6core
-from z6.events import ErrorCode, EventKind, NO_REQUEST, concat_chunks
+from z6.events import NO_REQUEST, OUTCOME_KINDS, ErrorCode, EventKind, concat_chunks
 from conftest import scenario
 
 K = EventKind
@@ -24,7 +24,7 @@ def test_each_vu_walks_the_lifecycle_in_order():
     events = _events(extra='[think_time]\ntype = "uniform"\nmin_ms = 0\nmax_ms = 30\n\n'
                            '[simulation]\nlatency = { type = "lognormal", median_ms = 10, p99_ms = 50 }\n'
                            'error_rate = 0.05')
-    outcomes = {K.RESPONSE_RECEIVED, K.RESPONSE_ERROR, K.REQUEST_TIMEOUT, K.REQUEST_CANCELLED}
+    outcomes = set(OUTCOME_KINDS.tolist())
     for vu in range(1, 11):
         mine = events[events["vu_id"] == vu]
         kinds = [K(int(k)) for k in mine["kind"]]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from z6.cli import main
-from z6.events import OUTCOME_KINDS, EventKind
+from z6.events import EventKind, outcome_mask
 from z6.analysis import analyze_log, compile_filter
 from z6.log import read_log
 from z6.metrics import SummaryBuilder
@@ -43,7 +43,7 @@ def _rank(sorted_ms: np.ndarray, p: float) -> float:
 
 def _numpy_figures(ev: np.ndarray, percentiles) -> dict:
     kind = ev["kind"]
-    outcome = np.isin(kind, OUTCOME_KINDS)
+    outcome = outcome_mask(kind)
     received = kind == RECEIVED
     ns = ev["value_ns"][received]
     ms = np.sort(ns) / 1e6
@@ -111,7 +111,7 @@ def test_unfiltered_analysis_equals_the_run_summary(log):
 
 @pytest.mark.parametrize("by, key_of, member", [
     ("request", lambda ev: ev["request"], lambda ev: ev["request"] != 0xFFFF),
-    ("status", lambda ev: ev["status"], lambda ev: np.isin(ev["kind"], OUTCOME_KINDS)),
+    ("status", lambda ev: ev["status"], lambda ev: outcome_mask(ev["kind"])),
     ("vu", lambda ev: ev["vu_id"], lambda ev: np.ones(ev.size, bool)),
     ("second", lambda ev: ev["tick"] * np.uint64(1_000_000) // np.uint64(10**9), lambda ev: np.ones(ev.size, bool)),
 ])

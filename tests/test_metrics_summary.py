@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 
 import z6
-from z6.events import EVENT_DTYPE, OUTCOME_KINDS, ErrorCode, EventKind, concat_chunks
+from z6.events import EVENT_DTYPE, ErrorCode, EventKind, concat_chunks, outcome_mask
 from z6.metrics import LAG_CEILING_MS, LAG_FLOOR_MS, LatencyStats, SummaryBuilder, lag_threshold_ms
 from z6.metrics._percentile import nearest_rank
 from z6.runner import iter_chunks
 from conftest import scenario
 
 K = EventKind
-OUTCOMES = OUTCOME_KINDS
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +54,7 @@ def test_per_status_latency_is_exact(run):
 def test_error_rates_by_kind(run):
     plan, events = run
     summary = _summarise(plan, 65_536)
-    outcomes = events[np.isin(events["kind"], OUTCOMES)]
+    outcomes = events[outcome_mask(events["kind"])]
     received = outcomes[outcomes["kind"] == K.RESPONSE_RECEIVED]
     completed = outcomes.size
     expected = {
@@ -81,7 +80,7 @@ def _direct_series(events: np.ndarray, tick_ns: int) -> dict:
         mine = events[second == s]
         kind = mine["kind"]
         received = mine[kind == K.RESPONSE_RECEIVED]
-        outcome = np.isin(kind, OUTCOMES)
+        outcome = outcome_mask(kind)
         active += np.count_nonzero(kind == K.VU_SPAWNED) - np.count_nonzero(kind == K.VU_COMPLETE)
         ms = np.sort(received["value_ns"]) / 1e6
         rows[int(s)] = {

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import z6
-from z6.events import ErrorCode, EventKind, concat_chunks
+from z6.events import ErrorCode, EventKind, concat_chunks, failed_mask, outcome_mask
 from conftest import scenario
 
 K = EventKind
@@ -36,12 +36,10 @@ def test_summary_matches_the_events():
         mine = events[events["request"] == i]
         got = summary.per_request[name]
         assert got.requests == np.count_nonzero(mine["kind"] == K.REQUEST_ISSUED)
-        outcomes = mine[np.isin(mine["kind"], [K.RESPONSE_RECEIVED, K.RESPONSE_ERROR, K.REQUEST_TIMEOUT,
-                                               K.REQUEST_CANCELLED])]
+        outcomes = mine[outcome_mask(mine["kind"])]
         assert got.completed == len(outcomes)
+        assert got.failed == np.count_nonzero(failed_mask(outcomes["kind"], outcomes["status"]))
         received = outcomes[outcomes["kind"] == K.RESPONSE_RECEIVED]
-        failed = len(outcomes) - len(received) + np.count_nonzero(received["status"] >= 400)
-        assert got.failed == failed
         assert got.errors.get("timeout", 0) == np.count_nonzero(outcomes["kind"] == K.REQUEST_TIMEOUT)
         assert got.errors.get("error:simulated", 0) == np.count_nonzero(outcomes["error"] == ErrorCode.SIMULATED)
         assert got.statuses == {int(s): int(c) for s, c in zip(*np.unique(received["status"], return_counts=True))}

@@ -1,7 +1,7 @@
 """The event record, its kinds and error codes, and the event-stream digest.
 
 The dtype is the core's (read off the C struct); the numbering of kinds follows
-the seed's EventType (docs/architecture.md); error codes are z6's taxonomy.
+the original engine's EventType (docs/architecture.md); error codes are z6's taxonomy.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Iterable
 
 import numpy as np
 
-from z6core import EVENT_DTYPE
+from z6core import EVENT_DTYPE, FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
 
-__all__ = ["EVENT_DTYPE", "EventKind", "ErrorCode", "NO_REQUEST", "OUTCOME_KINDS", "event_digest", "concat_chunks"]
+__all__ = ["EVENT_DTYPE", "EventKind", "ErrorCode", "NO_REQUEST", "OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask",
+           "failed_mask", "event_digest", "concat_chunks"]
 
 NO_REQUEST = 0xFFFF
 
@@ -58,15 +59,11 @@ class ErrorCode(enum.IntEnum):
     SIMULATED = 11
 
 
-# The kinds that end a request: every request_issued gets exactly one of these,
-# with the same vu_id and seq. A live run's transport failures carry their own
-# kinds (error_tcp, error_protocol_violation, ...); a simulated failure is a
-# response_error.
-OUTCOME_KINDS = np.array([EventKind.RESPONSE_RECEIVED, EventKind.RESPONSE_ERROR, EventKind.REQUEST_TIMEOUT,
-                          EventKind.REQUEST_CANCELLED, EventKind.ERROR_DNS, EventKind.ERROR_TCP,
-                          EventKind.ERROR_TLS, EventKind.ERROR_HTTP, EventKind.ERROR_TIMEOUT,
-                          EventKind.ERROR_PROTOCOL_VIOLATION, EventKind.ERROR_RESOURCE_EXHAUSTED],
-                         dtype=np.uint16)
+# The outcome rule is the core's, written once (docs/architecture.md, "Event kinds
+# and the outcome rule"): OUTCOME_KINDS are the kinds that end a request (every
+# request_issued gets exactly one, with the same vu_id and seq); outcome_mask and
+# failed_mask apply it to a chunk's columns in C; a response with a status of
+# FAILURE_STATUS_MIN or above is a failed one.
 
 
 def event_digest(chunks: Iterable[np.ndarray]) -> str:

@@ -15,7 +15,7 @@ import pytest
 import z6
 import z6core
 from z6._child_env import child_environment
-from z6.events import ErrorCode, EventKind
+from z6.events import ErrorCode, EventKind, outcome_mask
 from z6.serve import BuiltinTarget
 
 from conftest import wait_until
@@ -69,10 +69,7 @@ def run_live(text: str, **overrides) -> tuple[z6.RunResult, np.ndarray]:
 
 
 def outcomes(events: np.ndarray) -> np.ndarray:
-    kinds = [EventKind.RESPONSE_RECEIVED, EventKind.RESPONSE_ERROR, EventKind.REQUEST_TIMEOUT,
-             EventKind.REQUEST_CANCELLED, EventKind.ERROR_TCP, EventKind.ERROR_PROTOCOL_VIOLATION,
-             EventKind.ERROR_RESOURCE_EXHAUSTED, EventKind.ERROR_TIMEOUT]
-    return events[np.isin(events["kind"], kinds)]
+    return events[outcome_mask(events["kind"])]
 
 
 def log_lines(server: BuiltinTarget) -> int:

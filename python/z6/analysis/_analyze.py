@@ -39,7 +39,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from z6.events import OUTCOME_KINDS, EventKind
+from z6.events import EventKind, failed_mask, outcome_mask
 from z6.analysis._filter import Filter
 from z6.log import EventLog
 from z6.metrics import PERCENTILES, LatencyStats
@@ -199,8 +199,8 @@ class _Aggregator:
         kind = chunk["kind"][member]
         status = chunk["status"][member]
         received = kind == _RECEIVED
-        outcome = np.isin(kind, OUTCOME_KINDS)
-        failed = (outcome & ~received) | (received & (status >= 400))
+        outcome = outcome_mask(kind)
+        failed = failed_mask(kind, status)
         grouped = keys is not None
         keys = keys[member] if grouped else np.zeros(kind.size, np.int64)
         self.counts.add(keys, [None, kind == _ISSUED, outcome, failed])
@@ -241,7 +241,7 @@ def _key_function(by: Optional[str], tick_ns: int) -> KeyFunction:
         return chunk["request"], chunk["request"] != _NO_REQUEST
 
     def status(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return chunk["status"], np.isin(chunk["kind"], OUTCOME_KINDS)
+        return chunk["status"], outcome_mask(chunk["kind"])
 
     def vu(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return chunk["vu_id"], np.ones(chunk.size, bool)

@@ -42,7 +42,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from z6.events import OUTCOME_KINDS, ErrorCode, EventKind
+from z6.events import FAILURE_STATUS_MIN, ErrorCode, EventKind, outcome_mask
 from z6.metrics._distribution import Distribution
 from z6.metrics._lag import LagRecorder, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyRecorder
@@ -70,10 +70,6 @@ _CANCELLED = int(EventKind.REQUEST_CANCELLED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
 _COMPLETE = int(EventKind.VU_COMPLETE)
-_OUTCOMES = OUTCOME_KINDS  # response, error, timeout, cancel, and live transport failures
-# kind -> is it an outcome: one table lookup a record instead of a comparison per outcome kind.
-_IS_OUTCOME = np.zeros(1 << 16, dtype=bool)
-_IS_OUTCOME[_OUTCOMES] = True
 
 
 @dataclass(frozen=True)
@@ -210,7 +206,7 @@ class SummaryBuilder:
         kind = chunk["kind"]
         request = chunk["request"]
         n = len(self.request_names)
-        outcome = _IS_OUTCOME[kind]
+        outcome = outcome_mask(kind)
         is_issued = kind == _ISSUED
         issued = np.bincount(request[is_issued], minlength=n)
         completed = np.bincount(request[outcome], minlength=n)
@@ -267,7 +263,7 @@ class SummaryBuilder:
                          issued: int, completed: int, latency: LatencyStats) -> RequestSummary:
         errors = Counter(failures)
         for status, count in statuses.items():
-            if status >= 400:
+            if status >= FAILURE_STATUS_MIN:
                 errors[f"http_{status // 100}xx"] += count
         return RequestSummary(
             requests=issued,

@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from z6.events import OUTCOME_KINDS, EventKind
+from z6.events import EventKind, failed_mask, outcome_mask
 from z6.metrics._percentile import NS_PER_MS, nearest_rank_index
 
 __all__ = ["TimeSeries", "TimeSeriesBuilder", "SERIES_PERCENTILES"]
@@ -33,8 +33,6 @@ _ISSUED = int(EventKind.REQUEST_ISSUED)
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
 _COMPLETE = int(EventKind.VU_COMPLETE)
-_OUTCOMES = OUTCOME_KINDS.astype(np.intp)  # response, error, timeout, cancel, and live transport failures
-_FAILED_KINDS = _OUTCOMES[_OUTCOMES != _RECEIVED]   # failures whatever the status
 _KIND_SLOTS = max(EventKind) + 1
 
 # Columns of the per-second counters, in this order.
@@ -116,8 +114,8 @@ class TimeSeriesBuilder:
         received = kind == _RECEIVED
         counts = self._counts
         counts[0] += int(per_kind[_ISSUED])
-        counts[1] += int(per_kind[_OUTCOMES].sum())
-        counts[2] += int(per_kind[_FAILED_KINDS].sum()) + int(np.count_nonzero(status[received] >= 400))
+        counts[1] += int(np.count_nonzero(outcome_mask(kind)))
+        counts[2] += int(np.count_nonzero(failed_mask(kind, status)))
         counts[3] += int(per_kind[_SPAWNED]) - int(per_kind[_COMPLETE])
         if self._request_bytes is not None and per_kind[_ISSUED]:
             issued = request[kind == _ISSUED]
