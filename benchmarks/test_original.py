@@ -4,7 +4,7 @@ The original Zig engine ran it in 0.19 s counting events without storing them
 (5.2e8 VU-ticks/s, ~1e8 events/s). Here z6 writes every 32-byte event record into
 one reused chunk buffer of 65,536 records:
 
-* seed profile: `z6.seed_profile_plan` at tick_ns = 1 ms, exactly the original's
+* seed profile: `z6.original_profile_plan` at tick_ns = 1 ms, exactly the original's
   semantics (one shared stream, think counted from issue, 2-tick requests);
 * default profile: scenarios/original_10k.toml (constant 10,000 VUs, 10 s at
   tick_ms = 1, think constant 10 ms, constant 2 ms latency).
@@ -31,7 +31,7 @@ ROUNDS = 10
 
 
 def _seed_plan():
-    return z6.seed_profile_plan(vus=VUS, duration_ticks=TICKS, think_ticks=THINK_TICKS, seed=42,
+    return z6.original_profile_plan(vus=VUS, duration_ticks=TICKS, think_ticks=THINK_TICKS, seed=42,
                                 weights_f32=[5.0, 3.0, 2.0], tick_ns=TICK_NS, latency_ticks=LATENCY_TICKS)
 
 

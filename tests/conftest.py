@@ -1,4 +1,4 @@
-"""Shared fixtures: the seed's known-answer files and small scenario helpers."""
+"""Shared fixtures: the original engine's known-answer files and small scenario helpers."""
 
 from __future__ import annotations
 

@@ -214,7 +214,8 @@ def test_the_version_has_one_home():
 @pytest.mark.parametrize("module, names", [
     ("z6", z6.__all__),
     ("z6.runner", ["iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot", "DEFAULT_CHUNK_RECORDS"]),
-    ("z6.plan", ["Plan", "compile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]),
+    ("z6.plan", ["Plan", "compile_plan", "original_profile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]),
+    ("z6core", ["PROFILE_SEED", "PROFILE_ORIGINAL", "sample_seed_f32", "sample_original_f32"]),
     # z6.log's names from before the analyses moved to z6.analysis
     ("z6.log", ["EventLogWriter", "read_log", "verify_log", "recompute_run", "analyze_log", "compile_filter",
                 "diff_logs", "export_log", "parse_percentiles", "parse_thresholds", "VerifyResult", "EXPORT_FORMATS"]),

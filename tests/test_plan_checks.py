@@ -105,7 +105,7 @@ MODEL_RULES = [
     (dict(status_cum=u64(0)), "plan.status_codes and plan.status_cum must be non-empty, equal in length"),
     (dict(status_codes=np.zeros((1, 1), np.uint16)), "plan.status_codes must be one-dimensional"),
     (dict(capacity=-1), "plan.capacity must be >= 0 (0: unlimited), got -1"),
-    (dict(profile=z6core.PROFILE_SEED, seed_weights_f32=np.ones(3, np.float32)),
+    (dict(profile=z6core.PROFILE_ORIGINAL, original_weights_f32=np.ones(3, np.float32)),
      "the seed profile needs one f32 weight per request"),
 ]
 

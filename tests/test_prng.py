@@ -1,4 +1,4 @@
-"""Known answers: the seed's xorshift64*, read from the reference file."""
+"""Known answers: the original engine's xorshift64*, read from the reference file."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_float_stays_below_one_where_the_seed_returns_one(seed_vectors):
     assert crafted, "the reference should include seeds whose first seed float() is 1.0"
     for case in crafted:
         g = z6core.Xorshift64Star(int(case["seed"]))
-        assert g.seed_float() == 1.0           # the seed's defect, reproduced by seed_float
+        assert g.seed_float() == 1.0           # the original engine's defect, reproduced by seed_float
         g = z6core.Xorshift64Star(int(case["seed"]))
         value = g.float()                       # z6's float: top 53 bits
         assert value < 1.0

@@ -14,7 +14,7 @@ from z6.events import EventKind
 
 def _seed_plan(vectors):
     config = vectors["engine_trace"]["config"]
-    return z6.seed_profile_plan(
+    return z6.original_profile_plan(
         vus=config["max_vus"],
         duration_ticks=config["duration_ticks"],
         think_ticks=config["think_time_ticks"],
@@ -69,7 +69,7 @@ def test_trace_text_file(seed_vectors, seed_trace_text):
 
 def test_weighted_pick_sequence(seed_vectors):
     sel = seed_vectors["select_request"]
-    got = z6core.sample_seed_f32(np.array(sel["weights_f32"], np.float32), int(sel["seed"]), len(sel["request_indices"]))
+    got = z6core.sample_original_f32(np.array(sel["weights_f32"], np.float32), int(sel["seed"]), len(sel["request_indices"]))
     assert got.tolist() == sel["request_indices"]
     # and the f32 intermediate values bit for bit
     g = z6core.Xorshift64Star(int(sel["seed"]))

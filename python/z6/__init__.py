@@ -18,7 +18,7 @@ from z6.errors import ConfigError, InternalError, RunError, ScenarioError, Z6Err
 from z6.events import EVENT_DTYPE, OUTCOME_KINDS, ErrorCode, EventKind, event_digest
 from z6.log import EventLog, EventLogWriter, LogError, read_log
 from z6.metrics import Summary, SummaryBuilder
-from z6.plan import Plan, compile_plan, seed_profile_plan
+from z6.plan import Plan, compile_plan, original_profile_plan, seed_profile_plan
 from z6.report import render_run
 from z6.result import RunResult
 from z6.run import run_scenario
@@ -39,6 +39,7 @@ __all__ = [
     "parse_scenario",
     "Plan",
     "compile_plan",
+    "original_profile_plan",
     "seed_profile_plan",
     "run_scenario",
     "RunResult",

@@ -13,7 +13,7 @@ from z6core._engine import (
     CLOCK_LIMIT_NS,
     ITER_UNLIMITED,
     PROFILE_DEFAULT,
-    PROFILE_SEED,
+    PROFILE_ORIGINAL,
     VU_DTYPE,
     Engine,
 )
@@ -23,7 +23,7 @@ from z6core._live import POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requ
 from z6core._random import (
     Xorshift64Star,
     sample_duration_ns,
-    sample_seed_f32,
+    sample_original_f32,
     sample_weighted,
     splitmix64,
     vu_stream_seed,
@@ -34,6 +34,11 @@ DIST_CONSTANT = 0
 DIST_UNIFORM = 1
 DIST_EXPONENTIAL = 2
 DIST_LOGNORMAL = 3
+
+# Names from before "seed" was kept for the PRNG seed alone (the original
+# engine's profile and pick were named after the seed trace they reproduce).
+PROFILE_SEED = PROFILE_ORIGINAL
+sample_seed_f32 = sample_original_f32
 
 __all__ = [
     "Engine",
@@ -48,6 +53,7 @@ __all__ = [
     "EVENT_DTYPE",
     "VU_DTYPE",
     "PROFILE_DEFAULT",
+    "PROFILE_ORIGINAL",
     "PROFILE_SEED",
     "ITER_UNLIMITED",
     "CLOCK_LIMIT_NS",
@@ -63,6 +69,7 @@ __all__ = [
     "splitmix64",
     "vu_stream_seed",
     "sample_weighted",
+    "sample_original_f32",
     "sample_seed_f32",
     "sample_duration_ns",
 ]

@@ -8,7 +8,7 @@ number of values from it, so what a VU does depends only on (seed, vu_id, n).
 from libc.math cimport log, log1p, sqrt, exp
 from libc.stdint cimport uint16_t, uint64_t
 
-from z6core._prng cimport xs_below, xs_float, xs_seed_float
+from z6core._prng cimport xs_below, xs_float, xs_original_float
 
 # Distribution kinds (shared by think time and the latency model).
 cdef enum dist_kind_t:
@@ -46,10 +46,10 @@ cdef inline Py_ssize_t pick_weighted(uint64_t* state, const uint64_t* cum, Py_ss
     return pick_cumulative(cum, n, xs_below(state, cum[n - 1]))
 
 
-cdef inline Py_ssize_t pick_seed_f32(uint64_t* state, const float* weights, Py_ssize_t n, float total) noexcept nogil:
-    # The seed's selectRequest: rand_val:f32 = f32(float() * f64(total)); first i
+cdef inline Py_ssize_t pick_original_f32(uint64_t* state, const float* weights, Py_ssize_t n, float total) noexcept nogil:
+    # The original engine's selectRequest: rand_val:f32 = f32(float() * f64(total)); first i
     # with rand_val < running f32 sum; fall back to the last index.
-    cdef float rand_val = <float>(xs_seed_float(state) * <double>total)
+    cdef float rand_val = <float>(xs_original_float(state) * <double>total)
     cdef float acc = 0.0
     cdef Py_ssize_t i
     for i in range(n):

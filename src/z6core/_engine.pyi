@@ -6,13 +6,13 @@ import numpy.typing as npt
 from z6core._plan import EnginePlan as EnginePlan
 from z6core._plan import vu_id_stride as vu_id_stride
 
-__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED", "DEBUG_BUILD",
+__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "ITER_UNLIMITED", "DEBUG_BUILD",
            "CLOCK_LIMIT_NS"]
 
 EVENT_DTYPE: np.dtype
 VU_DTYPE: np.dtype
 PROFILE_DEFAULT: int
-PROFILE_SEED: int
+PROFILE_ORIGINAL: int
 ITER_UNLIMITED: int
 CLOCK_LIMIT_NS: int
 DEBUG_BUILD: bool

@@ -39,17 +39,17 @@ import numpy as np
 
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
-from z6core._draw cimport draw_ns, pick_seed_f32, pick_weighted
+from z6core._draw cimport draw_ns, pick_original_f32, pick_weighted
 from z6core._lifecycle cimport (sat_add, vu_after_outcome, vu_done_before_issue, vu_next_request, vu_set_state,
                                 write_event)
-from z6core._plan cimport PROF_DEFAULT, PROF_SEED, PlanArrays, checked_out, plan_t
+from z6core._plan cimport PROF_DEFAULT, PROF_ORIGINAL, PlanArrays, checked_out, plan_t
 from z6core._prng cimport Z6_U64_MAX, xs_float, xs_init
 from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
 
-from z6core._plan import (CLOCK_LIMIT_NS, DEBUG_BUILD, EVENT_DTYPE, ITER_UNLIMITED, PROFILE_DEFAULT, PROFILE_SEED,
+from z6core._plan import (CLOCK_LIMIT_NS, DEBUG_BUILD, EVENT_DTYPE, ITER_UNLIMITED, PROFILE_DEFAULT, PROFILE_ORIGINAL,
                           VU_DTYPE, vu_id_stride)
 
-__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_SEED", "ITER_UNLIMITED",
+__all__ = ["Engine", "EVENT_DTYPE", "VU_DTYPE", "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "ITER_UNLIMITED",
            "DEBUG_BUILD", "CLOCK_LIMIT_NS"]
 
 cdef extern from "z6_bits.h" nogil:
@@ -517,25 +517,25 @@ cdef class Engine:
         if state == VU_UNSPAWNED:
             self.active_vus += 1
             if self.plan.profile == PROF_DEFAULT:
-                # The seed's spawnAllVUs emits nothing; the default profile records it.
+                # The original engine's spawnAllVUs emits nothing; the default profile records it.
                 self._emit(t, 0, vu, EV_VU_SPAWNED, NO_REQUEST, 0, ERR_NONE)
             vu_set_state(vu, VU_SPAWNED)
             vu.due_ns = (t + 1) * self.plan.tick_ns
         elif state == VU_SPAWNED:
             self._emit(t, 0, vu, EV_VU_READY, NO_REQUEST, 0, ERR_NONE)
             vu_set_state(vu, VU_READY)
-            if self.plan.profile == PROF_SEED:
-                vu.due_ns = (t + 1) * self.plan.tick_ns   # the seed issues on the next tick
+            if self.plan.profile == PROF_ORIGINAL:
+                vu.due_ns = (t + 1) * self.plan.tick_ns   # the original engine issues on the next tick
         elif state == VU_READY:
-            if self.plan.profile == PROF_SEED:
-                self._issue_seed(vu, now, t)
+            if self.plan.profile == PROF_ORIGINAL:
+                self._issue_original(vu, now, t)
             elif vu_done_before_issue(vu, now):
                 self._complete(vu, t)
             else:
                 self._issue(vu, now, t)
         elif state == VU_WAITING:
-            if self.plan.profile == PROF_SEED:
-                self._finish_seed(vu, now, t)
+            if self.plan.profile == PROF_ORIGINAL:
+                self._finish_original(vu, now, t)
             else:
                 self._finish(vu, now, t)
 
@@ -624,25 +624,25 @@ cdef class Engine:
 
     # ------------------------------------------------------------------ seed profile
 
-    cdef inline void _issue_seed(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
-        # The seed: one shared stream consumed in VU order, f32 pick, fixed latency.
-        cdef uint16_t req = <uint16_t>pick_seed_f32(&self.shared_rng, self.plan.seed_weights,
-                                                    self.plan.n_requests, self.plan.seed_total)
+    cdef inline void _issue_original(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
+        # The original engine: one shared stream consumed in VU order, f32 pick, fixed latency.
+        cdef uint16_t req = <uint16_t>pick_original_f32(&self.shared_rng, self.plan.original_weights,
+                                                    self.plan.n_requests, self.plan.original_total)
         vu.request = req
         vu.issue_ns = now
         self._emit(t, 0, vu, EV_REQUEST_ISSUED, req, 0, ERR_NONE)
         self.requests_issued += 1
         vu.outcome = EV_RESPONSE_RECEIVED
         vu.status = 200
-        vu.due_ns = now + self.plan.seed_latency_ns
+        vu.due_ns = now + self.plan.original_latency_ns
         vu_set_state(vu, VU_EXECUTING)
         vu_set_state(vu, VU_WAITING)
 
-    cdef inline void _finish_seed(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
-        # The seed completes a VU at a response on or after the duration (and
+    cdef inline void _finish_original(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
+        # The original engine completes a VU at a response on or after the duration (and
         # never checks the duration before issuing); think time counts from the
         # issue, and a ready VU is looked at from the next tick on.
-        cdef uint64_t next_issue = vu.issue_ns + self.plan.seed_think_ns
+        cdef uint64_t next_issue = vu.issue_ns + self.plan.original_think_ns
         self._emit(t, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, vu.status, ERR_NONE)
         vu.seq += 1
         if now >= vu.stop_ns:

@@ -17,7 +17,7 @@ cdef enum:
 
 cdef enum profile_t:
     PROF_DEFAULT = 0       # z6's lifecycle
-    PROF_SEED = 1          # the seed-compatibility profile (simulated only)
+    PROF_ORIGINAL = 1          # the seed-compatibility profile (simulated only)
 
 # Everything an engine reads from a plan. The first part is what every engine
 # runs (the VUs, the requests and their selection, think time); the second is the
@@ -51,9 +51,9 @@ ctypedef struct plan_t:
     const uint64_t* status_cum
     Py_ssize_t capacity          # 0: unlimited
     # the seed-compatibility profile: f32 weights, fixed timings
-    const float* seed_weights
-    float seed_total
-    uint64_t seed_think_ns, seed_latency_ns
+    const float* original_weights
+    float original_total
+    uint64_t original_think_ns, original_latency_ns
 
 
 cdef class PlanArrays:

@@ -6,12 +6,12 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["PlanArrays", "vu_id_stride", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
-           "PROFILE_DEFAULT", "PROFILE_SEED", "DEBUG_BUILD"]
+           "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "DEBUG_BUILD"]
 
 EVENT_DTYPE: np.dtype
 VU_DTYPE: np.dtype
 PROFILE_DEFAULT: int
-PROFILE_SEED: int
+PROFILE_ORIGINAL: int
 ITER_UNLIMITED: int  # iter_left of a VU bounded by its schedule alone
 CLOCK_LIMIT_NS: int  # the clock's horizon: stop_ns and graceful_ns stay at or below it
 DEBUG_BUILD: bool
@@ -40,9 +40,9 @@ class EnginePlan(Protocol):
     status_codes: npt.NDArray[np.uint16]
     status_cum: npt.NDArray[np.uint64]
     capacity: int
-    seed_weights_f32: npt.NDArray[np.float32]
-    seed_think_ticks: int
-    seed_latency_ticks: int
+    original_weights_f32: npt.NDArray[np.float32]
+    original_think_ticks: int
+    original_latency_ticks: int
 
 def vu_id_stride(plan: EnginePlan) -> int:
     """The plan's VU id step (1 unless the plan is a strided shard)."""

@@ -23,10 +23,10 @@ from z6core._draw cimport DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state
 
 __all__ = ["PlanArrays", "vu_id_stride", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
-           "PROFILE_DEFAULT", "PROFILE_SEED", "DEBUG_BUILD"]
+           "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "DEBUG_BUILD"]
 
 PROFILE_DEFAULT = PROF_DEFAULT
-PROFILE_SEED = PROF_SEED
+PROFILE_ORIGINAL = PROF_ORIGINAL
 ITER_UNLIMITED = Z6_ITER_UNLIMITED
 CLOCK_LIMIT_NS = Z6_CLOCK_LIMIT_NS
 DEBUG_BUILD = bool(Z6_DEBUG_BUILD)
@@ -138,8 +138,8 @@ cdef class PlanArrays:
         # The simulated target: only the simulated engine runs it.
         cdef Py_ssize_t i
         self.p.profile = int(plan.profile)
-        if self.p.profile not in (PROFILE_DEFAULT, PROFILE_SEED):
-            raise ValueError(f"plan.profile must be {PROFILE_DEFAULT} or {PROFILE_SEED}, got {self.p.profile}")
+        if self.p.profile not in (PROFILE_DEFAULT, PROFILE_ORIGINAL):
+            raise ValueError(f"plan.profile must be {PROFILE_DEFAULT} or {PROFILE_ORIGINAL}, got {self.p.profile}")
         _read_distribution(plan.latency, DIST_LOGNORMAL, "plan.latency: unknown distribution kind {}",
                            &self.p.latency_kind, &self.p.latency_a, &self.p.latency_b)
         self.p.error_rate = float(plan.error_rate)
@@ -155,16 +155,16 @@ cdef class PlanArrays:
         self.p.capacity = int(plan.capacity or 0)
         if self.p.capacity < 0:
             raise ValueError(f"plan.capacity must be >= 0 (0: unlimited), got {self.p.capacity}")
-        seed_weights = self._array(plan.seed_weights_f32, np.float32, "seed_weights_f32")
-        if self.p.profile == PROF_SEED:
-            if seed_weights.shape[0] != self.p.n_requests:
+        original_weights = self._array(plan.original_weights_f32, np.float32, "original_weights_f32")
+        if self.p.profile == PROF_ORIGINAL:
+            if original_weights.shape[0] != self.p.n_requests:
                 raise ValueError("the seed profile needs one f32 weight per request")
-            self.p.seed_weights = <const float*>cnp_data(seed_weights)
-            self.p.seed_total = 0.0
+            self.p.original_weights = <const float*>cnp_data(original_weights)
+            self.p.original_total = 0.0
             for i in range(self.p.n_requests):
-                self.p.seed_total = self.p.seed_total + self.p.seed_weights[i]
-            self.p.seed_think_ns = int(plan.seed_think_ticks) * self.p.tick_ns
-            self.p.seed_latency_ns = int(plan.seed_latency_ticks) * self.p.tick_ns
+                self.p.original_total = self.p.original_total + self.p.original_weights[i]
+            self.p.original_think_ns = int(plan.original_think_ticks) * self.p.tick_ns
+            self.p.original_latency_ns = int(plan.original_latency_ticks) * self.p.tick_ns
 
     cdef object _array(self, obj, dtype, str name):
         arr = np.ascontiguousarray(obj, dtype=dtype)

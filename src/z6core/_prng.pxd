@@ -1,11 +1,11 @@
 # cython: language_level=3
-"""The seed's xorshift64* generator and the draws built on it, as inline C.
+"""The original engine's xorshift64* generator and the draws built on it, as inline C.
 
-Compatibility guarantee: `xs_next`, `xs_range` and `xs_seed_float` reproduce the
+Compatibility guarantee: `xs_next`, `xs_range` and `xs_original_float` reproduce the
 original Zig engine's `PRNG.next`, `PRNG.range` and `PRNG.float` bit for bit
 (tests/test_prng.py reads the known answers from shared/reference). `xs_float` and `xs_below` are
 z6's own: the float is the top 53 bits scaled by 2**-53, so it lies in [0, 1) and can never
-be 1.0 (the seed's `f64(next()) / f64(2**64 - 1)` rounds to 1.0 for draws within 1024
+be 1.0 (the original engine's `f64(next()) / f64(2**64 - 1)` rounds to 1.0 for draws within 1024
 of 2**64). `vu_stream_state` fixes how a VU's stream derives from the run seed.
 These functions are frozen: changing one changes every event stream.
 """
@@ -13,7 +13,7 @@ These functions are frozen: changing one changes every event stream.
 from libc.stdint cimport uint64_t
 
 # Constants as C literals (a Python int literal above 2**63 would not be one).
-# Z6_XS_ZERO_SEED: the seed maps seed 0 (a fixed point of xorshift) to it; so do
+# Z6_XS_ZERO_SEED: the original engine maps seed 0 (a fixed point of xorshift) to it; so do
 # we, for the run seed and for any derived VU state that happens to be 0.
 cdef extern from *:
     """
@@ -67,14 +67,14 @@ cdef inline double xs_float(uint64_t* state) noexcept nogil:
     return <double>(xs_next(state) >> 11) * (1.0 / 9007199254740992.0)
 
 
-cdef inline double xs_seed_float(uint64_t* state) noexcept nogil:
-    # The seed's float(): f64(next()) / f64(2**64 - 1); f64(2**64 - 1) == 2**64.
+cdef inline double xs_original_float(uint64_t* state) noexcept nogil:
+    # The original engine's float(): f64(next()) / f64(2**64 - 1); f64(2**64 - 1) == 2**64.
     # Kept only for the seed-compatibility profile; it can return exactly 1.0.
     return <double>xs_next(state) / 18446744073709551616.0
 
 
 cdef inline uint64_t xs_range(uint64_t* state, uint64_t n) noexcept nogil:
-    # The seed's range(): rejection sampling below the largest multiple of n, so
+    # The original engine's range(): rejection sampling below the largest multiple of n, so
     # `v % n` has no modulo bias. n must be >= 1.
     cdef uint64_t threshold = (Z6_U64_MAX // n) * n
     cdef uint64_t v = xs_next(state)
@@ -106,5 +106,5 @@ cdef inline uint64_t splitmix64(uint64_t seed, uint64_t index) noexcept nogil:
 
 cdef inline uint64_t vu_stream_state(uint64_t seed, uint64_t vu_id) noexcept nogil:
     # VU i's stream starts from splitmix64(seed, i); a 0 (xorshift's fixed point)
-    # becomes the seed's zero-seed constant, as PRNG.init does.
+    # becomes the original engine's zero-seed constant, as PRNG.init does.
     return xs_init(splitmix64(seed, vu_id))

@@ -10,16 +10,16 @@ from libc.stdint cimport uint64_t
 
 import numpy as np
 
-from z6core._draw cimport draw_ns, pick_seed_f32, pick_weighted
+from z6core._draw cimport draw_ns, pick_original_f32, pick_weighted
 from z6core._prng cimport (splitmix64 as c_splitmix64, vu_stream_state, xs_float, xs_init,
-                           xs_next, xs_range, xs_seed_float)
+                           xs_next, xs_range, xs_original_float)
 
 __all__ = ["Xorshift64Star", "splitmix64", "vu_stream_seed", "sample_weighted",
-           "sample_seed_f32", "sample_duration_ns"]
+           "sample_original_f32", "sample_duration_ns"]
 
 
 cdef class Xorshift64Star:
-    """The seed's xorshift64* generator (``PRNG.init(seed)``; seed 0 is remapped).
+    """The original engine's xorshift64* generator (``PRNG.init(seed)``; seed 0 is remapped).
 
     ``next_u64``, ``range`` and ``seed_float`` match the original bit for bit;
     ``float`` is z6's [0, 1) float (top 53 bits), never 1.0.
@@ -49,7 +49,7 @@ cdef class Xorshift64Star:
         return xs_float(&self._state)
 
     def seed_float(self):
-        return xs_seed_float(&self._state)
+        return xs_original_float(&self._state)
 
     def range(self, uint64_t n):
         if n == 0:
@@ -82,8 +82,8 @@ def sample_weighted(cum_weights, uint64_t state, Py_ssize_t n):
     return out
 
 
-def sample_seed_f32(weights_f32, uint64_t seed, Py_ssize_t n):
-    """``n`` picks by the seed's f32 ``selectRequest`` from ``PRNG.init(seed)``."""
+def sample_original_f32(weights_f32, uint64_t seed, Py_ssize_t n):
+    """``n`` picks by the original engine's f32 ``selectRequest`` from ``PRNG.init(seed)``."""
     cdef const float[::1] w = np.ascontiguousarray(weights_f32, dtype=np.float32)
     cdef float total = 0.0
     cdef Py_ssize_t i, m = w.shape[0]
@@ -93,7 +93,7 @@ def sample_seed_f32(weights_f32, uint64_t seed, Py_ssize_t n):
     cdef long long[::1] o = out
     cdef uint64_t s = xs_init(seed)
     for i in range(n):
-        o[i] = pick_seed_f32(&s, &w[0], m, total)
+        o[i] = pick_original_f32(&s, &w[0], m, total)
     return out
 
 

@@ -6,6 +6,6 @@
 """
 
 from z6.plan._compile import WEIGHT_SCALE, Plan, compile_plan, integer_weights
-from z6.plan._original import seed_profile_plan
+from z6.plan._original import original_profile_plan, seed_profile_plan
 
-__all__ = ["Plan", "compile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]
+__all__ = ["Plan", "compile_plan", "original_profile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]

@@ -75,9 +75,9 @@ class Plan:
     graceful_ns: int
     end_tick: int  # last schedule end (the clock's horizon when iterations alone bound the run)
     mode: str = "simulate"  # "simulate" (the modelled target) or "live" (real HTTP)
-    seed_weights_f32: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    seed_think_ticks: int = 0
-    seed_latency_ticks: int = 0
+    original_weights_f32: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    original_think_ticks: int = 0
+    original_latency_ticks: int = 0
     vu_id_step: int = 1
 
     @property
@@ -96,7 +96,7 @@ class Plan:
         """
         if self.capacity:
             raise ConfigError("a plan with simulation.capacity cannot be split: the modelled server queue is shared by all VUs")
-        if self.profile == z6core.PROFILE_SEED:
+        if self.profile == z6core.PROFILE_ORIGINAL:
             raise ConfigError("the seed-compatibility profile shares one stream across VUs and cannot be split")
         if not (0 <= first < stop <= self.n_vus and step >= 1):
             raise ValueError(f"shard range({first}, {stop}, {step}) is outside [0, {self.n_vus})")

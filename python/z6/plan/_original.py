@@ -11,10 +11,10 @@ import numpy as np
 import z6core
 from z6.plan._compile import U64_MAX, WEIGHT_SCALE, Plan
 
-__all__ = ["seed_profile_plan"]
+__all__ = ["original_profile_plan", "seed_profile_plan"]
 
 
-def seed_profile_plan(
+def original_profile_plan(
     *,
     vus: int,
     duration_ticks: int,
@@ -26,14 +26,14 @@ def seed_profile_plan(
 ) -> Plan:
     """The seed-compatibility profile (docs/architecture.md, "Determinism").
 
-    One stream shared by all VUs in id order, the seed's f32 weighted pick, think
+    One stream shared by all VUs in id order, the original engine's f32 weighted pick, think
     time counted from the issue, a ``latency_ticks`` simulated request, and the
     seed's completion rule (a VU completes at its first response on or after
-    ``duration_ticks``). The default tick is the seed's: 100 ticks a second.
+    ``duration_ticks``). The default tick is the original engine's: 100 ticks a second.
     """
     weights = np.asarray(weights_f32, dtype=np.float32)
     return Plan(
-        profile=z6core.PROFILE_SEED,
+        profile=z6core.PROFILE_ORIGINAL,
         seed=seed,
         tick_ns=tick_ns,
         first_vu_id=1,
@@ -54,7 +54,11 @@ def seed_profile_plan(
         capacity=0,
         graceful_ns=0,
         end_tick=duration_ticks,
-        seed_weights_f32=weights,
-        seed_think_ticks=think_ticks,
-        seed_latency_ticks=latency_ticks,
+        original_weights_f32=weights,
+        original_think_ticks=think_ticks,
+        original_latency_ticks=latency_ticks,
     )
+
+
+# The name before "seed" was kept for the PRNG seed alone.
+seed_profile_plan = original_profile_plan
