@@ -3,7 +3,7 @@
 
 Compatibility guarantee: `xs_next`, `xs_range` and `xs_original_float` reproduce the
 original Zig engine's `PRNG.next`, `PRNG.range` and `PRNG.float` bit for bit
-(tests/test_prng.py reads the known answers from shared/reference). `xs_float` and `xs_below` are
+(tests/test_prng.py reads the known answers from tests/data/reference). `xs_float` and `xs_below` are
 z6's own: the float is the top 53 bits scaled by 2**-53, so it lies in [0, 1) and can never
 be 1.0 (the original engine's `f64(next()) / f64(2**64 - 1)` rounds to 1.0 for draws within 1024
 of 2**64). `vu_stream_state` fixes how a VU's stream derives from the run seed.
