@@ -14,8 +14,9 @@ import re
 from typing import Any
 
 from z6.errors import ScenarioError
+from z6.scenario._files import FileMissing, FileProblem, read_regular
 from z6.scenario._resolve import resolve_document
-from z6.scenario._types import Scenario
+from z6.scenario._types import MAX_NESTING, MAX_SCENARIO_BYTES, Scenario
 
 try:  # Python >= 3.11
     import tomllib
@@ -50,13 +51,72 @@ def _toml_problem(source: str, text: str, exc: Exception) -> str:
     return f"{source}: invalid TOML at line {lineno}, column {colno}: {reason}"
 
 
+# One lexical token of TOML, as far as nesting is concerned: strings and comments
+# are skipped whole (brackets inside them do not count), brackets are counted.
+_NESTING_TOKENS = re.compile(
+    r'(?P<skip>"""(?:[^"\\]|\\[\s\S]|"(?!""))*""""{0,2}'  # multi-line basic string
+    r"|'''(?:[^']|'(?!''))*''''{0,2}"  # multi-line literal string
+    r'|"(?:[^"\\\n]|\\.)*"'  # basic string
+    r"|'[^'\n]*'"  # literal string
+    r"|#[^\n]*"  # comment
+    r"""|[^"'#\[\]{}]+|["'])"""  # anything else; a quote that opens no complete string
+    r"|(?P<open>[\[{])|(?P<close>[\]}])"
+)
+_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]", re.MULTILINE)
+_KEY_BEFORE = re.compile(r"""([A-Za-z0-9_\-."' \t]+?)[ \t]*=[ \t]*$""")
+
+
+def _nesting_problem(source: str, text: str) -> str | None:
+    """A problem if arrays or inline tables nest deeper than MAX_NESTING, else None.
+
+    Checked on the text before it is parsed, because the TOML parser recurses once
+    per level (a file 100,000 levels deep would exhaust Python's stack).
+    """
+    if text.count("[") + text.count("{") <= MAX_NESTING:  # the common case, at C speed
+        return None
+    opened: list[int] = []
+    for match in _NESTING_TOKENS.finditer(text):
+        kind = match.lastgroup
+        if kind == "open":
+            opened.append(match.start())
+            if len(opened) > MAX_NESTING:
+                return _too_deep(source, text, opened[0], match.start())
+        elif kind == "close" and opened:
+            opened.pop()
+    return None
+
+
+def _too_deep(source: str, text: str, outer: int, at: int) -> str:
+    """The message: the key path of the outermost value (as far as the text says), the limit, where."""
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    path: list[str] = []
+    header = None
+    for header in _HEADER.finditer(text, 0, outer):
+        pass
+    if header is not None:
+        path.append(header.group(1).replace(" ", "").replace("\t", ""))
+    key = _KEY_BEFORE.search(text, text.rfind("\n", 0, outer) + 1, outer)
+    if key is not None:
+        path.append(key.group(1).strip())
+    shown = ".".join(part for part in path if part)
+    where = f"{shown}: " if shown else ""
+    return (f"{source}: {where}arrays and inline tables must nest at most {MAX_NESTING} levels deep, "
+            f"got level {MAX_NESTING + 1} at line {line}, column {column}")
+
+
 def parse_toml(source: str, text: str) -> dict[str, Any]:
     # A UTF-8 byte order mark is harmless but tomllib rejects it.
     body = text[1:] if text.startswith("\ufeff") else text
+    problem = _nesting_problem(source, body)
+    if problem is not None:
+        raise ScenarioError([problem])
     try:
         return tomllib.loads(body)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([_toml_problem(source, body, exc)]) from None
+    except RecursionError:  # a nesting the scan above did not see: still one message, never a traceback
+        raise ScenarioError([f"{source}: nests too deeply to parse (limit {MAX_NESTING} levels)"]) from None
 
 
 def default_name(source: str) -> str:
@@ -87,14 +147,11 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """
     source = os.fsdecode(os.fspath(path))
     try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
+        raw = read_regular(source, MAX_SCENARIO_BYTES)
+    except FileMissing:
         raise ScenarioError([f"{source}: cannot read scenario: file not found"]) from None
-    except IsADirectoryError:
-        raise ScenarioError([f"{source}: cannot read scenario: is a directory"]) from None
-    except OSError as exc:
-        raise ScenarioError([f"{source}: cannot read scenario: {exc.strerror or exc}"]) from None
+    except FileProblem as exc:
+        raise ScenarioError([f"{source}: cannot read scenario: {exc}"]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

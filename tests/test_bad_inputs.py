@@ -1,0 +1,130 @@
+"""Inputs that must get exit 2 and one message, never more (issue 12).
+
+A scenario path that names a device, a FIFO, a directory or a huge file; TOML
+nested deeper than the parser can recurse; a scenario `validate` accepts but
+`run` refuses. Each case: exit 2, one line on stderr naming the file, the key
+path or position, the rule and the bad value, no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from z6.cli import main
+from z6.scenario import MAX_NESTING, MAX_SCENARIO_BYTES, ScenarioError, parse_scenario
+
+from conftest import REPO
+
+SIMULATED = (REPO / "examples" / "simulated.toml").read_text()
+MINIMAL = (
+    '[runtime]\nduration_seconds = 1\nvus = 1\n[target]\nbase_url = "http://127.0.0.1:8080"\n'
+    '[[requests]]\nname = "home"\nmethod = "GET"\npath = "/"\n'
+)
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _limit_memory() -> None:  # in the child: 1 GiB of address space, so "grows without bound" fails fast
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def z6_subprocess(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", "z6", *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, preexec_fn=_limit_memory)
+
+
+# --- 1. the scenario path: regular files only, size checked before reading ------------
+
+
+def test_validate_dev_zero_is_refused_before_reading() -> None:
+    proc = z6_subprocess("validate", "/dev/zero")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "z6: /dev/zero: cannot read scenario: must be a regular file, got a character device"
+
+
+def test_validate_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "scenario.toml"
+    os.mkfifo(fifo)
+    proc = z6_subprocess("validate", str(fifo), timeout=30)
+    assert proc.returncode == 2 and "must be a regular file, got a FIFO" in proc.stderr and str(fifo) in proc.stderr
+
+
+def test_validate_directory_is_refused(capsys, tmp_path: Path) -> None:
+    code, out, err = cli(capsys, "validate", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err.strip() == f"z6: {tmp_path}: cannot read scenario: must be a regular file, got a directory"
+
+
+def test_scenario_over_the_size_limit_is_refused_before_reading(capsys, tmp_path: Path) -> None:
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as handle:  # sparse: no disk used, and it is never read
+        handle.truncate(MAX_SCENARIO_BYTES + 1)
+    code, _, err = cli(capsys, "validate", str(big))
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (f"z6: {big}: cannot read scenario: file must be at most {MAX_SCENARIO_BYTES} bytes "
+                           f"(16 MiB), got {MAX_SCENARIO_BYTES + 1} bytes")
+
+
+def test_body_file_fifo_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "body.bin")
+    text = MINIMAL.replace('path = "/"', 'path = "/"\nbody_file = "body.bin"')
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="s.toml", base_dir=tmp_path)
+    assert info.value.problems == [
+        f's.toml: requests[0].body_file: must be a regular file, got a FIFO: "body.bin" (resolved to {tmp_path}/body.bin)'
+    ]
+
+
+# --- 2. nesting: refused before the TOML parser recurses ------------------------------
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 20_000, 100_000])
+def test_deep_arrays_exit_2_with_key_path_and_limit(capsys, tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(SIMULATED + "\n[metadata2]\nx = " + "[" * depth + "]" * depth + "\n")
+    code, _, err = cli(capsys, "validate", str(path))
+    assert code == 2, err
+    assert err.startswith(f"z6: {path}: metadata2.x: arrays and inline tables must nest at most {MAX_NESTING} "
+                          f"levels deep, got level {MAX_NESTING + 1} at line ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 20_000, 100_000])
+def test_deep_inline_tables_exit_2(capsys, tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("[runtime]\nfoo = " + "{a=" * depth + "1" + "}" * depth + "\n")
+    code, _, err = cli(capsys, "validate", str(path))
+    assert code == 2, err
+    assert err.startswith(f"z6: {path}: runtime.foo: arrays and inline tables must nest at most {MAX_NESTING} ")
+    assert "line 2, column" in err
+
+
+def test_nesting_at_the_limit_parses() -> None:
+    text = MINIMAL.replace("[target]", "[metadata]\ntags = [\"a\"]\n[target]") + "\n"
+    nested = "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1)
+    # 64 levels: the array itself is level 1; the rule that follows (unknown key) is validation's, not nesting's.
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario("x = [" + nested + "]\n" + text, source="s.toml")
+    assert "nest" not in str(info.value) and "x: unknown key" in str(info.value)
+
+
+def test_brackets_inside_strings_and_comments_do_not_count() -> None:
+    many = "[" * 1000 + "{" * 1000
+    text = MINIMAL.replace("[runtime]", f"# {many}\n[runtime]").replace(
+        '[target]',
+        f'[metadata]\ndescription = "{many}\\"{many}"\nauthor = \'{many}\'\n'
+        f'version = """\n{many}\\"""{many}\n"""\nname = \'\'\'{many}\n{many}\'\'\'\n[target]',
+    )
+    scenario = parse_scenario(text, source="s.toml")
+    assert scenario.metadata.author == many and scenario.metadata.description == f'{many}"{many}'
