@@ -128,3 +128,55 @@ def test_brackets_inside_strings_and_comments_do_not_count() -> None:
     )
     scenario = parse_scenario(text, source="s.toml")
     assert scenario.metadata.author == many and scenario.metadata.description == f'{many}"{many}'
+
+
+# --- 3. one set of rules: validate refuses exactly what run refuses -------------------
+
+LIVE = (
+    '[runtime]\nduration_seconds = 1\nvus = 1\n[target]\nbase_url = "http://127.0.0.1:9"\n'
+    '[[requests]]\nname = "home"\nmethod = "GET"\npath = "/"\n'
+)
+SIM = LIVE + '[simulation]\nlatency = { type = "constant", ms = 5 }\n'
+
+# (name, scenario text, extra run/validate flags, what the message must contain)
+DISAGREEMENTS = [
+    ("emoji header value", LIVE.replace('path = "/"', 'path = "/"\nheaders = { X-Face = "😀" }'), (),
+     "requests[0].headers.X-Face: header value must be ASCII or Latin-1"),
+    ("emoji header value, simulated", SIM.replace('path = "/"', 'path = "/"\nheaders = { X-Face = "😀" }'), (),
+     "requests[0].headers.X-Face: header value must be ASCII or Latin-1"),
+    ("non-ASCII path", LIVE.replace('path = "/"', 'path = "/café"'), (), "requests[0].path: must be ASCII"),
+    ("non-ASCII host", LIVE.replace("127.0.0.1:9", "bücher.example"), (), "target.base_url: must be ASCII"),
+    ("https live", LIVE.replace("http://", "https://"), (), "target.base_url: https:// targets are not supported"),
+    ("content-length header", LIVE.replace('path = "/"', 'path = "/"\nheaders = { Content-Length = "3" }'), (),
+     "requests[0].headers.Content-Length: is set by z6"),
+    ("header name not a token", LIVE.replace('path = "/"', 'path = "/"\nheaders = { "X Y" = "1" }'), (),
+     "header name must be an HTTP token"),
+    ("iterations past the core's counter", LIVE.replace("duration_seconds = 1\n", "iterations = 4294967295\n"), (),
+     "runtime.iterations: must be below 4294967295"),
+    ("duration past the clock's horizon", SIM.replace("duration_seconds = 1", "duration_seconds = 1e12"), (),
+     "runtime.duration_seconds: must be below"),
+    ("think time past one draw's cap", SIM + '[think_time]\nduration_ms = 1e15\n', (),
+     "think_time.duration_ms: must be below"),
+    ("--simulate without a [simulation]", LIVE, ("--simulate",), "--simulate needs a [simulation] section"),
+]
+
+
+@pytest.mark.parametrize("name,text,flags,fragment", DISAGREEMENTS, ids=[d[0] for d in DISAGREEMENTS])
+def test_validate_and_run_agree(capsys, tmp_path: Path, name: str, text: str, flags: tuple[str, ...],
+                                fragment: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    v_code, v_out, v_err = cli(capsys, "validate", str(path), *flags)
+    r_code, r_out, r_err = cli(capsys, "run", str(path), "--quiet", "--out", str(tmp_path / "run"), *flags)
+    assert (v_code, r_code) == (2, 2), (v_err, r_err)
+    assert v_err == r_err, (v_err, r_err)
+    assert v_err.startswith(f"z6: {path}: ") and fragment in v_err and v_err.count("\n") == 1, v_err
+    assert v_out == "" and r_out == "" and not (tmp_path / "run").exists()
+
+
+def test_validate_simulate_accepts_what_run_simulate_runs(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(SIM.replace("http://", "https://"))  # https is fine for a modelled target
+    assert cli(capsys, "validate", str(path))[0] == 0
+    assert cli(capsys, "validate", str(path), "--simulate")[0] == 0
+    assert cli(capsys, "run", str(path), "--quiet", "--out", str(tmp_path / "run"))[0] == 0
