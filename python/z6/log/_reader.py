@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterator, Optional
 
 import numpy as np
 
+from z6.errors import RunError, io_error
 from z6.events import EVENT_DTYPE
 from z6.log._errors import LogError, LogWarning
 from z6.log._format import (
@@ -373,6 +374,9 @@ def read_log(
     except IsADirectoryError:
         raise LogError(file_path, "cannot read event log: is a directory") from None
     except OSError as exc:
+        # Missing, not a file, no permission: the path is wrong (2). EIO and the like: the system failed (3).
+        if isinstance(io_error(str(file_path), exc, reading=True), RunError):
+            raise RunError(f"{file_path}: cannot read event log: {exc.strerror or exc}") from None
         raise LogError(file_path, f"cannot read event log: {exc.strerror or exc}") from None
     log = EventLog(file_path, header, scan.footer, tuple(scan.chunks), verified=verify,
                    mmap_threshold=mmap_threshold)

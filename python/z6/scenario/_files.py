@@ -16,7 +16,12 @@ __all__ = ["FileProblem", "FileMissing", "read_regular", "describe_size"]
 
 
 class FileProblem(Exception):
-    """Why a file cannot be used: ``str()`` is the rule broken and the bad value."""
+    """Why a file cannot be used: ``str()`` is the rule broken and the bad value;
+    ``os_error`` the operating system's error behind it, if any."""
+
+    def __init__(self, message: str, os_error: OSError | None = None) -> None:
+        super().__init__(message)
+        self.os_error = os_error
 
 
 class FileMissing(FileProblem):
@@ -50,7 +55,7 @@ def read_regular(path: str, limit: int) -> bytes:
     except FileNotFoundError:
         raise FileMissing("file must exist") from None
     except OSError as exc:
-        raise FileProblem(f"file must be readable ({exc.strerror or exc})") from None
+        raise FileProblem(f"file must be readable ({exc.strerror or exc})", exc) from None
     if not stat.S_ISREG(info.st_mode):
         raise FileProblem(f"must be a regular file, got {_kind(info.st_mode)}")
     # Checked before reading, so that a huge file is never loaded.
@@ -60,14 +65,14 @@ def read_regular(path: str, limit: int) -> bytes:
         # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open does not wait for a writer.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise FileProblem(f"file must be readable ({exc.strerror or exc})") from None
+        raise FileProblem(f"file must be readable ({exc.strerror or exc})", exc) from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped since the stat
             raise FileProblem("must be a regular file, got one that changed while it was opened")
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            raise FileProblem(f"file must be readable ({exc.strerror or exc})") from None
+            raise FileProblem(f"file must be readable ({exc.strerror or exc})", exc) from None
     if len(data) > limit:  # the file grew after the stat
         raise FileProblem(f"file must be at most {describe_size(limit)}, got more (it grew while it was read)")
     return data

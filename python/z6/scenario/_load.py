@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from z6.errors import ScenarioError
+from z6.errors import RunError, ScenarioError, io_error
 from z6.scenario._files import FileMissing, FileProblem, read_regular
 from z6.scenario._resolve import resolve_document
 from z6.scenario._types import MAX_NESTING, MAX_SCENARIO_BYTES, Scenario
@@ -151,6 +151,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except FileMissing:
         raise ScenarioError([f"{source}: cannot read scenario: file not found"]) from None
     except FileProblem as exc:
+        # Unreadable because the system failed (EIO and the like), not because of the path: exit 3.
+        if exc.os_error is not None and isinstance(io_error(source, exc.os_error, reading=True), RunError):
+            raise RunError(f"{source}: cannot read scenario: {exc.os_error.strerror or exc.os_error}") from None
         raise ScenarioError([f"{source}: cannot read scenario: {exc}"]) from None
     try:
         text = raw.decode("utf-8")

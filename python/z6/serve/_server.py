@@ -16,7 +16,7 @@ import signal
 import socket
 from typing import IO, Callable, Optional
 
-from z6.errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError, io_error
 from z6.serve._access_log import AccessLog
 from z6.serve._connection import Connection, Shared
 
@@ -63,7 +63,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
         try:
             log_file = open(access_log, "w", encoding="ascii", errors="replace")
         except OSError as exc:
-            raise ConfigError(f"access log {access_log!r}: cannot open: {exc.strerror or exc}") from None
+            raise io_error(f"access log {access_log!r}: cannot open", exc) from None
     loop = _new_loop()
     try:
         log = AccessLog(log_file, loop)
