@@ -180,3 +180,31 @@ def test_validate_simulate_accepts_what_run_simulate_runs(capsys, tmp_path: Path
     assert cli(capsys, "validate", str(path))[0] == 0
     assert cli(capsys, "validate", str(path), "--simulate")[0] == 0
     assert cli(capsys, "run", str(path), "--quiet", "--out", str(tmp_path / "run"))[0] == 0
+
+
+@pytest.mark.parametrize("text", [
+    "[" + "a." * 100_000 + "x]\ny = 1\n",
+    "[runtime]\n" + "a." * 100_000 + "x = 1\n",
+    "x = {" + "a." * 100_000 + "x = 1}\n",
+    "a" + ".b" * MAX_NESTING + " = 1\n",
+], ids=["table header", "key", "inline table key", "one part over"])
+def test_long_dotted_keys_are_refused_before_parsing(text: str) -> None:
+    # tomllib takes time quadratic in a dotted key's length (100,000 parts: ~25 s).
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="s.toml")
+    assert len(info.value.problems) == 1
+    assert f"a dotted key may have at most {MAX_NESTING} parts" in info.value.problems[0]
+
+
+def test_dots_in_strings_comments_and_numbers_do_not_count() -> None:
+    dotted = "a." * 200
+    text = MINIMAL.replace("[runtime]", f"# {dotted}\n[runtime]").replace(
+        "[target]", f'[metadata]\ndescription = "{dotted}"\nauthor = \'{dotted}\'\n[target]')
+    text = text.replace('path = "/"', 'path = "/"\nweight = 1.5') + "".join(
+        f'[[requests]]\nname = "r{i}"\nmethod = "GET"\npath = "/{dotted}"\nweight = 0.5\n' for i in range(70))
+    scenario = parse_scenario(text, source="s.toml")
+    assert scenario.metadata.description == dotted and len(scenario.requests) == 71
+    nested_ok = "a" + ".b" * (MAX_NESTING - 1) + " = 1\n"  # 64 parts: the limit; the key itself is unknown
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(nested_ok, source="s.toml")
+    assert "dotted key" not in str(info.value)

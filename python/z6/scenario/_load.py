@@ -52,29 +52,36 @@ def _toml_problem(source: str, text: str, exc: Exception) -> str:
 
 
 # One lexical token of TOML, as far as nesting is concerned: strings and comments
-# are skipped whole (brackets inside them do not count), brackets are counted.
+# are taken whole (brackets and dots inside them do not count), brackets are counted.
 _NESTING_TOKENS = re.compile(
-    r'(?P<skip>"""(?:[^"\\]|\\[\s\S]|"(?!""))*""""{0,2}'  # multi-line basic string
+    r'(?P<string>"""(?:[^"\\]|\\[\s\S]|"(?!""))*""""{0,2}'  # multi-line basic string
     r"|'''(?:[^']|'(?!''))*''''{0,2}"  # multi-line literal string
     r'|"(?:[^"\\\n]|\\.)*"'  # basic string
-    r"|'[^'\n]*'"  # literal string
-    r"|#[^\n]*"  # comment
-    r"""|[^"'#\[\]{}]+|["'])"""  # anything else; a quote that opens no complete string
+    r"|'[^'\n]*')"  # literal string
+    r"|(?P<comment>#[^\n]*)"
+    r"""|(?P<text>[^"'#\[\]{}]+|["'])"""  # anything else; a quote that opens no complete string
     r"|(?P<open>[\[{])|(?P<close>[\]}])"
 )
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]", re.MULTILINE)
 _KEY_BEFORE = re.compile(r"""([A-Za-z0-9_\-."' \t]+?)[ \t]*=[ \t]*$""")
+# A dotted key of more than MAX_NESTING parts (tables nested by a key: `[a.b.c...]`, `a.b.c... = 1`),
+# looked for in the text with every string replaced by one bare part.
+_DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:[ \t]*\.[ \t]*[A-Za-z0-9_-]+){%d}" % MAX_NESTING)
 
 
 def _nesting_problem(source: str, text: str) -> str | None:
-    """A problem if arrays or inline tables nest deeper than MAX_NESTING, else None.
+    """A problem if arrays, inline tables or dotted keys nest deeper than MAX_NESTING, else None.
 
-    Checked on the text before it is parsed, because the TOML parser recurses once
-    per level (a file 100,000 levels deep would exhaust Python's stack).
+    Checked on the text before it is parsed: the TOML parser recurses once per
+    level of arrays and inline tables (a file 100,000 levels deep would exhaust
+    Python's stack), and takes time quadratic in the length of a dotted key.
     """
-    if text.count("[") + text.count("{") <= MAX_NESTING:  # the common case, at C speed
+    brackets = text.count("[") + text.count("{") > MAX_NESTING
+    dots = text.count(".") >= MAX_NESTING
+    if not brackets and not dots:  # the common case, at C speed
         return None
     opened: list[int] = []
+    skeleton: list[str] = []  # the text with each string as "x" (its newlines kept) and no comments
     for match in _NESTING_TOKENS.finditer(text):
         kind = match.lastgroup
         if kind == "open":
@@ -83,6 +90,21 @@ def _nesting_problem(source: str, text: str) -> str | None:
                 return _too_deep(source, text, opened[0], match.start())
         elif kind == "close" and opened:
             opened.pop()
+        if dots:
+            token = match.group()
+            if kind == "string":
+                token = "x" + "\n" * token.count("\n")
+            elif kind == "comment":
+                token = ""
+            skeleton.append(token)
+    if dots:
+        plain = "".join(skeleton)
+        key = _DOTTED.search(plain)
+        if key is not None:
+            line = plain.count("\n", 0, key.start()) + 1
+            first = ".".join(part.strip() for part in key.group().split(".")[:3])
+            return (f"{source}: {first}...: a dotted key may have at most {MAX_NESTING} parts (tables nest at most "
+                    f"{MAX_NESTING} levels deep), got more at line {line}")
     return None
 
 
