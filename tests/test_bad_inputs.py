@@ -208,3 +208,14 @@ def test_dots_in_strings_comments_and_numbers_do_not_count() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(nested_ok, source="s.toml")
     assert "dotted key" not in str(info.value)
+
+
+def test_validate_and_run_agree_on_the_open_file_limit(capsys, tmp_path: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard - 63 > 10_000_000:
+        pytest.skip(f"the open-file hard limit ({hard}) fits any VU count")
+    path = tmp_path / "s.toml"
+    path.write_text(LIVE.replace("vus = 1", f"vus = {hard - 63}"))  # one socket more than the limit allows
+    v_code, _, v_err = cli(capsys, "validate", str(path))
+    r_code, _, r_err = cli(capsys, "run", str(path), "--quiet", "--out", str(tmp_path / "run"))
+    assert (v_code, r_code) == (2, 2) and v_err == r_err and "open files" in v_err, (v_err, r_err)

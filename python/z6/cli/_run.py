@@ -10,6 +10,7 @@ import sys
 from z6.cli._options import positive_float, positive_int, seed_option
 from z6.cli._progress import ProgressView
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
+from z6.live import ensure_descriptors
 from z6.report import render_run, summary_document
 from z6.run import DEFAULT_RUNS_DIR, check_scenario, default_run_dir, run_scenario
 from z6.scenario import load_scenario
@@ -56,7 +57,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
     # The rules `z6 run` applies before it starts (the plan, the requests' wire form), so that
     # validate refuses exactly what run refuses, with the same message.
-    check_scenario(scenario, mode="simulate" if args.simulate else None)
+    plan = check_scenario(scenario, mode="simulate" if args.simulate else None)
+    if plan.mode == "live":
+        # As `z6 run` on this machine: every live VU needs a socket (the open-file limit).
+        ensure_descriptors(scenario.schedule.max_vus, scenario.source)
     n = len(scenario.requests)
     print(f"{args.file}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
           f"{', simulated' if scenario.simulation else ''})")
