@@ -139,3 +139,16 @@ def test_every_command_exits_2_naming_what_is_wrong(good, tmp_path, capsys, make
     assert err.startswith(f"z6: {path}: ") and where in err and what in err and err.count("\n") == 1, err
     assert "Traceback" not in err and not list(tmp_path.glob("out.csv*")) and not list(tmp_path.glob("report*")) \
         and not list(tmp_path.glob("summary*"))
+
+
+def test_a_log_path_that_is_not_a_regular_file_exits_2(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "events.z6log"
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    for argv, name in ((["analyze", str(fifo)], "a FIFO"), (["report", "/dev/zero", "-o", str(tmp_path / "r.html")],
+                                                           "a character device")):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2 and err == f"z6: {argv[1]}: cannot read event log: must be a regular file (or a run " \
+                                    f"directory), got {name}\n", err

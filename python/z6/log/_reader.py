@@ -106,7 +106,22 @@ def resolve_log_path(path: str | os.PathLike[str]) -> Path:
         raise LogError(p, f"no event log here (neither {LOG_NAME} nor {PARTIAL_NAME})")
     if not p.exists():
         raise LogError(p, "cannot read event log: file not found")
+    if not p.is_file():  # a FIFO would block the open, a device would read forever or nothing
+        raise LogError(p, "cannot read event log: must be a regular file (or a run directory), got "
+                          f"{_kind(p)}")
     return p
+
+
+def _kind(p: Path) -> str:
+    if p.is_fifo():
+        return "a FIFO"
+    if p.is_char_device():
+        return "a character device"
+    if p.is_block_device():
+        return "a block device"
+    if p.is_socket():
+        return "a socket"
+    return "not a regular file"
 
 
 def record_problem(path: Path, checker: RecordChecker, records: np.ndarray, number: int, data_offset: int,
