@@ -7,9 +7,21 @@
     +-- InternalError            exit 4: a bug in z6 itself
 
 Exit code 1 (an assertion failed) is a verdict, not an exception.
+
+An operating-system error on a file is classified once, by `io_error`:
+
+* exit 2 (`ConfigError`), the path the user named is wrong: it does not exist, or a
+  directory on it does not (ENOENT), a component is a file (ENOTDIR), it is a
+  directory where a file is wanted (EISDIR), its name is too long or loops
+  (ENAMETOOLONG, ELOOP); and, for an input only, it cannot be read (EACCES, EPERM);
+* exit 3 (`RunError`), the system failed doing I/O on a usable path: the disk is
+  full (ENOSPC, EDQUOT, EFBIG), the device failed (EIO), the file system is
+  read-only (EROFS), permission is denied on an output (EACCES, EPERM), anything else.
 """
 
 from __future__ import annotations
+
+import errno
 
 __all__ = [
     "Z6Error",
@@ -22,6 +34,7 @@ __all__ = [
     "EXIT_CONFIG",
     "EXIT_RUNTIME",
     "EXIT_INTERNAL",
+    "io_error",
 ]
 
 EXIT_OK = 0
@@ -65,3 +78,21 @@ class InternalError(Z6Error):
     """A bug in z6 (exit 4)."""
 
     exit_code = EXIT_INTERNAL
+
+
+# The path names nothing usable: the user's mistake, whatever the command.
+_BAD_PATH = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP})
+# Also the user's, for a file they asked z6 to read.
+_UNREADABLE = frozenset({errno.EACCES, errno.EPERM})
+
+
+def io_error(where: str, exc: OSError, *, reading: bool = False) -> Z6Error:
+    """The error to raise for ``exc`` met on a file: ``"<where>: <strerror>"``, exit 2 or 3 (see above).
+
+    ``reading`` says the file is an input the user named (a scenario, a log) rather
+    than an output z6 writes.
+    """
+    message = f"{where}: {exc.strerror or exc}"
+    if exc.errno in _BAD_PATH or (reading and exc.errno in _UNREADABLE):
+        return ConfigError(message)
+    return RunError(message)

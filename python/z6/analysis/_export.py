@@ -17,13 +17,14 @@ import contextlib
 import csv
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional
 
 import numpy as np
 
-from z6.errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError, io_error
 from z6.events import EVENT_DTYPE, ErrorCode
 from z6.analysis._filter import Filter
 from z6.log._format import kind_label
@@ -44,11 +45,23 @@ def default_output(log: EventLog, fmt: str) -> Path:
 
 @contextlib.contextmanager
 def _atomic(dest: Path, *, text: bool) -> Iterator[IO[Any]]:
-    """A temporary file beside ``dest``, renamed to ``dest`` only when the block succeeds."""
+    """A temporary file beside ``dest``, renamed to ``dest`` only when the block succeeds.
+
+    A destination that exists and is not a regular file (``/dev/stdout``, a FIFO, a
+    device) is written directly: renaming over it would replace the device itself.
+    An I/O error is exit 2 or 3 by `z6.errors.io_error` (disk full: 3).
+    """
+    if _is_special(dest):
+        try:
+            with (open(dest, "w", encoding="utf-8", newline="") if text else open(dest, "wb")) as handle:
+                yield handle
+        except OSError as exc:
+            raise io_error(f"{dest}: cannot write", exc) from None
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
     except OSError as exc:
-        raise ConfigError(f"{dest}: cannot write: {exc.strerror or exc}") from None
+        raise io_error(f"{dest}: cannot write", exc) from None
     try:
         with (open(fd, "w", encoding="utf-8", newline="") if text else open(fd, "wb")) as handle:
             yield handle
@@ -62,11 +75,20 @@ def _atomic(dest: Path, *, text: bool) -> Iterator[IO[Any]]:
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise RunError(f"{dest}: cannot write: {exc.strerror or exc}") from None
+        raise io_error(f"{dest}: cannot write", exc) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _is_special(dest: Path) -> bool:
+    """True when ``dest`` exists and is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(dest).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 class _Names:

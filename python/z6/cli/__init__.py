@@ -9,6 +9,7 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -17,7 +18,7 @@ from typing import Optional, Sequence
 from z6._version import __version__
 from z6.cli import _log, _report, _run, _serve
 from z6.cli._options import Parser, UsageError
-from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error
+from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error, io_error
 
 __all__ = ["main", "build_parser"]
 
@@ -34,10 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_failed(exc: OSError, what: str = "cannot write to standard output") -> int:
+    # Standard output could not be written (`z6 analyze > /dev/full`, a closed pipe): a
+    # runtime I/O failure, exit 3. Point stdout at /dev/null so the interpreter's own
+    # flush at exit does not fail again with a traceback.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):
+        pass
+    if exc.errno != errno.EPIPE:  # a reader that went away wants no message
+        print(f"z6: {what}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_RUNTIME
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        try:
+            sys.stdout.flush()  # a full disk behind stdout shows here, not at exit
+        except OSError as exc:
+            return _stdout_failed(exc)
+        return code
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
@@ -47,6 +68,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("z6: interrupted", file=sys.stderr)
         return EXIT_RUNTIME
+    except OSError as exc:
+        # An I/O failure no command classified: exit 2 or 3 by z6.errors.io_error. Without a
+        # file name it is most likely standard output (`print` into a full disk or a closed pipe).
+        if exc.filename is None:
+            return _stdout_failed(exc, "cannot write output")
+        error = io_error(os.fsdecode(exc.filename), exc)
+        print(f"z6: {error}", file=sys.stderr)
+        return error.exit_code
     except MemoryError:
         print("z6: out of memory", file=sys.stderr)
         return EXIT_RUNTIME

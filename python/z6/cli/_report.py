@@ -6,7 +6,7 @@ import argparse
 import os
 
 from z6.cli._options import UsageError, read_log_noting_partial
-from z6.errors import EXIT_OK, ConfigError
+from z6.errors import EXIT_OK, ConfigError, io_error
 from z6.report import document_from_log, write_html, write_json
 
 __all__ = ["register"]
@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _write(path: str, what: str, write) -> None:
     try:
         write(path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from None
+    except OSError as exc:  # disk full, EIO, permission denied: 3; no such directory, a directory: 2
+        raise io_error(f"{path}: cannot write the {what}", exc) from None
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -10,8 +10,9 @@ import sys
 from z6.cli._options import positive_float, positive_int, seed_option
 from z6.cli._progress import ProgressView
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
+from z6.live import ensure_descriptors
 from z6.report import render_run, summary_document
-from z6.run import DEFAULT_RUNS_DIR, default_run_dir, run_scenario
+from z6.run import DEFAULT_RUNS_DIR, check_scenario, default_run_dir, run_scenario
 from z6.scenario import load_scenario
 
 __all__ = ["register", "RUNS_DIR_ENV"]
@@ -21,8 +22,10 @@ RUNS_DIR_ENV = "Z6_RUNS_DIR"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    validate = sub.add_parser("validate", help="check a scenario file and exit 0 (valid) or 2")
+    validate = sub.add_parser("validate", help="check a scenario file as `z6 run` would, and exit 0 (valid) or 2")
     validate.add_argument("file")
+    validate.add_argument("--simulate", action="store_true",
+                          help="check it as `z6 run --simulate` would (the default: as `z6 run` would)")
     validate.set_defaults(handler=_cmd_validate)
 
     run = sub.add_parser("run", help="run a scenario, write its event log and summary, print the summary")
@@ -52,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
+    # The rules `z6 run` applies before it starts (the plan, the requests' wire form), so that
+    # validate refuses exactly what run refuses, with the same message.
+    plan = check_scenario(scenario, mode="simulate" if args.simulate else None)
+    if plan.mode == "live":
+        # As `z6 run` on this machine: every live VU needs a socket (the open-file limit).
+        ensure_descriptors(scenario.schedule.max_vus, scenario.source)
     n = len(scenario.requests)
     print(f"{args.file}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
           f"{', simulated' if scenario.simulation else ''})")

@@ -35,7 +35,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from z6.events import EVENT_DTYPE, EventKind
+from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 
 __all__ = [
     "MAGIC",
@@ -61,6 +61,9 @@ __all__ = [
     "encode_footer",
     "footer_from_json",
     "kind_label",
+    "MAX_JSON_DEPTH",
+    "json_depth_problem",
+    "RecordChecker",
 ]
 
 MAGIC = b"\x89Z6LOG\r\n"  # a high-bit byte and CRLF: text-mode transfers and 7-bit channels show up at once
@@ -81,8 +84,15 @@ FOOTER_MARKER = b"FOOT"
 # L is a u32: the largest multiple of the record size that fits.
 MAX_CHUNK_BYTES = (2**32 - 1) // RECORD_SIZE * RECORD_SIZE
 
+# Arrays and objects nested deeper than this in the header or footer JSON are refused
+# before json.loads (which recurses once per level). z6 writes depth 3 at most.
+MAX_JSON_DEPTH = 64
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[^"\[\]{}]+|(?P<open>[\[{])|(?P<close>[\]}])|"')
+
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _U64_MAX = 2**64 - 1
+# Request indices are u16 in a record and 0xFFFF means "no request" (z6.scenario.MAX_REQUESTS).
+_MAX_REQUEST_NAMES = NO_REQUEST - 1
 
 
 def dtype_description(dtype: np.dtype = EVENT_DTYPE) -> list[list[str]]:
@@ -145,6 +155,9 @@ class LogHeader:
             problems.append(f"scenario_sha256 must be 64 lowercase hex digits, got {self.scenario_sha256!r}")
         if not all(isinstance(n, str) for n in self.request_names):
             problems.append(f"request_names must be strings, got {list(self.request_names)!r}")
+        elif not 1 <= len(self.request_names) <= _MAX_REQUEST_NAMES:
+            problems.append(f"request_names must name 1 to {_MAX_REQUEST_NAMES} requests, "
+                            f"got {len(self.request_names)}")
         if self.vus_override is not None and (not _is_int(self.vus_override) or self.vus_override < 1):
             problems.append(f"vus_override must be a positive integer or null, got {self.vus_override!r}")
         d = self.duration_override_s
@@ -311,3 +324,76 @@ def footer_from_json(doc: Any) -> LogFooter:
         elapsed_s=doc["elapsed_s"],
         finished_utc=doc["finished_utc"],
     )
+
+
+def json_depth_problem(text: bytes, limit: int = MAX_JSON_DEPTH) -> Optional[str]:
+    """Why JSON ``text`` nests too deeply for ``json.loads``, or None (brackets in strings do not count)."""
+    if text.count(b"[") + text.count(b"{") <= limit:
+        return None
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        if match.lastgroup == "open":
+            depth += 1
+            if depth > limit:
+                return (f"arrays and objects must nest at most {limit} levels deep, got level {limit + 1} "
+                        f"at JSON byte {match.start()}")
+        elif match.lastgroup == "close":
+            depth -= 1
+    return None
+
+
+_KNOWN_KINDS = len(EventKind)
+
+
+class RecordChecker:
+    """The meaning of records, checked block by block as a log is read (bounded memory).
+
+    A CRC says the bytes are those written; this says they are records a run could
+    have written: ticks never go back (within a chunk and across chunks), every kind
+    is known, every request index names one of the header's requests (or is 0xFFFF,
+    "no request"), every VU id is 0 (not a VU's event) or one of the header's VUs
+    ``first_vu_id + k * vu_id_step``. ``check`` returns ``(index, reason)`` for the
+    first bad record of a block, or None.
+    """
+
+    def __init__(self, header: LogHeader) -> None:
+        self.names = len(header.request_names)
+        self.first = header.first_vu_id
+        self.step = header.vu_id_step
+        self.n_vus = header.n_vus
+        self.last_tick: Optional[int] = None  # the previous record's, across blocks and chunks
+
+    def check(self, records: np.ndarray) -> Optional[tuple[int, str]]:
+        if records.size == 0:
+            return None
+        ticks = records["tick"]
+        if self.last_tick is not None and int(ticks[0]) < self.last_tick:
+            return 0, (f"tick {int(ticks[0])} is before the previous record's tick {self.last_tick}: "
+                       "records are out of order (chunks moved or swapped?)")
+        back = np.flatnonzero(ticks[1:] < ticks[:-1])
+        if back.size:
+            i = int(back[0]) + 1
+            return i, (f"tick {int(ticks[i])} is before the previous record's tick {int(ticks[i - 1])}: "
+                       "records are out of order")
+        kinds = records["kind"]
+        bad = np.flatnonzero(kinds >= _KNOWN_KINDS)
+        if bad.size:
+            i = int(bad[0])
+            return i, f"unknown event kind {int(kinds[i])} (known: 0 to {_KNOWN_KINDS - 1})"
+        requests = records["request"]
+        bad = np.flatnonzero((requests >= self.names) & (requests != NO_REQUEST))
+        if bad.size:
+            i = int(bad[0])
+            return i, (f"request index {int(requests[i])} is out of range: the header names {self.names} "
+                       f"request{'s' if self.names != 1 else ''} (0 to {self.names - 1}, or {NO_REQUEST} for none)")
+        vus = records["vu_id"].astype(np.int64)
+        k = vus - self.first
+        bad = np.flatnonzero((vus != 0) & ((k < 0) | (k % self.step != 0) | (k // self.step >= self.n_vus)))
+        if bad.size:
+            i = int(bad[0])
+            last = self.first + (self.n_vus - 1) * self.step
+            covers = (f"{self.first} to {last}" if self.step == 1
+                      else f"{self.first} + k * {self.step} for k below {self.n_vus}")
+            return i, f"VU id {int(vus[i])} is not one of the header's VUs ({covers}, or 0 for none)"
+        self.last_tick = int(ticks[-1])
+        return None

@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterator, Optional
 
 import numpy as np
 
+from z6.errors import RunError, io_error
 from z6.events import EVENT_DTYPE
 from z6.log._errors import LogError, LogWarning
 from z6.log._format import (
@@ -47,10 +48,12 @@ from z6.log._format import (
     RECORD_SIZE,
     LogFooter,
     LogHeader,
+    RecordChecker,
     dtype_description,
     footer_from_json,
     frame_crc,
     header_from_json,
+    json_depth_problem,
 )
 
 if TYPE_CHECKING:
@@ -103,13 +106,42 @@ def resolve_log_path(path: str | os.PathLike[str]) -> Path:
         raise LogError(p, f"no event log here (neither {LOG_NAME} nor {PARTIAL_NAME})")
     if not p.exists():
         raise LogError(p, "cannot read event log: file not found")
+    if not p.is_file():  # a FIFO would block the open, a device would read forever or nothing
+        raise LogError(p, "cannot read event log: must be a regular file (or a run directory), got "
+                          f"{_kind(p)}")
     return p
+
+
+def _kind(p: Path) -> str:
+    if p.is_fifo():
+        return "a FIFO"
+    if p.is_char_device():
+        return "a character device"
+    if p.is_block_device():
+        return "a block device"
+    if p.is_socket():
+        return "a socket"
+    return "not a regular file"
+
+
+def record_problem(path: Path, checker: RecordChecker, records: np.ndarray, number: int, data_offset: int,
+                   at: int) -> Optional[LogError]:
+    """`RecordChecker.check` on the records read from byte ``at`` of chunk ``number``, as a LogError."""
+    found = checker.check(records)
+    if found is None:
+        return None
+    i, reason = found
+    offset = at + i * RECORD_SIZE
+    index = (offset - data_offset) // RECORD_SIZE
+    return LogError(path, f"record {index} of the chunk: {reason}: the log is corrupt", part="chunk",
+                    chunk=number, offset=offset, end=offset + RECORD_SIZE)
 
 
 class _Scan:
     """One pass over the file's structure (and, when verifying, its CRCs)."""
 
     def __init__(self, path: Path, handle: IO[bytes], size: int, partial: bool, verify: bool) -> None:
+        self.checker: Optional[RecordChecker] = None  # set once the header is read; records checked with the CRCs
         self.path = path
         self.handle = handle
         self.size = size
@@ -153,6 +185,9 @@ class _Scan:
         if record_size != RECORD_SIZE:
             raise LogError(self.path, f"records of {record_size} bytes: this z6 reads {RECORD_SIZE}-byte records",
                            part="header", offset=0, end=PREFIX.size)
+        nesting = json_depth_problem(head[PREFIX.size:])
+        if nesting is not None:
+            raise LogError(self.path, f"unusable header JSON: {nesting}", part="header", offset=0, end=end)
         try:
             doc = json.loads(head[PREFIX.size:].decode("utf-8"))
             if doc.get("record_dtype") != dtype_description():
@@ -209,7 +244,7 @@ class _Scan:
                                   f"{remaining - FRAME.size} bytes later", part="chunk", chunk=number,
                                   offset=offset, end=self.size)
             if self.verify:
-                computed = self._crc(offset + FRAME.size, length, number, buffer)
+                computed, meaning = self._crc(offset + FRAME.size, length, number, buffer)
                 if computed != stored_crc:
                     reason = (f"CRC-32 mismatch (stored 0x{stored_crc:08x}, computed 0x{computed:08x}) "
                               f"over bytes {offset}-{end - 1}")
@@ -219,6 +254,8 @@ class _Scan:
                         return None
                     raise LogError(self.path, f"{reason}: the log is corrupt", part="chunk", chunk=number,
                                    offset=offset, end=end)
+                if meaning is not None:  # intact bytes, but not records a run writes
+                    raise meaning
             self.chunks.append(ChunkInfo(number, offset, length // RECORD_SIZE, stored_crc))
             offset = end
 
@@ -262,20 +299,29 @@ class _Scan:
                         f"here, found {marker!r}: the log is corrupt", chunk=number, offset=offset,
                         end=offset + len(CHUNK_MARKER))
 
-    def _crc(self, data_offset: int, length: int, number: int, buffer: bytearray) -> int:
+    def _crc(self, data_offset: int, length: int, number: int, buffer: bytearray) -> tuple[int, Optional[LogError]]:
+        """The chunk's CRC-32, and the first record whose meaning is wrong (as a LogError, raised
+        by the caller only once the CRC matched: damaged bytes are reported as damage)."""
         # Read in blocks into one reused buffer: memory stays a few MiB for any chunk size.
         self.handle.seek(data_offset)
         crc = frame_crc(length, number, b"")
         left = length
         view = memoryview(buffer)
+        block_size = len(buffer) // RECORD_SIZE * RECORD_SIZE
+        meaning: Optional[LogError] = None
+        at = data_offset
         while left:
-            n = min(left, len(buffer))
+            n = min(left, block_size)
             got = self.handle.readinto(view[:n])
             if got != n:
                 raise LogError(self.path, "the file changed while being read", offset=data_offset)
             crc = zlib.crc32(view[:n], crc)
+            if meaning is None and self.checker is not None:
+                meaning = record_problem(self.path, self.checker, np.frombuffer(buffer, EVENT_DTYPE, n // RECORD_SIZE),
+                                         number, data_offset, at)
+            at += n
             left -= n
-        return crc
+        return crc, meaning
 
     def _footer(self, offset: int) -> None:
         number = len(self.chunks)
@@ -303,9 +349,12 @@ class _Scan:
         if end != self.size:
             raise LogError(self.path, f"{self.size - end} unexpected bytes after the footer: the log is corrupt",
                            offset=end, end=self.size)
+        nesting = json_depth_problem(body[FOOTER_PREFIX.size:])
+        if nesting is not None:
+            raise LogError(self.path, f"unusable footer JSON: {nesting}", part="footer", offset=offset, end=end)
         try:
             footer = footer_from_json(json.loads(body[FOOTER_PREFIX.size:].decode("utf-8")))
-        except ValueError as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             raise LogError(self.path, f"unusable footer JSON: {exc}", part="footer", offset=offset, end=end) from None
         records = sum(c.records for c in self.chunks)
         if footer.chunks != len(self.chunks) or footer.records != records:
@@ -335,10 +384,14 @@ def read_log(
             size = os.fstat(handle.fileno()).st_size
             scan = _Scan(file_path, handle, size, partial, verify)
             header, offset = scan.header()
+            scan.checker = RecordChecker(header)
             scan.body(offset)
     except IsADirectoryError:
         raise LogError(file_path, "cannot read event log: is a directory") from None
     except OSError as exc:
+        # Missing, not a file, no permission: the path is wrong (2). EIO and the like: the system failed (3).
+        if isinstance(io_error(str(file_path), exc, reading=True), RunError):
+            raise RunError(f"{file_path}: cannot read event log: {exc.strerror or exc}") from None
         raise LogError(file_path, f"cannot read event log: {exc.strerror or exc}") from None
     log = EventLog(file_path, header, scan.footer, tuple(scan.chunks), verified=verify,
                    mmap_threshold=mmap_threshold)
@@ -386,7 +439,8 @@ class EventLog:
         """The footer's status ("completed", "interrupted", "failed"), or "partial"."""
         return self.footer.status if self.footer is not None else "partial"
 
-    def _read_into(self, handle: IO[bytes], chunk: ChunkInfo, out: np.ndarray) -> None:
+    def _read_into(self, handle: IO[bytes], chunk: ChunkInfo, out: np.ndarray,
+                   checker: Optional[RecordChecker] = None) -> None:
         handle.seek(chunk.data_offset)
         view = memoryview(out.view(np.uint8))
         if handle.readinto(view) != chunk.nbytes:
@@ -398,6 +452,14 @@ class EventLog:
                 raise LogError(self.path, f"CRC-32 mismatch (stored 0x{chunk.crc:08x}, computed 0x{computed:08x}) "
                                f"over bytes {chunk.offset}-{chunk.end - 1}: the log is corrupt", part="chunk",
                                chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+        if checker is not None:  # a log read without verify: each chunk's meaning checked as it is read
+            problem = record_problem(self.path, checker, out, chunk.number, chunk.data_offset, chunk.data_offset)
+            if problem is not None:
+                raise problem
+
+    def _checker(self) -> Optional[RecordChecker]:
+        # A verified log had its records checked with its CRCs when it was read.
+        return None if self._verified else RecordChecker(self.header)
 
     def _open(self) -> IO[bytes]:
         try:
@@ -407,10 +469,11 @@ class EventLog:
 
     def iter_chunks(self) -> Iterator[np.ndarray]:
         """Yield the records chunk by chunk, each a fresh array the caller may keep."""
+        checker = self._checker()
         with self._open() as handle:
             for chunk in self.chunks:
                 out = np.empty(chunk.records, dtype=EVENT_DTYPE)
-                self._read_into(handle, chunk, out)
+                self._read_into(handle, chunk, out, checker)
                 yield out
 
     @functools.cached_property
@@ -430,10 +493,11 @@ class EventLog:
         else:
             backing = tempfile.TemporaryFile(prefix="z6log-events-")
             out = np.memmap(backing, dtype=EVENT_DTYPE, mode="w+", shape=(n,))
+        checker = self._checker()
         with self._open() as handle:
             at = 0
             for chunk in self.chunks:
-                self._read_into(handle, chunk, out[at:at + chunk.records])
+                self._read_into(handle, chunk, out[at:at + chunk.records], checker)
                 at += chunk.records
         if isinstance(out, np.memmap):
             out.flush()

@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from z6._version import __version__
-from z6.errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError, io_error
 from z6.events import EVENT_DTYPE
 from z6.plan import Plan
 from z6.scenario import Scenario
@@ -142,12 +142,12 @@ class EventLogWriter:
             # Unbuffered: every write is a write(2), in the kernel's hands at once.
             self._file: Optional[object] = open(self.partial_path, "wb", buffering=0)
         except OSError as exc:
-            raise ConfigError(f"{self.partial_path}: cannot create the event log: {exc.strerror or exc}") from None
+            raise io_error(f"{self.partial_path}: cannot create the event log", exc) from None
         try:
             self._write_all(encode_header(header))
         except OSError as exc:
             self.abort()
-            raise RunError(f"{self.partial_path}: cannot write the event log: {exc.strerror or exc}") from None
+            raise io_error(f"{self.partial_path}: cannot write the event log", exc) from None
 
     @property
     def records(self) -> int:
@@ -190,7 +190,7 @@ class EventLogWriter:
             self._write_all(encode_frame_header(length, self._chunks, crc))
             self._write_all(payload)
         except OSError as exc:
-            raise RunError(f"{self.partial_path}: cannot write the event log: {exc.strerror or exc}") from None
+            raise io_error(f"{self.partial_path}: cannot write the event log", exc) from None
         self._chunks += 1
         self._records += records.size
         self._sha.update(payload)

@@ -12,7 +12,7 @@ The engine loop itself is `z6.runner`; the result types are `z6.result`.
 
 from z6.result import ProgressSnapshot, RunResult, RunStats
 from z6.run._directory import DEFAULT_RUNS_DIR, RunDirectory, default_run_dir
-from z6.run._run import run_scenario
+from z6.run._run import check_scenario, run_scenario
 
-__all__ = ["run_scenario", "RunResult", "RunStats", "ProgressSnapshot", "RunDirectory", "default_run_dir",
+__all__ = ["run_scenario", "check_scenario", "RunResult", "RunStats", "ProgressSnapshot", "RunDirectory", "default_run_dir",
            "DEFAULT_RUNS_DIR"]

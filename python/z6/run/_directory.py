@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from z6.assertions import assertion_events
-from z6.errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError, io_error
 from z6.log import LOG_NAME, PARTIAL_NAME, EventLogWriter, make_header
 from z6.plan import Plan
 from z6.report import summary_document, write_html, write_json
@@ -40,7 +40,7 @@ def default_run_dir(scenario, seed: int, base: str | os.PathLike[str] = DEFAULT_
     try:
         Path(base).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"runs directory {base}: cannot create it: {exc.strerror}") from None
+        raise io_error(f"runs directory {base}: cannot create it", exc) from None
     for n in range(1, 10_000):
         candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
         try:
@@ -49,7 +49,7 @@ def default_run_dir(scenario, seed: int, base: str | os.PathLike[str] = DEFAULT_
         except FileExistsError:
             continue
         except OSError as exc:
-            raise ConfigError(f"run directory {candidate}: cannot create it: {exc.strerror}") from None
+            raise io_error(f"run directory {candidate}: cannot create it", exc) from None
     raise ConfigError(f"runs directory {base}: no free name for {path.name}")
 
 
@@ -68,7 +68,7 @@ class RunDirectory:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"run directory {self.path}: cannot create it: {exc.strerror}") from None
+            raise io_error(f"run directory {self.path}: cannot create it", exc) from None
         self.scenario = scenario
         self.plan = plan
         header = make_header(scenario, plan, vus_override=vus_override, duration_override_s=duration_override_s)
@@ -100,6 +100,7 @@ class RunDirectory:
             raise
         except OSError as exc:
             self.abort()
+            # Files z6 names inside the run directory, after the run: any failure is a runtime one (3).
             raise RunError(f"{target}: cannot write: {exc.strerror or exc}") from None
         return self.path
 

@@ -15,15 +15,15 @@ import numpy as np
 from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
-from z6.live import LiveTarget, check_reachable, ensure_descriptors, resolve_target
+from z6.live import LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request
 from z6.metrics import SummaryBuilder
-from z6.plan import compile_plan
+from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
 from z6.run._directory import RunDirectory
 from z6.runner import run_plan
 from z6.serve import BuiltinTarget
 
-__all__ = ["run_scenario"]
+__all__ = ["run_scenario", "check_scenario"]
 
 
 def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
@@ -41,6 +41,26 @@ def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Ite
             yield check_reachable(resolve_target(scenario, server.base_url), scenario.source)
     else:
         yield check_reachable(resolve_target(scenario), scenario.source)
+
+
+def check_scenario(
+    scenario,
+    *,
+    seed: Optional[int] = None,
+    vus: Optional[int] = None,
+    duration_s: Optional[float] = None,
+    mode: Optional[str] = None,
+) -> Plan:
+    """Every rule `run_scenario` applies before it starts: the plan compiled, and in
+    live mode each request serialised. `z6 validate` calls this, so it refuses
+    exactly what `z6 run` refuses, with the same message; raises ConfigError."""
+    plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
+    if plan.mode == "live":
+        target = scenario.target
+        authority = host_header(target.host, target.port or 80)
+        for i, request in enumerate(scenario.requests):
+            serialize_request(request, authority, "z6", f"{scenario.source}: requests[{i}] ({request.name})")
+    return plan
 
 
 def _backend(workers: Optional[int], cluster: Any, listen: Optional[str]) -> Backend:
@@ -83,7 +103,7 @@ def run_scenario(
     if a worker is lost, the result's ``failed`` is true and its
     ``scale_out`` names the lost VUs (docs/distributed.md).
     """
-    plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
+    plan = check_scenario(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
     outputs: Optional[RunDirectory] = None
     scale_out: Optional[ScaleOut] = None
     distributed = workers is not None or cluster is not None

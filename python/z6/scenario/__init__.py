@@ -9,6 +9,7 @@ Modules, one job each:
     _model     pydantic models of the raw tables: keys, types, ranges, same-table rules
     _resolve   rules between tables, defaults, body files; builds the Scenario
     _messages  key paths, value rendering, "did you mean", pydantic errors -> messages
+    _files     reading a named file: regular files only, size-checked before reading
     _types     the resolved value objects and the limits (MAX_VUS, ...)
 
 The format is documented in docs/scenario.md.
@@ -20,7 +21,9 @@ from z6.errors import ScenarioError
 from z6.scenario._load import load_scenario, parse_scenario
 from z6.scenario._types import (
     MAX_BODY_BYTES,
+    MAX_NESTING,
     MAX_REQUESTS,
+    MAX_SCENARIO_BYTES,
     MAX_SCHEDULE_STEPS,
     MAX_SEQUENCE_STEPS,
     MAX_VUS,
@@ -70,6 +73,8 @@ __all__ = [
     "MAX_VUS",
     "MAX_REQUESTS",
     "MAX_BODY_BYTES",
+    "MAX_SCENARIO_BYTES",
+    "MAX_NESTING",
     "MAX_SCHEDULE_STEPS",
     "MAX_SEQUENCE_STEPS",
     "MIN_POSITIVE_WEIGHT",

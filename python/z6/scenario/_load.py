@@ -13,9 +13,10 @@ import os
 import re
 from typing import Any
 
-from z6.errors import ScenarioError
+from z6.errors import RunError, ScenarioError, io_error
+from z6.scenario._files import FileMissing, FileProblem, read_regular
 from z6.scenario._resolve import resolve_document
-from z6.scenario._types import Scenario
+from z6.scenario._types import MAX_NESTING, MAX_SCENARIO_BYTES, Scenario
 
 try:  # Python >= 3.11
     import tomllib
@@ -50,13 +51,94 @@ def _toml_problem(source: str, text: str, exc: Exception) -> str:
     return f"{source}: invalid TOML at line {lineno}, column {colno}: {reason}"
 
 
+# One lexical token of TOML, as far as nesting is concerned: strings and comments
+# are taken whole (brackets and dots inside them do not count), brackets are counted.
+_NESTING_TOKENS = re.compile(
+    r'(?P<string>"""(?:[^"\\]|\\[\s\S]|"(?!""))*""""{0,2}'  # multi-line basic string
+    r"|'''(?:[^']|'(?!''))*''''{0,2}"  # multi-line literal string
+    r'|"(?:[^"\\\n]|\\.)*"'  # basic string
+    r"|'[^'\n]*')"  # literal string
+    r"|(?P<comment>#[^\n]*)"
+    r"""|(?P<text>[^"'#\[\]{}]+|["'])"""  # anything else; a quote that opens no complete string
+    r"|(?P<open>[\[{])|(?P<close>[\]}])"
+)
+_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]", re.MULTILINE)
+_KEY_BEFORE = re.compile(r"""([A-Za-z0-9_\-."' \t]+?)[ \t]*=[ \t]*$""")
+# A dotted key of more than MAX_NESTING parts (tables nested by a key: `[a.b.c...]`, `a.b.c... = 1`),
+# looked for in the text with every string replaced by one bare part.
+_DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:[ \t]*\.[ \t]*[A-Za-z0-9_-]+){%d}" % MAX_NESTING)
+
+
+def _nesting_problem(source: str, text: str) -> str | None:
+    """A problem if arrays, inline tables or dotted keys nest deeper than MAX_NESTING, else None.
+
+    Checked on the text before it is parsed: the TOML parser recurses once per
+    level of arrays and inline tables (a file 100,000 levels deep would exhaust
+    Python's stack), and takes time quadratic in the length of a dotted key.
+    """
+    brackets = text.count("[") + text.count("{") > MAX_NESTING
+    dots = text.count(".") >= MAX_NESTING
+    if not brackets and not dots:  # the common case, at C speed
+        return None
+    opened: list[int] = []
+    skeleton: list[str] = []  # the text with each string as "x" (its newlines kept) and no comments
+    for match in _NESTING_TOKENS.finditer(text):
+        kind = match.lastgroup
+        if kind == "open":
+            opened.append(match.start())
+            if len(opened) > MAX_NESTING:
+                return _too_deep(source, text, opened[0], match.start())
+        elif kind == "close" and opened:
+            opened.pop()
+        if dots:
+            token = match.group()
+            if kind == "string":
+                token = "x" + "\n" * token.count("\n")
+            elif kind == "comment":
+                token = ""
+            skeleton.append(token)
+    if dots:
+        plain = "".join(skeleton)
+        key = _DOTTED.search(plain)
+        if key is not None:
+            line = plain.count("\n", 0, key.start()) + 1
+            first = ".".join(part.strip() for part in key.group().split(".")[:3])
+            return (f"{source}: {first}...: a dotted key may have at most {MAX_NESTING} parts (tables nest at most "
+                    f"{MAX_NESTING} levels deep), got more at line {line}")
+    return None
+
+
+def _too_deep(source: str, text: str, outer: int, at: int) -> str:
+    """The message: the key path of the outermost value (as far as the text says), the limit, where."""
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    path: list[str] = []
+    header = None
+    for header in _HEADER.finditer(text, 0, outer):
+        pass
+    if header is not None:
+        path.append(header.group(1).replace(" ", "").replace("\t", ""))
+    key = _KEY_BEFORE.search(text, text.rfind("\n", 0, outer) + 1, outer)
+    if key is not None:
+        path.append(key.group(1).strip())
+    shown = ".".join(part for part in path if part)
+    where = f"{shown}: " if shown else ""
+    return (f"{source}: {where}arrays and inline tables must nest at most {MAX_NESTING} levels deep, "
+            f"got level {MAX_NESTING + 1} at line {line}, column {column}")
+
+
 def parse_toml(source: str, text: str) -> dict[str, Any]:
     # A UTF-8 byte order mark is harmless but tomllib rejects it.
     body = text[1:] if text.startswith("\ufeff") else text
+    problem = _nesting_problem(source, body)
+    if problem is not None:
+        raise ScenarioError([problem])
     try:
         return tomllib.loads(body)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([_toml_problem(source, body, exc)]) from None
+    except RecursionError:  # a nesting the scan above did not see: still one message, never a traceback
+        raise ScenarioError([f"{source}: nests too deeply to parse (limit {MAX_NESTING} levels)"]) from None
 
 
 def default_name(source: str) -> str:
@@ -87,14 +169,14 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """
     source = os.fsdecode(os.fspath(path))
     try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
+        raw = read_regular(source, MAX_SCENARIO_BYTES)
+    except FileMissing:
         raise ScenarioError([f"{source}: cannot read scenario: file not found"]) from None
-    except IsADirectoryError:
-        raise ScenarioError([f"{source}: cannot read scenario: is a directory"]) from None
-    except OSError as exc:
-        raise ScenarioError([f"{source}: cannot read scenario: {exc.strerror or exc}"]) from None
+    except FileProblem as exc:
+        # Unreadable because the system failed (EIO and the like), not because of the path: exit 3.
+        if exc.os_error is not None and isinstance(io_error(source, exc.os_error, reading=True), RunError):
+            raise RunError(f"{source}: cannot read scenario: {exc.os_error.strerror or exc.os_error}") from None
+        raise ScenarioError([f"{source}: cannot read scenario: {exc}"]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

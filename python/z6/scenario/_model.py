@@ -194,6 +194,8 @@ def _check_base_url(url: str) -> str:
         raise ValueError(f'must be an absolute URL starting with "http://" or "https://", got {shown}')
     if not parts.hostname:
         raise ValueError(f"must name a host, got {shown}")
+    if not url.isascii():  # resolved and sent in the Host header as ASCII
+        raise ValueError(f"must be ASCII (write an internationalised host name in its xn-- form), got {shown}")
     if parts.username is not None or parts.password is not None:
         raise ValueError(f"must not contain credentials (use an Authorization header), got {shown}")
     try:
@@ -264,7 +266,13 @@ def _check_path(path: str) -> str:
         raise ValueError(f'must start with "/", got {render_value(path)}')
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
         raise ValueError(f"must not contain whitespace or control characters, got {render_value(path)}")
+    if not path.isascii():  # the request line is sent as ASCII
+        raise ValueError(f"must be ASCII (percent-encode other characters), got {render_value(path)}")
     return path
+
+
+def _is_latin1(text: str) -> bool:
+    return all(ord(ch) < 0x100 for ch in text)
 
 
 def _check_weight(weight: float) -> float:
@@ -299,6 +307,9 @@ class RequestModel(_Table):
                 problems.append(((name,), "is set by z6 from the body and cannot be given"))
             if any(ch in value for ch in "\r\n\0"):
                 problems.append(((name,), f"header value must not contain CR, LF or NUL, got {render_value(value)}"))
+            elif not _is_latin1(value):  # header values are sent as Latin-1 bytes
+                problems.append(((name,), "header value must be ASCII or Latin-1 (percent-encode other characters), "
+                                          f"got {render_value(value)}"))
         _raise_if(problems)
         return headers
 

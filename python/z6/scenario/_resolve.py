@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from z6.errors import ScenarioError
+from z6.scenario._files import FileProblem, read_regular
 from z6.scenario._messages import (
     Loc,
     Problem,
@@ -147,30 +147,10 @@ def _target(model: TargetModel) -> Target:
 
 def _read_body_file(problems: _Problems, loc: Loc, value: str, base_dir: str) -> tuple[str, bytes] | None:
     path = os.path.abspath(os.path.join(base_dir, value))
-    where = f"{render_value(value)} (resolved to {path})"
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        problems.add(loc, f"file must exist, got {where}")
-        return None
-    except OSError as exc:
-        problems.add(loc, f"file must be readable ({exc.strerror}), got {where}")
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        problems.add(loc, f"must be a regular file, got {where}")
-        return None
-    # Checked before reading so that a huge file is never loaded.
-    if info.st_size > MAX_BODY_BYTES:
-        problems.add(loc, f"file must be at most {MAX_BODY_BYTES} bytes (10 MiB), got {info.st_size} bytes in {where}")
-        return None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BODY_BYTES + 1)
-    except OSError as exc:
-        problems.add(loc, f"file must be readable ({exc.strerror}), got {where}")
-        return None
-    if len(data) > MAX_BODY_BYTES:  # the file grew after stat()
-        problems.add(loc, f"file must be at most {MAX_BODY_BYTES} bytes (10 MiB), got more in {where}")
+        data = read_regular(path, MAX_BODY_BYTES)
+    except FileProblem as exc:
+        problems.add(loc, f"{exc}: {render_value(value)} (resolved to {path})")
         return None
     return path, data
 

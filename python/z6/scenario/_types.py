@@ -20,6 +20,8 @@ __all__ = [
     "MAX_VUS",
     "MAX_REQUESTS",
     "MAX_BODY_BYTES",
+    "MAX_SCENARIO_BYTES",
+    "MAX_NESTING",
     "MAX_SCHEDULE_STEPS",
     "MAX_SEQUENCE_STEPS",
     "MIN_POSITIVE_WEIGHT",
@@ -50,6 +52,11 @@ MAX_VUS = 10_000_000
 MAX_REQUESTS = 65_534
 # A body is pre-serialised once per request definition and held in memory.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# A scenario file is read whole and parsed in memory; checked before it is read.
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+# Arrays and inline tables nested deeper than this are refused before parsing
+# (the TOML parser recurses once per level).
+MAX_NESTING = 64
 MAX_SCHEDULE_STEPS = 10_000
 MAX_SEQUENCE_STEPS = 65_534
 # Weights are scaled by 1e6 and rounded when the plan is compiled; a positive

@@ -7,13 +7,15 @@ bytes written. A request is logged once its reply is played out or its
 connection ends, so every request read appears exactly once.
 
 Lines are collected and written once per event-loop turn, not once per request;
-`flush` (called on shutdown) writes what is left.
+`flush` (called on shutdown) writes what is left. A write that fails (disk full,
+EIO) ends the logging: the error is kept in ``error`` and ``on_error`` is called
+(`z6 serve` stops and exits 3 naming the file).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import IO, Optional
+from typing import IO, Callable, Optional
 
 __all__ = ["AccessLog"]
 
@@ -21,13 +23,15 @@ __all__ = ["AccessLog"]
 class AccessLog:
     """Counts requests and, given a text file, logs them, one write per loop turn."""
 
-    __slots__ = ("_file", "_loop", "_lines", "requests")
+    __slots__ = ("_file", "_loop", "_lines", "requests", "error", "on_error")
 
     def __init__(self, file: Optional[IO[str]], loop: asyncio.AbstractEventLoop) -> None:
         self._file = file
         self._loop = loop
         self._lines: list[str] = []
         self.requests = 0
+        self.error: Optional[OSError] = None
+        self.on_error: Optional[Callable[[], None]] = None
 
     def record(self, method: str, target: str, status: int | None, body_bytes: int) -> None:
         self.requests += 1
@@ -39,6 +43,13 @@ class AccessLog:
 
     def flush(self) -> None:
         if self._lines and self._file is not None:
-            self._file.write("".join(self._lines))
-            self._lines.clear()
-            self._file.flush()
+            try:
+                self._file.write("".join(self._lines))
+                self._lines.clear()
+                self._file.flush()
+            except OSError as exc:
+                self._file = None  # no more lines: the log could not take them
+                self._lines.clear()
+                self.error = exc
+                if self.on_error is not None:
+                    self.on_error()

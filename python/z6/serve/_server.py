@@ -16,7 +16,7 @@ import signal
 import socket
 from typing import IO, Callable, Optional
 
-from z6.errors import ConfigError, RunError
+from z6.errors import ConfigError, RunError, io_error
 from z6.serve._access_log import AccessLog
 from z6.serve._connection import Connection, Shared
 
@@ -54,25 +54,30 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
     ``access_log``: a file to (over)write, one line per request (`z6.serve._access_log`).
     ``ready_file``: once listening, the bound port and a newline are written to it,
     atomically (a reader never sees a partial number); it is removed on exit.
-    ``on_listening(url)`` is called once listening. Raises `ConfigError` for a file
-    that cannot be written or a host that does not resolve, `RunError` when the
-    address cannot be bound.
+    ``on_listening(url)`` is called once listening. Raises `ConfigError` for a host
+    that does not resolve, `RunError` when the address cannot be bound, and for a
+    file that cannot be opened or written the error of `z6.errors.io_error` (a path
+    that names nothing usable: 2; disk full, EIO, permission denied: 3, and an
+    access log that stops taking lines stops the server).
     """
     log_file: Optional[IO[str]] = None
     if access_log is not None:
         try:
             log_file = open(access_log, "w", encoding="ascii", errors="replace")
         except OSError as exc:
-            raise ConfigError(f"access log {access_log!r}: cannot open: {exc.strerror or exc}") from None
+            raise io_error(f"access log {access_log!r}: cannot open", exc) from None
     loop = _new_loop()
     try:
         log = AccessLog(log_file, loop)
         loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening))
-        return log.requests
     finally:
         loop.close()
         if log_file is not None:
-            log_file.close()
+            with contextlib.suppress(OSError):  # a failed write is reported below, not again on close
+                log_file.close()
+    if log.error is not None:  # disk full, EIO: the server stopped (exit 3)
+        raise io_error(f"access log {access_log!r}: cannot write", log.error)
+    return log.requests
 
 
 async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, port: int,
@@ -93,6 +98,7 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
         raise RunError(f"cannot listen on {url_for(address, port)}: {reason}") from None
 
     stop = asyncio.Event()
+    log.on_error = stop.set  # an access log that cannot be written stops the server
     signals = (signal.SIGINT, signal.SIGTERM)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
@@ -125,7 +131,7 @@ def _write_ready_file(path: str, port: int) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(partial)
-        raise ConfigError(f"ready file {path!r}: cannot write: {exc.strerror or exc}") from None
+        raise io_error(f"ready file {path!r}: cannot write", exc) from None
 
 
 async def _until_closed(shared: Shared) -> None:

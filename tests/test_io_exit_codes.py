@@ -1,0 +1,159 @@
+"""I/O failures exit by one rule, whatever the command (z6.errors.io_error, README "Exit codes").
+
+* 3: the system failed doing I/O on a usable path: the disk is full (ENOSPC; a
+  full device stands in for it, its writes fail with ENOSPC), permission denied on
+  an output, EIO.
+* 2: the path named is wrong: missing directory, a component that is a file
+  (ENOTDIR), a directory where a file is wanted.
+
+And a device named as an output is written, never replaced: renaming a temporary
+file over it (the atomic write of a regular file) would swap the device for a file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pytest
+
+from z6.cli import main
+
+from conftest import REPO
+from test_log_helpers import mixed_scenario, write_log
+
+QUICKSTART = str(REPO / "examples" / "simulated.toml")
+ENOSPC = "No space left on device"
+
+
+@pytest.fixture
+def full(tmp_path):
+    """A path whose writes fail with ENOSPC: a private copy of /dev/full when root (so that
+    a command that wrongly renames over it cannot replace the system's), else /dev/full."""
+    if os.geteuid() != 0:
+        return "/dev/full"  # not root: nothing can rename over /dev/full
+    path = tmp_path / "full"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except OSError as exc:
+        pytest.skip(f"cannot make a full device here: {exc}")
+    return str(path)
+
+
+def _still_a_device(path: str) -> bool:
+    return stat.S_ISCHR(os.stat(path).st_mode)
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    return str(write_log(tmp_path_factory.mktemp("log"), mixed_scenario()))
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- disk full on an output the user named: exit 3, the device left as it was ---------------
+
+
+@pytest.mark.parametrize("option,what", [("-o", "HTML report"), ("--json", "summary document")])
+def test_report_to_a_full_disk_exits_3(capsys, log, full, option, what):
+    code, _, err = cli(capsys, "report", log, option, full)
+    assert code == 3, err
+    assert err == f"z6: {full}: cannot write the {what}: {ENOSPC}\n"
+    assert _still_a_device(full)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "npy"])
+def test_export_to_a_full_disk_exits_3(capsys, log, full, fmt):
+    code, _, err = cli(capsys, "export", log, "--to", fmt, "-o", full)
+    assert code == 3 and err == f"z6: {full}: cannot write: {ENOSPC}\n", err
+    assert _still_a_device(full)
+
+
+@pytest.mark.parametrize("argv", [
+    ("analyze", "{log}"),
+    ("analyze", "{log}", "--format", "json"),
+    ("replay", "{log}", "--metrics-only", "--json"),
+    ("run", QUICKSTART, "--duration", "1", "--json", "--out", "{tmp}/run"),
+], ids=["analyze", "analyze json", "replay metrics-only", "run json"])
+def test_standard_output_on_a_full_disk_exits_3(capsys, monkeypatch, log, full, tmp_path, argv):
+    with open(full, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        code = main([a.format(log=log, tmp=tmp_path) for a in argv])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert err.startswith("z6: cannot write") and err.endswith(f": {ENOSPC}\n") and "Traceback" not in err
+
+
+# --- a path under a file (ENOTDIR), a missing directory: exit 2 -------------------------------
+
+
+def test_outputs_under_a_file_exit_2(capsys, log, tmp_path):
+    afile = tmp_path / "plain"
+    afile.write_text("x")
+    cases = [
+        (("report", log, "-o", f"{afile}/r.html"), f"{afile}/r.html: cannot write the HTML report: Not a directory"),
+        (("report", log, "--json", f"{afile}/s.json"), f"{afile}/s.json: cannot write the summary document"),
+        (("export", log, "--to", "csv", "-o", f"{afile}/e.csv"), f"{afile}/e.csv: cannot write"),
+        (("run", QUICKSTART, "--duration", "1", "--quiet", "--out", f"{afile}/run"),
+         f"run directory {afile}/run: cannot create it: Not a directory"),
+        (("serve", "--port", "0", "--access-log", f"{afile}/access.log"),
+         f"access log '{afile}/access.log': cannot open: Not a directory"),
+        (("report", log, "-o", str(tmp_path / "missing" / "r.html")), "No such file or directory"),
+    ]
+    for argv, fragment in cases:
+        code, _, err = cli(capsys, *argv)
+        assert code == 2 and fragment in err and err.count("\n") == 1, (argv, err)
+    assert afile.read_text() == "x"
+
+
+# --- permission denied on an output: exit 3 ---------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root is not stopped by permission bits")
+def test_permission_denied_on_an_output_exits_3(capsys, log, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        for argv in (("report", log, "-o", f"{locked}/r.html"),
+                     ("export", log, "--to", "csv", "-o", f"{locked}/e.csv"),
+                     ("run", QUICKSTART, "--duration", "1", "--quiet", "--out", f"{locked}/run")):
+            code, _, err = cli(capsys, *argv)
+            assert code == 3 and "Permission denied" in err, (argv, err)
+        assert os.listdir(locked) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_serve_stops_and_exits_3_when_its_access_log_fills_the_disk(full, tmp_path):
+    import socket
+    import subprocess
+    import time
+
+    ready = tmp_path / "ready"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--port", "0", "--access-log", full,
+                                "--ready-file", str(ready)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        port = int(ready.read_text())
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.recv(1024)
+        _, err = process.communicate(timeout=30)  # it stops by itself: no signal sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 3, err
+    assert err == f"z6: access log {full!r}: cannot write: {ENOSPC}\n"
+    assert _still_a_device(full)
