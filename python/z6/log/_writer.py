@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from z6._version import __version__
-from z6.errors import ConfigError, RunError, io_error
+from z6.errors import RunError, io_error
 from z6.events import EVENT_DTYPE
 from z6.plan import Plan
 from z6.scenario import Scenario
