@@ -61,7 +61,7 @@ def test_a_runs_document_matches_the_schema():
     assert document["summary"]["requests"] == result.summary.overall.requests
     assert set(document["requests"]) == set(result.summary.per_request)
     assert document["verdict"] == {"passed": True, "assertions_total": 2, "assertions_failed": 0,
-                                   "interrupted": False, "exit_code": 0}
+                                   "interrupted": False, "exit_code": 0, "result": "passed"}
     assert json.loads(json.dumps(document, allow_nan=False)) == document
 
 
@@ -87,8 +87,10 @@ def test_failed_assertions_and_errors_in_the_document():
     document = summary_document(result)
     _validate(document)
     assert document["verdict"]["passed"] is False and document["verdict"]["exit_code"] == 1
-    assert [a["passed"] for a in document["assertions"]] == [True, False]
-    assert document["assertions"][1]["scope"] == XSS
+    # p99 passes; the default verdict (no error limit of its own) fails the 5% errors and 10% 503s.
+    assert [(a["passed"], a["default"]) for a in document["assertions"]] == [(True, False), (False, True),
+                                                                              (False, False)]
+    assert document["assertions"][1]["name"] == "error_rate_max" and document["assertions"][2]["scope"] == XSS
     errors = document["errors"]
     assert set(errors) == {"error:simulated", "http_5xx"}
     completed = document["summary"]["completed"]

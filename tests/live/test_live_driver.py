@@ -266,6 +266,21 @@ def test_a_stop_signal_prints_what_ran_marked_interrupted_and_exits_3(target, tm
     doc = json.loads(out)
     assert doc["run"]["interrupted"] is True and doc["run"]["status"] == "interrupted"
     assert doc["summary"]["requests"] > 10
+    assert doc["verdict"]["result"] == "interrupted" and doc["verdict"]["passed"] is False
+
+
+def test_an_interrupted_runs_summary_ends_interrupted(target, tmp_path):
+    sc = tmp_path / "long.toml"
+    sc.write_text(scenario_text(target.base_url, request("r", "/delay/5ms"), vus=3, duration_s=60))
+    before = log_lines(target)
+    proc = _run_cli_process(["run", str(sc), "--quiet"])
+    wait_until(lambda: log_lines(target) - before >= 30, 60, what="the run's first 30 requests")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 3, err
+    # The verdict is on stdout, where the summary is read (and piped), not only on stderr.
+    assert out.rstrip().splitlines()[-1].startswith("INTERRUPTED"), out
+    assert "PASSED" not in out
 
 
 def test_more_vus_than_descriptors_is_refused_before_any_traffic(tmp_path):

@@ -417,6 +417,7 @@ class SequenceModel(_Table):
 class AssertionLimitsModel(_Table):
     p50_latency_ms: Optional[PositiveNumber] = None
     p90_latency_ms: Optional[PositiveNumber] = None
+    p95_latency_ms: Optional[PositiveNumber] = None
     p99_latency_ms: Optional[PositiveNumber] = None
     p999_latency_ms: Optional[PositiveNumber] = None
     error_rate_max: Optional[Fraction] = None
@@ -427,6 +428,8 @@ class AssertionLimitsModel(_Table):
 
 class AssertionsModel(AssertionLimitsModel):
     requests: dict[str, AssertionLimitsModel] = Field(default_factory=dict)
+    # false turns off the default verdict (z6.assertions.DEFAULT_ERROR_RATE_MAX).
+    default: bool = True
 
 
 # --- [simulation] -----------------------------------------------------------

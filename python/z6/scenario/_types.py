@@ -211,6 +211,7 @@ Sequence = RequestSequence
 class Assertions:
     p50_latency_ms: float | None = None
     p90_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
     p99_latency_ms: float | None = None
     p999_latency_ms: float | None = None
     error_rate_max: float | None = None
@@ -219,6 +220,11 @@ class Assertions:
     status_5xx_max_rate: float | None = None
     # (request name, its limits) in request order; always () on the nested Assertions.
     per_request: tuple[tuple[str, Assertions], ...] = ()
+    # The default verdict (`[assertions] default`): when true and the overall limits
+    # set neither error_rate_max nor success_rate_min, the run is judged on an
+    # implicit error_rate_max (z6.assertions.DEFAULT_ERROR_RATE_MAX). Meaningful on
+    # the top-level Assertions only.
+    default: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
