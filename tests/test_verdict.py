@@ -106,3 +106,42 @@ def test_an_interrupted_run_ends_interrupted_not_passed(tmp_path, capsys):
         assert verdict == {**verdict, "passed": False, "exit_code": 3, "result": word.lower()}
         code, out, _ = _cli(capsys, "replay", str(path), "--metrics-only")
         assert code == 3 and out.rstrip().splitlines()[-1].startswith(word)
+
+
+# --- 5. a closed pipe -----------------------------------------------------------
+
+def _z6_process(*args, **kwargs):
+    import subprocess
+    import sys
+
+    from z6._child_env import child_environment
+
+    return subprocess.Popen([sys.executable, "-m", "z6.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=child_environment(), **kwargs)
+
+
+def test_analyze_into_a_pipe_closed_after_one_line_stops_quietly(tmp_path):
+    # `z6 analyze RUN --by vu --format csv | head -1`: far more than a pipe's buffer.
+    run = tmp_path / "run"
+    assert main(["run", str(_write(tmp_path, '[simulation]\nlatency = { type = "constant", ms = 5 }\n',
+                                   runtime="duration_seconds = 1\nvus = 3000")),
+                 "--quiet", "--out", str(run)]) == 0
+    proc = _z6_process("analyze", str(run), "--by", "vu", "--format", "csv")
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert first.startswith(b"group,") and err == ""
+
+
+@pytest.mark.parametrize("extra, code", [('[simulation]\nlatency = { type = "constant", ms = 5 }\n', 0),
+                                         (ALL_503, 1)])
+def test_run_into_a_closed_pipe_completes_its_run_and_keeps_its_exit_code(tmp_path, extra, code):
+    # The reader is gone before the summary is written: `z6 run ... | head -0`.
+    proc = _z6_process("run", str(_write(tmp_path, extra)), "--quiet", "--json", "--out", str(tmp_path / "run"))
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == code, err
+    assert "internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err
+    doc = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert doc["run"]["status"] == "completed" and doc["verdict"]["exit_code"] == code

@@ -9,6 +9,7 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -34,7 +35,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StdoutUntilClosed:
+    """``sys.stdout`` while a command runs. Once its reader has gone (a closed pipe:
+    ``z6 analyze RUN --format csv | head -1``), further output is dropped and the
+    command carries on to its own exit code, as Unix tools stop quietly on a closed
+    pipe. `z6 run` thus still completes its run directory and exits with the run's
+    verdict. The file descriptor is pointed at /dev/null so that the interpreter's
+    last flush finds no closed pipe either."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.reader_gone = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # not a file descriptor (a test's captured stream): dropping is enough
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    stdout = _StdoutUntilClosed(sys.stdout)
+    sys.stdout = stdout
+    try:
+        return _main(argv)
+    finally:
+        stdout.flush()
+        sys.stdout = stdout.stream
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
