@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -145,3 +146,66 @@ def test_run_into_a_closed_pipe_completes_its_run_and_keeps_its_exit_code(tmp_pa
     assert "internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err
     doc = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert doc["run"]["status"] == "completed" and doc["verdict"]["exit_code"] == code
+
+
+# --- 7. request names reach the terminal only as printable text ------------------
+
+FORGED = "x\r\nPASSED  (1 events)\x1b[2J\x9b1m\u2028"
+
+
+def test_a_request_name_with_control_characters_is_refused_naming_it(tmp_path, capsys):
+    requests = '[[requests]]\nname = "ok"\nmethod = "GET"\npath = "/"\n\n' \
+               '[[requests]]\nname = "x\\r\\nPASSED\\u001b[2J\\u009b1m"\nmethod = "GET"\npath = "/"\n'
+    code, out, err = _cli(capsys, "validate", str(_write(tmp_path, "", requests=requests)))
+    assert code == 2 and out == ""
+    assert 'requests[1].name: must not contain control characters, got "x\\r\\nPASSED\\u001b[2J\\x9b1m"' in err
+    assert "\x1b" not in err and "\x9b" not in err and "\r" not in err and "Traceback" not in err
+
+
+def _forged_scenario():
+    # A Scenario built in code skips validation: the renderers must hold on their own
+    # (and logs written before the rule may hold such names).
+    scn = scenario("duration_seconds = 1\nvus = 2", extra='[simulation]\nlatency = { type = "constant", ms = 5 }\n')
+    return dataclasses.replace(scn, requests=(dataclasses.replace(scn.requests[0], name=FORGED),))
+
+
+def _assert_printable(text: str) -> None:
+    assert not any(ch in text for ch in "\r\x1b\x9b\u2028"), text
+    assert "\nPASSED" not in text.replace("\nPASSED  (", "")  # only the verdict line may start with it
+
+
+def test_the_summary_and_the_analyses_escape_what_is_not_printable(tmp_path, capsys):
+    scn = _forged_scenario()
+    text = render_run(z6.run_scenario(scn))
+    _assert_printable(text)
+    assert "x\\r\\nPASSED  (1 events)\\x1b[2J\\x9b1m\\u2028" in text
+    log = write_log(tmp_path / "run", scn)
+    for args in (["analyze", str(log), "--by", "request"], ["diff", str(log), str(log)],
+                 ["replay", str(log), "--verify"]):
+        code, out, err = _cli(capsys, *args)
+        _assert_printable(out + err)
+    code, out, _ = _cli(capsys, "analyze", str(log), "--by", "request")
+    assert code == 0 and "x\\r\\nPASSED" in out
+
+
+# --- 6. many requests -------------------------------------------------------------
+
+def test_many_requests_show_the_busiest_twenty_and_one_line_for_the_rest(tmp_path, capsys):
+    # 200 requests; r000..r019 weigh 100 times the rest, so they are the busiest.
+    requests = "".join(f'[[requests]]\nname = "r{i:03d}"\nmethod = "GET"\npath = "/{i}"\n'
+                       f'weight = {100 if i < 20 else 1}\n\n' for i in range(200))
+    path = _write(tmp_path, '[simulation]\nlatency = { type = "constant", ms = 5 }\n',
+                  runtime="duration_seconds = 5\nvus = 50", requests=requests)
+    code, out, err = _cli(capsys, "run", str(path), "--quiet", "--out", str(tmp_path / "run"))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) < 80, len(lines)
+    more = f"  ... and 180 more requests: z6 analyze {tmp_path / 'run'} --by request"
+    assert lines.count(more) == 2  # under the latency table and under the request table
+    shown = {line.split()[0] for line in lines if re.match(r"  r\d{3} ", line)}
+    assert shown == {f"r{i:03d}" for i in range(20)}
+    # The document and the analysis keep them all.
+    doc = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(doc["requests"]) == 200
+    code, out, _ = _cli(capsys, "analyze", str(tmp_path / "run"), "--by", "request", "--format", "csv")
+    assert code == 0 and len(out.splitlines()) == 1 + 1 + 200

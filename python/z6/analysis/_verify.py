@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 import z6core
+from z6.errors import printable
 from z6.analysis._header_scenario import parse_header_scenario, plan_from_header
 from z6.analysis._recompute import LogSource
 from z6.assertions import applies_default, assertion_count, evaluate_assertions
@@ -103,7 +104,7 @@ def describe_record(record: Optional[np.void], request_names: tuple[str, ...]) -
     if request == _NO_REQUEST:
         request_text = "-"
     else:
-        request_text = request_names[request] if request < len(request_names) else str(request)
+        request_text = printable(request_names[request]) if request < len(request_names) else str(request)
     try:
         error = ErrorCode(int(record["error"])).name.lower()
     except ValueError:

@@ -20,6 +20,7 @@ is filled in by ``_resolve``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, ClassVar, Literal, Optional
 from urllib.parse import urlsplit
 
@@ -276,8 +277,18 @@ def _check_weight(weight: float) -> float:
     return weight
 
 
+def _check_name(name: str) -> str:
+    # A request name is printed in the summary, analyses and messages: a control
+    # character (Unicode category Cc: C0 such as CR, LF, ESC; DEL; C1 such as CSI)
+    # could forge lines or rewrite the terminal. Other unprintable characters (line
+    # separators, bidi overrides) are allowed and escaped wherever a name is printed.
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValueError(f"must not contain control characters, got {render_value(name)}")
+    return name
+
+
 class RequestModel(_Table):
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1), AfterValidator(_check_name)]
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     path: Annotated[str, AfterValidator(_check_path)]
     headers: dict[str, str] = Field(default_factory=dict)
