@@ -149,7 +149,9 @@ class Summary:
         }
 
 
-def _failure_label(kind: int, error: int) -> str:
+def failure_label(kind: int, error: int) -> str:
+    """How a failure with no HTTP status is named (summary.json's ``errors`` keys,
+    `z6 analyze --by status` groups): "timeout", "cancelled", "error:<code>"."""
     if kind == _TIMEOUT:
         return "timeout"
     if kind == _CANCELLED:
@@ -243,7 +245,7 @@ class SummaryBuilder:
                 (request[failed].astype(np.int64) << 32) | (kind[failed].astype(np.int64) << 16)
                 | chunk["error"][failed], return_counts=True)
             for key, count in zip(keys.tolist(), counts.tolist()):
-                label = _failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
+                label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
                 self._failures[(key >> 32, label)] += count
 
         # Peak concurrency: running count of spawned minus completed VUs.
