@@ -566,3 +566,14 @@ sys.exit(z6.cli.main(sys.argv[1:]))
 
     doc = json.loads(proc.stdout)
     assert doc["summary"]["requests"] > 20 and doc["summary"]["failed"] == 0
+
+
+def test_a_base_url_path_prefix_is_sent_before_every_request_path(tmp_path):
+    # base_url "http://host:port/api/v1/" (trailing slash and all): "/items?page=2"
+    # goes out as "/api/v1/items?page=2", "/" as "/api/v1/".
+    with BuiltinTarget(access_log=tmp_path / "access.log") as server:
+        mix = request("items", "/items?page=2") + request("root", "/")
+        result, events = run_live(scenario_text(f"{server.base_url}/api/v1/", mix, vus=2, duration_s=0.3))
+    assert result.summary.overall.requests > 0
+    targets = {line.split()[1] for line in (tmp_path / "access.log").read_text().splitlines()}
+    assert targets == {"/api/v1/items?page=2", "/api/v1/"}

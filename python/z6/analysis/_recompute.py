@@ -42,7 +42,9 @@ def _request_bytes(scenario, mode: str) -> Optional[list[int]]:
         return None
     agent = f"z6/{__version__}"
     authority = host_header(scenario.target.host, scenario.target.port)
-    return [len(serialize_request(r, authority, agent, f"requests[{i}]")) for i, r in enumerate(scenario.requests)]
+    prefix = scenario.target.path_prefix
+    return [len(serialize_request(r, authority, agent, f"requests[{i}]", prefix))
+            for i, r in enumerate(scenario.requests)]
 
 
 def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None) -> RunResult:

@@ -203,8 +203,10 @@ def _check_base_url(url: str) -> str:
         raise ValueError(f"must have a port between 1 and 65535, got {shown}") from None
     if port == 0:
         raise ValueError(f"must have a port between 1 and 65535, got {shown}")
-    if parts.path not in ("", "/"):
-        raise ValueError(f'must not have a path other than "/" (put paths in requests), got {shown}')
+    # A path is a prefix for every request path (docs/scenario.md: the prefix, less a
+    # trailing "/", then the request path). It goes on the wire as it is written.
+    if not parts.path.isascii():
+        raise ValueError(f"must be ASCII in its path (percent-encode other characters), got {shown}")
     if parts.query or url.rstrip("/").endswith("?"):
         raise ValueError(f"must not have a query string (put it in the request paths), got {shown}")
     if parts.fragment or "#" in url:

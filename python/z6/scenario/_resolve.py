@@ -135,13 +135,15 @@ def _target(model: TargetModel) -> Target:
     parts = urlsplit(model.base_url)
     scheme = "https" if parts.scheme == "https" else "http"
     port = parts.port or (443 if scheme == "https" else 80)
+    prefix = parts.path.rstrip("/")
     return Target(
-        base_url=f"{scheme}://{parts.netloc}",
+        base_url=f"{scheme}://{parts.netloc}{prefix}",
         scheme=scheme,
         host=parts.hostname or "",
         port=port,
         tls=scheme == "https",
         connection_timeout_ms=model.connection_timeout_ms,
+        path_prefix=prefix,
     )
 
 

@@ -78,13 +78,16 @@ class Runtime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
-    base_url: str  # "scheme://host[:port]", no trailing slash: base_url + request.path is the URL
+    base_url: str  # "scheme://host[:port][/prefix]", no trailing slash: base_url + request.path is the URL
     scheme: Literal["http", "https"]
     host: str
     port: int  # explicit or the scheme's default (80 / 443)
     tls: bool  # == (scheme == "https")
     builtin: bool = False  # z6's own server (host 127.0.0.1, port 0 until `z6 run` starts it)
     connection_timeout_ms: float = 10_000.0
+    # The base_url's path less its trailing "/" ("" for none): every request path is
+    # sent under it, "/api/v1" + "/items" -> "/api/v1/items".
+    path_prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
