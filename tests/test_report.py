@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 import z6
+from z6.metrics import mean_think_ms
 from z6.cli import main
 from z6.log import EventLogWriter, make_header
 from z6.report import (SCHEMA_VERSION, document_from_log, embed_json, load_schema, render_html, summary_document,
@@ -261,7 +262,8 @@ def test_run_plan_chunks_render_without_a_log():
     # The report is built from metrics over chunks: any chunk source will do.
     sc = z6.load_scenario(SIMULATED)
     plan = z6.compile_plan(sc, duration_s=2)
-    builder = z6.SummaryBuilder(plan.request_names, plan.tick_ns)
+    # think_ms as a run passes it: the lag warning's threshold weighs think time.
+    builder = z6.SummaryBuilder(plan.request_names, plan.tick_ns, think_ms=mean_think_ms(sc.think_time))
     run_plan(plan, [builder], chunk_records=128)
     whole = z6.run_scenario(sc, duration_s=2)
     assert builder.finish().to_dict() == whole.summary.to_dict()

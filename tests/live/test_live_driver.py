@@ -577,3 +577,14 @@ def test_a_base_url_path_prefix_is_sent_before_every_request_path(tmp_path):
     assert result.summary.overall.requests > 0
     targets = {line.split()[1] for line in (tmp_path / "access.log").read_text().splitlines()}
     assert targets == {"/api/v1/items?page=2", "/api/v1/"}
+
+
+def test_the_lag_leaves_out_each_vus_first_request_and_few_requests_never_warn(target):
+    # Every VU issues at least one request; each VU's first (its start-up) is not in the lag.
+    result, events = run_live(scenario_text(target.base_url, request("r", "/"), vus=10, duration_s=0.3,
+                                            think_ms=50))
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    assert np.unique(issued["vu_id"]).size == 10
+    assert result.summary.lag.count == issued.size - 10 == int((issued["seq"] != 0).sum())
+    # Under 500 requests: no lag warning, whatever the lag.
+    assert result.summary.lag.count < 500 and not any("schedule lag" in w for w in result.summary.warnings)

@@ -14,7 +14,7 @@ from z6.analysis import recompute_run
 from z6.analysis._recompute import LogSource
 from z6.assertions import AssertionResult
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
-from z6.metrics import Summary
+from z6.metrics import LAG_MIN_SAMPLES, Summary
 from z6.result import RunResult
 
 __all__ = ["SCHEMA_VERSION", "summary_document", "document_from_log", "build_document", "run_header",
@@ -99,7 +99,8 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
         "statuses": {str(code): s.to_dict() for code, s in sorted(summary.per_status.items())},
         "errors": {kind: {"count": count, "rate": overall.error_rates[kind]}
                    for kind, count in sorted(overall.errors.items())},
-        "lag_ms": {**summary.lag.to_dict(), "warn_above_p99": summary.lag_threshold_ms},
+        "lag_ms": {**summary.lag.to_dict(), "warn_above_p99": summary.lag_threshold_ms,
+                   "warn_min_samples": LAG_MIN_SAMPLES},
         "time_series": summary.time_series.to_dict() if summary.time_series is not None else None,
         "latency_distribution": summary.distribution.to_dict(),
         "assertions": [{"index": i, **a.to_dict()} for i, a in enumerate(assertions)],
