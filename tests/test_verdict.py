@@ -209,3 +209,8 @@ def test_many_requests_show_the_busiest_twenty_and_one_line_for_the_rest(tmp_pat
     assert len(doc["requests"]) == 200
     code, out, _ = _cli(capsys, "analyze", str(tmp_path / "run"), "--by", "request", "--format", "csv")
     assert code == 0 and len(out.splitlines()) == 1 + 1 + 200
+
+
+def test_an_error_message_quoting_a_file_name_escapes_it(tmp_path, capsys):
+    code, _, err = _cli(capsys, "validate", str(tmp_path / "no\x1b[2Jsuch.toml"))
+    assert code == 2 and "\x1b" not in err and "no\\x1b[2Jsuch.toml" in err

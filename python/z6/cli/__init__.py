@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 from z6._version import __version__
 from z6.cli import _log, _report, _run, _serve
 from z6.cli._options import Parser, UsageError
-from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error
+from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error, printable
 
 __all__ = ["main", "build_parser"]
 
@@ -77,6 +77,12 @@ class _StdoutUntilClosed:
         return getattr(self.stream, name)
 
 
+def _shown(exc: BaseException) -> str:
+    """An error message for the terminal: its own lines kept, anything else that is
+    not printable (an ESC, a CR in a quoted value) escaped (`z6.errors.printable`)."""
+    return "\n".join(printable(line) for line in str(exc).split("\n"))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     stdout = _StdoutUntilClosed(sys.stdout)
     sys.stdout = stdout
@@ -92,10 +98,10 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_shown(exc), file=sys.stderr)
         return EXIT_CONFIG
     except Z6Error as exc:
-        print(f"z6: {exc}", file=sys.stderr)
+        print(f"z6: {_shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("z6: interrupted", file=sys.stderr)
@@ -106,7 +112,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: exit 4, no traceback
         if os.environ.get("Z6_TRACEBACK"):
             traceback.print_exc()
-        print(f"z6: internal error: {type(exc).__name__}: {exc} (set Z6_TRACEBACK=1 for details)",
+        print(f"z6: internal error: {type(exc).__name__}: {_shown(exc)} (set Z6_TRACEBACK=1 for details)",
               file=sys.stderr)
         return EXIT_INTERNAL
 
