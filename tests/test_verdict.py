@@ -117,8 +117,9 @@ def _z6_process(*args, **kwargs):
 
     from z6._child_env import child_environment
 
+    kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-m", "z6.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=child_environment(), **kwargs)
+                            env=child_environment(), **kwargs)
 
 
 def test_analyze_into_a_pipe_closed_after_one_line_stops_quietly(tmp_path):
@@ -214,3 +215,16 @@ def test_many_requests_show_the_busiest_twenty_and_one_line_for_the_rest(tmp_pat
 def test_an_error_message_quoting_a_file_name_escapes_it(tmp_path, capsys):
     code, _, err = _cli(capsys, "validate", str(tmp_path / "no\x1b[2Jsuch.toml"))
     assert code == 2 and "\x1b" not in err and "no\\x1b[2Jsuch.toml" in err
+
+
+@pytest.mark.parametrize("extra, code", [('[simulation]\nlatency = { type = "constant", ms = 5 }\n', 0),
+                                         (ALL_503, 1)])
+def test_run_with_stderr_into_the_same_closed_pipe_keeps_its_exit_code(tmp_path, extra, code):
+    # `z6 run s.toml 2>&1 | head -0`: the messages' pipe is closed too.
+    import subprocess
+
+    proc = _z6_process("run", str(_write(tmp_path, extra)), "--out", str(tmp_path / "run"),
+                       stderr=subprocess.STDOUT)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == code
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["run"]["status"] == "completed"

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _StdoutUntilClosed:
-    """``sys.stdout`` while a command runs. Once its reader has gone (a closed pipe:
+    """``sys.stdout`` (or ``sys.stderr``) while a command runs. Once its reader has gone (a closed pipe:
     ``z6 analyze RUN --format csv | head -1``), further output is dropped and the
     command carries on to its own exit code, as Unix tools stop quietly on a closed
     pipe. `z6 run` thus still completes its run directory and exits with the run's
@@ -84,13 +84,16 @@ def _shown(exc: BaseException) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    stdout = _StdoutUntilClosed(sys.stdout)
-    sys.stdout = stdout
+    # stderr too: `z6 run s.toml 2>&1 | head` closes the progress line's and the
+    # messages' pipe as well.
+    stdout, stderr = _StdoutUntilClosed(sys.stdout), _StdoutUntilClosed(sys.stderr)
+    sys.stdout, sys.stderr = stdout, stderr
     try:
         return _main(argv)
     finally:
         stdout.flush()
-        sys.stdout = stdout.stream
+        stderr.flush()
+        sys.stdout, sys.stderr = stdout.stream, stderr.stream
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
