@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from z6.assertions import ASSERTION_KEYS, assertion_events, evaluate_assertions
+from z6.assertions import ASSERTION_KEYS, DEFAULT_ERROR_RATE_MAX, assertion_events, evaluate_assertions
 from z6.cli import main
 from z6.events import EVENT_DTYPE, NO_REQUEST, ErrorCode, EventKind
 from z6.metrics import SummaryBuilder
@@ -48,26 +48,48 @@ def _summary():
 # Overall latencies: 1..10, 3 and 30 ms (12); sorted 1 2 3 3 4 5 6 7 8 9 10 30.
 # Run: ticks 0..2000 at 1 ms = 2 s; 15 issued.
 MEASURED = {
-    "overall": {"p50_latency_ms": 5.0, "p90_latency_ms": 10.0, "p99_latency_ms": 30.0, "p999_latency_ms": 30.0,
-                "error_rate_max": 5 / 15, "success_rate_min": 10 / 15, "rps_min": 7.5,
+    "overall": {"p50_latency_ms": 5.0, "p90_latency_ms": 10.0, "p95_latency_ms": 30.0, "p99_latency_ms": 30.0,
+                "p999_latency_ms": 30.0, "error_rate_max": 5 / 15, "success_rate_min": 10 / 15, "rps_min": 7.5,
                 "status_5xx_max_rate": 1 / 15},
-    "a": {"p50_latency_ms": 5.0, "p90_latency_ms": 9.0, "p99_latency_ms": 10.0, "p999_latency_ms": 10.0,
+    "a": {"p50_latency_ms": 5.0, "p90_latency_ms": 9.0, "p95_latency_ms": 10.0, "p99_latency_ms": 10.0, "p999_latency_ms": 10.0,
           "error_rate_max": 5 / 13, "success_rate_min": 8 / 13, "rps_min": 6.5, "status_5xx_max_rate": 1 / 13},
-    "b": {"p50_latency_ms": 3.0, "p90_latency_ms": 30.0, "p99_latency_ms": 30.0, "p999_latency_ms": 30.0,
+    "b": {"p50_latency_ms": 3.0, "p90_latency_ms": 30.0, "p95_latency_ms": 30.0, "p99_latency_ms": 30.0, "p999_latency_ms": 30.0,
           "error_rate_max": 0.0, "success_rate_min": 1.0, "rps_min": 1.0, "status_5xx_max_rate": 0.0},
 }
-AT_MOST = {"p50_latency_ms", "p90_latency_ms", "p99_latency_ms", "p999_latency_ms", "error_rate_max",
+AT_MOST = {"p50_latency_ms", "p90_latency_ms", "p95_latency_ms", "p99_latency_ms", "p999_latency_ms", "error_rate_max",
            "status_5xx_max_rate"}
 
 
 def _limits(scope: str, key: str, threshold: float) -> Assertions:
+    # default=False: the one result is the key's own (the default verdict is tested below).
     if scope == "overall":
-        return Assertions(**{key: threshold})
-    return Assertions(per_request=((scope, Assertions(**{key: threshold})),))
+        return Assertions(**{key: threshold}, default=False)
+    return Assertions(per_request=((scope, Assertions(**{key: threshold})),), default=False)
 
 
 def test_every_key_is_covered():
-    assert set(ASSERTION_KEYS) == set(MEASURED["overall"]) and len(ASSERTION_KEYS) == 8
+    assert set(ASSERTION_KEYS) == set(MEASURED["overall"]) and len(ASSERTION_KEYS) == 9
+
+
+def test_every_printed_percentile_can_be_asserted():
+    from z6.metrics import PERCENTILES
+    keys = {label.replace(".", "") + "_latency_ms" for label, _ in PERCENTILES}
+    assert keys <= set(ASSERTION_KEYS)
+
+
+def test_default_verdict_judges_a_scenario_without_an_error_limit():
+    # 5 of 15 failed: the implicit error_rate_max of 1% fails the run.
+    [result] = evaluate_assertions(Assertions(), _summary())
+    assert result.default and result.name == "error_rate_max" and result.threshold == DEFAULT_ERROR_RATE_MAX
+    assert result.measured == 5 / 15 and not result.passed and result.to_dict()["default"] is True
+    # Beside other limits, in the place an overall error_rate_max takes.
+    results = evaluate_assertions(Assertions(p99_latency_ms=100.0, rps_min=1.0), _summary())
+    assert [(r.name, r.default) for r in results] == [("p99_latency_ms", False), ("error_rate_max", True),
+                                                        ("rps_min", False)]
+    # An error limit of its own, or default = false, replaces it.
+    assert not any(r.default for r in evaluate_assertions(Assertions(success_rate_min=0.5), _summary()))
+    assert not any(r.default for r in evaluate_assertions(Assertions(error_rate_max=0.5), _summary()))
+    assert evaluate_assertions(Assertions(default=False), _summary()) == []
 
 
 @pytest.mark.parametrize("scope", ["overall", "a", "b"])

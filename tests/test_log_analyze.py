@@ -9,6 +9,8 @@ import math
 from fractions import Fraction
 
 import numpy as np
+
+from z6.metrics import failure_label
 import pytest
 
 from z6.cli import main
@@ -111,7 +113,10 @@ def test_unfiltered_analysis_equals_the_run_summary(log):
 
 @pytest.mark.parametrize("by, key_of, member", [
     ("request", lambda ev: ev["request"], lambda ev: ev["request"] != 0xFFFF),
-    ("status", lambda ev: ev["status"], lambda ev: outcome_mask(ev["kind"])),
+    # A failure with no HTTP status is grouped by its kind and error, after the statuses.
+    ("status", lambda ev: np.where(ev["status"] != 0, ev["status"].astype(np.int64),
+                                   (1 << 32) | (ev["kind"].astype(np.int64) << 16) | ev["error"].astype(np.int64)),
+     lambda ev: outcome_mask(ev["kind"])),
     ("vu", lambda ev: ev["vu_id"], lambda ev: np.ones(ev.size, bool)),
     ("second", lambda ev: ev["tick"] * np.uint64(1_000_000) // np.uint64(10**9), lambda ev: np.ones(ev.size, bool)),
 ])
@@ -123,7 +128,10 @@ def test_grouped_figures_equal_numpy(log, by, key_of, member):
     assert len(result.groups) == np.unique(keys).size > 1
     names = log.header.request_names
     for group, key in zip(result.groups, np.unique(keys).tolist()):
-        assert group.key == (names[key] if by == "request" else key)
+        if by == "status" and key >= 1 << 32:
+            assert group.key == failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
+        else:
+            assert group.key == (names[key] if by == "request" else key)
         expected = _numpy_figures(ev[keys == key], PCTS)
         got = _analysis_figures(group, PCTS)
         if by == "status":
@@ -172,6 +180,21 @@ def test_cli_json_and_csv_carry_the_same_figures(log, capsys):
     assert [r["group"] for r in rows] == ["overall", "login", "browse"]
     assert int(rows[0]["requests"]) == expected["overall"]["requests"]
     assert float(rows[1]["latency_p99_ms"]) == analyze_log(log, by="request").groups[0].latency.percentiles["p99"]
+
+
+def test_by_status_names_failures_without_a_status_as_summary_json_does(log, capsys):
+    # Not one group "0": transport errors, timeouts and cancels by their kind, as `errors` names them.
+    from z6.analysis import recompute_run
+
+    groups = {g.key: g for g in analyze_log(log, by="status").groups}
+    assert 0 not in groups
+    errors = recompute_run(log.path).summary.overall.errors
+    no_status = {k: v for k, v in errors.items() if not k.startswith("http_")}
+    assert no_status and {k: g.completed for k, g in groups.items() if isinstance(k, str)} == no_status
+    assert all(g.failed == g.completed and g.latency.count == 0 for k, g in groups.items() if isinstance(k, str))
+    code, out, _ = _run(capsys, "analyze", str(log.path), "--by", "status")
+    assert code == 0 and "error:simulated" in out
+    assert [line.split()[0] for line in out.splitlines() if line.strip()].count("0") == 0
 
 
 def test_cli_summary_text(log, capsys):

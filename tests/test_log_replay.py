@@ -227,7 +227,8 @@ def test_replay_metrics_only_and_report_give_the_same_document(run_log, tmp_path
         source = run_log
     code, out, _ = _cli(capsys, "replay", str(source), "--metrics-only", "--json")
     report_code, _, _ = _cli(capsys, "report", str(source), "--json", str(tmp_path / "summary.json"))
-    assert report_code == 0 and code == (0 if cut == "completed" else 3)
+    # The scenario sets no assertions: its default verdict (error rate <= 1%) fails its 10% errors.
+    assert report_code == 0 and code == (1 if cut == "completed" else 3)
     assert out == (tmp_path / "summary.json").read_text()
     assert json.loads(out)["run"]["status"] == cut
 
@@ -354,6 +355,9 @@ weight = 3
 """
 
 
+NO_DEFAULT_VERDICT = "\n[assertions]\ndefault = false\n"  # the simulated errors are wanted here
+
+
 def test_body_files_resolve_from_any_working_directory(tmp_path, monkeypatch, capsys):
     from conftest import BASE
 
@@ -361,7 +365,7 @@ def test_body_files_resolve_from_any_working_directory(tmp_path, monkeypatch, ca
     project.mkdir(), elsewhere.mkdir()
     (project / "body.json").write_text('{"name": "x"}')
     (project / "s.toml").write_text(BASE.format(runtime="duration_seconds = 0.5\nvus = 3", requests=BODY_REQUESTS,
-                                                extra=MIXED_SIMULATION))
+                                                extra=MIXED_SIMULATION + NO_DEFAULT_VERDICT))
     monkeypatch.chdir(project)
     code, _, err = _cli(capsys, "run", "s.toml", "--out", str(tmp_path / "run"), "--quiet")
     assert code == 0, err
@@ -422,7 +426,8 @@ def test_a_live_log_whose_body_file_is_gone_still_verifies(tmp_path):
 def test_metrics_only_of_a_run_that_did_not_complete_exits_3(run_log, tmp_path, capsys, status):
     events = read_log(run_log).events
     path = rewrite_log(run_log, tmp_path / status, events=events[:50], status=status)
-    assert recompute_run(path).passed  # the scenario has no assertions: only the status decides
+    # The default verdict fails the 10% errors, but the status decides the exit code.
+    assert not recompute_run(path).passed
     code, _, err = _cli(capsys, "replay", str(path), "--metrics-only")
     assert code == 3 and f"the log is {status}" in err and "(exit 3)" in err
     code, out, _ = _cli(capsys, "replay", str(path), "--metrics-only", "--json")

@@ -10,7 +10,7 @@ import pytest
 
 import z6
 from z6.events import EVENT_DTYPE, ErrorCode, EventKind, concat_chunks, outcome_mask
-from z6.metrics import LAG_CEILING_MS, LAG_FLOOR_MS, LatencyStats, SummaryBuilder, lag_threshold_ms
+from z6.metrics import LAG_FLOOR_MS, LAG_MIN_SAMPLES, LatencyStats, SummaryBuilder, lag_threshold_ms
 from z6.metrics._percentile import nearest_rank
 from z6.runner import iter_chunks
 from conftest import scenario
@@ -162,23 +162,26 @@ def test_events_of_another_plan_are_refused():
 # --- schedule lag -----------------------------------------------------------
 
 
-def _issued(lags_ns: list[int], latency_ns: int = 0) -> np.ndarray:
-    """request_issued events with these lags, each answered after ``latency_ns``."""
-    n = len(lags_ns)
+def _issued(lags_ns: list[int], latency_ns: int = 0, first_lag_ns: int = 0) -> np.ndarray:
+    """request_issued events with these lags, each answered after ``latency_ns``; VU 1's
+    first request (seq 0, lag ``first_lag_ns``) comes before them and is not in the lag."""
+    n = len(lags_ns) + 1
     events = np.zeros(2 * n, dtype=EVENT_DTYPE)
     events["tick"] = np.repeat(np.arange(n), 2)
     events["vu_id"] = 1
     events["request"] = 0
+    events["seq"] = np.repeat(np.arange(n), 2)
     events["kind"][0::2] = K.REQUEST_ISSUED
-    events["value_ns"][0::2] = lags_ns
+    events["value_ns"][0::2] = [first_lag_ns, *lags_ns]
     events["kind"][1::2] = K.RESPONSE_RECEIVED
     events["status"][1::2] = 200
     events["value_ns"][1::2] = latency_ns
     return events
 
 
-def _summary_of(events: np.ndarray):
-    builder = SummaryBuilder(("only",), 1_000_000)
+def _summary_of(events: np.ndarray, think_ms: float = 0.0, exact_limit: int | None = None):
+    kwargs = {} if exact_limit is None else {"exact_limit": exact_limit}
+    builder = SummaryBuilder(("only",), 1_000_000, think_ms=think_ms, **kwargs)
     for start in range(0, events.size, 50):
         builder(events[start:start + 50])
     return builder.finish()
@@ -196,10 +199,19 @@ def test_lag_stats_are_exact_from_request_issued_events():
     assert summary.lag.mean == pytest.approx(expected.mean, rel=1e-12)
 
 
+@pytest.mark.parametrize("exact_limit", [None, 0])
+def test_a_vus_first_request_is_not_in_the_lag(exact_limit):
+    # The start-up burst (issue 12): a first request 50 ms late, the rest on time.
+    summary = _summary_of(_issued([0] * 999, latency_ns=1_000_000, first_lag_ns=50_000_000),
+                          exact_limit=exact_limit)
+    assert summary.lag.count == 999 and summary.lag.max == 0.0 and summary.warnings == ()
+
+
 def test_simulated_runs_have_no_lag_and_no_warning(run):
     plan, _ = run
     summary = _summarise(plan, 65_536)
-    assert summary.lag.count == summary.overall.requests
+    # Every request but each VU's first.
+    assert summary.lag.count == summary.overall.requests - plan.n_vus
     assert summary.lag.max == 0.0 and summary.warnings == ()
 
 
@@ -207,25 +219,37 @@ def test_lag_threshold_rule():
     assert lag_threshold_ms(None) == LAG_FLOOR_MS == 1.0
     assert lag_threshold_ms(2.0) == 1.0          # 10% is 0.2 ms: the floor
     assert lag_threshold_ms(40.0) == 4.0         # 10% of p50
-    assert lag_threshold_ms(5000.0) == LAG_CEILING_MS == 10.0
+    assert lag_threshold_ms(5000.0) == 500.0     # no ceiling: 10% of the cycle, whatever its length
+    assert lag_threshold_ms(2.0, think_ms=1000.0) == pytest.approx(100.2)  # think time is part of the cycle
+    assert lag_threshold_ms(None, think_ms=5.0) == 1.0
 
 
-@pytest.mark.parametrize("p50_ms, p99_lag_ms, warns", [
-    (40.0, 4.0, False),        # exactly at 10% of p50: no warning (the limit itself passes)
-    (40.0, 4.000001, True),
-    (2.0, 1.0, False),         # the 1 ms floor
-    (2.0, 1.000001, True),
-    (5000.0, 10.0, False),     # the 10 ms ceiling
-    (5000.0, 10.000001, True),
+# Enough requests that the p99 rests on evidence: 1,000, the 11 worst at or above it.
+@pytest.mark.parametrize("p50_ms, think_ms, p99_lag_ms, warns", [
+    (40.0, 0.0, 4.0, False),        # exactly at 10% of p50: no warning (the limit itself passes)
+    (40.0, 0.0, 4.000001, True),
+    (2.0, 0.0, 1.0, False),         # the 1 ms floor
+    (2.0, 0.0, 1.000001, True),
+    (2.0, 1000.0, 18.8, False),     # 100 VUs, 1 s think: 18.8 ms is under 2% of a cycle
+    (2.0, 1000.0, 100.200001, True),
 ])
-def test_lag_warning_at_its_boundary(p50_ms, p99_lag_ms, warns):
-    # 100 requests: the p99 lag is the 99th smallest; the latency is constant.
-    lags = [0] * 98 + [round(p99_lag_ms * 1e6)] * 2
-    summary = _summary_of(_issued(lags, latency_ns=round(p50_ms * 1e6)))
+def test_lag_warning_at_its_boundary(p50_ms, think_ms, p99_lag_ms, warns):
+    lags = [0] * 980 + [round(p99_lag_ms * 1e6)] * 20
+    summary = _summary_of(_issued(lags, latency_ns=round(p50_ms * 1e6)), think_ms=think_ms)
     assert summary.lag.percentiles["p99"] == pytest.approx(p99_lag_ms, abs=1e-9)
     assert bool(summary.warnings) is warns
     if warns:
         assert "schedule lag p99" in summary.warnings[0] and "coordinated omission" in summary.warnings[0]
+        assert "over 1,000 requests" in summary.warnings[0]
+
+
+def test_lag_on_too_few_requests_does_not_warn():
+    # 4 VUs at 4.4 req/s (issue 12): 35 requests, the p99 is the single worst.
+    few = _summary_of(_issued([0] * 34 + [2_050_000], latency_ns=1_000_000))
+    assert few.lag.percentiles["p99"] == 2.05 and few.warnings == ()
+    enough = _summary_of(_issued([0] * (LAG_MIN_SAMPLES - 10) + [2_050_000] * 10, latency_ns=1_000_000))
+    assert enough.lag.count == LAG_MIN_SAMPLES and "over 500 requests" in enough.warnings[0]
+    assert enough.to_dict()["lag_ms"]["warn_min_samples"] == LAG_MIN_SAMPLES
 
 
 # --- the latency distribution -----------------------------------------------
@@ -242,8 +266,8 @@ def test_distribution_counts_every_response_once(run):
 
 
 def test_distribution_of_a_constant_latency_is_one_bin():
-    summary = _summary_of(_issued([0] * 10, latency_ns=7_000_000))
-    assert summary.distribution.edges_ms == [7.0, 7.0] and summary.distribution.counts == [10]
+    summary = _summary_of(_issued([0] * 10, latency_ns=7_000_000))  # 11 responses: the first request's too
+    assert summary.distribution.edges_ms == [7.0, 7.0] and summary.distribution.counts == [11]
     empty = SummaryBuilder(("only",), 1_000_000).finish()
     assert empty.distribution.counts == [] and empty.time_series.second == []
 

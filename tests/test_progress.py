@@ -82,9 +82,26 @@ def test_the_view_counts_what_the_summary_counts(plan):
     view._draw(last[-1])
     line = out.getvalue().splitlines()[-1]
     assert f"errors {summary.overall.failed} ({summary.overall.error_rate:.2%})" in line
-    assert f"p95 {p95:.1f} ms" in line and "of 30.0 s (100%)" in line
+    # The run ended past its 30 s schedule, every request answered: nothing in flight.
+    assert f"p95 {p95:.1f} ms" in line and "schedule ended at 30.0 s, 0 requests in flight" in line
 
 
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="progress mode must be one of auto, plain, quiet, got 'loud'"):
         ProgressView(None, "loud")
+
+
+def test_after_the_schedule_ends_the_line_says_so_and_counts_requests_in_flight():
+    # 6 s into a 5 s schedule: the run drains what is in flight (issue 12: not "6.0 s of 5.0 s (100%)").
+    out = io.StringIO()
+    view = ProgressView(5.0, "plain", out)
+    view._completed = 88
+    view._draw(ProgressSnapshot(elapsed_s=6.0, total_s=5.0, active_vus=3, requests_issued=100, events=0,
+                                wall_s=6.0))
+    line = out.getvalue().splitlines()[-1]
+    assert line.startswith("z6: 6.0 s: schedule ended at 5.0 s, 12 requests in flight  VUs 3"), line
+    assert "100%" not in line
+    # Within the schedule: elapsed of total, as before.
+    view._draw(ProgressSnapshot(elapsed_s=5.0, total_s=5.0, active_vus=3, requests_issued=100, events=0,
+                                wall_s=7.0))
+    assert "5.0 s of 5.0 s (100%)" in out.getvalue().splitlines()[-1]

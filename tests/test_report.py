@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 import z6
+from z6.metrics import mean_think_ms
 from z6.cli import main
 from z6.log import EventLogWriter, make_header
 from z6.report import (SCHEMA_VERSION, document_from_log, embed_json, load_schema, render_html, summary_document,
@@ -61,7 +62,7 @@ def test_a_runs_document_matches_the_schema():
     assert document["summary"]["requests"] == result.summary.overall.requests
     assert set(document["requests"]) == set(result.summary.per_request)
     assert document["verdict"] == {"passed": True, "assertions_total": 2, "assertions_failed": 0,
-                                   "interrupted": False, "exit_code": 0}
+                                   "interrupted": False, "exit_code": 0, "result": "passed"}
     assert json.loads(json.dumps(document, allow_nan=False)) == document
 
 
@@ -87,8 +88,10 @@ def test_failed_assertions_and_errors_in_the_document():
     document = summary_document(result)
     _validate(document)
     assert document["verdict"]["passed"] is False and document["verdict"]["exit_code"] == 1
-    assert [a["passed"] for a in document["assertions"]] == [True, False]
-    assert document["assertions"][1]["scope"] == XSS
+    # p99 passes; the default verdict (no error limit of its own) fails the 5% errors and 10% 503s.
+    assert [(a["passed"], a["default"]) for a in document["assertions"]] == [(True, False), (False, True),
+                                                                              (False, False)]
+    assert document["assertions"][1]["name"] == "error_rate_max" and document["assertions"][2]["scope"] == XSS
     errors = document["errors"]
     assert set(errors) == {"error:simulated", "http_5xx"}
     completed = document["summary"]["completed"]
@@ -259,7 +262,8 @@ def test_run_plan_chunks_render_without_a_log():
     # The report is built from metrics over chunks: any chunk source will do.
     sc = z6.load_scenario(SIMULATED)
     plan = z6.compile_plan(sc, duration_s=2)
-    builder = z6.SummaryBuilder(plan.request_names, plan.tick_ns)
+    # think_ms as a run passes it: the lag warning's threshold weighs think time.
+    builder = z6.SummaryBuilder(plan.request_names, plan.tick_ns, think_ms=mean_think_ms(sc.think_time))
     run_plan(plan, [builder], chunk_records=128)
     whole = z6.run_scenario(sc, duration_s=2)
     assert builder.finish().to_dict() == whole.summary.to_dict()

@@ -328,7 +328,8 @@ INVALID = [
     (doc(target='[target]\nbase_url = "ftp://x"\n'), "target.base_url", ["http://", 'got "ftp://x"']),
     (doc(target='[target]\nbase_url = "127.0.0.1:8080"\n'), "target.base_url", ["http://", 'got "127.0.0.1:8080"']),
     (doc(target='[target]\nbase_url = "http://"\n'), "target.base_url", ["host", 'got "http://"']),
-    (doc(target='[target]\nbase_url = "http://h/api"\n'), "target.base_url", ["path", 'got "http://h/api"']),
+    (doc(target='[target]\nbase_url = "http://h/äpi"\n'), "target.base_url",
+     ["must be ASCII", 'got "http://h/äpi"']),
     (doc(target='[target]\nbase_url = "http://h/?a=1"\n'), "target.base_url", ["query", 'got "http://h/?a=1"']),
     (doc(target='[target]\nbase_url = "http://h:99999"\n'), "target.base_url", ["port", 'got "http://h:99999"']),
     (doc(target='[target]\nbase_url = "http://h"\ntls = true\n'), "target.tls", ["scheme", "got true"]),
@@ -805,3 +806,19 @@ def test_public_api() -> None:
         scenario_pkg.__all__
     )
     assert scenario_pkg.ScenarioError is ScenarioError
+
+
+@pytest.mark.parametrize("url, base_url, prefix", [
+    ("http://h/api/v1", "http://h/api/v1", "/api/v1"),
+    ("http://h:8080/api/v1/", "http://h:8080/api/v1", "/api/v1"),
+    ("http://h/", "http://h", ""),
+    ("http://h", "http://h", ""),
+])
+def test_a_base_url_may_carry_a_path_prefix(url, base_url, prefix):
+    from z6.live import serialize_request
+
+    sc = parse_scenario(doc(target=f'[target]\nbase_url = "{url}"\n'))
+    assert (sc.target.base_url, sc.target.path_prefix) == (base_url, prefix)
+    request = dataclasses.replace(sc.requests[0], path="/items?page=2")
+    wire = serialize_request(request, "h", "z6", "requests[0]", sc.target.path_prefix)
+    assert wire.startswith(f"{request.method} {prefix}/items?page=2 HTTP/1.1\r\n".encode())

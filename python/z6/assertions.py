@@ -11,6 +11,13 @@ After a run the results are also recorded in the event log, one event each
 ``vu_id`` 0 (the run itself, not a VU), ``request`` the request index of a
 per-request assertion or 0xFFFF for an overall one, ``seq`` the assertion's index in
 the results, ``value_ns`` 0.
+
+The default verdict: a scenario whose overall limits set neither
+``error_rate_max`` nor ``success_rate_min`` is judged on an implicit
+``error_rate_max = DEFAULT_ERROR_RATE_MAX`` (1%), so that a run that mostly failed
+never passes because nobody wrote a limit. Its result has ``default`` true, sits
+where an overall ``error_rate_max`` would, and is recorded in the log like any
+other. ``[assertions] default = false`` turns it off (docs/scenario.md).
 """
 
 from __future__ import annotations
@@ -23,7 +30,14 @@ import numpy as np
 from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 from z6.metrics import RequestSummary, Summary
 
-__all__ = ["AssertionResult", "evaluate_assertions", "assertion_events", "ASSERTION_KEYS"]
+__all__ = ["AssertionResult", "evaluate_assertions", "assertion_events", "ASSERTION_KEYS",
+           "DEFAULT_ERROR_RATE_MAX", "applies_default", "assertion_count"]
+
+# The limit a scenario without an error limit of its own is judged on: at most 1%
+# of completed requests may fail. Strict enough that a run against a broken or
+# dying target (all 503s, most connections refused) fails; loose enough that a
+# healthy target's rare stray reset or timeout does not (docs/scenario.md).
+DEFAULT_ERROR_RATE_MAX = 0.01
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class AssertionResult:
     threshold: float
     measured: Optional[float]
     passed: bool
+    default: bool = False      # the default verdict's implicit error_rate_max, not a scenario key
 
     @property
     def comparison(self) -> str:
@@ -41,7 +56,8 @@ class AssertionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "name": self.name, "comparison": self.comparison,
-                "threshold": self.threshold, "measured": self.measured, "passed": self.passed}
+                "threshold": self.threshold, "measured": self.measured, "passed": self.passed,
+                "default": self.default}
 
 
 def _status_5xx_rate(r: RequestSummary) -> Optional[float]:
@@ -63,6 +79,7 @@ def _success_rate(r: RequestSummary) -> Optional[float]:
 _CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], bool]] = {
     "p50_latency_ms": (lambda r, rate: r.latency.percentiles["p50"], True),
     "p90_latency_ms": (lambda r, rate: r.latency.percentiles["p90"], True),
+    "p95_latency_ms": (lambda r, rate: r.latency.percentiles["p95"], True),
     "p99_latency_ms": (lambda r, rate: r.latency.percentiles["p99"], True),
     "p999_latency_ms": (lambda r, rate: r.latency.percentiles["p99.9"], True),
     "error_rate_max": (lambda r, rate: _error_rate(r), True),
@@ -75,10 +92,29 @@ _CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], boo
 ASSERTION_KEYS: tuple[str, ...] = tuple(_CHECKS)
 
 
-def _check(scope: str, assertions, r: RequestSummary, rate: float) -> list[AssertionResult]:
+def applies_default(assertions) -> bool:
+    """Whether the default verdict's implicit ``error_rate_max`` judges the run:
+    the scenario left it on and set no overall error limit of its own."""
+    return (bool(getattr(assertions, "default", True)) and assertions.error_rate_max is None
+            and assertions.success_rate_min is None)
+
+
+def assertion_count(assertions) -> int:
+    """How many results `evaluate_assertions` gives for ``assertions``."""
+    own = sum(getattr(assertions, key, None) is not None for key in ASSERTION_KEYS)
+    per = sum(sum(getattr(limits, key, None) is not None for key in ASSERTION_KEYS)
+              for _, limits in assertions.per_request)
+    return own + per + applies_default(assertions)
+
+
+def _check(scope: str, assertions, r: RequestSummary, rate: float,
+           default: bool = False) -> list[AssertionResult]:
     results = []
     for key, (measure, at_most) in _CHECKS.items():
-        threshold = getattr(assertions, key)
+        threshold = getattr(assertions, key, None)
+        is_default = default and key == "error_rate_max"
+        if is_default:
+            threshold = DEFAULT_ERROR_RATE_MAX
         if threshold is None:
             continue
         measured = measure(r, rate)
@@ -86,13 +122,13 @@ def _check(scope: str, assertions, r: RequestSummary, rate: float) -> list[Asser
             passed = False
         else:
             passed = measured <= threshold if at_most else measured >= threshold
-        results.append(AssertionResult(scope, key, float(threshold), measured, passed))
+        results.append(AssertionResult(scope, key, float(threshold), measured, passed, is_default))
     return results
 
 
 def evaluate_assertions(assertions, summary: Summary) -> list[AssertionResult]:
     """Check the scenario's assertions (overall, then per request) against ``summary``."""
-    results = _check("overall", assertions, summary.overall, summary.rate)
+    results = _check("overall", assertions, summary.overall, summary.rate, applies_default(assertions))
     for name, per in assertions.per_request:
         r = summary.per_request[name]
         results += _check(name, per, r, r.requests / summary.duration_s)

@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_RUNTIME",
     "EXIT_INTERNAL",
     "io_error",
+    "printable",
 ]
 
 EXIT_OK = 0
@@ -42,6 +43,18 @@ EXIT_ASSERTION_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 3
 EXIT_INTERNAL = 4
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print on a terminal: every character that is not printable
+    (CR, LF, tab, ESC and the other C0/C1 controls, DEL, line and paragraph
+    separators) is shown as its Python escape (``\\n``, ``\\x1b``, ``\\u2028``), so
+    user text (a request name, a path, a header value) can neither start a line of
+    its own nor send escape sequences to the terminal."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class Z6Error(Exception):

@@ -266,6 +266,21 @@ def test_a_stop_signal_prints_what_ran_marked_interrupted_and_exits_3(target, tm
     doc = json.loads(out)
     assert doc["run"]["interrupted"] is True and doc["run"]["status"] == "interrupted"
     assert doc["summary"]["requests"] > 10
+    assert doc["verdict"]["result"] == "interrupted" and doc["verdict"]["passed"] is False
+
+
+def test_an_interrupted_runs_summary_ends_interrupted(target, tmp_path):
+    sc = tmp_path / "long.toml"
+    sc.write_text(scenario_text(target.base_url, request("r", "/delay/5ms"), vus=3, duration_s=60))
+    before = log_lines(target)
+    proc = _run_cli_process(["run", str(sc), "--quiet"])
+    wait_until(lambda: log_lines(target) - before >= 30, 60, what="the run's first 30 requests")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 3, err
+    # The verdict is on stdout, where the summary is read (and piped), not only on stderr.
+    assert out.rstrip().splitlines()[-1].startswith("INTERRUPTED"), out
+    assert "PASSED" not in out
 
 
 def test_more_vus_than_descriptors_is_refused_before_any_traffic(tmp_path):
@@ -551,3 +566,25 @@ sys.exit(z6.cli.main(sys.argv[1:]))
 
     doc = json.loads(proc.stdout)
     assert doc["summary"]["requests"] > 20 and doc["summary"]["failed"] == 0
+
+
+def test_a_base_url_path_prefix_is_sent_before_every_request_path(tmp_path):
+    # base_url "http://host:port/api/v1/" (trailing slash and all): "/items?page=2"
+    # goes out as "/api/v1/items?page=2", "/" as "/api/v1/".
+    with BuiltinTarget(access_log=tmp_path / "access.log") as server:
+        mix = request("items", "/items?page=2") + request("root", "/")
+        result, events = run_live(scenario_text(f"{server.base_url}/api/v1/", mix, vus=2, duration_s=0.3))
+    assert result.summary.overall.requests > 0
+    targets = {line.split()[1] for line in (tmp_path / "access.log").read_text().splitlines()}
+    assert targets == {"/api/v1/items?page=2", "/api/v1/"}
+
+
+def test_the_lag_leaves_out_each_vus_first_request_and_few_requests_never_warn(target):
+    # Every VU issues at least one request; each VU's first (its start-up) is not in the lag.
+    result, events = run_live(scenario_text(target.base_url, request("r", "/"), vus=10, duration_s=0.3,
+                                            think_ms=50))
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    assert np.unique(issued["vu_id"]).size == 10
+    assert result.summary.lag.count == issued.size - 10 == int((issued["seq"] != 0).sum())
+    # Under 500 requests: no lag warning, whatever the lag.
+    assert result.summary.lag.count < 500 and not any("schedule lag" in w for w in result.summary.warnings)

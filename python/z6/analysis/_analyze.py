@@ -18,9 +18,11 @@ A filter keeps events, and every figure counts only the events kept: with
 
 * ``request``: by request name (events without a request, such as ``vu_ready``,
   belong to no group);
-* ``status``: outcome events by their status (0 for a failure with no HTTP
-  status); a status has responses, not requests, so ``requests`` and ``rate``
-  are None;
+* ``status``: outcome events by their HTTP status; a failure with no HTTP status
+  (a transport error, a timeout, a cancel) by its kind, named as summary.json's
+  ``errors`` names it (`z6.metrics.failure_label`: ``error:tcp``, ``timeout``,
+  ``cancelled``, ...), after the statuses; a status has responses, not requests,
+  so ``requests`` and ``rate`` are None;
 * ``vu``: by VU id; ``second``: by ``floor(tick * tick_ns / 1e9)``, the second of
   the run the event falls in.
 
@@ -42,7 +44,7 @@ import numpy as np
 from z6.events import EventKind, failed_mask, outcome_mask
 from z6.analysis._filter import Filter
 from z6.log import EventLog
-from z6.metrics import PERCENTILES, LatencyStats
+from z6.metrics import PERCENTILES, LatencyStats, failure_label
 from z6.metrics._percentile import exact_sum, grouped_nearest_rank, mean_ms
 
 __all__ = [
@@ -62,6 +64,8 @@ _ISSUED = int(EventKind.REQUEST_ISSUED)
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _ASSERTION_KINDS = np.array([EventKind.ASSERTION_PASSED, EventKind.ASSERTION_FAILED], dtype=np.uint16)
 _NO_REQUEST = 0xFFFF
+# --by status: the key of a failure with no HTTP status is this | kind << 16 | error.
+_NO_STATUS_KEY = 1 << 32
 _NS_PER_S = 1_000_000_000
 # Per-chunk group counts are merged once this many rows have piled up.
 _MERGE_ROWS = 1 << 20
@@ -241,7 +245,12 @@ def _key_function(by: Optional[str], tick_ns: int) -> KeyFunction:
         return chunk["request"], chunk["request"] != _NO_REQUEST
 
     def status(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return chunk["status"], outcome_mask(chunk["kind"])
+        # An HTTP status is its own key; a failure without one is keyed by its kind
+        # and error code above every status (see _label).
+        status = chunk["status"].astype(np.int64)
+        no_status = (_NO_STATUS_KEY | (chunk["kind"].astype(np.int64) << 16)
+                     | chunk["error"].astype(np.int64))
+        return np.where(status != 0, status, no_status), outcome_mask(chunk["kind"])
 
     def vu(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return chunk["vu_id"], np.ones(chunk.size, bool)
@@ -262,6 +271,9 @@ def _label(by: Optional[str], key: int, request_names: Sequence[str]) -> tuple[G
     if by == "request":
         name = request_names[key] if key < len(request_names) else f"request {key}"
         return name, name
+    if by == "status" and key >= _NO_STATUS_KEY:
+        label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
+        return label, label
     return key, str(key)
 
 

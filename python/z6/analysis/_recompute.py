@@ -22,7 +22,7 @@ from z6.assertions import evaluate_assertions
 from z6.events import EventKind
 from z6.live import host_header, serialize_request
 from z6.log import EventLog, LogError, read_log
-from z6.metrics import SummaryBuilder
+from z6.metrics import SummaryBuilder, mean_think_ms
 from z6.result import RunResult, RunStats
 from z6._version import __version__
 
@@ -42,7 +42,9 @@ def _request_bytes(scenario, mode: str) -> Optional[list[int]]:
         return None
     agent = f"z6/{__version__}"
     authority = host_header(scenario.target.host, scenario.target.port)
-    return [len(serialize_request(r, authority, agent, f"requests[{i}]")) for i, r in enumerate(scenario.requests)]
+    prefix = scenario.target.path_prefix
+    return [len(serialize_request(r, authority, agent, f"requests[{i}]", prefix))
+            for i, r in enumerate(scenario.requests)]
 
 
 def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None) -> RunResult:
@@ -61,7 +63,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     scenario, dropped = parse_header_scenario(header, Path(log.path), base_dir, require_bodies=False)
     plan = plan_from_header(header, scenario)
     builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
-                             request_bytes=None if dropped else _request_bytes(scenario, header.mode))
+                             request_bytes=None if dropped else _request_bytes(scenario, header.mode),
+                             think_ms=mean_think_ms(scenario.think_time))
     last_tick = 0
     for chunk in log.iter_chunks():
         traffic = chunk[~np.isin(chunk["kind"], _ASSERTION_KINDS)]

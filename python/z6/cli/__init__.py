@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import os
 import sys
 import traceback
@@ -18,7 +19,7 @@ from typing import Optional, Sequence
 from z6._version import __version__
 from z6.cli import _log, _report, _run, _serve
 from z6.cli._options import Parser, UsageError
-from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error, io_error
+from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error, io_error, printable
 
 __all__ = ["main", "build_parser"]
 
@@ -36,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stdout_failed(exc: OSError, what: str = "cannot write to standard output") -> int:
-    # Standard output could not be written (`z6 analyze > /dev/full`, a closed pipe): a
-    # runtime I/O failure, exit 3. Point stdout at /dev/null so the interpreter's own
-    # flush at exit does not fail again with a traceback.
+    # Standard output could not be written (`z6 analyze > /dev/full`): a runtime I/O
+    # failure, exit 3. (A closed pipe never gets here: _StdoutUntilClosed drops the
+    # output and the command keeps its own exit code.) Point stdout at /dev/null so the
+    # interpreter's own flush at exit does not fail again with a traceback.
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -50,7 +52,68 @@ def _stdout_failed(exc: OSError, what: str = "cannot write to standard output") 
     return EXIT_RUNTIME
 
 
+class _StdoutUntilClosed:
+    """``sys.stdout`` (or ``sys.stderr``) while a command runs. Once its reader has gone (a closed pipe:
+    ``z6 analyze RUN --format csv | head -1``), further output is dropped and the
+    command carries on to its own exit code, as Unix tools stop quietly on a closed
+    pipe. `z6 run` thus still completes its run directory and exits with the run's
+    verdict. The file descriptor is pointed at /dev/null so that the interpreter's
+    last flush finds no closed pipe either."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.reader_gone = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # not a file descriptor (a test's captured stream): dropping is enough
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _shown(exc: BaseException) -> str:
+    """An error message for the terminal: its own lines kept, anything else that is
+    not printable (an ESC, a CR in a quoted value) escaped (`z6.errors.printable`)."""
+    return "\n".join(printable(line) for line in str(exc).split("\n"))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # stderr too: `z6 run s.toml 2>&1 | head` closes the progress line's and the
+    # messages' pipe as well.
+    stdout, stderr = _StdoutUntilClosed(sys.stdout), _StdoutUntilClosed(sys.stderr)
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        return _main(argv)
+    finally:
+        stdout.flush()
+        stderr.flush()
+        sys.stdout, sys.stderr = stdout.stream, stderr.stream
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     try:
         args = build_parser().parse_args(argv)
         code = int(args.handler(args))
@@ -60,10 +123,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _stdout_failed(exc)
         return code
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_shown(exc), file=sys.stderr)
         return EXIT_CONFIG
     except Z6Error as exc:
-        print(f"z6: {exc}", file=sys.stderr)
+        print(f"z6: {_shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("z6: interrupted", file=sys.stderr)
@@ -82,7 +145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: exit 4, no traceback
         if os.environ.get("Z6_TRACEBACK"):
             traceback.print_exc()
-        print(f"z6: internal error: {type(exc).__name__}: {exc} (set Z6_TRACEBACK=1 for details)",
+        print(f"z6: internal error: {type(exc).__name__}: {_shown(exc)} (set Z6_TRACEBACK=1 for details)",
               file=sys.stderr)
         return EXIT_INTERNAL
 

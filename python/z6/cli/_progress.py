@@ -1,4 +1,5 @@
-"""The live view of a running test: elapsed of total, active VUs, rate, errors, p95.
+"""The live view of a running test: elapsed of total, active VUs, rate, errors, p95;
+after the schedule's end, that it ended and how many requests are still in flight.
 
 `ProgressView` is both a chunk consumer (``view(chunk)`` counts outcomes and
 failures and records latencies in a core HDR histogram: one C loop a chunk,
@@ -40,9 +41,17 @@ def _seconds(value: float) -> str:
 
 def format_progress(snapshot: ProgressSnapshot, total_s: Optional[float], rate: float, errors: int,
                     completed: int, p95_ms: Optional[float]) -> str:
-    """One line: elapsed of total, active VUs, rate, errors, p95 so far."""
+    """One line: elapsed of total, active VUs, rate, errors, p95 so far.
+
+    Past the schedule's end (a run draining its requests in flight within the
+    graceful stop) the line says so, and how many requests are still in flight:
+    issued minus those with an outcome."""
     elapsed = _seconds(snapshot.elapsed_s)
-    if total_s:
+    if total_s and snapshot.elapsed_s > total_s:
+        in_flight = max(snapshot.requests_issued - completed, 0)
+        elapsed = (f"{elapsed}: schedule ended at {_seconds(total_s)}, {in_flight:,} "
+                   f"request{'' if in_flight == 1 else 's'} in flight")
+    elif total_s:
         share = min(snapshot.elapsed_s / total_s, 1.0)
         elapsed = f"{elapsed} of {_seconds(total_s)} ({share:.0%})"
     error_share = f" ({errors / completed:.2%})" if completed else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from z6.errors import ConfigError
 
-__all__ = ["serialize_request", "host_header"]
+__all__ = ["serialize_request", "host_header", "request_target"]
 
 # Methods whose requests carry a Content-Length even with no body, as curl and
 # browsers send them; servers may answer 411 otherwise.
@@ -32,9 +32,18 @@ def _latin1(text: str, what: str) -> bytes:
         raise ConfigError(f"{what}: must be ASCII or Latin-1 (percent-encode other characters), got {text!r}") from None
 
 
-def serialize_request(request, host: str, user_agent: str, where: str) -> bytes:
-    """The exact bytes of one HTTP/1.1 request for ``request`` (a scenario Request)."""
-    path = request.path
+def request_target(path_prefix: str, path: str) -> str:
+    """The request line's target: the base_url's path prefix, less a trailing "/",
+    then the request path, query string and all: ("/api/v1", "/items?page=2") ->
+    "/api/v1/items?page=2"; ("/api/v1/", "/") -> "/api/v1/"; ("", "/x") -> "/x".
+    Nothing else is changed (no dot segments removed, no slashes merged)."""
+    return path_prefix.rstrip("/") + path
+
+
+def serialize_request(request, host: str, user_agent: str, where: str, path_prefix: str = "") -> bytes:
+    """The exact bytes of one HTTP/1.1 request for ``request`` (a scenario Request),
+    its path under ``path_prefix`` (`request_target`)."""
+    path = request_target(path_prefix, request.path)
     try:
         path_bytes = path.encode("ascii")
     except UnicodeEncodeError:

@@ -63,7 +63,8 @@ def resolve_target(scenario, base_url: str | None = None) -> LiveTarget:
     agent = f"z6/{__version__}"
     authority = host_header(host, port)
     wire = tuple(
-        serialize_request(r, authority, agent, f"{scenario.source}: requests[{i}] ({r.name})")
+        serialize_request(r, authority, agent, f"{scenario.source}: requests[{i}] ({r.name})",
+                          target.path_prefix)
         for i, r in enumerate(scenario.requests)
     )
     return LiveTarget(

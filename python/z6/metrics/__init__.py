@@ -7,13 +7,14 @@ rates by kind, schedule lag, and a per-second `TimeSeries`. See docs/metrics.md.
 """
 
 from z6.metrics._distribution import Distribution, latency_distribution
-from z6.metrics._lag import LAG_CEILING_MS, LAG_FLOOR_MS, LAG_FRACTION, lag_threshold_ms
+from z6.metrics._lag import LAG_FLOOR_MS, LAG_FRACTION, LAG_MIN_SAMPLES, lag_threshold_ms, mean_think_ms
 from z6.metrics._percentile import PERCENTILES, LatencyStats, nearest_rank
 from z6.metrics._summary import (DEFAULT_EXACT_LIMIT, PERCENTILE_METHODS, RequestSummary, StatusSummary, Summary,
-                                 SummaryBuilder)
+                                 SummaryBuilder, failure_label)
 from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries, TimeSeriesBuilder
 
 __all__ = [
+    "failure_label",
     "DEFAULT_EXACT_LIMIT",
     "PERCENTILE_METHODS",
     "Distribution",
@@ -30,6 +31,7 @@ __all__ = [
     "nearest_rank",
     "lag_threshold_ms",
     "LAG_FLOOR_MS",
-    "LAG_CEILING_MS",
+    "LAG_MIN_SAMPLES",
+    "mean_think_ms",
     "LAG_FRACTION",
 ]

@@ -44,7 +44,7 @@ import numpy as np
 
 from z6.events import FAILURE_STATUS_MIN, ErrorCode, EventKind, outcome_mask
 from z6.metrics._distribution import Distribution
-from z6.metrics._lag import LagRecorder, lag_threshold_ms, lag_warning
+from z6.metrics._lag import LAG_MIN_SAMPLES, LagRecorder, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyRecorder
 from z6.metrics._percentile import LatencyStats
 from z6.metrics._timeseries import TimeSeries, TimeSeriesBuilder
@@ -142,14 +142,17 @@ class Summary:
             **self.overall.to_dict(),
             "requests_by_name": {name: r.to_dict() for name, r in self.per_request.items()},
             "by_status": {str(s): r.to_dict() for s, r in sorted(self.per_status.items())},
-            "lag_ms": {**self.lag.to_dict(), "warn_above_p99": self.lag_threshold_ms},
+            "lag_ms": {**self.lag.to_dict(), "warn_above_p99": self.lag_threshold_ms,
+                       "warn_min_samples": LAG_MIN_SAMPLES},
             "time_series": self.time_series.to_dict() if self.time_series is not None else None,
             "latency_distribution": self.distribution.to_dict(),
             "warnings": list(self.warnings),
         }
 
 
-def _failure_label(kind: int, error: int) -> str:
+def failure_label(kind: int, error: int) -> str:
+    """How a failure with no HTTP status is named (summary.json's ``errors`` keys,
+    `z6 analyze --by status` groups): "timeout", "cancelled", "error:<code>"."""
     if kind == _TIMEOUT:
         return "timeout"
     if kind == _CANCELLED:
@@ -167,15 +170,19 @@ class SummaryBuilder:
     time series then counts the bytes sent each second. ``exact_limit`` is how many
     responses and late lags are kept as exact values before the builder switches
     to HDR histograms (module docstring); 0 uses histograms from the first response.
+    ``think_ms`` is the scenario's mean think time (`z6.metrics.mean_think_ms`): the
+    schedule-lag warning weighs the lag against think time plus latency.
     """
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
-                 request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT) -> None:
+                 request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT,
+                 think_ms: float = 0.0) -> None:
         if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
             raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
         self.tick_ns = tick_ns
         self.exact_limit = int(exact_limit)
+        self.think_ms = float(think_ms)  # the scenario's mean think time: the lag warning weighs lag against it
         n = len(self.request_names)
         self._issued = np.zeros(n, dtype=np.int64)
         self._completed = np.zeros(n, dtype=np.int64)
@@ -243,7 +250,7 @@ class SummaryBuilder:
                 (request[failed].astype(np.int64) << 32) | (kind[failed].astype(np.int64) << 16)
                 | chunk["error"][failed], return_counts=True)
             for key, count in zip(keys.tolist(), counts.tolist()):
-                label = _failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
+                label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
                 self._failures[(key >> 32, label)] += count
 
         # Peak concurrency: running count of spawned minus completed VUs.
@@ -294,7 +301,7 @@ class SummaryBuilder:
         per_status = {s: StatusSummary(all_statuses[s], stats) for s, stats in latency.per_status.items()}
         lag = self._lag.finish()
         p50 = overall.latency.percentiles["p50"]
-        warnings = [w for w in (lag_warning(lag, p50), self._clamped_warning(latency.clamped)) if w]
+        warnings = [w for w in (lag_warning(lag, p50, self.think_ms), self._clamped_warning(latency.clamped)) if w]
         first = self._first_tick or 0
         duration_s = max(self._last_tick - first, 1) * self.tick_ns / 1e9
         return Summary(
@@ -306,7 +313,7 @@ class SummaryBuilder:
             per_request=per_request,
             per_status=per_status,
             lag=lag,
-            lag_threshold_ms=lag_threshold_ms(p50),
+            lag_threshold_ms=lag_threshold_ms(p50, self.think_ms),
             time_series=self._series.finish(),
             distribution=latency.distribution,
             warnings=tuple(warnings),

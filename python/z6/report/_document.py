@@ -14,10 +14,11 @@ from z6.analysis import recompute_run
 from z6.analysis._recompute import LogSource
 from z6.assertions import AssertionResult
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
-from z6.metrics import Summary
+from z6.metrics import LAG_MIN_SAMPLES, Summary
 from z6.result import RunResult
 
-__all__ = ["SCHEMA_VERSION", "summary_document", "document_from_log", "build_document", "run_header"]
+__all__ = ["SCHEMA_VERSION", "summary_document", "document_from_log", "build_document", "run_header",
+           "verdict_word"]
 
 SCHEMA_VERSION = 1
 
@@ -48,18 +49,32 @@ def run_header(*, scenario: str, scenario_sha256: str, mode: str, seed: int, vus
     }
 
 
-def _verdict(assertions: Sequence[AssertionResult], interrupted: bool) -> dict[str, Any]:
+def _verdict(assertions: Sequence[AssertionResult], status: str) -> dict[str, Any]:
     failed = sum(1 for a in assertions if not a.passed)
-    # The exit code `z6 run` gives: an interrupted run is a runtime error whatever
-    # its assertions say, since they judged only part of the planned load.
+    interrupted = status != "completed"
+    # The exit code `z6 run` gives: a run that did not complete is a runtime error
+    # whatever its assertions say, since they judged only part of the planned load.
     exit_code = EXIT_RUNTIME if interrupted else EXIT_ASSERTION_FAILED if failed else EXIT_OK
     return {
-        "passed": failed == 0,
+        "passed": exit_code == EXIT_OK,
         "assertions_total": len(assertions),
         "assertions_failed": failed,
         "interrupted": interrupted,
         "exit_code": exit_code,
+        # The word the terminal summary ends with (z6.report.verdict_word).
+        "result": verdict_word(status, failed == 0).lower(),
     }
+
+
+def verdict_word(status: str, assertions_passed: bool) -> str:
+    """The verdict a run's summary ends with: FAILED for a run that lost part of
+    its load (a worker), INTERRUPTED for one stopped early (or a partial log),
+    else FAILED or PASSED by its assertions."""
+    if status == "failed":
+        return "FAILED"
+    if status != "completed":
+        return "INTERRUPTED"
+    return "PASSED" if assertions_passed else "FAILED"
 
 
 def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[AssertionResult],
@@ -84,12 +99,13 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
         "statuses": {str(code): s.to_dict() for code, s in sorted(summary.per_status.items())},
         "errors": {kind: {"count": count, "rate": overall.error_rates[kind]}
                    for kind, count in sorted(overall.errors.items())},
-        "lag_ms": {**summary.lag.to_dict(), "warn_above_p99": summary.lag_threshold_ms},
+        "lag_ms": {**summary.lag.to_dict(), "warn_above_p99": summary.lag_threshold_ms,
+                   "warn_min_samples": LAG_MIN_SAMPLES},
         "time_series": summary.time_series.to_dict() if summary.time_series is not None else None,
         "latency_distribution": summary.distribution.to_dict(),
         "assertions": [{"index": i, **a.to_dict()} for i, a in enumerate(assertions)],
         "warnings": [*summary.warnings, *warnings],
-        "verdict": _verdict(assertions, bool(run["interrupted"])),
+        "verdict": _verdict(assertions, run["status"] if run["interrupted"] else "completed"),
     }
 
 

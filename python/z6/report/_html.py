@@ -120,7 +120,9 @@ def _percentile_method(summary: Mapping[str, Any]) -> str:
 
 def _header(doc: Mapping[str, Any]) -> str:
     run, verdict = doc["run"], doc["verdict"]
-    if verdict["interrupted"]:
+    if verdict.get("result") == "failed" and verdict["interrupted"]:
+        badge = '<span class="verdict fail">FAILED</span>'  # a lost worker
+    elif verdict["interrupted"]:
         badge = '<span class="verdict warn">INTERRUPTED</span>'
     elif verdict["passed"]:
         badge = '<span class="verdict pass">PASSED</span>'
@@ -280,7 +282,8 @@ def _assertions(doc: Mapping[str, Any]) -> str:
     for a in doc["assertions"]:
         verdict = '<span class="verdict pass">PASS</span>' if a["passed"] else '<span class="verdict fail">FAIL</span>'
         measured = "no data" if a["measured"] is None else f"{a['measured']:.6g}"
-        rows.append([escape(a["scope"]), verdict, escape(f"{a['name']} {a['comparison']} {a['threshold']:g}"),
+        rows.append([escape(a["scope"]), verdict, escape(f"{a['name']} {a['comparison']} {a['threshold']:g}"
+                            f"{' (default)' if a.get('default') else ''}"),
                      escape(measured)])
     return "<h2>Assertions</h2><section>" + _table(["scope", "result", "assertion", "measured"], rows) + "</section>"
 

@@ -1,4 +1,8 @@
-"""Text, CSV and JSON renderings of analyses, diffs and verifications."""
+"""Text, CSV and JSON renderings of analyses, diffs and verifications.
+
+The text forms show user text (request names, paths, the filter) through
+`z6.errors.printable`: a name from a log cannot forge a line or send escape
+sequences. CSV and JSON keep it as it is (their quoting is their own)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any, Optional, Sequence
 from z6.analysis._analyze import Analysis, GroupStats
 from z6.analysis._diff import DiffResult, DiffRow
 from z6.analysis._verify import VerifyResult
+from z6.errors import printable
 
 __all__ = ["render_analysis", "render_diff", "render_verify", "to_json"]
 
@@ -61,24 +66,24 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _log_line(log: dict) -> str:
-    return (f"{log['path']}: {log['mode']} run of {log['scenario']}, seed {log['seed']}, {log['vus']} VUs, "
+    return (f"{printable(log['path'])}: {log['mode']} run of {printable(log['scenario'])}, seed {log['seed']}, {log['vus']} VUs, "
             f"{log['status']}, {log['records']} records")
 
 
 def _analysis_text(analysis: Analysis) -> str:
     lines = [f"z6 analyze {_log_line(analysis.log)}", f"  duration  {analysis.duration_s:.3f} s"]
     if analysis.filter is not None:
-        lines.append(f"  filter    {analysis.filter}")
+        lines.append(f"  filter    {printable(analysis.filter)}")
     rows: list[GroupStats] = [analysis.overall, *analysis.groups]
     title = analysis.by or "group"
     lines.append("")
     lines += _table([title, "events", "requests", "completed", "failed", "error%", "rate/s"],
-                    [[g.label, str(g.events), _count(g.requests), str(g.completed), str(g.failed),
+                    [[printable(g.label), str(g.events), _count(g.requests), str(g.completed), str(g.failed),
                       _pct(g.error_rate), _rate(g.rate)] for g in rows])
     labels = analysis.percentile_labels
     lines.append("")
     lines += _table(["latency ms", "count", "min", "mean", *labels, "max"],
-                    [[g.label, str(g.latency.count), _ms(g.latency.min), _ms(g.latency.mean),
+                    [[printable(g.label), str(g.latency.count), _ms(g.latency.min), _ms(g.latency.mean),
                       *(_ms(g.latency.percentiles[p]) for p in labels), _ms(g.latency.max)] for g in rows])
     return "\n".join(lines)
 
@@ -131,14 +136,15 @@ def render_diff(result: DiffResult, fmt: str = "text") -> str:
     if fmt == "json":
         return to_json(result.to_dict())
     lines = ["z6 diff", f"  A  {_log_line(result.a.log)}", f"  B  {_log_line(result.b.log)}"]
-    lines += [f"  note: {note}" for note in result.notes]
+    lines += [f"  note: {printable(note)}" for note in result.notes]
     lines.append("")
     lines += _table(["metric", "A", "B", "delta", "change"], [_diff_cells(row) for row in result.rows])
     if result.checks:
         lines.append("")
         lines.append("thresholds")
         for check in result.checks:
-            lines.append(f"  {'FAIL' if check.exceeded else 'PASS'}  {check.threshold.text}: {check.reason}")
+            lines.append(f"  {'FAIL' if check.exceeded else 'PASS'}  {printable(check.threshold.text)}: "
+                         f"{printable(check.reason)}")
         exceeded = sum(c.exceeded for c in result.checks)
         lines.append("")
         lines.append(f"REGRESSION: {exceeded} of {len(result.checks)} thresholds exceeded" if exceeded
@@ -148,5 +154,7 @@ def render_diff(result: DiffResult, fmt: str = "text") -> str:
 
 def render_verify(result: VerifyResult, log: dict) -> str:
     verdict = "MATCH" if result.matched else "MISMATCH"
-    return "\n".join([f"z6 replay --verify {_log_line(log)}", f"{verdict}: {result.message}",
-                      *(f"note: {remark}" for remark in result.remarks)])
+    # The message's own lines are z6's; each is shown printable (names in it are escaped at the source).
+    message = "\n".join(printable(line) for line in result.message.split("\n"))
+    return "\n".join([f"z6 replay --verify {_log_line(log)}", f"{verdict}: {message}",
+                      *(f"note: {printable(remark)}" for remark in result.remarks)])

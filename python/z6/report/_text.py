@@ -1,11 +1,22 @@
-"""The terminal summary of a run: plain text, aligned columns, no colour codes."""
+"""The terminal summary of a run: plain text, aligned columns, no colour codes.
+
+User text (request names, the scenario path) is shown through `z6.errors.printable`:
+a name cannot start a line of its own or send escape sequences. With more than
+`MAX_REQUEST_ROWS` requests the request tables show the busiest ones and one line
+for the rest; summary.json and `z6 analyze --by request` hold them all.
+"""
 
 from __future__ import annotations
 
-from z6.result import RunResult
+from z6.errors import printable
 from z6.metrics import PERCENTILES, LatencyStats
+from z6.report._document import verdict_word
+from z6.result import RunResult
 
-__all__ = ["render_run"]
+__all__ = ["render_run", "MAX_REQUEST_ROWS"]
+
+# Request rows in each table of the terminal summary (the busiest, by count).
+MAX_REQUEST_ROWS = 20
 
 
 def _ms(value: float | None) -> str:
@@ -33,11 +44,28 @@ def _scale_out_lines(scale_out) -> list[str]:
     return lines
 
 
+def _shown_requests(per_request: dict) -> tuple[list[tuple[str, object]], int]:
+    """The requests the tables show (all in file order, or the busiest
+    `MAX_REQUEST_ROWS` by count) and how many are left out."""
+    items = list(per_request.items())
+    if len(items) <= MAX_REQUEST_ROWS:
+        return items, 0
+    order = sorted(range(len(items)), key=lambda i: (-items[i][1].requests, i))
+    return [items[i] for i in order[:MAX_REQUEST_ROWS]], len(items) - MAX_REQUEST_ROWS
+
+
+def _more_line(result: RunResult, hidden: int) -> str:
+    where = printable(result.out_dir) if result.out_dir is not None else "RUN"
+    return f"  ... and {hidden:,} more requests: z6 analyze {where} --by request"
+
+
 def render_run(result: RunResult) -> str:
     s = result.summary
     o = s.overall
+    shown, hidden = _shown_requests(s.per_request)
+    shown = [(printable(name), r) for name, r in shown]
     lines = [
-        f"z6 {result.mode} run of {result.scenario_source}: seed {result.seed}, "
+        f"z6 {result.mode} run of {printable(result.scenario_source)}: seed {result.seed}, "
         f"{result.n_vus} VUs, {s.duration_s:.3f} s {'simulated' if result.mode == 'simulate' else ''}".rstrip(),
         f"  requests     {o.requests}  ({s.rate:.1f}/s)",
         f"  completed    {o.completed}, failed {o.failed} ({o.error_rate:.2%})",
@@ -52,13 +80,15 @@ def render_run(result: RunResult) -> str:
         lines.append("  percentiles  from HDR histograms (the run outgrew the exact limit): each at most "
                      "0.1% above the exact value; counts, min, mean and max exact")
     lag_label = "schedule lag"
-    width = max([len(lag_label), *(len(n) for n in s.per_request)])
+    width = max([len(lag_label), *(len(n) for n, _ in shown)])
     header = ["min", *(p for p, _ in PERCENTILES), "max"]
     lines.append("")
     lines.append(f"  {'latency ms':<{width}}" + "".join(f"{h:>10}" for h in header))
     lines.append(_latency_row("overall", o.latency, width))
-    for name, r in s.per_request.items():
+    for name, r in shown:
         lines.append(_latency_row(name, r.latency, width))
+    if hidden:
+        lines.append(_more_line(result, hidden))
     # Beside latency, so a saturated generator shows up where latency is read.
     lines.append(_latency_row(lag_label, s.lag, width))
     if s.per_status:
@@ -68,16 +98,20 @@ def render_run(result: RunResult) -> str:
             lines.append(f"  {status:<{width}}{st.count:>10}" + _latency_cells(st.latency))
     lines.append("")
     lines.append(f"  {'request':<{width}}{'requests':>10}{'failed':>10}{'error%':>10}")
-    for name, r in s.per_request.items():
+    for name, r in shown:
         lines.append(f"  {name:<{width}}{r.requests:>10}{r.failed:>10}{r.error_rate:>10.2%}")
+    if hidden:
+        lines.append(_more_line(result, hidden))
     if result.assertions:
         lines.append("")
         lines.append("assertions")
         for a in result.assertions:
             op = a.comparison
             measured = "no data" if a.measured is None else f"{a.measured:.4g}"
-            scope = "" if a.scope == "overall" else f"[{a.scope}] "
-            lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}: measured {measured}")
+            scope = "" if a.scope == "overall" else f"[{printable(a.scope)}] "
+            default = " (default)" if getattr(a, "default", False) else ""
+            lines.append(f"  {'PASS' if a.passed else 'FAIL'}  {scope}{a.name} {op} {a.threshold:g}{default}: "
+                         f"measured {measured}")
     if result.scale_out is not None:
         lines.append("")
         lines.extend(_scale_out_lines(result.scale_out))
@@ -88,7 +122,7 @@ def render_run(result: RunResult) -> str:
         lines.append("")
         lines.extend(f"LOST  {line}" for line in result.scale_out.lost_message().splitlines())
     lines.append("")
-    verdict = "FAILED" if result.failed or not result.passed else "PASSED"
+    verdict = verdict_word(result.status, result.passed)
     wall = "wall unknown" if result.stats.wall_s is None else f"{result.stats.wall_s * 1000:.1f} ms wall"
     lines.append(f"{verdict}  ({s.events} events, {wall})")
     return "\n".join(lines)

@@ -22,6 +22,8 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 
+from z6.errors import printable
+
 __all__ = [
     "Loc",
     "Problem",
@@ -67,7 +69,8 @@ def render_path(loc: Loc) -> str:
         if isinstance(part, int):
             out.append(f"[{part}]")
             continue
-        key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        # printable: json.dumps escapes C0 controls, not DEL, C1 controls or line separators.
+        key = part if _BARE_KEY.fullmatch(part) else printable(json.dumps(part, ensure_ascii=False))
         out.append(f".{key}" if out else key)
     return "".join(out) or "(top level)"
 
@@ -92,7 +95,7 @@ def render_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        shown = json.dumps(value, ensure_ascii=False)
+        shown = printable(json.dumps(value, ensure_ascii=False))
         if len(shown) > _MAX_SHOWN_CHARS:
             shown = shown[: _MAX_SHOWN_CHARS - 4] + '..."'
         return shown

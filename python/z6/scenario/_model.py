@@ -20,6 +20,7 @@ is filled in by ``_resolve``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, ClassVar, Literal, Optional
 from urllib.parse import urlsplit
 
@@ -204,8 +205,10 @@ def _check_base_url(url: str) -> str:
         raise ValueError(f"must have a port between 1 and 65535, got {shown}") from None
     if port == 0:
         raise ValueError(f"must have a port between 1 and 65535, got {shown}")
-    if parts.path not in ("", "/"):
-        raise ValueError(f'must not have a path other than "/" (put paths in requests), got {shown}')
+    # A path is a prefix for every request path (docs/scenario.md: the prefix, less a
+    # trailing "/", then the request path). It goes on the wire as it is written.
+    if not parts.path.isascii():
+        raise ValueError(f"must be ASCII in its path (percent-encode other characters), got {shown}")
     if parts.query or url.rstrip("/").endswith("?"):
         raise ValueError(f"must not have a query string (put it in the request paths), got {shown}")
     if parts.fragment or "#" in url:
@@ -284,8 +287,18 @@ def _check_weight(weight: float) -> float:
     return weight
 
 
+def _check_name(name: str) -> str:
+    # A request name is printed in the summary, analyses and messages: a control
+    # character (Unicode category Cc: C0 such as CR, LF, ESC; DEL; C1 such as CSI)
+    # could forge lines or rewrite the terminal. Other unprintable characters (line
+    # separators, bidi overrides) are allowed and escaped wherever a name is printed.
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValueError(f"must not contain control characters, got {render_value(name)}")
+    return name
+
+
 class RequestModel(_Table):
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1), AfterValidator(_check_name)]
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     path: Annotated[str, AfterValidator(_check_path)]
     headers: dict[str, str] = Field(default_factory=dict)
@@ -428,6 +441,7 @@ class SequenceModel(_Table):
 class AssertionLimitsModel(_Table):
     p50_latency_ms: Optional[PositiveNumber] = None
     p90_latency_ms: Optional[PositiveNumber] = None
+    p95_latency_ms: Optional[PositiveNumber] = None
     p99_latency_ms: Optional[PositiveNumber] = None
     p999_latency_ms: Optional[PositiveNumber] = None
     error_rate_max: Optional[Fraction] = None
@@ -438,6 +452,8 @@ class AssertionLimitsModel(_Table):
 
 class AssertionsModel(AssertionLimitsModel):
     requests: dict[str, AssertionLimitsModel] = Field(default_factory=dict)
+    # false turns off the default verdict (z6.assertions.DEFAULT_ERROR_RATE_MAX).
+    default: bool = True
 
 
 # --- [simulation] -----------------------------------------------------------

@@ -135,13 +135,15 @@ def _target(model: TargetModel) -> Target:
     parts = urlsplit(model.base_url)
     scheme = "https" if parts.scheme == "https" else "http"
     port = parts.port or (443 if scheme == "https" else 80)
+    prefix = parts.path.rstrip("/")
     return Target(
-        base_url=f"{scheme}://{parts.netloc}",
+        base_url=f"{scheme}://{parts.netloc}{prefix}",
         scheme=scheme,
         host=parts.hostname or "",
         port=port,
         tls=scheme == "https",
         connection_timeout_ms=model.connection_timeout_ms,
+        path_prefix=prefix,
     )
 
 
@@ -331,10 +333,12 @@ def _sequence(problems: _Problems, model: SequenceModel, names: dict[str, int]) 
     return RequestSequence(type=model.type, steps=tuple(steps))
 
 
-def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertions], ...] = ()) -> Assertions:
+def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertions], ...] = (),
+            default: bool = True) -> Assertions:
     return Assertions(
         p50_latency_ms=model.p50_latency_ms,
         p90_latency_ms=model.p90_latency_ms,
+        p95_latency_ms=model.p95_latency_ms,
         p99_latency_ms=model.p99_latency_ms,
         p999_latency_ms=model.p999_latency_ms,
         error_rate_max=model.error_rate_max,
@@ -342,6 +346,7 @@ def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertion
         rps_min=model.rps_min,
         status_5xx_max_rate=model.status_5xx_max_rate,
         per_request=per_request,
+        default=default,
     )
 
 
@@ -355,7 +360,7 @@ def _assertions(problems: _Problems, model: AssertionsModel, names: dict[str, in
         return None
     # In request order, so reports list them the way the file lists the requests.
     ordered = sorted(model.requests.items(), key=lambda item: names[item[0]])
-    return _limits(model, tuple((name, _limits(limits)) for name, limits in ordered))
+    return _limits(model, tuple((name, _limits(limits)) for name, limits in ordered), default=model.default)
 
 
 def _latency(model: BaseModel) -> LatencyModel:

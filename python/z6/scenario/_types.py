@@ -85,13 +85,16 @@ class Runtime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
-    base_url: str  # "scheme://host[:port]", no trailing slash: base_url + request.path is the URL
+    base_url: str  # "scheme://host[:port][/prefix]", no trailing slash: base_url + request.path is the URL
     scheme: Literal["http", "https"]
     host: str
     port: int  # explicit or the scheme's default (80 / 443)
     tls: bool  # == (scheme == "https")
     builtin: bool = False  # z6's own server (host 127.0.0.1, port 0 until `z6 run` starts it)
     connection_timeout_ms: float = 10_000.0
+    # The base_url's path less its trailing "/" ("" for none): every request path is
+    # sent under it, "/api/v1" + "/items" -> "/api/v1/items".
+    path_prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,6 +221,7 @@ Sequence = RequestSequence
 class Assertions:
     p50_latency_ms: float | None = None
     p90_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
     p99_latency_ms: float | None = None
     p999_latency_ms: float | None = None
     error_rate_max: float | None = None
@@ -226,6 +230,11 @@ class Assertions:
     status_5xx_max_rate: float | None = None
     # (request name, its limits) in request order; always () on the nested Assertions.
     per_request: tuple[tuple[str, Assertions], ...] = ()
+    # The default verdict (`[assertions] default`): when true and the overall limits
+    # set neither error_rate_max nor success_rate_min, the run is judged on an
+    # implicit error_rate_max (z6.assertions.DEFAULT_ERROR_RATE_MAX). Meaningful on
+    # the top-level Assertions only.
+    default: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
