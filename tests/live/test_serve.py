@@ -809,6 +809,30 @@ def test_z6_serve_prints_its_url_and_stops_cleanly(tmp_path: pathlib.Path, signu
     assert not ready.exists()
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_z6_serve_with_an_access_log_on_a_full_disk_warns_once_and_keeps_serving(tmp_path: pathlib.Path) -> None:
+    # Every write to /dev/full fails with ENOSPC, as on a full disk.
+    ready = tmp_path / "ready"
+    process = _z6("serve", "--port", "0", "--ready-file", str(ready), "--access-log", "/dev/full")
+    try:
+        port = int(_wait_for_file(ready, process))
+        for _ in range(3):
+            with Wire("127.0.0.1", port) as wire:
+                for index in range(100):
+                    wire.send(get(f"/items/{index}"))
+                    assert read_response(wire).body == FIXED_BODY
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert err == ("z6 serve: warning: access log '/dev/full': cannot write: No space left on device; "
+                   "no more requests are logged (the server keeps serving)\n")
+    assert out.splitlines()[-1] == "z6 serve: stopped after 300 requests"
+
+
 def test_z6_serve_refuses_bad_options(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert z6.cli.main(["serve", "--port", "70000"]) == 2
     assert "--port: must be a TCP port from 0 to 65535 (0: any free port), got '70000'" in capsys.readouterr().err

@@ -66,13 +66,16 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
             raise ConfigError(f"access log {access_log!r}: cannot open: {exc.strerror or exc}") from None
     loop = _new_loop()
     try:
-        log = AccessLog(log_file, loop)
+        log = AccessLog(log_file, loop, access_log or "")
         loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening))
         return log.requests
     finally:
         loop.close()
         if log_file is not None:
-            log_file.close()
+            # Closing flushes what a failed write left in the buffer: that failure
+            # was reported once already (AccessLog), so it is not raised again.
+            with contextlib.suppress(OSError):
+                log_file.close()
 
 
 async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, port: int,
