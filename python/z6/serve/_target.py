@@ -44,8 +44,10 @@ class BuiltinTarget:
     """
 
     def __init__(self, *, host: str = "127.0.0.1", access_log: Union[str, os.PathLike[str], None] = None,
-                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0) -> None:
+                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0,
+                 header_timeout_s: Optional[float] = None) -> None:
         self._host = host
+        self._header_timeout_s = header_timeout_s  # None: z6 serve's default
         self._access_log = None if access_log is None else os.path.abspath(access_log)
         self._start_timeout_s = start_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -96,6 +98,8 @@ class BuiltinTarget:
                    "--ready-file", str(ready_file)]
         if self._access_log is not None:
             command += ["--access-log", self._access_log]
+        if self._header_timeout_s is not None:
+            command += ["--header-timeout", repr(float(self._header_timeout_s))]
         with open(self._workdir / "stderr", "wb") as stderr:
             try:
                 self._process = subprocess.Popen(
