@@ -168,3 +168,40 @@ def tcp_connections(pid: int, port: int) -> int:
     # Columns: sl local_address rem_address st ... inode (the 10th); st 01 is ESTABLISHED.
     return sum(1 for line in lines
                if (cols := line.split())[2] == peer and cols[3] == "01" and cols[9] in inodes)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A function ``make(kib)`` mounting a tmpfs of that size under ``tmp_path`` and
+    returning its path (unmounted after the test). Skips, with the reason, where
+    mounting is not permitted (not root, no CAP_SYS_ADMIN, no tmpfs)."""
+    import subprocess
+
+    mounted: list[pathlib.Path] = []
+
+    def make(kib: int) -> pathlib.Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(point)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        mounted.append(point)
+        return point
+
+    try:
+        yield make
+    finally:
+        for point in mounted:
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def leave_free(disk: pathlib.Path, pages: int) -> int:
+    """Fill ``disk`` (a tmpfs) with a file so that ``pages`` blocks stay free; returns the block size."""
+    st = os.statvfs(disk)
+    filler = (st.f_bavail - pages) * st.f_bsize
+    assert filler >= 0, f"{disk} has only {st.f_bavail} blocks free"
+    with open(disk / "filler", "wb") as f:
+        f.write(b"\0" * filler)
+    assert os.statvfs(disk).f_bavail == pages
+    return st.f_bsize

@@ -20,7 +20,7 @@ PACKAGE_DIR = Path(z6.__file__).resolve().parent
 
 # The layers, lowest first: a module may import its own layer and those below.
 LAYERS = [
-    {"z6._version", "z6.errors", "z6._child_env"},
+    {"z6._version", "z6.errors", "z6._child_env", "z6._signals"},
     {"z6.events"},
     {"z6.scenario"},
     {"z6.plan"},
@@ -33,7 +33,7 @@ LAYERS = [
     {"z6.analysis"},
     {"z6.report"},
     {"z6.run"},
-    {"z6.cli", "z6.__main__", "z6"},
+    {"z6.cli", "z6.__main__", "z6", "z6._entry"},
 ]
 
 # Imports inside functions that are there on purpose, each with its reason.
@@ -41,6 +41,12 @@ LAYERS = [
 DEFERRED_IMPORTS = {
     # z6.log's names from before the analyses moved, resolved on first use (PEP 562).
     ("z6.log", "importlib"),
+    # The package's names, loaded on first use (PEP 562), so that `import z6` costs
+    # nothing and the command can handle a Ctrl-C before the package's imports.
+    ("z6", "importlib"),
+    # The command's entry point installs its interrupt handler first, then imports
+    # the command line (and with it the package: ~0.3 s a Ctrl-C may fall in).
+    ("z6._entry", "z6.cli"),
 }
 
 

@@ -81,3 +81,82 @@ def test_weighted_pick_sequence(seed_vectors):
 def test_seed_profile_cannot_be_split(seed_vectors):
     with pytest.raises(z6.ConfigError, match="seed-compatibility"):
         _seed_plan(seed_vectors).shard(0, 1)
+
+
+# -- the original engine's stop: run() ends after tick duration + 1000 ----------------------
+
+
+def _original_run(vus, duration_ticks, think_ticks, seed, weights):
+    """The original engine's VUEngine.run(), transcribed from src/vu_engine.zig
+    (spawnAllVUs at tick 0, then `while (!isComplete() and tick_count <
+    duration_ticks + 1000) tick()`): (events as in the reference, its final tick)."""
+    picks = iter(z6core.sample_original_f32(np.array(weights, np.float32), seed, 100_000).tolist())
+    state = ["spawned"] * vus
+    count = [0] * vus
+    last = [0] * vus
+    events = []
+    tick = 0
+    for _ in range(duration_ticks + 1000):
+        if all(s == "complete" for s in state):
+            break
+        tick += 1
+        for i in range(vus):
+            vu_id = i + 1
+            if state[i] == "spawned":
+                state[i] = "ready"
+                events.append({"tick": tick, "vu_id": vu_id, "event": "vu_ready"})
+            elif state[i] == "ready":
+                if count[i] == 0 or tick - last[i] >= think_ticks:
+                    count[i] += 1
+                    last[i] = tick
+                    state[i] = "executing"
+                    events.append({"tick": tick, "vu_id": vu_id, "event": "request_issued",
+                                   "request_index": next(picks)})
+            elif state[i] == "executing":
+                state[i] = "waiting"
+            elif state[i] == "waiting":
+                events.append({"tick": tick, "vu_id": vu_id, "event": "response_received"})
+                if tick >= duration_ticks:
+                    state[i] = "complete"
+                    events.append({"tick": tick, "vu_id": vu_id, "event": "vu_complete"})
+                else:
+                    state[i] = "ready"
+    return events, tick
+
+
+def test_the_transcribed_original_gives_the_reference_trace(seed_vectors):
+    config = seed_vectors["engine_trace"]["config"]
+    events, final_tick = _original_run(config["max_vus"], config["duration_ticks"], config["think_time_ticks"],
+                                       config["prng_seed"], config["requests_weights"])
+    assert events == seed_vectors["engine_trace"]["events"]
+    assert final_tick == seed_vectors["engine_trace"]["summary"]["final_tick"]
+
+
+@pytest.mark.parametrize("vus, duration, think, seed", [
+    (3, 50, 10, 42),      # the reference configuration: every VU completes, no stop
+    (3, 50, 1500, 42),    # think > 1000: every VU still thinking at tick 1050
+    (3, 50, 1047, 42),    # the second request issued at 1049: its response (1051) never comes
+    (3, 50, 1048, 42),    # issued at 1050, the last tick: no outcome either
+    (4, 20, 999, 7),      # the second request answered at 1003, after the duration: all complete
+    (5, 1, 400, 3),       # duration 1: every VU completes at its first response
+    (2, 100, 1098, 5),    # the second request issued at 1100, the last tick: no outcome
+    (2, 1000, 1, 9),      # a long duration: completes before the stop
+])
+def test_the_profile_stops_where_the_original_does(vus, duration, think, seed):
+    weights = [5.0, 3.0, 2.0]
+    want, final_tick = _original_run(vus, duration, think, seed, weights)
+    plan = z6.original_profile_plan(vus=vus, duration_ticks=duration, think_ticks=think, seed=seed,
+                                    weights_f32=weights)
+    engine = z6core.Engine(plan)
+    chunks = []
+    while not engine.finished:
+        out = np.empty(7, dtype=z6.EVENT_DTYPE)
+        chunks.append(out[:engine.fill(out)])
+    events = np.concatenate(chunks)
+    assert _as_reference(events) == want
+    # Nothing after tick duration + 1000; the engine's clock ends where the original's does.
+    assert int(events["tick"].max()) <= duration + 1000
+    assert int(engine.tick) == final_tick
+    if final_tick == duration + 1000 and think > 1000:
+        # Stopped with VUs thinking or mid-request: no vu_complete for them, as in the original.
+        assert int((events["kind"] == EventKind.VU_COMPLETE).sum()) < vus

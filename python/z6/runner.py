@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from z6core import EVENT_DTYPE, Engine, LiveEngine
+from z6._signals import note_signal
 from z6.live import LiveTarget
 from z6.plan import Plan
 from z6.result import ProgressSnapshot, RunStats
@@ -93,6 +94,7 @@ class _StopOnSignal:
         self._installed = contextlib.ExitStack()
 
     def _handle(self, signum: int, frame: object) -> None:
+        note_signal()  # the process's count (z6._signals): a signal after this run stopped is its second
         if self.engine.finished:
             return  # too late to stop anything: the run is complete
         self.signals += 1

@@ -263,6 +263,14 @@ cdef class Engine:
                 if t == Z6_NO_TICK:
                     self.done = True
                     return
+                if t > self.plan.original_last_tick:
+                    # The seed-compatibility profile: the original engine's run()
+                    # stops after tick duration + 1000 whatever its VUs are doing;
+                    # a VU thinking or mid-request then gets no further event (no
+                    # outcome, no vu_complete), as there. Its clock ends at that tick.
+                    self.current_tick = self.plan.original_last_tick
+                    self.done = True
+                    return
                 self._begin_tick(t)
             t = self.current_tick
             while self.due_cursor < self.due_n:

@@ -54,6 +54,9 @@ ctypedef struct plan_t:
     const float* original_weights
     float original_total
     uint64_t original_think_ns, original_latency_ns
+    # the last tick the original engine's run() processes (duration + 1000);
+    # UINT64_MAX (no limit) in the default profile
+    uint64_t original_last_tick
 
 
 cdef class PlanArrays:

@@ -156,7 +156,13 @@ cdef class PlanArrays:
         if self.p.capacity < 0:
             raise ValueError(f"plan.capacity must be >= 0 (0: unlimited), got {self.p.capacity}")
         original_weights = self._array(plan.original_weights_f32, np.float32, "original_weights_f32")
+        self.p.original_last_tick = 0xFFFFFFFFFFFFFFFF
         if self.p.profile == PROF_ORIGINAL:
+            last_tick = int(getattr(plan, "original_last_tick", 0) or 0)
+            if last_tick < 0:
+                raise ValueError(f"plan.original_last_tick must be >= 0 (0: no limit), got {last_tick}")
+            if last_tick:
+                self.p.original_last_tick = last_tick
             if original_weights.shape[0] != self.p.n_requests:
                 raise ValueError("the seed profile needs one f32 weight per request")
             self.p.original_weights = <const float*>cnp_data(original_weights)

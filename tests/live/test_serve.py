@@ -162,7 +162,9 @@ def count_lines(path: Optional[str]) -> int:
 
 
 def test_public_api() -> None:
-    assert sorted(z6.serve.__all__) == ["BuiltinTarget", "FIXED_BODY", "loop_name", "serve"]
+    assert sorted(z6.serve.__all__) == ["BuiltinTarget", "DEFAULT_HEADER_TIMEOUT_S", "FIXED_BODY", "loop_name",
+                                        "serve"]
+    assert z6.serve.DEFAULT_HEADER_TIMEOUT_S == 10.0
     assert all(hasattr(z6.serve, name) for name in z6.serve.__all__)
     assert z6.serve.loop_name() in ("uvloop", "asyncio")
 
@@ -220,6 +222,9 @@ def test_reader_gives_the_same_requests_however_the_bytes_are_split() -> None:
     (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400, "malformed header line"),
     (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "malformed header line"),
     (b"GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400, "malformed header line"),
+    (b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400, "NUL byte in header b'Host'"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Nul: \x00\r\n\r\n", 400, "NUL byte in header b'X-Nul'"),
+    (b"GET / HTTP/1.1\r\nX\x00Y: v\r\n\r\n", 400, "malformed header line"),
     (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "malformed Content-Length"),
     (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "conflicting Content-Length"),
     (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "must end with chunked"),
@@ -659,6 +664,84 @@ def test_an_unreadable_request_gets_an_error_and_close(builtin_target: BuiltinTa
         assert wire.closed_by_peer()
 
 
+def test_a_nul_in_a_header_gets_400_and_close(builtin_target: BuiltinTarget) -> None:
+    with Wire(builtin_target.host, builtin_target.port) as wire:
+        wire.send(b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: a\x00b\r\n\r\n")
+        response = read_response(wire)
+        assert (response.status, response.headers["connection"]) == (400, "close")
+        assert b"NUL byte" in response.body
+        assert wire.closed_by_peer()
+
+
+# -- the header timeout (slowloris) ------------------------------------------------------------
+
+HEADER_TIMEOUT_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def impatient_target() -> Iterator[BuiltinTarget]:
+    with BuiltinTarget(header_timeout_s=HEADER_TIMEOUT_S) as target:
+        yield target
+
+
+def test_a_head_that_never_ends_gets_408_and_close(impatient_target: BuiltinTarget) -> None:
+    started = time.monotonic()
+    with Wire(impatient_target.host, impatient_target.port) as wire:
+        wire.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        # A header line every 0.1 s does not extend the deadline: it runs from the head's first byte.
+        for _ in range(4):
+            time.sleep(0.1)
+            wire.send(b"X-Slow: 1\r\n")
+        response = read_response(wire)
+        elapsed = time.monotonic() - started
+        assert (response.status, response.headers["connection"]) == (408, "close")
+        assert b"not received within 0.5 s" in response.body
+        assert wire.closed_by_peer()
+    # (the event loop may run a timer up to a clock tick early)
+    assert HEADER_TIMEOUT_S - 0.05 <= elapsed < HEADER_TIMEOUT_S + 2.0
+
+
+def test_slowloris_connections_are_all_closed_after_the_header_timeout(impatient_target: BuiltinTarget) -> None:
+    wires = [Wire(impatient_target.host, impatient_target.port) for _ in range(300)]
+    try:
+        for index, wire in enumerate(wires):
+            # Half send part of a head, half connect and send nothing.
+            if index % 2 == 0:
+                wire.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        deadline = time.monotonic() + HEADER_TIMEOUT_S + 4.0
+        for index, wire in enumerate(wires):
+            wire.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            data = wire.rest()
+            if index % 2 == 0:
+                assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), data[:80]
+            else:
+                assert data == b""  # nothing was asked: closed without an answer
+    finally:
+        for wire in wires:
+            wire.sock.close()
+    # The server still serves.
+    assert exchange(impatient_target, get("/")).body == FIXED_BODY
+
+
+def test_an_idle_keep_alive_connection_is_not_timed(impatient_target: BuiltinTarget) -> None:
+    with Wire(impatient_target.host, impatient_target.port) as wire:
+        wire.send(get("/"))
+        assert read_response(wire).body == FIXED_BODY
+        time.sleep(HEADER_TIMEOUT_S * 3)  # idle between requests, nothing partial sent
+        wire.send(get("/bytes/4"))
+        assert read_response(wire).body == _filler(4)
+        # A slow request body is not timed either: only the head is.
+        wire.send(b"POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\na")
+        time.sleep(HEADER_TIMEOUT_S * 2)
+        wire.send(b"b")
+        assert read_response(wire).status == 200
+
+
+def test_header_timeout_option(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert z6.cli.main(["serve", "--port", "0", "--header-timeout", "-1"]) == 2
+    assert "--header-timeout: must be a number of seconds, 0 or more (0: no limit), got '-1'" in capsys.readouterr().err
+
+
 # -- the access log and BuiltinTarget ---------------------------------------------------------
 
 
@@ -807,6 +890,30 @@ def test_z6_serve_prints_its_url_and_stops_cleanly(tmp_path: pathlib.Path, signu
     assert (process.returncode, err) == (0, "")
     assert out == "z6 serve: stopped after 1 request\n"
     assert not ready.exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_z6_serve_with_an_access_log_on_a_full_disk_warns_once_and_keeps_serving(tmp_path: pathlib.Path) -> None:
+    # Every write to /dev/full fails with ENOSPC, as on a full disk.
+    ready = tmp_path / "ready"
+    process = _z6("serve", "--port", "0", "--ready-file", str(ready), "--access-log", "/dev/full")
+    try:
+        port = int(_wait_for_file(ready, process))
+        for _ in range(3):
+            with Wire("127.0.0.1", port) as wire:
+                for index in range(100):
+                    wire.send(get(f"/items/{index}"))
+                    assert read_response(wire).body == FIXED_BODY
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert err == ("z6 serve: warning: access log '/dev/full': cannot write: No space left on device; "
+                   "no more requests are logged (the server keeps serving)\n")
+    assert out.splitlines()[-1] == "z6 serve: stopped after 300 requests"
 
 
 def test_z6_serve_refuses_bad_options(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:

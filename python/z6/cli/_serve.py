@@ -6,10 +6,11 @@ import argparse
 
 from z6.cli._options import option
 from z6.errors import EXIT_OK
-from z6.serve import loop_name, serve
+from z6.serve import DEFAULT_HEADER_TIMEOUT_S, loop_name, serve
 
 __all__ = ["register"]
 
+_timeout = option(float, lambda v: 0 <= v < float("inf"), "a number of seconds, 0 or more (0: no limit)")
 _port = option(int, lambda v: 0 <= v <= 65535, "a TCP port from 0 to 65535 (0: any free port)")
 
 
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="write one line per request to FILE: METHOD TARGET STATUS BODY_BYTES")
     serve.add_argument("--ready-file", metavar="FILE",
                        help="once listening, write the bound port to FILE (atomically); removed on exit")
+    serve.add_argument("--header-timeout", type=_timeout, default=DEFAULT_HEADER_TIMEOUT_S, metavar="S",
+                       help=f"close a connection whose request head is not complete S seconds after it "
+                            f"began, with 408 (default {DEFAULT_HEADER_TIMEOUT_S:g}; 0: no limit)")
     serve.set_defaults(handler=_cmd_serve)
 
 
@@ -32,6 +36,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"z6 serve: listening on {url} ({loop_name()}); Ctrl-C to stop", flush=True)
 
     requests = serve(host=args.host, port=args.port, access_log=args.access_log,
-                     ready_file=args.ready_file, on_listening=announce)
+                     ready_file=args.ready_file, on_listening=announce,
+                     header_timeout_s=args.header_timeout or None)
     print(f"z6 serve: stopped after {requests} request{'' if requests == 1 else 's'}", flush=True)
     return EXIT_OK

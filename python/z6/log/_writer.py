@@ -137,6 +137,10 @@ class EventLogWriter:
         self._kind_counts = np.zeros(0, dtype=np.int64)
         self._sha = hashlib.sha256()
         self._started = time.monotonic()
+        # Bytes of the file that hold a whole header and whole chunks: a write that
+        # fails part-way (a full disk) is cut back to it, so the file always ends
+        # on a chunk boundary and a footer can still follow.
+        self._good_bytes = 0
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Unbuffered: every write is a write(2), in the kernel's hands at once.
@@ -148,6 +152,7 @@ class EventLogWriter:
         except OSError as exc:
             self.abort()
             raise io_error(f"{self.partial_path}: cannot write the event log", exc) from None
+        self._good_bytes = self._file.tell()  # type: ignore[attr-defined]
 
     @property
     def records(self) -> int:
@@ -162,6 +167,14 @@ class EventLogWriter:
     @property
     def closed(self) -> bool:
         return self._file is None
+
+    def _cut_back(self) -> None:
+        # Drop the torn tail of a failed write (and give its space back).
+        try:
+            self._file.truncate(self._good_bytes)  # type: ignore[union-attr]
+            self._file.seek(self._good_bytes)  # type: ignore[union-attr]
+        except OSError:
+            pass
 
     def _write_all(self, data: object) -> None:
         view = memoryview(data).cast("B")  # type: ignore[arg-type]
@@ -187,10 +200,13 @@ class EventLogWriter:
         payload = records.view(np.uint8)
         crc = frame_crc(length, self._chunks, payload)
         try:
-            self._write_all(encode_frame_header(length, self._chunks, crc))
+            frame = encode_frame_header(length, self._chunks, crc)
+            self._write_all(frame)
             self._write_all(payload)
         except OSError as exc:
+            self._cut_back()
             raise io_error(f"{self.partial_path}: cannot write the event log", exc) from None
+        self._good_bytes += len(frame) + length
         self._chunks += 1
         self._records += records.size
         self._sha.update(payload)
@@ -202,7 +218,10 @@ class EventLogWriter:
             self._kind_counts[: counts.size] += counts
 
     def finish(self, status: str = "completed") -> Path:
-        """Write the footer, fsync, rename to ``events.z6log`` and return its path."""
+        """Write the footer, fsync, rename to ``events.z6log`` and return its path.
+
+        If the footer cannot be written (a full disk), the file is cut back to its
+        last whole chunk and left as ``events.z6log.partial``: it still reads."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         if self._file is None:
@@ -217,8 +236,12 @@ class EventLogWriter:
             finished_utc=utc_now(),
         )
         try:
-            self._write_all(encode_footer(footer))
-            os.fsync(self._file.fileno())  # type: ignore[union-attr]
+            try:
+                self._write_all(encode_footer(footer))
+                os.fsync(self._file.fileno())  # type: ignore[union-attr]
+            except OSError:
+                self._cut_back()
+                raise
             self._file.close()  # type: ignore[union-attr]
             self._file = None
             os.replace(self.partial_path, self.path)

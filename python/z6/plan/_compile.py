@@ -79,6 +79,7 @@ class Plan:
     original_think_ticks: int = 0
     original_latency_ticks: int = 0
     vu_id_step: int = 1
+    original_last_tick: int = 0  # the seed profile: the original's run() stops after it (0: no limit)
 
     @property
     def n_vus(self) -> int:

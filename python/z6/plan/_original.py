@@ -11,7 +11,11 @@ import numpy as np
 import z6core
 from z6.plan._compile import U64_MAX, WEIGHT_SCALE, Plan
 
-__all__ = ["original_profile_plan", "seed_profile_plan"]
+__all__ = ["original_profile_plan", "seed_profile_plan", "ORIGINAL_RUN_BUFFER_TICKS"]
+
+# The original engine's run() loops `while (!isComplete() and tick_count < duration_ticks + 1000)`
+# ("Buffer for completion"): it processes ticks 1 .. duration + 1000 and stops there.
+ORIGINAL_RUN_BUFFER_TICKS = 1000
 
 
 def original_profile_plan(
@@ -29,7 +33,10 @@ def original_profile_plan(
     One stream shared by all VUs in id order, the original engine's f32 weighted pick, think
     time counted from the issue, a ``latency_ticks`` simulated request, and the
     seed's completion rule (a VU completes at its first response on or after
-    ``duration_ticks``). The default tick is the original engine's: 100 ticks a second.
+    ``duration_ticks``), and its stop: the run ends after tick ``duration_ticks +
+    1000`` even with VUs thinking or mid-request, which get no further event (no
+    outcome, no ``vu_complete``: the one place the profile breaks the outcome rule,
+    as the original does). The default tick is the original engine's: 100 ticks a second.
     """
     weights = np.asarray(weights_f32, dtype=np.float32)
     return Plan(
@@ -57,6 +64,7 @@ def original_profile_plan(
         original_weights_f32=weights,
         original_think_ticks=think_ticks,
         original_latency_ticks=latency_ticks,
+        original_last_tick=duration_ticks + ORIGINAL_RUN_BUFFER_TICKS,
     )
 
 

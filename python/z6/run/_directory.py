@@ -3,8 +3,10 @@ when asked, ``report.html``.
 
 The log is streamed while the run goes on (`z6.log.EventLogWriter`); it is renamed
 into place only when its footer is written, so a run that dies leaves
-``events.z6log.partial`` and never a complete-looking log. The other files are
-written atomically after the run.
+``events.z6log.partial`` and never a complete-looking log. At the end the log is
+sealed first, then the other files are written atomically; a failure on the way
+leaves no file that claims more than happened (`RunDirectory.finish`,
+docs/output.md "The run directory: order of writes").
 """
 
 from __future__ import annotations
@@ -76,33 +78,69 @@ class RunDirectory:
         self.log_path: Optional[Path] = None
 
     def finish(self, result: RunResult, *, html: bool = False) -> Path:
-        """Write the scenario copy, summary.json (and report.html), then append the
-        assertion verdicts to the log and seal it. The log is sealed last, so a
-        complete events.z6log always has its summary beside it; if anything
-        fails, the log stays ``.partial`` and the error names the file."""
-        target = self.path
+        """Seal the log, then write the scenario copy, summary.json and report.html.
+
+        The order is what makes a failure (a full disk) safe, docs/output.md:
+
+        1. the assertion verdicts and the footer go into the log, which is renamed
+           ``events.z6log``: the log is the record every other file is rebuilt
+           from, so it is sealed whenever its footer fits (if the verdicts do not
+           fit, it is sealed without them: they are rebuilt from its header);
+        2. ``scenario.toml``, ``summary.json``, ``report.html``, each atomically.
+
+        If step 1 fails the log stays ``events.z6log.partial`` (cut back to its last
+        whole chunk) and nothing else is written. If step 2 fails, summary.json
+        and report.html are removed again: they would claim a run that exits 0
+        or 1 when `z6 run` exits 3; the sealed log stays, complete, and the
+        error says so. Either way a `RunError` (exit 3) names the file.
+        """
+        verdicts = assertion_events(result.assertions, result.stats.final_tick, self.plan.request_names)
         try:
-            target = self.path / "scenario.toml"
+            if len(verdicts):
+                try:
+                    self.writer(verdicts)
+                except RunError:
+                    pass  # the footer may still fit; the verdicts are rebuilt from the header
+            self.log_path = self.writer.finish(result.status)
+        except RunError as exc:
+            self.abort()
+            raise RunError(f"{exc}; the run directory {self.path} keeps the log as {PARTIAL_NAME} "
+                           "(its complete chunks read) and no summary") from None
+        written: list[Path] = []
+        target = self.path / "scenario.toml"
+        try:
             write_text_atomic(target, self.scenario.text)
             document = summary_document(result)
             target = self.path / "summary.json"
             write_json(target, document)
+            written.append(target)
             if html:
                 target = self.path / "report.html"
                 write_html(target, document)
-            target = self.path / PARTIAL_NAME
-            verdicts = assertion_events(result.assertions, result.stats.final_tick, self.plan.request_names)
-            if len(verdicts):
-                self.writer(verdicts)
-            self.log_path = self.writer.finish(result.status)
-        except RunError:
-            self.abort()
-            raise
+                written.append(target)
         except OSError as exc:
-            self.abort()
-            # Files z6 names inside the run directory, after the run: any failure is a runtime one (3).
-            raise RunError(f"{target}: cannot write: {exc.strerror or exc}") from None
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise RunError(f"{target}: cannot write: {exc.strerror or exc}; the event log {self.log_path} is "
+                           f"sealed and complete, and no summary was left beside it "
+                           f"(`z6 report {self.path} --json {self.path / 'summary.json'}` rebuilds it)") from None
         return self.path
+
+    def fail(self) -> Optional[Path]:
+        """The run stopped on an error: seal what was logged with status "failed"
+        when the footer fits (the log then says the run failed before its end),
+        else keep it as ``events.z6log.partial``; no summary is written. A log
+        without one event is removed, as by `abort`. Returns the sealed log's path."""
+        if self.writer.closed:
+            return None
+        if self.writer.records == 0:
+            self.abort()
+            return None
+        try:
+            self.log_path = self.writer.finish("failed")
+        except RunError:
+            return None  # left as .partial, cut back to its last whole chunk
+        return self.log_path
 
     def abort(self) -> None:
         """The run failed: keep what was written as ``events.z6log.partial`` (or,

@@ -138,11 +138,23 @@ def run_scenario(
                 target = stack.enter_context(_live_target(scenario, vus, distributed))
             builder, stats = run(target, backend)
     except BaseException as exc:
-        if outputs is not None:
-            outputs.abort()
+        if outputs is None:
+            if isinstance(exc, OSError):
+                raise RunError(f"{scenario.source}: the run failed: {exc}") from exc
+            raise
+        if not isinstance(exc, Exception):
+            outputs.abort()  # KeyboardInterrupt, SystemExit: keep the .partial as it is
+            raise
+        # The run stopped on an error (a full disk, a lost target): the log is
+        # sealed "failed" if its footer fits, and no summary claims anything.
+        sealed = outputs.fail()
+        state = (f"the log {sealed} is sealed with status failed" if sealed is not None
+                 else f"no complete log was left in {outputs.path}")
         if isinstance(exc, OSError):
-            where = f" (run directory {outputs.path})" if outputs is not None else ""
-            raise RunError(f"{scenario.source}: the run failed{where}: {exc}") from exc
+            raise RunError(f"{scenario.source}: the run failed (run directory {outputs.path}): {exc}; "
+                           f"{state}") from exc
+        if isinstance(exc, RunError):
+            raise RunError(f"{exc}; {state}") from exc
         raise
     summary = builder.finish()
     result = RunResult(

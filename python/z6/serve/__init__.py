@@ -10,8 +10,9 @@ Connection: close, HTTP/1.0, reset, malformed, truncated, slow and trickled
 responses, echo, huge headers) are described in docs/serve.md.
 """
 
+from z6.serve._connection import DEFAULT_HEADER_TIMEOUT_S
 from z6.serve._routes import FIXED_BODY
 from z6.serve._server import loop_name, serve
 from z6.serve._target import BuiltinTarget
 
-__all__ = ["BuiltinTarget", "serve", "loop_name", "FIXED_BODY"]
+__all__ = ["BuiltinTarget", "serve", "loop_name", "FIXED_BODY", "DEFAULT_HEADER_TIMEOUT_S"]

@@ -6,6 +6,12 @@ written and logged inside ``data_received``, with no task or future per request.
 A reply with pauses or a large body runs as a task; requests that arrive meanwhile
 (pipelining) wait in a queue and are answered in order after it.
 
+Header timeout: a request head must arrive whole within ``Shared.header_timeout_s``
+of the connection's start (its first request) or of its first byte (later
+requests); otherwise the client gets ``408 Request Timeout`` and the connection is
+closed (closed silently if it never sent a byte). An idle keep-alive connection,
+with nothing partial buffered, is not timed, nor is a request body.
+
 Back-pressure: while the client is not reading (the transport's write buffer is
 over its high-water mark) the connection neither answers queued requests nor reads
 new ones; while `MAX_QUEUED` requests wait it reads no more. So a client pipelining
@@ -25,21 +31,24 @@ from z6.serve._http import CONTINUE, HttpError, ReaderItem, Request, RequestRead
 from z6.serve._reply import CLOSE, RESET, Pause, Reply, Send, Stream, Trickle
 from z6.serve._routes import CONTINUE_REPLY, error_reply, route
 
-__all__ = ["MAX_QUEUED", "Shared", "Connection"]
+__all__ = ["MAX_QUEUED", "DEFAULT_HEADER_TIMEOUT_S", "Shared", "Connection"]
 
 MAX_QUEUED: Final = 64
+DEFAULT_HEADER_TIMEOUT_S: Final = 10.0
 _LINGER_ZERO: Final = struct.pack("ii", 1, 0)
 
 
 class Shared:
     """What every connection of one server uses: the loop, the log, the open connections."""
 
-    __slots__ = ("loop", "log", "connections")
+    __slots__ = ("loop", "log", "connections", "header_timeout_s")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, log: AccessLog) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, log: AccessLog,
+                 header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S) -> None:
         self.loop = loop
         self.log = log
         self.connections: set[Connection] = set()
+        self.header_timeout_s = header_timeout_s  # None: no limit
 
     def abort_all(self) -> None:
         for connection in list(self.connections):
@@ -63,6 +72,7 @@ class Connection(asyncio.Protocol):
         self._playing: Optional[tuple[str, str, Optional[int]]] = None
         self._wrote = False
         self._body_sent = 0
+        self._head_timer: Optional[asyncio.TimerHandle] = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -70,11 +80,16 @@ class Connection(asyncio.Protocol):
         # uvloop's transports do not subclass asyncio.Transport but have its methods.
         self._transport = cast(asyncio.Transport, transport)
         self._shared.connections.add(self)
+        self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
         items = self._reader.feed(data)
+        if self._reader.in_head:
+            self._arm_head_timer()  # no-op if already running: the deadline is from the first byte
+        else:
+            self._disarm_head_timer()
         if items:
             self._queue.extend(items)
             if self._task is None:
@@ -101,6 +116,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self._closing = True
+        self._disarm_head_timer()
         self._shared.connections.discard(self)
         if self._task is not None:
             self._task.cancel()
@@ -215,6 +231,39 @@ class Connection(asyncio.Protocol):
             await self._drained()
             if step.gap_s:
                 await asyncio.sleep(step.gap_s)
+
+    # -- the header timeout --------------------------------------------------------------
+
+    def _arm_head_timer(self) -> None:
+        timeout = self._shared.header_timeout_s
+        if timeout is not None and self._head_timer is None and not self._closing:
+            self._head_timer = self._shared.loop.call_later(timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._closing or self._transport is None:
+            return
+        if self._task is not None or self._queue:
+            # The server is still answering earlier requests (or the client is not
+            # reading them): the client is waiting on us, not slow. Look again later.
+            self._arm_head_timer()
+            return
+        if self._reader.idle:
+            self._close()  # never sent a byte: nothing to answer
+            return
+        error = HttpError(408, f"request head not received within {self._shared.header_timeout_s:g} s")
+        self._closing = True  # nothing more is read; the 408 is written, then FIN
+        reply = error_reply(error)
+        send = reply.steps[0]
+        assert isinstance(send, Send)
+        self._transport.write(send.data)
+        self._log.record(error.method, error.target, error.status, send.body_bytes)
+        self._transport.close()
 
     # -- connection state -----------------------------------------------------------------
 

@@ -35,8 +35,9 @@ _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # The usual request line, in one match; anything else is looked at piece by piece.
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN_CHARS + rb") (/[!-~]*) HTTP/1\.([01])")
 # A header section whose every line is "name: value" (no obsolete folding, no bare CR
-# or LF); checked in one match so that headers z6 does not read cost no Python code.
-_FIELD_LINES = re.compile(rb"(?:" + _TOKEN_CHARS + rb":[^\r\n]*(?:\r\n|\Z))*")
+# or LF, no NUL: RFC 9110 5.5); checked in one match so that headers z6 does not read
+# cost no Python code.
+_FIELD_LINES = re.compile(rb"(?:" + _TOKEN_CHARS + rb":[^\r\n\x00]*(?:\r\n|\Z))*")
 
 
 class Request:
@@ -131,6 +132,11 @@ class RequestReader:
     def idle(self) -> bool:
         """True between requests with nothing partial buffered."""
         return self._state == _HEAD and not self._buffer
+
+    @property
+    def in_head(self) -> bool:
+        """True while part of a request head is buffered (its end not yet read)."""
+        return self._state == _HEAD and bool(self._buffer)
 
     def feed(self, data: bytes) -> list[ReaderItem]:
         if self._state == _FAILED:
@@ -327,8 +333,11 @@ def _parse_fields(fields: bytes) -> tuple[int, bool, bool, Optional[bool]]:
         for line in fields.split(b"\r\n"):
             name, colon, _ = line.partition(b":")
             if not colon or not _TOKEN.fullmatch(name) or b"\r" in line or b"\n" in line:
-                # Also catches obsolete line folding (a line starting with whitespace).
+                # Also catches obsolete line folding (a line starting with whitespace)
+                # and a NUL in a name (not a token character).
                 raise _BadRequest(400, f"malformed header line {line[:80]!r}")
+            if b"\x00" in line:
+                raise _BadRequest(400, f"NUL byte in header {name[:40]!r}")
         raise _BadRequest(400, "malformed header section")
     lowered = fields.lower()
     if not (b"content-length" in lowered or b"transfer-encoding" in lowered

@@ -18,7 +18,7 @@ from typing import IO, Callable, Optional
 
 from z6.errors import ConfigError, RunError, io_error
 from z6.serve._access_log import AccessLog
-from z6.serve._connection import Connection, Shared
+from z6.serve._connection import DEFAULT_HEADER_TIMEOUT_S, Connection, Shared
 
 __all__ = ["serve", "loop_name", "url_for"]
 
@@ -48,17 +48,20 @@ def url_for(host: str, port: int) -> str:
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str] = None,
-          ready_file: Optional[str] = None, on_listening: Callable[[str], None] = lambda url: None) -> int:
+          ready_file: Optional[str] = None, on_listening: Callable[[str], None] = lambda url: None,
+          header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S) -> int:
     """Serve until SIGINT or SIGTERM (main thread only); return the number of requests read.
 
     ``access_log``: a file to (over)write, one line per request (`z6.serve._access_log`).
     ``ready_file``: once listening, the bound port and a newline are written to it,
     atomically (a reader never sees a partial number); it is removed on exit.
-    ``on_listening(url)`` is called once listening. Raises `ConfigError` for a host
-    that does not resolve, `RunError` when the address cannot be bound, and for a
-    file that cannot be opened or written the error of `z6.errors.io_error` (a path
-    that names nothing usable: 2; disk full, EIO, permission denied: 3, and an
-    access log that stops taking lines stops the server).
+    ``on_listening(url)`` is called once listening. ``header_timeout_s``: how long
+    a request head may take to arrive (408 and close after it; None: no limit).
+    Raises `ConfigError` for a host that does not resolve, `RunError` when the
+    address cannot be bound, and for an access log or ready file that cannot be
+    opened the error of `z6.errors.io_error` (a path that names nothing usable: 2;
+    disk full, EIO, permission denied: 3). An access log that stops taking lines
+    later warns once and the server keeps serving (`z6.serve._access_log`).
     """
     log_file: Optional[IO[str]] = None
     if access_log is not None:
@@ -68,26 +71,27 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
             raise io_error(f"access log {access_log!r}: cannot open", exc) from None
     loop = _new_loop()
     try:
-        log = AccessLog(log_file, loop)
-        loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening))
+        log = AccessLog(log_file, loop, access_log or "")
+        loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening, header_timeout_s))
+        return log.requests
     finally:
         loop.close()
         if log_file is not None:
-            with contextlib.suppress(OSError):  # a failed write is reported below, not again on close
+            # Closing flushes what a failed write left in the buffer: that failure
+            # was reported once already (AccessLog), so it is not raised again.
+            with contextlib.suppress(OSError):
                 log_file.close()
-    if log.error is not None:  # disk full, EIO: the server stopped (exit 3)
-        raise io_error(f"access log {access_log!r}: cannot write", log.error)
-    return log.requests
 
 
 async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, port: int,
-                 ready_file: Optional[str], on_listening: Callable[[str], None]) -> None:
+                 ready_file: Optional[str], on_listening: Callable[[str], None],
+                 header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S) -> None:
     try:
         addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: not a valid host name (IDNA)
         raise ConfigError(f"host {host!r}: cannot resolve: {getattr(exc, 'strerror', None) or exc}") from None
     address = addresses[0][4][0]
-    shared = Shared(loop, log)
+    shared = Shared(loop, log, header_timeout_s)
     try:
         # One address only: with port 0, each of several sockets would get its own port.
         server = await loop.create_server(lambda: Connection(shared), host=address, port=port,
@@ -98,7 +102,6 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
         raise RunError(f"cannot listen on {url_for(address, port)}: {reason}") from None
 
     stop = asyncio.Event()
-    log.on_error = stop.set  # an access log that cannot be written stops the server
     signals = (signal.SIGINT, signal.SIGTERM)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Optional, Union
 
 from z6._child_env import child_environment
+from z6._signals import signals_deferred
 from z6.errors import RunError
 from z6.serve._server import url_for
 
@@ -44,8 +45,10 @@ class BuiltinTarget:
     """
 
     def __init__(self, *, host: str = "127.0.0.1", access_log: Union[str, os.PathLike[str], None] = None,
-                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0) -> None:
+                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0,
+                 header_timeout_s: Optional[float] = None) -> None:
         self._host = host
+        self._header_timeout_s = header_timeout_s  # None: z6 serve's default
         self._access_log = None if access_log is None else os.path.abspath(access_log)
         self._start_timeout_s = start_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -96,17 +99,24 @@ class BuiltinTarget:
                    "--ready-file", str(ready_file)]
         if self._access_log is not None:
             command += ["--access-log", self._access_log]
-        with open(self._workdir / "stderr", "wb") as stderr:
-            try:
-                self._process = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                    env=child_environment(), start_new_session=True)
-            except OSError as exc:
-                self._cleanup()
-                raise RunError(f"cannot start the built-in target ({command[0]}): {exc}") from None
-        # If the owner forgets stop() (or dies with an exception), never leave the child behind.
-        self._finalizer = weakref.finalize(self, _kill, self._process)
+        if self._header_timeout_s is not None:
+            command += ["--header-timeout", repr(float(self._header_timeout_s))]
         try:
+            # The child is started and registered to be stopped in one step: a
+            # Ctrl-C in between would leave it running (it is in its own session,
+            # so the terminal's signal does not reach it). A signal that came
+            # meanwhile is delivered after, where the except below stops the child.
+            with signals_deferred():
+                with open(self._workdir / "stderr", "wb") as stderr:
+                    try:
+                        self._process = subprocess.Popen(
+                            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                            env=child_environment(), start_new_session=True)
+                    except OSError as exc:
+                        self._cleanup()
+                        raise RunError(f"cannot start the built-in target ({command[0]}): {exc}") from None
+                # If the owner forgets stop() (or dies with an exception), never leave the child behind.
+                self._finalizer = weakref.finalize(self, _kill, self._process)
             self._port = self._wait_ready(ready_file)
         except BaseException:
             self._kill_and_cleanup()
@@ -118,6 +128,12 @@ class BuiltinTarget:
         process = self._process
         if process is None:
             return
+        # Not cut short by a Ctrl-C: the child is always signalled and waited for
+        # (at most stop_timeout_s); a signal that came meanwhile is delivered after.
+        with signals_deferred():
+            self._stop(process)
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
         try:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -180,9 +196,10 @@ class BuiltinTarget:
         return text or "(nothing on stderr)"
 
     def _kill_and_cleanup(self) -> None:
-        if self._process is not None:
-            _kill(self._process)
-        self._cleanup()
+        with signals_deferred():
+            if self._process is not None:
+                _kill(self._process)
+            self._cleanup()
 
     def _cleanup(self) -> None:
         if self._finalizer is not None:

@@ -1,0 +1,80 @@
+"""The `z6` command's entry point: ``z6`` (the console script) and ``python -m z6``.
+
+Its first act is to install the interrupt handler (`z6._signals.EntryInterrupts`);
+only then does it import the command line, and with it the whole package (about
+0.3 s: numpy, the compiled core, pydantic, rich). So a Ctrl-C at any instant,
+during those imports, the scenario's parse, the target's probe or the built-in
+target's start, ends like every other interrupt: "z6: interrupted" on stderr, exit
+3, no traceback, no child left, no half-made run directory (docs/architecture.md,
+"Interrupts"). This module imports nothing at load time but the standard library
+and `z6._signals`; ``z6/__init__.py`` loads the package's names on first use for
+the same reason.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from z6._signals import STOP_SIGNALS, EntryInterrupts, signals_received
+
+# As in z6/__init__.py: no typing import before the handler is in place.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Sequence
+
+__all__ = ["main"]
+
+_EXIT_RUNTIME = 3  # z6.errors.EXIT_RUNTIME, not imported here to keep this module's load minimal
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the `z6` command; returns its exit code (for ``sys.exit``)."""
+    interrupts = EntryInterrupts()
+    interrupts.install()
+    interrupts.holding = True
+    try:
+        # Deferred on purpose (tests/test_architecture.py, DEFERRED_IMPORTS): the
+        # handler above must be in place before the package's imports start.
+        from z6.cli import main as cli_main
+    finally:
+        interrupts.holding = False
+    if interrupts.signals:
+        # Interrupted during the imports: nothing was made yet.
+        print("z6: interrupted", file=sys.stderr)
+        code = _EXIT_RUNTIME
+    else:
+        code = cli_main(argv)
+    _exiting()
+    return code
+
+
+def _exiting() -> None:
+    # The command is done and the process only exits now. The interpreter's shutdown
+    # puts the default action back for signals with a Python handler (a signal would
+    # then kill the process: exit 130 instead of the command's code) and may take a
+    # while (module teardown); blocking the signals would not do, as another thread
+    # (numpy's BLAS pool) may take them. So they are ignored from here: the command's
+    # own exit code stands.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    if signals_received():
+        _forget_unhandled_interrupt()
+
+
+def _forget_unhandled_interrupt() -> None:
+    # CPython notes a KeyboardInterrupt that leaves code run through its
+    # PyRun_* functions (some extension modules run code that way) as unhandled
+    # even when z6 caught it further up, and then kills the process with SIGINT at
+    # exit (exit 130). Running an empty string through PyRun_SimpleString resets
+    # that note. CPython only (ctypes.pythonapi); elsewhere nothing to do.
+    import ctypes  # only on this path: it is not needed for a command that was not interrupted
+
+    try:
+        pythonapi = ctypes.pythonapi
+    except AttributeError:
+        return
+    pythonapi.PyRun_SimpleString(b"")
