@@ -7,6 +7,7 @@ the engine behind their own front end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
@@ -16,7 +17,7 @@ import numpy as np
 from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
-from z6.live import LiveTarget, check_reachable, ensure_descriptors, resolve_target
+from z6.live import LiveTarget, check_reachable, ensure_descriptors, resolve_target, tls_warnings
 from z6.metrics import SummaryBuilder
 from z6.plan import compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
@@ -125,6 +126,8 @@ def run_scenario(
             raise RunError(f"{scenario.source}: the run failed{where}: {exc}") from exc
         raise
     summary = builder.finish()
+    if plan.mode == "live" and tls_warnings(scenario):
+        summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,
