@@ -39,8 +39,10 @@ def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Ite
     if not distributed:
         ensure_descriptors(_schedule_max_vus(scenario, vus), scenario.source)
     if scenario.target.builtin:
-        with BuiltinTarget() as server:
-            yield check_reachable(resolve_target(scenario, server.base_url), scenario.source)
+        with BuiltinTarget(tls=scenario.target.tls) as server:
+            # Over HTTPS the run trusts the certificate the server made at start.
+            yield check_reachable(resolve_target(scenario, server.base_url, ca_file=server.ca_file),
+                                  scenario.source)
     else:
         yield check_reachable(resolve_target(scenario), scenario.source)
 

@@ -44,8 +44,9 @@ class BuiltinTarget:
     """
 
     def __init__(self, *, host: str = "127.0.0.1", access_log: Union[str, os.PathLike[str], None] = None,
-                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0) -> None:
+                 start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0, tls: bool = False) -> None:
         self._host = host
+        self._tls = tls
         self._access_log = None if access_log is None else os.path.abspath(access_log)
         self._start_timeout_s = start_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -68,7 +69,21 @@ class BuiltinTarget:
 
     @property
     def base_url(self) -> str:
-        return url_for(self._host, self.port)
+        return url_for(self._host, self.port, self._tls)
+
+    @property
+    def tls(self) -> bool:
+        return self._tls
+
+    @property
+    def ca_file(self) -> Optional[str]:
+        """With ``tls=True``: the PEM file of the certificate the server made at
+        start, to trust (it exists while the server runs); else None."""
+        if not self._tls:
+            return None
+        if self._workdir is None:
+            raise RunError("the built-in target is not running (call start() first)")
+        return str(self._workdir / "cert.pem")
 
     @property
     def pid(self) -> int:
@@ -96,6 +111,8 @@ class BuiltinTarget:
                    "--ready-file", str(ready_file)]
         if self._access_log is not None:
             command += ["--access-log", self._access_log]
+        if self._tls:
+            command += ["--tls", "--cert-file", str(self._workdir / "cert.pem")]
         with open(self._workdir / "stderr", "wb") as stderr:
             try:
                 self._process = subprocess.Popen(
