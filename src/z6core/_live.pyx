@@ -110,6 +110,7 @@ cdef extern from "z6_tls.h" nogil:
     void z6_tls_conn_free(SSL* s, int clean)
     void z6_tls_forget(z6_tls_t* t, uint32_t idx)
     int z6_tls_resumed(SSL* s)
+    int z6_tls_pending(SSL* s)
     int z6_tls_handshake(SSL* s, int* code)
     long z6_tls_read(SSL* s, char* buf, size_t n, int* code)
     long z6_tls_write(SSL* s, const char* buf, size_t n, int* code)
@@ -803,14 +804,20 @@ cdef class LiveEngine:
             if r == Z6_HTTP_MORE:
                 reads += 1
                 # (TLS hands over one record per read, up to 16 KiB: read on
-                # until OpenSSL wants more from the socket.)
-                if (n < READ_BUF and c.ssl == NULL) or reads >= MAX_READS_PER_WAKE:
+                # until OpenSSL wants more from the socket. Bytes OpenSSL has
+                # read ahead wake no poller: never stop while it holds some.)
+                if c.ssl != NULL:
+                    if reads >= MAX_READS_PER_WAKE and not z6_tls_pending(c.ssl):
+                        return
+                    continue
+                if n < READ_BUF or reads >= MAX_READS_PER_WAKE:
                     return              # drained, or enough for now: the poller reports the rest
                 continue
             if r == Z6_HTTP_DONE:
                 # A response before the whole request was written, or bytes after
                 # the response, leave the connection in an unknown state: close it.
-                self._respond(idx, now, c.resp.keep_alive and used == <size_t>n and c.phase == PH_READING)
+                self._respond(idx, now, c.resp.keep_alive and used == <size_t>n and c.phase == PH_READING
+                              and (c.ssl == NULL or not z6_tls_pending(c.ssl)))
                 return
             if r == Z6_HTTP_ERR_LIMIT:
                 self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)

@@ -117,6 +117,11 @@ static inline z6_tls_t* z6_tls_new(const char* host, int verify, const char* ca_
     SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
     SSL_CTX_set_alpn_protos(t->ctx, alpn, sizeof(alpn));
+    /* Read ahead: a whole socket's worth per read(2) rather than a record header
+     * and then its body, one read fewer per response. Bytes OpenSSL holds are
+     * invisible to the poller, so the driver asks z6_tls_pending before it
+     * stops reading a connection (see _live.pyx _read). */
+    SSL_CTX_set_read_ahead(t->ctx, 1);
     if (verify) {
         SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
         if (ca_file != NULL && ca_file[0]) {
@@ -210,6 +215,9 @@ static inline void z6_tls_forget(z6_tls_t* t, uint32_t idx) {
         t->sessions[idx] = NULL;
     }
 }
+
+/* Does OpenSSL hold bytes read from the socket but not yet returned? */
+static inline int z6_tls_pending(SSL* s) { return SSL_has_pending(s); }
 
 /* Was the handshake an abbreviated one (a resumed session)? */
 static inline int z6_tls_resumed(SSL* s) { return SSL_session_reused(s); }
