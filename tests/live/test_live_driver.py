@@ -420,13 +420,16 @@ def test_a_connect_that_gets_no_answer_times_out():
 
 
 @pytest.mark.skipif(z6core.DEBUG_BUILD, reason="the debug build traces Cython lines and calls for the profiler")
-def test_the_live_loop_calls_python_per_fill_not_per_request(target):
-    # Counted, not timed: every Python-level call while the live engine runs.
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_the_live_loop_calls_python_per_fill_not_per_request(target, tls_target, tls):
+    # Counted, not timed: every Python-level call while the live engine runs
+    # (over TLS too: handshakes, reads and writes stay in C).
     from z6.live import resolve_target
     from z6.runner import make_engine
 
-    scenario = z6.parse_scenario(scenario_text(target.base_url, request("r", "/"), vus=20, duration_s=0.6),
-                                 source="live-test.toml")
+    server = tls_target if tls else target
+    text = scenario_text(server.base_url, request("r", "/"), vus=20, duration_s=0.6)
+    scenario = z6.parse_scenario(over_tls(text, server) if tls else text, source="live-test.toml")
     engine = make_engine(z6.compile_plan(scenario), resolve_target(scenario))
     buf = np.empty(1 << 20, z6.EVENT_DTYPE)
     calls = fills = 0

@@ -393,3 +393,24 @@ def test_a_tls_server_on_an_http_target_is_classified(tmp_path, pki):
     done = outcomes(events)
     assert len(done) >= 2
     assert np.all(done["kind"] == EventKind.ERROR_TLS) and np.all(done["error"] == ErrorCode.TLS_ON_PLAIN_PORT)
+
+
+# ---------------------------------------------------------------- scale-out
+
+
+@pytest.mark.slow
+def test_two_local_workers_over_https_issue_what_nginx_logged(tmp_path, pki):
+    with tls_nginx(tmp_path, pki) as server:
+        text = scenario_text(server.base_url, MIX, vus=6, duration_s=1.0, think_ms=5,
+                             target_extra=f'ca_file = "{pki / "ca.pem"}"')
+        path = tmp_path / "scenario.toml"
+        path.write_text(text)
+        chunks: list[np.ndarray] = []
+        result = z6.run_scenario(z6.load_scenario(str(path)), consumers=[lambda c: chunks.append(c.copy())],
+                                 workers=2)
+    events = np.concatenate(chunks)
+    assert_well_formed(events)
+    issued = events[events["kind"] == EventKind.REQUEST_ISSUED]
+    assert len(issued) > 50 and result.summary.overall.failed == 0
+    assert len(server.log_lines()) == len(issued)
+    assert result.summary.connections is not None and result.summary.connections.tls_full == 6
