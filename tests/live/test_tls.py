@@ -254,6 +254,10 @@ def test_insecure_passes_an_untrusted_certificate_with_a_warning(tmp_path, pki, 
     document = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert any("insecure" in w for w in document["warnings"])
     assert document["summary"]["requests"] == server.requests_logged() > 0
+    # The warning is the log's too: the summary recomputed from it carries it.
+    assert main(["replay", str(tmp_path / "out"), "--metrics-only", "--json"]) == 0
+    recomputed = json.loads(capsys.readouterr().out)
+    assert any("insecure" in w for w in recomputed["warnings"])
 
 
 # ---------------------------------------------------------------- mutual TLS
