@@ -418,3 +418,34 @@ def test_two_local_workers_over_https_issue_what_nginx_logged(tmp_path, pki):
     assert len(issued) > 50 and result.summary.overall.failed == 0
     assert len(server.log_lines()) == len(issued)
     assert result.summary.connections is not None and result.summary.connections.tls_full == 6
+
+
+def test_a_plain_http_server_on_an_https_target(tmp_path, nginx, capsys):
+    # nginx without ssl: the probe's handshake fails (exit 3, before traffic),
+    # and the driver classifies every attempt as not TLS.
+    text = scenario_text(nginx.base_url.replace("http://", "https://"), request("r", "/"), duration_s=0.2,
+                         think_ms=20)
+    (tmp_path / "s.toml").write_text(text)
+    assert main(["run", str(tmp_path / "s.toml")]) == 3
+    err = capsys.readouterr().err
+    assert "TLS handshake failed" in err and "Traceback" not in err
+    events = engine_events(text, tmp_path)
+    done = outcomes(events)
+    assert len(done) >= 2
+    assert np.all(done["kind"] == EventKind.ERROR_TLS) and np.all(done["error"] == ErrorCode.TLS_NOT_TLS)
+
+
+def test_z6_serve_tls_writes_the_certificate_clients_trust(tmp_path):
+    from z6.serve import BuiltinTarget
+
+    with BuiltinTarget(tls=True) as server:
+        assert server.base_url.startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=server.ca_file)
+        context.set_alpn_protocols(["http/1.1"])
+        for host in ("127.0.0.1", "localhost"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                with context.wrap_socket(sock, server_hostname=host) as tls:
+                    assert tls.selected_alpn_protocol() == "http/1.1"
+                    tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    assert tls.recv(100).startswith(b"HTTP/1.1 200")
+    assert main(["serve", "--cert-file", str(tmp_path / "c.pem")]) == 2
