@@ -3,6 +3,8 @@
     python benchmarks/peers.py                 # 10 s per run, 3 repetitions (about 5 minutes)
     python benchmarks/peers.py --quick         # smoke run: 2 s per run, 1 repetition
     python benchmarks/peers.py --syscalls      # also count z6's and wrk's syscalls per request
+    python benchmarks/peers.py --https         # z6 beside wrk over TLS 1.3: keep-alive, and a
+                                               # handshake per request (Connection: close)
 
 The script starts its own nginx (one worker pinned to the server CPU, access log off,
 keep-alive connections for the whole run, ``GET /`` answering a 3-byte body) and runs
@@ -109,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--syscalls", action="store_true",
                         help="also run z6 and wrk once under `strace -c -f` and print syscalls per request")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get or pip; skip what is missing")
+    parser.add_argument("--https", action="store_true",
+                        help="z6 and wrk over HTTPS (TLS 1.3, a certificate made for the run): a keep-alive "
+                             "pass, then a handshake-bound pass with Connection: close, z6 with and without "
+                             "session resumption")
     parser.add_argument("--json-out", type=Path, metavar="FILE",
                         help="also write every run's raw figures to FILE (JSON), once all runs are done")
     return parser
@@ -121,6 +127,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         parser.error(f"--client-cpu and --server-cpu must differ, both are {args.client_cpu}")
     if args.json_out is not None and not args.json_out.resolve().parent.is_dir():
         parser.error(f"--json-out: directory {args.json_out.resolve().parent} does not exist")
+    if args.https:
+        args.no_latency = True
+        args.tools = [t for t in args.tools if t in ("wrk", "z6")] or ["wrk", "z6"]
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     if args.duration is None:
@@ -187,6 +196,66 @@ class Results:
         return [m for p in (self.throughput, self.latency) if p for runs in p.runs.values() for m in runs]
 
 
+def run_https(args: argparse.Namespace, installer: Installer, workdir: Path) -> Results:
+    """The --https passes: keep-alive over TLS 1.3, then one handshake per request."""
+    from z6.serve._tls import make_certificate  # this checkout's z6 (z6_env puts it on the path)
+
+    require_programs(installer)
+    tools, skipped = usable_tools(args.tools, installer)
+    if "z6" in [t.name for t in tools]:
+        tools_close = [*tools, ALL_TOOLS["z6-noresume"]()]
+    else:
+        tools_close = list(tools)
+    versions = {tool.name: tool.version() for tool in tools}
+    nginx_v = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
+    versions["nginx"] = nginx_v.stderr.strip().replace("nginx version: ", "")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    make_certificate(str(cert), str(key))
+    nginx = Nginx(workdir, args.server_cpu, None, tls=(cert, key))
+    try:
+        nginx.start()
+        affinity = nginx.worker_affinity()
+        note(f"nginx on {nginx.base_url} ({affinity}); {len(tools)} tool(s), {args.repeat} x {args.duration} s")
+        keep = run_pass(
+            f"HTTPS keep-alive: GET / (3-byte body), TLS 1.3, {args.vus} connections/VUs, no think time, "
+            f"{args.duration} s",
+            Job("https", nginx.base_url, THROUGHPUT_PATH, args.vus, args.duration, ca_file=str(cert)),
+            tools, args.repeat, workdir, args.client_cpu, args.server_cpu)
+        close = run_pass(
+            f"HTTPS handshake-bound: GET / with Connection: close (a TLS 1.3 handshake per request), "
+            f"{args.vus} connections/VUs, {args.duration} s; z6 resumes sessions, z6-noresume does not",
+            Job("https-close", nginx.base_url, THROUGHPUT_PATH, args.vus, args.duration,
+                headers=(("Connection", "close"),), ca_file=str(cert)),
+            tools_close, args.repeat, workdir, args.client_cpu, args.server_cpu)
+    finally:
+        nginx.stop()
+    return Results(tools, skipped, versions, "not measured (--https)", affinity, keep, close, [])
+
+
+def https_targets(keep: PassResult, close: PassResult) -> list[str]:
+    def ratio(result: PassResult, tool: str, what, wrk_what=None) -> Optional[float]:
+        a, b = result.median_of(tool, what), result.median_of("wrk", wrk_what or what)
+        return a / b if a is not None and b else None
+
+    cpu = lambda m: m.cpu_us_per_request
+    run_cpu = lambda m: m.run_cpu_us_per_request
+    rate = lambda m: m.rate
+    lines = ["### HTTPS against the issue's targets (medians, ratios within this run)", "",
+             "| comparison | measured | target |", "|---|---:|---|"]
+    rows = [("keep-alive: z6 CPU per request ÷ wrk's", ratio(keep, "z6", cpu), "≤ 1.25x"),
+            ("keep-alive: same, z6's start-up excluded", ratio(keep, "z6", run_cpu, cpu), "≤ 1.25x"),
+            ("keep-alive: z6 req/s ÷ wrk's", ratio(keep, "z6", rate), "≥ 0.9x"),
+            ("Connection: close: z6 (resuming) CPU per request ÷ wrk's", ratio(close, "z6", cpu), "(reported)"),
+            ("Connection: close: z6 (resuming) req/s ÷ wrk's", ratio(close, "z6", rate), "(reported)"),
+            ("Connection: close: z6 without resumption CPU per request ÷ wrk's",
+             ratio(close, "z6-noresume", cpu), "(reported)"),
+            ("Connection: close: z6 without resumption req/s ÷ wrk's", ratio(close, "z6-noresume", rate),
+             "(reported)")]
+    for label, value, target in rows:
+        lines.append(f"| {label} | {'–' if value is None else f'{value:.2f}x'} | {target} |")
+    return lines
+
+
 def run_benchmark(args: argparse.Namespace, installer: Installer, workdir: Path) -> Results:
     """Start the servers, run both passes (and strace if asked), stop the servers."""
     require_programs(installer)
@@ -240,6 +309,10 @@ def render(args: argparse.Namespace, results: Results, load_start: tuple[float, 
     if results.skipped:
         report += ["Skipped: " + "; ".join(results.skipped) + ".", ""]
     report += throughput_table(results.throughput) + [""]
+    if args.https and results.latency is not None:
+        report += throughput_table(results.latency) + [""]
+        report += https_targets(results.throughput, results.latency) + [""]
+        return "\n".join(report).rstrip()
     if results.latency is not None:
         report += latency_table(results.latency, {tool.name: tool for tool in results.tools}) + [""]
     report += targets_table(results.throughput, results.latency) + [""]
@@ -266,7 +339,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_start = os.getloadavg()
     try:
         with tempfile.TemporaryDirectory(prefix="z6-peers-") as tmp:
-            results = run_benchmark(args, installer, Path(tmp))
+            results = (run_https if args.https else run_benchmark)(args, installer, Path(tmp))
     except KeyboardInterrupt:
         note("interrupted: no report")
         return EXIT_RUNTIME

@@ -109,9 +109,9 @@ def test_simulate_flag_without_a_simulation_section_is_a_clear_error(capsys, tmp
     assert code == 2 and "[simulation]" in err and "live.toml" in err
 
 
-def test_https_target_is_a_configuration_error_until_tls_lands(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "run", _live_copy(tmp_path, "https://127.0.0.1:8443"))
-    assert code == 2 and "https://" in err and "TLS" in err and "Traceback" not in err
+def test_an_https_target_validates(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "validate", _live_copy(tmp_path, "https://127.0.0.1:8443"))
+    assert code == 0 and "valid" in out and err == ""
 
 
 @pytest.mark.live

@@ -64,3 +64,29 @@ def test_percentiles_agree_with_numpy_when_the_rank_is_exact():
     values = np.random.default_rng(3).lognormal(3, 1, 977)
     for p in (50, 90, 95, 99, 99.9):
         assert z6.metrics.nearest_rank(np.sort(values), p) == np.percentile(values, p, method="inverted_cdf")
+
+
+def test_connections_are_counted_from_conn_established_events_old_and_tls():
+    from z6.metrics import SummaryBuilder
+
+    def chunk(rows):
+        out = np.zeros(len(rows), dtype=z6.EVENT_DTYPE)
+        for i, (tick, kind, status, value_ns) in enumerate(rows):
+            out[i] = (tick, value_ns, 1, kind, 0xFFFF, status, 0, 0)
+        return out
+
+    # A log written before TLS: status 0 on every conn_established.
+    old = SummaryBuilder(("r",), 1_000_000)
+    old(chunk([(1, K.CONN_ESTABLISHED, 0, 2_000_000), (5, K.CONN_ESTABLISHED, 0, 4_000_000)]))
+    c = old.finish().connections
+    assert (c.opened, c.tls_full, c.tls_resumed) == (2, 0, 0)
+    assert c.connect_ms_mean == 3.0 and c.connect_ms_max == 4.0
+    # TLS: full (1) and resumed (2) handshakes; value_ns is connect plus handshake.
+    tls = SummaryBuilder(("r",), 1_000_000)
+    tls(chunk([(1, K.CONN_ESTABLISHED, 1, 9_000_000), (2, K.CONN_ESTABLISHED, 2, 1_000_000),
+               (3, K.CONN_ESTABLISHED, 2, 2_000_000)]))
+    summary = tls.finish()
+    assert (summary.connections.tls_full, summary.connections.tls_resumed) == (1, 2)
+    assert summary.to_dict()["connections"]["connect_ms"] == {"mean": 4.0, "max": 9.0}
+    # No connections (a simulated run): none.
+    assert SummaryBuilder(("r",), 1_000_000).finish().connections is None

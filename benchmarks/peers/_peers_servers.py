@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -26,8 +27,10 @@ DELAY_PATH = "/delay/10ms"
 BODY = b"ok\n"
 
 
-def http_get(port: int, path: str, timeout_s: float = 2.0) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+def http_get(port: int, path: str, timeout_s: float = 2.0, tls: bool = False) -> tuple[int, dict[str, str], bytes]:
+    conn = (http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout_s,
+                                        context=ssl._create_unverified_context()) if tls
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s))
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -36,11 +39,11 @@ def http_get(port: int, path: str, timeout_s: float = 2.0) -> tuple[int, dict[st
         conn.close()
 
 
-def check_endpoint(port: int, path: str, min_seconds: float) -> Optional[str]:
+def check_endpoint(port: int, path: str, min_seconds: float, tls: bool = False) -> Optional[str]:
     """None when GET path answers 200 "ok\\n" after at least min_seconds, else what was wrong."""
     started = time.monotonic()
     try:
-        status, _, body = http_get(port, path)
+        status, _, body = http_get(port, path, tls=tls)
     except OSError as exc:
         return f"GET {path}: {exc}"
     elapsed = time.monotonic() - started
@@ -76,16 +79,18 @@ def find_echo_module(installer: Installer) -> tuple[Optional[Path], str]:
 class Nginx:
     """nginx in the foreground with this run's own config, pinned to one CPU."""
 
-    def __init__(self, workdir: Path, server_cpu: int, echo_module: Optional[Path]) -> None:
+    def __init__(self, workdir: Path, server_cpu: int, echo_module: Optional[Path],
+                 tls: Optional[tuple[Path, Path]] = None) -> None:
         self.prefix = workdir / "nginx"
         self.server_cpu = server_cpu
         self.echo_module = echo_module
+        self.tls = tls   # (certificate, key): serve HTTPS, TLS 1.3 only, session tickets on
         self.port = 0
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self.prefix.mkdir(parents=True, exist_ok=True)
@@ -107,6 +112,10 @@ class Nginx:
             "prefix": self.prefix,
             "port": self.port,
             "delay_location": delay,
+            "listen_ssl": " ssl" if self.tls else "",
+            "tls": (f"        ssl_certificate {self.tls[0]};\n        ssl_certificate_key {self.tls[1]};\n"
+                    f"        ssl_protocols TLSv1.3;\n        ssl_session_tickets on;\n"
+                    f"        ssl_session_cache shared:z6:10m;") if self.tls else "",
         })
         conf = self.prefix / "nginx.conf"
         conf.write_text(config)
@@ -121,7 +130,7 @@ class Nginx:
             if self.proc.poll() is not None:
                 raise BenchError(f"nginx exited with {self.proc.returncode}: "
                                  f"{tail(self.prefix / 'error.log') or tail(log)}")
-            problem = check_endpoint(self.port, THROUGHPUT_PATH, 0.0)
+            problem = check_endpoint(self.port, THROUGHPUT_PATH, 0.0, tls=self.tls is not None)
             if problem is None:
                 break
             time.sleep(0.1)

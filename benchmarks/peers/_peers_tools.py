@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from _peers_proc import TEMPLATES, Installer, OutputError, fill_template, z6_env
 
-__all__ = ["ALL_TOOLS", "TOOL_NAMES", "Job", "Tool", "ToolOutput", "Hey", "Locust", "Wrk", "Z6",
+__all__ = ["ALL_TOOLS", "TOOL_NAMES", "Job", "Tool", "ToolOutput", "Hey", "Locust", "Wrk", "Z6", "Z6NoResume",
            "locust_percentile"]
 
 TOOL_NAMES = ("wrk", "hey", "locust", "z6")
@@ -34,6 +34,10 @@ class Job:
     path: str
     vus: int
     duration_s: int
+    # extra request headers (e.g. Connection: close), sent by every tool
+    headers: tuple[tuple[str, str], ...] = ()
+    # https: the certificate z6 trusts (wrk does not verify)
+    ca_file: Optional[str] = None
 
     @property
     def url(self) -> str:
@@ -104,7 +108,8 @@ class Wrk(Tool):
 
     def command(self, job: Job, workdir: Path) -> list[str]:
         # One thread: the client CPU is a single core, as for every tool here.
-        return ["wrk", "-t1", f"-c{job.vus}", f"-d{job.duration_s}s", "--timeout", "10s",
+        headers = [arg for name, value in job.headers for arg in ("-H", f"{name}: {value}")]
+        return ["wrk", "-t1", f"-c{job.vus}", f"-d{job.duration_s}s", "--timeout", "10s", *headers,
                 "-s", str(TEMPLATES / "wrk_summary.lua"), job.url]
 
     def parse(self, job: Job, workdir: Path, stdout: str) -> ToolOutput:
@@ -226,6 +231,7 @@ def locust_percentile(buckets: dict[float, int], total: int, fraction: float) ->
 class Z6(Tool):
     name = "z6"
     p50_resolution = "exact (nanoseconds, nearest rank)"
+    tls_resume = True
 
     def ensure(self, installer: Installer) -> Optional[str]:
         done = subprocess.run([sys.executable, "-c", "import z6core._live, z6.cli"], env=z6_env(),
@@ -246,6 +252,11 @@ class Z6(Tool):
         scenario.write_text(fill_template("z6_scenario.toml.template", {
             "pass_name": job.pass_name, "duration_s": job.duration_s, "vus": job.vus,
             "base_url": job.base_url, "path": job.path,
+            "target_extra": "\n".join(
+                ([f'ca_file = "{job.ca_file}"'] if job.ca_file else [])
+                + ([] if self.tls_resume or not job.ca_file else ["tls_resume = false"])),
+            "request_extra": ("headers = { " + ", ".join(f'"{n}" = "{v}"' for n, v in job.headers) + " }"
+                              if job.headers else ""),
         }))
         # The real interpreter, not a version-manager shim (a pyenv shim runs a few
         # dozen bash processes before Python starts, all charged to the tool).
@@ -268,4 +279,11 @@ class Z6(Tool):
             raise OutputError(f"cannot read z6's JSON summary: {exc!r}") from None
 
 
-ALL_TOOLS: dict[str, Callable[[], Tool]] = {"wrk": Wrk, "hey": Hey, "locust": Locust, "z6": Z6}
+class Z6NoResume(Z6):
+    """z6 with tls_resume = false: every reconnect a full TLS handshake (--https only)."""
+    name = "z6-noresume"
+    tls_resume = False
+
+
+ALL_TOOLS: dict[str, Callable[[], Tool]] = {"wrk": Wrk, "hey": Hey, "locust": Locust, "z6": Z6,
+                                            "z6-noresume": Z6NoResume}

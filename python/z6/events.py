@@ -57,6 +57,16 @@ class ErrorCode(enum.IntEnum):
     TLS = 9
     CANCELLED = 10
     SIMULATED = 11
+    # TLS sub-codes (ERR_TLS above stays "any other TLS failure"); docs/live.md "TLS"
+    TLS_SELF_SIGNED = 12  # certificate verification failed: self-signed certificate
+    TLS_UNKNOWN_CA = 13  # certificate verification failed: issuer unknown or not trusted
+    TLS_HOSTNAME = 14  # certificate verification failed: not valid for the target's host name or IP
+    TLS_EXPIRED = 15  # certificate verification failed: expired or not yet valid
+    TLS_CERT_INVALID = 16  # certificate verification failed: any other reason
+    TLS_HANDSHAKE = 17  # handshake failure, or an alert from the server during it
+    TLS_VERSION = 18  # no TLS version both sides accept
+    TLS_NOT_TLS = 19  # an https:// target that does not answer in TLS (plain HTTP, garbage)
+    TLS_ON_PLAIN_PORT = 20  # an http:// target that answers in TLS
 
 
 # The outcome rule is the core's, written once (docs/architecture.md, "Event kinds

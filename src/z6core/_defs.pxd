@@ -110,6 +110,17 @@ cdef enum error_code_t:
     ERR_TLS = 9
     ERR_CANCELLED = 10
     ERR_SIMULATED = 11
+    # TLS sub-codes (appended; ERR_TLS stays "any other TLS failure"). The
+    # numbers are z6_tls.h's Z6_TLS_E_* too.
+    ERR_TLS_SELF_SIGNED = 12      # verification failed: self-signed certificate
+    ERR_TLS_UNKNOWN_CA = 13       # verification failed: issuer unknown / not trusted
+    ERR_TLS_HOSTNAME = 14         # verification failed: the certificate is not for this host
+    ERR_TLS_EXPIRED = 15          # verification failed: expired or not yet valid
+    ERR_TLS_CERT_INVALID = 16     # verification failed: any other reason
+    ERR_TLS_HANDSHAKE = 17        # handshake failure, or an alert from the server
+    ERR_TLS_VERSION = 18          # no TLS version both sides accept
+    ERR_TLS_NOT_TLS = 19          # an https:// target that does not answer in TLS
+    ERR_TLS_ON_PLAIN_PORT = 20    # an http:// target that answers in TLS
 
 cdef enum:
     NO_REQUEST = 0xFFFF

@@ -22,6 +22,9 @@ class LiveTargetLike(Protocol):
     head: Sequence[bool]
     replayable: Sequence[bool]
     connect_timeout_ns: int
+    # TLS (read with getattr: a target without them is plain HTTP)
+    # tls: bool; server_name: str; ca_file, client_cert, client_key: str | None;
+    # tls_min_version: str | None ("1.2" / "1.3"); insecure: bool; tls_resume: bool
 
 class LiveEngine:
     """Run a compiled plan's VUs against a real HTTP/1.1 server."""
@@ -34,6 +37,8 @@ class LiveEngine:
     connections_opened: int
     bytes_received: int
     active_vus: int
+    tls_enabled: bool  # the target is reached over TLS
+    tls_resumed: int  # TLS connections made by resuming a session
     def __init__(self, plan: EnginePlan, target: LiveTargetLike) -> None: ...
     def fill(self, out: npt.NDArray[np.void]) -> int: ...
     def stop(self) -> None: ...

@@ -35,6 +35,7 @@ cancels and failures treat executing and waiting alike (a request in flight).
 """
 
 cimport cython
+from libc.errno cimport EAGAIN, EPIPE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
@@ -89,6 +90,31 @@ cdef extern from "z6_net.h" nogil:
     int z6_poller_del(z6_poller_t* p, int fd)
     int z6_poller_wait(z6_poller_t* p, z6_ready_t* out, uint64_t timeout_ns)
 
+cdef extern from "z6_tls.h" nogil:
+    ctypedef struct SSL:
+        pass
+    ctypedef struct z6_tls_t:
+        pass
+    enum:
+        Z6_TLS_DONE
+        Z6_TLS_WANT_READ
+        Z6_TLS_WANT_WRITE
+        Z6_TLS_EOF
+        Z6_TLS_SYSCALL
+        Z6_TLS_FAILED
+    z6_tls_t* z6_tls_new(const char* host, int verify, const char* ca_file, const char* client_cert,
+                         const char* client_key, int min_version, int resume, uint32_t n_vus,
+                         char* err, size_t err_len)
+    void z6_tls_free(z6_tls_t* t)
+    SSL* z6_tls_conn(z6_tls_t* t, int fd, uint32_t idx)
+    void z6_tls_conn_free(SSL* s, int clean)
+    void z6_tls_forget(z6_tls_t* t, uint32_t idx)
+    int z6_tls_resumed(SSL* s)
+    int z6_tls_pending(SSL* s)
+    int z6_tls_handshake(SSL* s, int* code)
+    long z6_tls_read(SSL* s, char* buf, size_t n, int* code)
+    long z6_tls_write(SSL* s, const char* buf, size_t n, int* code)
+
 POLLER = Z6_POLLER_KIND.decode()
 cdef enum:
     # The loop returns to Python at least this often, for progress and Ctrl-C.
@@ -107,6 +133,13 @@ cdef enum conn_phase_t:
     PH_CONNECTING = 1
     PH_WRITING = 2
     PH_READING = 3         # request fully written, response not complete
+    PH_HANDSHAKE = 4       # TCP connected, TLS handshake in progress (still connecting)
+
+# conn_established's status field: how the connection was made.
+cdef enum:
+    CONN_PLAIN = 0
+    CONN_TLS_FULL = 1      # a full TLS handshake
+    CONN_TLS_RESUMED = 2   # an abbreviated handshake: a resumed session
 
 # Per-VU connection state, beside the VU table (the vu_t layout is shared with
 # the simulated engine and fixed at 64 bytes).
@@ -120,6 +153,7 @@ ctypedef struct conn_t:
     uint32_t written       # request bytes written
     uint32_t received      # response bytes read for the request in flight
     uint32_t responses     # responses completed on this connection (> 0: a reused connection)
+    SSL* ssl               # the connection's TLS state, NULL for plain HTTP (or no connection)
     int32_t fd             # -1 when there is no connection
     uint8_t phase
     uint8_t want_write     # the poller is watching for writability
@@ -153,6 +187,9 @@ cdef class LiveEngine:
     cdef conn_t* conns
     cdef readonly uint32_t n_vus
     cdef uint64_t connect_timeout_ns
+    cdef z6_tls_t* tls             # NULL for an http:// target
+    cdef readonly bint tls_enabled
+    cdef readonly uint64_t tls_resumed
     # requests on the wire
     cdef const char** req_data
     cdef uint32_t* req_len
@@ -212,6 +249,7 @@ cdef class LiveEngine:
         self.stage = NULL
         self.stage_tmp = NULL
         self.poller_ok = False
+        self.tls = NULL
 
     def __init__(self, plan, target):
         cdef Py_ssize_t i, n
@@ -250,6 +288,20 @@ cdef class LiveEngine:
             raise ValueError("target.family must be AF_INET with a 4-byte or AF_INET6 with a 16-byte address")
         self.addr_len = z6_make_sockaddr(self.addr, family, <const unsigned char*>addr, int(target.port))
 
+        cdef char tls_err[512]
+        if getattr(target, "tls", False):
+            host = str(target.server_name).encode("utf-8")
+            ca = (target.ca_file or "").encode("utf-8")
+            cert = (target.client_cert or "").encode("utf-8")
+            key = (target.client_key or "").encode("utf-8")
+            minv = {"": 0, "1.2": 12, "1.3": 13}[target.tls_min_version or ""]
+            tls_err[0] = 0
+            self.tls = z6_tls_new(host, 0 if target.insecure else 1, ca, cert, key, minv,
+                                  1 if target.tls_resume else 0, <uint32_t>n, tls_err, sizeof(tls_err))
+            if self.tls == NULL:
+                raise ValueError(f"z6 live driver: TLS set-up failed: {tls_err.decode('utf-8', 'replace')}")
+            self.tls_enabled = True
+
         self._vu_array = self._plan_arrays.vu_table()
         self.vus = <vu_t*>cnp_data(self._vu_array)
         self.conns = <conn_t*>malloc(n * sizeof(conn_t))
@@ -281,10 +333,14 @@ cdef class LiveEngine:
         cdef Py_ssize_t i
         if self.conns != NULL:
             for i in range(self.n_vus):
+                z6_tls_conn_free(self.conns[i].ssl, 1)
+                self.conns[i].ssl = NULL
                 if self.conns[i].fd >= 0:
                     z6_close(self.conns[i].fd)
         if self.poller_ok:
             z6_poller_free(&self.poller)
+        z6_tls_free(self.tls)
+        self.tls = NULL
         free(self.conns)
         free(self.req_data)
         free(self.req_len)
@@ -349,6 +405,8 @@ cdef class LiveEngine:
         cdef uint32_t i
         if self.conns != NULL:
             for i in range(self.n_vus):
+                z6_tls_conn_free(self.conns[i].ssl, 1)
+                self.conns[i].ssl = NULL
                 if self.conns[i].fd >= 0:
                     z6_close(self.conns[i].fd)
                     self.conns[i].fd = -1
@@ -471,7 +529,8 @@ cdef class LiveEngine:
             self._ready(idx, now)
         elif vu_in_flight(vu):
             # connect timeout (executing only), graceful-stop cancel or request timeout
-            if c.phase == PH_CONNECTING and now >= c.connect_deadline_ns and c.connect_deadline_ns < c.deadline_ns:
+            if ((c.phase == PH_CONNECTING or c.phase == PH_HANDSHAKE) and now >= c.connect_deadline_ns
+                    and c.connect_deadline_ns < c.deadline_ns):
                 self._fail(idx, now, EV_ERROR_TIMEOUT, ERR_CONNECT_TIMEOUT)
             elif c.deadline_cancels:
                 self._fail(idx, now, EV_REQUEST_CANCELLED, ERR_CANCELLED)
@@ -541,7 +600,7 @@ cdef class LiveEngine:
     cdef void _arm_request_timer(self, uint32_t idx) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
         cdef uint64_t t = c.deadline_ns
-        if c.phase == PH_CONNECTING and c.connect_deadline_ns < t:
+        if (c.phase == PH_CONNECTING or c.phase == PH_HANDSHAKE) and c.connect_deadline_ns < t:
             t = c.connect_deadline_ns
         self._set_timer(idx, t)
 
@@ -590,10 +649,18 @@ cdef class LiveEngine:
             if flags & Z6_HANGUP and not (flags & Z6_WRITABLE):
                 self._fail(idx, now, EV_ERROR_TCP, ERR_CONNECT_REFUSED)
                 return
-            self._emit(now, now - c.connect_ns, vu, EV_CONN_ESTABLISHED, vu.request, 0, ERR_NONE)
-            c.phase = PH_WRITING
-            self._arm_request_timer(idx)
-            self._write(idx, now)
+            if self.tls != NULL:
+                c.ssl = z6_tls_conn(self.tls, c.fd, idx)
+                if c.ssl == NULL:
+                    self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
+                    return
+                c.phase = PH_HANDSHAKE
+                self._handshake(idx, now)
+                return
+            self._established(idx, now, CONN_PLAIN)
+            return
+        if c.phase == PH_HANDSHAKE:
+            self._handshake(idx, now)
             return
         if c.phase == PH_WRITING and (flags & Z6_WRITABLE):
             fd = c.fd
@@ -604,6 +671,44 @@ cdef class LiveEngine:
                 return
         if flags & (Z6_READABLE | Z6_HANGUP):
             self._read(idx, now)
+
+    cdef void _established(self, uint32_t idx, uint64_t now, uint16_t how) noexcept nogil:
+        # Connected (and, over TLS, the handshake done): conn_established's
+        # value_ns is the whole of it, TCP connect plus handshake.
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        self._emit(now, now - c.connect_ns, vu, EV_CONN_ESTABLISHED, vu.request, how, ERR_NONE)
+        c.phase = PH_WRITING
+        self._arm_request_timer(idx)
+        self._write(idx, now)
+
+    cdef void _handshake(self, uint32_t idx, uint64_t now) noexcept nogil:
+        # Drive the TLS handshake on from the poller's readiness; the connect
+        # timeout still applies (the VU is connecting until it completes).
+        cdef conn_t* c = &self.conns[idx]
+        cdef int code = 0
+        cdef int r = z6_tls_handshake(c.ssl, &code)
+        if r == Z6_TLS_DONE:
+            if z6_tls_resumed(c.ssl):
+                self.tls_resumed += 1
+                self._established(idx, now, CONN_TLS_RESUMED)
+            else:
+                self._established(idx, now, CONN_TLS_FULL)
+        elif r == Z6_TLS_WANT_READ:
+            self._watch_write(idx, False)
+        elif r == Z6_TLS_WANT_WRITE:
+            self._watch_write(idx, True)
+        else:
+            # The session the VU offered is not trusted again after a failure.
+            z6_tls_forget(self.tls, idx)
+            if r == Z6_TLS_FAILED:
+                self._fail(idx, now, EV_ERROR_TLS, <uint16_t>code)
+            elif r == Z6_TLS_SYSCALL and z6_is_reset(z6_errno()):
+                self._fail(idx, now, EV_ERROR_TLS, ERR_CONN_RESET)
+            elif r == Z6_TLS_SYSCALL and z6_is_fd_exhaustion(z6_errno()):
+                self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
+            else:
+                self._fail(idx, now, EV_ERROR_TLS, ERR_CONN_CLOSED)   # closed during the handshake
 
     cdef void _watch_write(self, uint32_t idx, bint on) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
@@ -616,11 +721,23 @@ cdef class LiveEngine:
         cdef vu_t* vu = &self.vus[idx]
         cdef uint16_t req = vu.request
         cdef long n
-        cdef int err
+        cdef int err, code = 0
         while c.written < self.req_len[req]:
-            n = z6_send(c.fd, self.req_data[req] + c.written, self.req_len[req] - c.written)
+            if c.ssl != NULL:
+                n = z6_tls_write(c.ssl, self.req_data[req] + c.written, self.req_len[req] - c.written, &code)
+                if n == -Z6_TLS_FAILED:
+                    self._fail(idx, now, EV_ERROR_TLS, <uint16_t>code)
+                    return
+                if n < 0:
+                    # WANT_READ in a write happens only with renegotiation, which
+                    # TLS 1.3 lacks and OpenSSL's client refuses by default: wait
+                    # as for writability. An EOF is the peer gone, as EPIPE.
+                    err = z6_errno() if n == -Z6_TLS_SYSCALL else (EAGAIN if n != -Z6_TLS_EOF else EPIPE)
+            else:
+                n = z6_send(c.fd, self.req_data[req] + c.written, self.req_len[req] - c.written)
+                if n < 0:
+                    err = z6_errno()
             if n < 0:
-                err = z6_errno()
                 if z6_would_block(err):
                     self._watch_write(idx, True)
                     return
@@ -639,11 +756,25 @@ cdef class LiveEngine:
         cdef vu_t* vu = &self.vus[idx]
         cdef long n
         cdef size_t used
-        cdef int r, err, reads = 0
+        cdef int r, err, reads = 0, code = 0
         while True:
-            n = z6_recv(c.fd, self.rbuf, READ_BUF)
+            if c.ssl != NULL:
+                n = z6_tls_read(c.ssl, self.rbuf, READ_BUF, &code)
+                if n == -Z6_TLS_EOF:
+                    n = 0
+                elif n == -Z6_TLS_FAILED:
+                    if c.phase == PH_IDLE:
+                        self._close(idx, now, <uint16_t>code, True)
+                    else:
+                        self._fail(idx, now, EV_ERROR_TLS, <uint16_t>code)
+                    return
+                elif n < 0:
+                    err = z6_errno() if n == -Z6_TLS_SYSCALL else EAGAIN
+            else:
+                n = z6_recv(c.fd, self.rbuf, READ_BUF)
+                if n < 0:
+                    err = z6_errno()
             if n < 0:
-                err = z6_errno()
                 if z6_would_block(err):
                     return
                 if c.phase == PH_IDLE:
@@ -672,16 +803,29 @@ cdef class LiveEngine:
             r = z6_http_feed(&c.resp, self.rbuf, <size_t>n, &used)
             if r == Z6_HTTP_MORE:
                 reads += 1
+                # (TLS hands over one record per read, up to 16 KiB: read on
+                # until OpenSSL wants more from the socket. Bytes OpenSSL has
+                # read ahead wake no poller: never stop while it holds some.)
+                if c.ssl != NULL:
+                    if reads >= MAX_READS_PER_WAKE and not z6_tls_pending(c.ssl):
+                        return
+                    continue
                 if n < READ_BUF or reads >= MAX_READS_PER_WAKE:
                     return              # drained, or enough for now: the poller reports the rest
                 continue
             if r == Z6_HTTP_DONE:
                 # A response before the whole request was written, or bytes after
                 # the response, leave the connection in an unknown state: close it.
-                self._respond(idx, now, c.resp.keep_alive and used == <size_t>n and c.phase == PH_READING)
+                self._respond(idx, now, c.resp.keep_alive and used == <size_t>n and c.phase == PH_READING
+                              and (c.ssl == NULL or not z6_tls_pending(c.ssl)))
                 return
             if r == Z6_HTTP_ERR_LIMIT:
                 self._fail(idx, now, EV_ERROR_RESOURCE_EXHAUSTED, ERR_RESOURCE_EXHAUSTED)
+            elif (r == Z6_HTTP_ERR_PROTOCOL and c.ssl == NULL and c.received == <uint32_t>n and n >= 3
+                    and (self.rbuf[0] == 0x15 or self.rbuf[0] == 0x16) and self.rbuf[1] == 0x03):
+                # A TLS record (an alert or a handshake) in answer to a plain
+                # HTTP request: a TLS server on an http:// target.
+                self._fail(idx, now, EV_ERROR_TLS, ERR_TLS_ON_PLAIN_PORT)
             elif r == Z6_HTTP_ERR_CLOSED:
                 self._fail(idx, now, EV_ERROR_TCP, ERR_CONN_CLOSED)
             else:
@@ -758,6 +902,10 @@ cdef class LiveEngine:
         if c.fd < 0:
             return
         z6_poller_del(&self.poller, c.fd)
+        if c.ssl != NULL:
+            # A TLS failure discards the session; any other close keeps it for resumption.
+            z6_tls_conn_free(c.ssl, not _is_tls_error(error))
+            c.ssl = NULL
         z6_close(c.fd)
         c.fd = -1
         c.want_write = 0
@@ -961,6 +1109,10 @@ cdef class LiveEngine:
             width *= 2
         if src != &self.stage[lo]:
             memcpy(&self.stage[lo], src, n * sizeof(event_t))
+
+
+cdef inline bint _is_tls_error(uint16_t error) noexcept nogil:
+    return error == ERR_TLS or (error >= ERR_TLS_SELF_SIGNED and error <= ERR_TLS_ON_PLAIN_PORT)
 
 
 def expected_requests(plan, vu_ids, counts):

@@ -53,14 +53,15 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    keepalive_requests 100000000;
+    keepalive_requests {keepalive_requests};
     keepalive_timeout 3600s;
     client_max_body_size 0;
     client_body_buffer_size 1m;
     default_type text/plain;
 
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
+        listen 127.0.0.1:{port}{ssl} backlog=4096;
+        {tls}
         location / {{
             return 200 "{body}";
         }}
@@ -117,10 +118,18 @@ class NginxServer:
         self.port = port
         self.access_log = access_log
         self.body = body
+        self.tls = False
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def log_lines(self) -> list[list[str]]:
+        """The access log's lines, split: METHOD URI STATUS BODY_BYTES, and over
+        TLS also CONNECTION SESSION_REUSED ("r" or ".") PROTOCOL."""
+        if self.access_log is None:
+            raise RuntimeError("this nginx was started with access_log=False")
+        return [line.split() for line in self.access_log.read_text().splitlines()]
 
     def error_log(self) -> str:
         path = self.prefix / "error.log"
@@ -153,12 +162,23 @@ class NginxServer:
 
 
 def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int] = None,
-                access_log: bool = True, body: bytes = b"ok\n") -> NginxServer:
+                access_log: bool = True, body: bytes = b"ok\n", *, cert: Optional[pathlib.Path] = None,
+                key: Optional[pathlib.Path] = None, client_ca: Optional[pathlib.Path] = None,
+                tls_protocols: str = "TLSv1.2 TLSv1.3", keepalive_requests: int = 100000000) -> NginxServer:
     """Start nginx on 127.0.0.1 (``port`` 0: a free port) and wait until it accepts connections.
 
     ``worker_cpu``: pin the one worker to this CPU. ``access_log``: one line per
-    request (``METHOD URI STATUS BODY_BYTES``) in ``tmp_path/nginx/access.log``.
+    request (``METHOD URI STATUS BODY_BYTES``, over TLS then ``CONNECTION
+    SESSION_REUSED PROTOCOL``) in ``tmp_path/nginx/access.log``. ``cert`` and
+    ``key`` (PEM files): serve HTTPS; ``client_ca``: require a client certificate
+    issued by it; ``keepalive_requests``: close a connection after that many.
     """
+    tls_lines = ""
+    if cert is not None:
+        tls_lines = (f"ssl_certificate {cert};\n        ssl_certificate_key {key or cert};\n"
+                     f"        ssl_protocols {tls_protocols};\n")
+        if client_ca is not None:
+            tls_lines += f"        ssl_client_certificate {client_ca};\n        ssl_verify_client on;\n"
     binary = find_nginx()
     if binary is None:
         raise RuntimeError("nginx is not installed (apt-get install nginx)")
@@ -172,9 +192,11 @@ def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int]
         chosen = port or free_port()
         config = prefix / "nginx.conf"
         config.write_text(_CONFIG.format(
-            prefix=prefix, port=chosen, body=_nginx_string(body),
+            prefix=prefix, port=chosen, body=_nginx_string(body), ssl=" ssl" if cert is not None else "",
+            tls=tls_lines, keepalive_requests=keepalive_requests,
             affinity="" if worker_cpu is None else f"worker_cpu_affinity {1 << worker_cpu:b};",
-            access_log=(f"log_format z6 '$request_method $uri $status $body_bytes_sent';\n"
+            access_log=(f"log_format z6 '$request_method $uri $status $body_bytes_sent"
+                        f"{' $connection $ssl_session_reused $ssl_protocol' if cert is not None else ''}';\n"
                         f"    access_log {log_path} z6;" if log_path else "access_log off;")))
         if log_path is not None and log_path.exists():
             log_path.unlink()
@@ -183,6 +205,7 @@ def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int]
         process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         server = NginxServer(process, prefix, chosen, log_path, body)
+        server.tls = cert is not None
         problem = _wait_accepting(server)
         if problem is None:
             return server

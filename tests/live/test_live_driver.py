@@ -180,6 +180,71 @@ def test_framings_parse_as_responses(target, path, method):
     assert np.all(done["status"] == (204 if "204" in path else 200))
 
 
+@pytest.fixture(scope="module")
+def tls_target(tmp_path_factory):
+    log = tmp_path_factory.mktemp("serve-tls") / "access.log"
+    with BuiltinTarget(access_log=log, tls=True) as server:
+        yield server
+
+
+def over_tls(text: str, server: BuiltinTarget) -> str:
+    return text.replace(f'base_url = "{server.base_url}"', f'base_url = "{server.base_url}"\nca_file = "{server.ca_file}"')
+
+
+@pytest.mark.parametrize("path, method", [
+    ("/chunked/20?size=3000", "GET"),
+    ("/close", "GET"),
+    ("/bytes/3000000", "GET"),
+    ("/trickle", "GET"),
+    ("/slow-body/4000?delay=20ms", "GET"),
+    ("/bytes/5000", "HEAD"),
+])
+def test_framings_parse_as_responses_over_tls(tls_target, path, method):
+    text = over_tls(scenario_text(tls_target.base_url, request("r", path, method=method, timeout_ms=10_000), vus=2,
+                                  duration_s=0.4), tls_target)
+    result, events = run_live(text)
+    assert_well_formed(events)
+    done = outcomes(events)
+    assert len(done) >= 2
+    assert np.all(done["kind"] == EventKind.RESPONSE_RECEIVED), np.unique(done["kind"])
+    assert np.all(done["status"] == 200)
+    established = events[events["kind"] == EventKind.CONN_ESTABLISHED]
+    assert np.all(established["status"] >= 1)          # TLS handshakes
+
+
+@pytest.mark.parametrize("path, kind, error", [
+    ("/reset", EventKind.ERROR_TCP, ErrorCode.CONN_RESET),
+    ("/truncated", EventKind.ERROR_TCP, ErrorCode.CONN_CLOSED),
+    ("/malformed", EventKind.ERROR_PROTOCOL_VIOLATION, ErrorCode.PROTOCOL),
+])
+def test_fault_routes_over_tls_are_classified_and_the_vu_carries_on(tls_target, path, kind, error):
+    text = over_tls(scenario_text(tls_target.base_url, request("fault", path, timeout_ms=1000)
+                                  + request("ok", "/", weight=1), vus=2, duration_s=0.6, think_ms=5), tls_target)
+    result, events = run_live(text)
+    assert_well_formed(events)
+    faults = outcomes(events)[outcomes(events)["request"] == 0]
+    assert len(faults) >= 2
+    assert np.all(faults["kind"] == kind) and np.all(faults["error"] == error), (faults["kind"], faults["error"])
+    ok = events[(events["kind"] == EventKind.RESPONSE_RECEIVED) & (events["request"] == 1)]
+    assert len(ok) >= 2
+
+
+def test_the_builtin_target_over_https_with_nothing_else_to_configure(tmp_path, capsys):
+    from z6.cli import main
+
+    path = tmp_path / "s.toml"
+    path.write_text(scenario_text("https://x", request("r", "/"), vus=2, duration_s=0.4).replace(
+        'base_url = "https://x"', "builtin = true\ntls = true"))
+    code = main(["run", str(path), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "TLS handshakes: 2 full" in out
+    import json
+    document = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert document["summary"]["requests"] > 0 and document["summary"]["failed"] == 0
+    assert document["connections"]["tls_full"] == 2
+
+
 def test_connection_close_reconnects_and_keep_alive_reuses(target):
     keep, keep_events = run_live(scenario_text(target.base_url, request("r", "/"), vus=1, duration_s=0.3))
     close, close_events = run_live(scenario_text(target.base_url, request("r", "/close"), vus=1, duration_s=0.3))
@@ -370,13 +435,16 @@ def test_a_connect_that_gets_no_answer_times_out():
 
 
 @pytest.mark.skipif(z6core.DEBUG_BUILD, reason="the debug build traces Cython lines and calls for the profiler")
-def test_the_live_loop_calls_python_per_fill_not_per_request(target):
-    # Counted, not timed: every Python-level call while the live engine runs.
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_the_live_loop_calls_python_per_fill_not_per_request(target, tls_target, tls):
+    # Counted, not timed: every Python-level call while the live engine runs
+    # (over TLS too: handshakes, reads and writes stay in C).
     from z6.live import resolve_target
     from z6.runner import make_engine
 
-    scenario = z6.parse_scenario(scenario_text(target.base_url, request("r", "/"), vus=20, duration_s=0.6),
-                                 source="live-test.toml")
+    server = tls_target if tls else target
+    text = scenario_text(server.base_url, request("r", "/"), vus=20, duration_s=0.6)
+    scenario = z6.parse_scenario(over_tls(text, server) if tls else text, source="live-test.toml")
     engine = make_engine(z6.compile_plan(scenario), resolve_target(scenario))
     buf = np.empty(1 << 20, z6.EVENT_DTYPE)
     calls = fills = 0

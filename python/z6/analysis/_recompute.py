@@ -11,6 +11,7 @@ counted as traffic.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Optional, Union
@@ -20,7 +21,7 @@ import numpy as np
 from z6.analysis._header_scenario import parse_header_scenario, plan_from_header
 from z6.assertions import evaluate_assertions
 from z6.events import EventKind
-from z6.live import host_header, serialize_request
+from z6.live import host_header, serialize_request, tls_warnings
 from z6.log import EventLog, LogError, read_log
 from z6.metrics import SummaryBuilder, mean_think_ms
 from z6.result import RunResult, RunStats
@@ -41,7 +42,7 @@ def _request_bytes(scenario, mode: str) -> Optional[list[int]]:
     if mode != "live" or scenario.target.builtin:
         return None
     agent = f"z6/{__version__}"
-    authority = host_header(scenario.target.host, scenario.target.port)
+    authority = host_header(scenario.target.host, scenario.target.port, 443 if scenario.target.tls else 80)
     prefix = scenario.target.path_prefix
     return [len(serialize_request(r, authority, agent, f"requests[{i}]", prefix))
             for i, r in enumerate(scenario.requests)]
@@ -76,6 +77,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
             raise LogError(log.path, f"records do not fit the header: {exc}") from None
         last_tick = max(last_tick, int(traffic["tick"].max()))
     summary = builder.finish()
+    if header.mode == "live" and tls_warnings(scenario):
+        summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
     status = log.status
     interrupted = status != "completed"
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from z6.cli._options import option
-from z6.errors import EXIT_OK
+from z6.errors import EXIT_OK, ConfigError
 from z6.serve import DEFAULT_HEADER_TIMEOUT_S, loop_name, serve
 
 __all__ = ["register"]
@@ -28,15 +28,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--header-timeout", type=_timeout, default=DEFAULT_HEADER_TIMEOUT_S, metavar="S",
                        help=f"close a connection whose request head is not complete S seconds after it "
                             f"began, with 408 (default {DEFAULT_HEADER_TIMEOUT_S:g}; 0: no limit)")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve HTTPS, with a self-signed certificate made at start for 127.0.0.1, ::1 and "
+                            "localhost (needs the 'cryptography' package)")
+    serve.add_argument("--cert-file", metavar="FILE",
+                       help="with --tls: write the certificate (PEM) to FILE, for clients to trust (ca_file)")
     serve.set_defaults(handler=_cmd_serve)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     def announce(url: str) -> None:
         print(f"z6 serve: listening on {url} ({loop_name()}); Ctrl-C to stop", flush=True)
+        if args.tls:
+            print("z6 serve: self-signed certificate for 127.0.0.1, ::1 and localhost"
+                  + (f" in {args.cert_file} (trust it: ca_file)" if args.cert_file else
+                     " (--cert-file FILE saves it for clients to trust)"), flush=True)
 
+    if args.cert_file and not args.tls:
+        raise ConfigError("--cert-file needs --tls")
     requests = serve(host=args.host, port=args.port, access_log=args.access_log,
                      ready_file=args.ready_file, on_listening=announce,
-                     header_timeout_s=args.header_timeout or None)
+                     header_timeout_s=args.header_timeout or None, tls=args.tls, cert_file=args.cert_file)
     print(f"z6 serve: stopped after {requests} request{'' if requests == 1 else 's'}", flush=True)
     return EXIT_OK

@@ -19,10 +19,11 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _Z6_CONTROLLED = frozenset({"content-length", "transfer-encoding"})
 
 
-def host_header(host: str, port: int) -> str:
-    """The Host header value: the port only when it is not 80, IPv6 in brackets."""
+def host_header(host: str, port: int, default_port: int = 80) -> str:
+    """The Host header value: the port only when it is not the scheme's default
+    (80, or 443 for https), IPv6 in brackets."""
     shown = f"[{host}]" if ":" in host else host
-    return shown if port == 80 else f"{shown}:{port}"
+    return shown if port == default_port else f"{shown}:{port}"
 
 
 def _latin1(text: str, what: str) -> bytes:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from dataclasses import dataclass, replace
 
 from z6._version import __version__
 from z6.errors import RunError
 from z6.live._request import host_header, serialize_request
 
-__all__ = ["LiveTarget", "resolve_target", "check_reachable"]
+__all__ = ["LiveTarget", "resolve_target", "check_reachable", "tls_warnings", "tls_context"]
+
+INSECURE_WARNING = ("target.insecure = true: TLS certificates were not verified (any server could have "
+                    "answered); the figures are not evidence about the real target")
+
+
+def tls_warnings(scenario) -> tuple[str, ...]:
+    """Warnings a scenario's TLS settings put in its summary (insecure = true)."""
+    target = scenario.target
+    return (INSECURE_WARNING,) if target.tls and target.insecure else ()
 
 # Requests a client may repeat without the user's say-so (as Go's net/http does).
 _REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -33,6 +43,16 @@ class LiveTarget:
     # every address the host resolved to, in resolver order; check_reachable
     # settles on the first that accepts a connection
     candidates: tuple[tuple[int, bytes], ...] = ()
+    # TLS (https://): the core's OpenSSL client, verified against the system
+    # trust store (or ca_file) and server_name unless insecure
+    tls: bool = False
+    server_name: str = ""  # SNI and the name (or IP) the certificate must match
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    tls_min_version: str | None = None  # "1.2" / "1.3"; None: 1.2
+    insecure: bool = False
+    tls_resume: bool = True
 
 
 def _resolve(host: str, port: int, source: str) -> tuple[tuple[int, bytes], ...]:
@@ -48,20 +68,22 @@ def _resolve(host: str, port: int, source: str) -> tuple[tuple[int, bytes], ...]
     return found
 
 
-def resolve_target(scenario, base_url: str | None = None) -> LiveTarget:
-    """Resolve ``scenario``'s target (or ``base_url``, e.g. the built-in target's)
-    and serialise its requests."""
+def resolve_target(scenario, base_url: str | None = None, ca_file: str | None = None) -> LiveTarget:
+    """Resolve ``scenario``'s target (or ``base_url``, e.g. the built-in target's,
+    with ``ca_file`` the certificate it serves) and serialise its requests."""
     target = scenario.target
     host, port = target.host, target.port
+    tls = target.tls
     if base_url is not None:
         from urllib.parse import urlsplit
 
         parts = urlsplit(base_url)
-        host, port = parts.hostname or host, parts.port or 80
+        tls = parts.scheme == "https"
+        host, port = parts.hostname or host, parts.port or (443 if tls else 80)
     candidates = _resolve(host, port, scenario.source)
     family, address = candidates[0]
     agent = f"z6/{__version__}"
-    authority = host_header(host, port)
+    authority = host_header(host, port, 443 if tls else 80)
     wire = tuple(
         serialize_request(r, authority, agent, f"{scenario.source}: requests[{i}] ({r.name})",
                           target.path_prefix)
@@ -77,7 +99,48 @@ def resolve_target(scenario, base_url: str | None = None) -> LiveTarget:
         replayable=tuple(r.method.upper() in _REPLAYABLE_METHODS and r.body is None for r in scenario.requests),
         connect_timeout_ns=max(1, round(target.connection_timeout_ms * 1_000_000)),
         candidates=candidates,
+        tls=tls,
+        server_name=host,
+        ca_file=ca_file if ca_file is not None else target.ca_file,
+        client_cert=target.client_cert,
+        client_key=target.client_key,
+        tls_min_version=target.tls_min_version,
+        insecure=target.insecure,
+        tls_resume=target.tls_resume,
     )
+
+
+def tls_context(target: LiveTarget) -> ssl.SSLContext:
+    """A Python `ssl` context with the core's settings: the same trust (system
+    store or ca_file), hostname check, client certificate, minimum version and
+    ALPN. Used for the one start-up probe."""
+    context = ssl.create_default_context(cafile=target.ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3 if target.tls_min_version == "1.3" else ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    if target.client_cert:
+        context.load_cert_chain(target.client_cert, target.client_key)
+    if target.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _tls_probe(target: LiveTarget, sock: socket.socket, source: str) -> None:
+    # The handshake the run would make, once: a certificate that fails
+    # verification (or a server that does not speak TLS) stops the run here.
+    try:
+        with tls_context(target).wrap_socket(sock, server_hostname=target.server_name):
+            return
+    except ssl.SSLCertVerificationError as exc:
+        reason = exc.verify_message or exc.reason or str(exc)
+        raise RunError(f"{source}: target {target.base_url}: TLS certificate verification failed: {reason} "
+                       f"(trust it with target.ca_file, or set target.insecure = true to skip verification)") from None
+    except ssl.SSLError as exc:
+        raise RunError(f"{source}: target {target.base_url}: TLS handshake failed: {exc.reason or exc}") from None
+    except (OSError, ValueError) as exc:
+        reason = "no answer within the connection timeout" if isinstance(exc, TimeoutError) else (
+            getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+        raise RunError(f"{source}: target {target.base_url}: TLS handshake failed: {reason}") from None
 
 
 def check_reachable(target: LiveTarget, source: str, timeout_s: float = 5.0) -> LiveTarget:
@@ -85,16 +148,21 @@ def check_reachable(target: LiveTarget, source: str, timeout_s: float = 5.0) -> 
     (exit 3) rather than a run made only of refused connections. Each resolved
     address is tried in turn (``localhost`` may resolve to ::1 first while the
     server listens on 127.0.0.1); the target is returned aimed at the first that
-    answers."""
+    answers. A TLS target must also complete a verified handshake (as the run's
+    connections will), or the run stops here with the reason."""
     timeout = min(timeout_s, target.connect_timeout_ns / 1e9)
     reasons = []
     for family, address in target.candidates or ((target.family, target.address),):
         host = socket.inet_ntop(family, address)
         try:
-            with socket.create_connection((host, target.port), timeout=timeout):
-                return replace(target, family=family, address=address)
+            sock = socket.create_connection((host, target.port), timeout=timeout)
         except OSError as exc:
             reason = f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else (
                 exc.strerror or type(exc).__name__)
             reasons.append(f"{host} port {target.port}: {reason}")
+            continue
+        with sock:
+            if target.tls:
+                _tls_probe(target, sock, source)
+        return replace(target, family=family, address=address)
     raise RunError(f"{source}: target {target.base_url} is unreachable: {'; '.join(reasons)}")

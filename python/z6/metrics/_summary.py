@@ -69,6 +69,9 @@ _TIMEOUT = int(EventKind.REQUEST_TIMEOUT)
 _CANCELLED = int(EventKind.REQUEST_CANCELLED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
+_ESTABLISHED = int(EventKind.CONN_ESTABLISHED)
+# conn_established's status in a live run: 0 plain TCP, 1 TLS full handshake, 2 TLS resumed
+_CONN_TLS_FULL, _CONN_TLS_RESUMED = 1, 2
 _COMPLETE = int(EventKind.VU_COMPLETE)
 
 
@@ -117,6 +120,24 @@ class StatusSummary:
 
 
 @dataclass(frozen=True)
+class ConnectionStats:
+    """Connections a live run opened, from its conn_established events: how many,
+    how many were TLS full or resumed handshakes, and the time to establish one
+    (TCP connect plus, over TLS, the handshake: the handshake is not in request
+    latency). Logs written before TLS read the same, with no TLS counts."""
+
+    opened: int
+    tls_full: int
+    tls_resumed: int
+    connect_ms_mean: float
+    connect_ms_max: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"opened": self.opened, "tls_full": self.tls_full, "tls_resumed": self.tls_resumed,
+                "connect_ms": {"mean": self.connect_ms_mean, "max": self.connect_ms_max}}
+
+
+@dataclass(frozen=True)
 class Summary:
     duration_s: float        # from the first to the last event
     rate: float              # requests issued per second
@@ -131,6 +152,7 @@ class Summary:
     distribution: Distribution = field(default_factory=lambda: Distribution([], []))
     warnings: tuple[str, ...] = ()
     percentile_method: str = "exact"   # "exact" or "hdr": see the module docstring
+    connections: Optional[ConnectionStats] = None   # live runs that opened connections
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +169,7 @@ class Summary:
             "time_series": self.time_series.to_dict() if self.time_series is not None else None,
             "latency_distribution": self.distribution.to_dict(),
             "warnings": list(self.warnings),
+            "connections": self.connections.to_dict() if self.connections is not None else None,
         }
 
 
@@ -196,6 +219,10 @@ class SummaryBuilder:
         self._last_tick = 0
         self._active = 0
         self._vus_max = 0
+        self._conn_opened = 0
+        self._conn_tls = [0, 0]     # full, resumed
+        self._conn_ns_sum = 0
+        self._conn_ns_max = 0
 
     @property
     def percentile_method(self) -> str:
@@ -252,6 +279,16 @@ class SummaryBuilder:
             for key, count in zip(keys.tolist(), counts.tolist()):
                 label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
                 self._failures[(key >> 32, label)] += count
+
+        established = kind == _ESTABLISHED
+        if established.any():
+            connect_ns = chunk["value_ns"][established]
+            how = chunk["status"][established]
+            self._conn_opened += int(connect_ns.size)
+            self._conn_ns_sum += int(connect_ns.sum(dtype=np.uint64))
+            self._conn_ns_max = max(self._conn_ns_max, int(connect_ns.max()))
+            self._conn_tls[0] += int(np.count_nonzero(how == _CONN_TLS_FULL))
+            self._conn_tls[1] += int(np.count_nonzero(how == _CONN_TLS_RESUMED))
 
         # Peak concurrency: running count of spawned minus completed VUs.
         delta = (kind == _SPAWNED).astype(np.int64) - (kind == _COMPLETE).astype(np.int64)
@@ -318,6 +355,10 @@ class SummaryBuilder:
             distribution=latency.distribution,
             warnings=tuple(warnings),
             percentile_method=self.percentile_method,
+            connections=ConnectionStats(
+                opened=self._conn_opened, tls_full=self._conn_tls[0], tls_resumed=self._conn_tls[1],
+                connect_ms_mean=self._conn_ns_sum / self._conn_opened / 1e6, connect_ms_max=self._conn_ns_max / 1e6,
+            ) if self._conn_opened else None,
         )
 
     def _clamped_warning(self, clamped_latencies: int) -> Optional[str]:

@@ -235,9 +235,6 @@ def compile_plan(
         raise ConfigError(f"mode must be 'simulate' or 'live', got {mode!r}")
     if mode == "simulate" and scenario.simulation is None:
         raise ConfigError(f"{src}: --simulate needs a [simulation] section describing the modelled target")
-    if mode == "live" and scenario.target.tls:
-        raise ConfigError(f"{src}: target.base_url: https:// targets are not supported yet (TLS is not "
-                          f"implemented); use http://, or add a [simulation] section and run with --simulate")
     runtime = scenario.runtime
     schedule = scenario.schedule
     if vus is not None or duration_s is not None:

@@ -105,6 +105,9 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
         "latency_distribution": summary.distribution.to_dict(),
         "assertions": [{"index": i, **a.to_dict()} for i, a in enumerate(assertions)],
         "warnings": [*summary.warnings, *warnings],
+        # Live runs: connections opened, TLS handshakes (full / resumed) and the
+        # time to connect (TCP plus handshake); null when none were opened.
+        "connections": summary.connections.to_dict() if summary.connections is not None else None,
         "verdict": _verdict(assertions, run["status"] if run["interrupted"] else "completed"),
     }
 

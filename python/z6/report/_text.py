@@ -91,6 +91,12 @@ def render_run(result: RunResult) -> str:
         lines.append(_more_line(result, hidden))
     # Beside latency, so a saturated generator shows up where latency is read.
     lines.append(_latency_row(lag_label, s.lag, width))
+    if s.connections is not None:
+        c = s.connections
+        tls = (f", TLS handshakes: {c.tls_full} full, {c.tls_resumed} resumed"
+               if c.tls_full or c.tls_resumed else "")
+        lines.append(f"  connections {c.opened}{tls}; connect{' + handshake' if tls else ''} ms: "
+                     f"mean {c.connect_ms_mean:.3f}, max {c.connect_ms_max:.3f}")
     if s.per_status:
         lines.append("")
         lines.append(f"  {'status':<{width}}{'count':>10}" + "".join(f"{h:>10}" for h in header))

@@ -7,6 +7,7 @@ the engine behind their own front end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -15,7 +16,8 @@ import numpy as np
 from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
-from z6.live import LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request
+from z6.live import (LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request,
+                     tls_warnings)
 from z6.metrics import SummaryBuilder, mean_think_ms
 from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
@@ -37,8 +39,10 @@ def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Ite
     if not distributed:
         ensure_descriptors(_schedule_max_vus(scenario, vus), scenario.source)
     if scenario.target.builtin:
-        with BuiltinTarget() as server:
-            yield check_reachable(resolve_target(scenario, server.base_url), scenario.source)
+        with BuiltinTarget(tls=scenario.target.tls) as server:
+            # Over HTTPS the run trusts the certificate the server made at start.
+            yield check_reachable(resolve_target(scenario, server.base_url, ca_file=server.ca_file),
+                                  scenario.source)
     else:
         yield check_reachable(resolve_target(scenario), scenario.source)
 
@@ -57,7 +61,7 @@ def check_scenario(
     plan = compile_plan(scenario, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
     if plan.mode == "live":
         target = scenario.target
-        authority = host_header(target.host, target.port or 80)
+        authority = host_header(target.host, target.port or 80, 443 if target.tls else 80)
         for i, request in enumerate(scenario.requests):
             serialize_request(request, authority, "z6", f"{scenario.source}: requests[{i}] ({request.name})")
     return plan
@@ -157,6 +161,8 @@ def run_scenario(
             raise RunError(f"{exc}; {state}") from exc
         raise
     summary = builder.finish()
+    if plan.mode == "live" and tls_warnings(scenario):
+        summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,

@@ -224,13 +224,34 @@ def _check_http_version(version: str) -> str:
     raise ValueError(f'must be "http1.1" or "1.1", got {render_value(version)}')
 
 
+def _check_tls_version(version: str) -> str:
+    if version in ("1.2", "1.3"):
+        return version
+    raise ValueError(f'must be "1.2" or "1.3", got {render_value(version)}')
+
+
+NonEmptyPath = Annotated[str, Field(min_length=1)]
+
+# Keys that only mean something for a TLS target (https://, or builtin with tls = true).
+_TLS_KEYS = ("ca_file", "client_cert", "client_key", "tls_min_version", "insecure", "tls_resume")
+
+
 class TargetModel(_Table):
     base_url: Optional[Annotated[str, AfterValidator(_check_base_url)]] = None
     # z6's own loopback server (`z6 serve`), started and stopped by `z6 run`.
     builtin: bool = False
+    # https:// (must agree with base_url's scheme); with builtin = true, the
+    # built-in target serves HTTPS with a certificate made for the run.
     tls: Optional[bool] = None
     http_version: Optional[Annotated[str, AfterValidator(_check_http_version)]] = None
     connection_timeout_ms: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)] = 10_000.0
+    # TLS (docs/live.md "TLS"); the files are checked by _resolve.
+    ca_file: Optional[NonEmptyPath] = None
+    client_cert: Optional[NonEmptyPath] = None
+    client_key: Optional[NonEmptyPath] = None
+    tls_min_version: Optional[Annotated[str, AfterValidator(_check_tls_version)]] = None
+    insecure: bool = False
+    tls_resume: bool = True
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetModel:
@@ -243,15 +264,40 @@ class TargetModel(_Table):
 
     @model_validator(mode="after")
     def _tls_matches_scheme(self) -> TargetModel:
+        if self.base_url is not None:
+            scheme = urlsplit(self.base_url).scheme
+            if self.tls is not None and self.tls != (scheme == "https"):
+                raise Violations(
+                    [(("tls",), f"must agree with the scheme of base_url ({scheme}://), got {render_value(self.tls)}")]
+                )
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
         if self.base_url is None:
-            if self.tls:
-                raise Violations([(("tls",), "must be false with builtin = true (the built-in target is plain HTTP)")])
-            return self
-        scheme = urlsplit(self.base_url).scheme
-        if self.tls is not None and self.tls != (scheme == "https"):
-            raise Violations(
-                [(("tls",), f"must agree with the scheme of base_url ({scheme}://), got {render_value(self.tls)}")]
-            )
+            return bool(self.tls)
+        return urlsplit(self.base_url).scheme == "https"
+
+    @model_validator(mode="after")
+    def _tls_keys_need_tls(self) -> TargetModel:
+        problems: list[Problem] = []
+        if not self.uses_tls:
+            what = "builtin = true without tls = true" if self.base_url is None else "an http:// base_url"
+            for key in _TLS_KEYS:
+                if key in self.model_fields_set:
+                    problems.append(((key,), f"applies to TLS targets only (https://), not to {what}, got "
+                                             f"{render_value(getattr(self, key))}"))
+        elif self.builtin:
+            for key in ("ca_file", "client_cert", "client_key"):
+                if getattr(self, key) is not None:
+                    problems.append(((key,), "must be absent with builtin = true (z6 makes and trusts the built-in "
+                                             f"target's certificate itself), got {render_value(getattr(self, key))}"))
+        if self.insecure and self.ca_file is not None:
+            problems.append((("ca_file",), "must not be set together with insecure = true (which trusts any "
+                                           f"certificate), got {render_value(self.ca_file)}"))
+        if self.client_key is not None and self.client_cert is None:
+            problems.append((("client_key",), "needs client_cert (the certificate the key belongs to)"))
+        _raise_if(problems)
         return self
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -126,11 +127,18 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 # --- sections -----------------------------------------------------------------
 
 
-def _target(model: TargetModel) -> Target:
+def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | None:
+    tls_keys = {"tls_min_version": model.tls_min_version, "insecure": model.insecure, "tls_resume": model.tls_resume}
+    files = _tls_files(problems, model, base_dir)
+    if files is None:
+        return None
     if model.builtin:
-        # The port is chosen when `z6 run` starts the built-in target.
-        return Target(base_url="http://127.0.0.1", scheme="http", host="127.0.0.1", port=0, tls=False,
-                      builtin=True, connection_timeout_ms=model.connection_timeout_ms)
+        # The port is chosen when `z6 run` starts the built-in target (and, with
+        # tls = true, its certificate, which the run then trusts as its ca_file).
+        scheme = "https" if model.tls else "http"
+        return Target(base_url=f"{scheme}://127.0.0.1", scheme=scheme, host="127.0.0.1", port=0,
+                      tls=bool(model.tls), builtin=True, connection_timeout_ms=model.connection_timeout_ms,
+                      **tls_keys)
     assert model.base_url is not None
     parts = urlsplit(model.base_url)
     scheme = "https" if parts.scheme == "https" else "http"
@@ -144,7 +152,59 @@ def _target(model: TargetModel) -> Target:
         tls=scheme == "https",
         connection_timeout_ms=model.connection_timeout_ms,
         path_prefix=prefix,
+        **files,
+        **tls_keys,
     )
+
+
+def _pem_file(problems: _Problems, loc: Loc, value: str, base_dir: str, marker: str, what: str) -> str | None:
+    """The absolute path of a PEM file that exists, reads and holds a ``marker`` block."""
+    path = os.path.abspath(os.path.join(base_dir, value))
+    where = f"{render_value(value)} (resolved to {path})"
+    try:
+        # A regular file of at most 1 MiB (a FIFO or a device is refused before it is opened).
+        data = read_regular(path, 1 << 20)
+    except FileProblem as exc:
+        problems.add(loc, f"{exc}: {where}")
+        return None
+    if b"-----BEGIN " not in data or marker.encode() not in data:
+        problems.add(loc, f"must be a PEM file holding {what} (a '-----BEGIN ...{marker}-----' block), got {where}")
+        return None
+    return path
+
+
+def _tls_files(problems: _Problems, model: TargetModel, base_dir: str) -> dict[str, str | None] | None:
+    """ca_file, client_cert and client_key checked as OpenSSL will load them: PEM,
+    parseable, and the key matching the certificate (Python's ssl is OpenSSL)."""
+    found: dict[str, str | None] = {"ca_file": None, "client_cert": None, "client_key": None}
+    ok = True
+    if model.ca_file is not None:
+        loc = ("target", "ca_file")
+        path = _pem_file(problems, loc, model.ca_file, base_dir, "CERTIFICATE", "CA certificates")
+        if path is not None:
+            try:
+                ssl.create_default_context(cafile=path)
+                found["ca_file"] = path
+            except (ssl.SSLError, ValueError) as exc:
+                problems.add(loc, f"must hold PEM certificates OpenSSL can load ({exc}), got {render_value(path)}")
+        ok = ok and found["ca_file"] is not None
+    if model.client_cert is not None:
+        cert = _pem_file(problems, ("target", "client_cert"), model.client_cert, base_dir, "CERTIFICATE",
+                         "a certificate")
+        key_value = model.client_key if model.client_key is not None else model.client_cert
+        key_loc = ("target", "client_key" if model.client_key is not None else "client_cert")
+        key = _pem_file(problems, key_loc, key_value, base_dir, "PRIVATE KEY", "a private key")
+        if cert is not None and key is not None:
+            try:
+                ssl.create_default_context().load_cert_chain(cert, key)
+                found["client_cert"], found["client_key"] = cert, key
+            except ssl.SSLError as exc:
+                mismatch = "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc)
+                problems.add(key_loc, f"does not match client_cert {render_value(cert)}" if mismatch else
+                             f"OpenSSL cannot load the certificate and key ({exc.reason or exc}), got "
+                             f"{render_value(cert)} and {render_value(key)}")
+        ok = ok and found["client_cert"] is not None
+    return found if ok else None
 
 
 def _read_body_file(problems: _Problems, loc: Loc, value: str, base_dir: str) -> tuple[str, bytes] | None:
@@ -451,11 +511,13 @@ def resolve_document(
     if isinstance(simulation_raw, dict):
         simulation = _simulation(problems, simulation_raw)
 
+    target_resolved = _target(problems, target, base_dir) if target is not None else None
+
     if problems.items:
         raise ScenarioError([f"{source}: {render_path(loc)}: {message}" for loc, message in problems.items])
 
     # No problems means every section that is present validated; the asserts say so to the type checker.
-    assert metadata is not None and runtime is not None and target is not None and requests is not None
+    assert metadata is not None and runtime is not None and target_resolved is not None and requests is not None
     assert schedule is not None and think_time is not None and assertions is not None
     return Scenario(
         source=source,
@@ -476,7 +538,7 @@ def resolve_document(
             tick_ms=runtime.tick_ms,
             graceful_stop_s=runtime.graceful_stop_seconds,
         ),
-        target=_target(target),
+        target=target_resolved,
         requests=tuple(requests),
         schedule=schedule,
         think_time=think_time,

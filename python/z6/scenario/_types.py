@@ -95,6 +95,13 @@ class Target:
     # The base_url's path less its trailing "/" ("" for none): every request path is
     # sent under it, "/api/v1" + "/items" -> "/api/v1/items".
     path_prefix: str = ""
+    # TLS (https:// or builtin with tls = true); files as absolute paths, checked on load
+    ca_file: str | None = None  # PEM bundle to trust instead of the system store
+    client_cert: str | None = None  # PEM certificate (chain) for mutual TLS
+    client_key: str | None = None  # its PEM private key (None: in client_cert's file)
+    tls_min_version: str | None = None  # "1.2" or "1.3"; None: 1.2
+    insecure: bool = False  # no certificate verification (warned in the summary)
+    tls_resume: bool = True  # resume TLS sessions on reconnect
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

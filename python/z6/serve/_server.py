@@ -14,11 +14,14 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
+import tempfile
 from typing import IO, Callable, Optional
 
 from z6.errors import ConfigError, RunError, io_error
 from z6.serve._access_log import AccessLog
 from z6.serve._connection import DEFAULT_HEADER_TIMEOUT_S, Connection, Shared
+from z6.serve._tls import make_certificate, server_context
 
 __all__ = ["serve", "loop_name", "url_for"]
 
@@ -43,13 +46,15 @@ def loop_name() -> str:
     return "uvloop"
 
 
-def url_for(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def url_for(host: str, port: int, tls: bool = False) -> str:
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str] = None,
           ready_file: Optional[str] = None, on_listening: Callable[[str], None] = lambda url: None,
-          header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S) -> int:
+          header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S, tls: bool = False,
+          cert_file: Optional[str] = None) -> int:
     """Serve until SIGINT or SIGTERM (main thread only); return the number of requests read.
 
     ``access_log``: a file to (over)write, one line per request (`z6.serve._access_log`).
@@ -57,12 +62,25 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
     atomically (a reader never sees a partial number); it is removed on exit.
     ``on_listening(url)`` is called once listening. ``header_timeout_s``: how long
     a request head may take to arrive (408 and close after it; None: no limit).
+    ``tls``: serve HTTPS with a self-signed certificate made now for 127.0.0.1,
+    ::1 and localhost, written (PEM, the certificate only) to ``cert_file`` before
+    the ready file, for clients to trust.
     Raises `ConfigError` for a host that does not resolve, `RunError` when the
     address cannot be bound, and for an access log or ready file that cannot be
     opened the error of `z6.errors.io_error` (a path that names nothing usable: 2;
     disk full, EIO, permission denied: 3). An access log that stops taking lines
     later warns once and the server keeps serving (`z6.serve._access_log`).
     """
+    context: Optional[ssl.SSLContext] = None
+    if tls:
+        with tempfile.TemporaryDirectory(prefix="z6-serve-tls-") as keys:
+            cert_path = cert_file or os.path.join(keys, "cert.pem")
+            key_path = os.path.join(keys, "key.pem")
+            try:
+                make_certificate(cert_path, key_path)
+            except OSError as exc:
+                raise io_error(f"certificate file {cert_path!r}: cannot write", exc) from None
+            context = server_context(cert_path, key_path)   # the key is loaded: its file can go
     log_file: Optional[IO[str]] = None
     if access_log is not None:
         try:
@@ -72,7 +90,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
     loop = _new_loop()
     try:
         log = AccessLog(log_file, loop, access_log or "")
-        loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening, header_timeout_s))
+        loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening, header_timeout_s, context))
         return log.requests
     finally:
         loop.close()
@@ -85,7 +103,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
 
 async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, port: int,
                  ready_file: Optional[str], on_listening: Callable[[str], None],
-                 header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S) -> None:
+                 header_timeout_s: Optional[float] = DEFAULT_HEADER_TIMEOUT_S,
+                 context: Optional[ssl.SSLContext] = None) -> None:
     try:
         addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: not a valid host name (IDNA)
@@ -95,11 +114,11 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
     try:
         # One address only: with port 0, each of several sockets would get its own port.
         server = await loop.create_server(lambda: Connection(shared), host=address, port=port,
-                                          backlog=_BACKLOG, reuse_address=True)
+                                          backlog=_BACKLOG, reuse_address=True, ssl=context)
     except OSError as exc:
         # asyncio and uvloop word their messages differently; the errno says it the same.
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise RunError(f"cannot listen on {url_for(address, port)}: {reason}") from None
+        raise RunError(f"cannot listen on {url_for(address, port, context is not None)}: {reason}") from None
 
     stop = asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -110,7 +129,7 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
         if ready_file is not None:
             _write_ready_file(ready_file, bound_port)
         try:
-            on_listening(url_for(address, bound_port))
+            on_listening(url_for(address, bound_port, context is not None))
             await stop.wait()
         finally:
             if ready_file is not None:

@@ -46,9 +46,10 @@ class BuiltinTarget:
 
     def __init__(self, *, host: str = "127.0.0.1", access_log: Union[str, os.PathLike[str], None] = None,
                  start_timeout_s: float = 10.0, stop_timeout_s: float = 10.0,
-                 header_timeout_s: Optional[float] = None) -> None:
+                 header_timeout_s: Optional[float] = None, tls: bool = False) -> None:
         self._host = host
         self._header_timeout_s = header_timeout_s  # None: z6 serve's default
+        self._tls = tls
         self._access_log = None if access_log is None else os.path.abspath(access_log)
         self._start_timeout_s = start_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -71,7 +72,21 @@ class BuiltinTarget:
 
     @property
     def base_url(self) -> str:
-        return url_for(self._host, self.port)
+        return url_for(self._host, self.port, self._tls)
+
+    @property
+    def tls(self) -> bool:
+        return self._tls
+
+    @property
+    def ca_file(self) -> Optional[str]:
+        """With ``tls=True``: the PEM file of the certificate the server made at
+        start, to trust (it exists while the server runs); else None."""
+        if not self._tls:
+            return None
+        if self._workdir is None:
+            raise RunError("the built-in target is not running (call start() first)")
+        return str(self._workdir / "cert.pem")
 
     @property
     def pid(self) -> int:
@@ -101,6 +116,8 @@ class BuiltinTarget:
             command += ["--access-log", self._access_log]
         if self._header_timeout_s is not None:
             command += ["--header-timeout", repr(float(self._header_timeout_s))]
+        if self._tls:
+            command += ["--tls", "--cert-file", str(self._workdir / "cert.pem")]
         try:
             # The child is started and registered to be stopped in one step: a
             # Ctrl-C in between would leave it running (it is in its own session,
