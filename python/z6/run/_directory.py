@@ -99,6 +99,7 @@ class RunDirectory:
             if len(verdicts):
                 try:
                     self.writer(verdicts)
+                    self.writer.flush()  # written by the writer's thread: its error surfaces here
                 except RunError:
                     pass  # the footer may still fit; the verdicts are rebuilt from the header
             self.log_path = self.writer.finish(result.status)
@@ -133,6 +134,7 @@ class RunDirectory:
         without one event is removed, as by `abort`. Returns the sealed log's path."""
         if self.writer.closed:
             return None
+        self.writer.drain()  # the chunks still queued count (or fail) before the log is judged empty
         if self.writer.records == 0:
             self.abort()
             return None
@@ -147,9 +149,8 @@ class RunDirectory:
         when not one event was written, remove it and the directory if empty)."""
         if self.writer.closed:
             return
-        empty = self.writer.records == 0
-        self.writer.abort()
-        if empty:
+        self.writer.abort()  # writes the chunks still queued first
+        if self.writer.records == 0:
             (self.path / PARTIAL_NAME).unlink(missing_ok=True)
             try:
                 self.path.rmdir()
