@@ -325,3 +325,15 @@ def test_context_manager_statuses(tmp_path):
             raise RuntimeError("boom")
     assert (tmp_path / "broken" / "events.z6log.partial").exists()
     assert not (tmp_path / "broken" / "events.z6log").exists()
+
+
+def test_the_record_checker_reads_only_the_fields_a_compressed_chunk_decodes_for_it():
+    # Reading format 2, the check at opening decodes only CHECKED_FIELDS: the checker must need no other.
+    from z6.log._format import CHECKED_FIELDS, RecordChecker
+    scn = mixed_scenario()
+    events = run_events(scn)
+    header = make_header(scn, z6.compile_plan(scn))
+    assert RecordChecker(header).check(events[sorted(CHECKED_FIELDS)]) is None
+    bad = events.copy()
+    bad["kind"][3] = 99
+    assert RecordChecker(header).check(bad[sorted(CHECKED_FIELDS)])[0] == 3

@@ -36,6 +36,7 @@ from z6.errors import RunError, io_error
 from z6.events import EVENT_DTYPE
 from z6.log._errors import LogError, LogWarning
 from z6.log._format import (
+    CHECKED_FIELDS,
     CHUNK_MARKER,
     CRC,
     FOOTER_MARKER,
@@ -113,7 +114,8 @@ class ChunkInfo:
         return self.data_offset + self.stored_nbytes
 
 
-def decode_chunk(path: Path, chunk: ChunkInfo, stored: Any, out: np.ndarray) -> None:
+def decode_chunk(path: Path, chunk: ChunkInfo, stored: Any, out: np.ndarray,
+                 only: Optional[frozenset[str]] = None) -> None:
     """Decompress and decode the stored bytes of format-2 ``chunk`` into ``out``; a LogError
     locating the chunk when they are no zstd frame of exactly its records' bytes."""
     want = chunk.nbytes
@@ -126,7 +128,7 @@ def decode_chunk(path: Path, chunk: ChunkInfo, stored: Any, out: np.ndarray) -> 
         raise LogError(path, f"the stored bytes decompress to {len(data)} bytes, the frame declares "
                        f"{chunk.records} records ({want} bytes): the log is corrupt", part="chunk",
                        chunk=chunk.number, offset=chunk.offset, end=chunk.end)
-    decode_columns(data, out)
+    decode_columns(data, out, only)
 
 
 def resolve_log_path(path: str | os.PathLike[str]) -> Path:
@@ -358,9 +360,10 @@ class _Scan:
                     return None
                 raise LogError(self.path, f"{reason}: the log is corrupt", part="chunk", chunk=number,
                                offset=offset, end=end)
-            # Intact bytes; now what they mean: a zstd frame of exactly the records, records a run writes.
+            # Intact bytes; now what they mean: a zstd frame of exactly the records, records a run
+            # writes (only the fields the checker reads are decoded: the chunk is decoded again when read).
             out = np.empty(records, dtype=EVENT_DTYPE)
-            decode_chunk(self.path, info, stored, out)
+            decode_chunk(self.path, info, stored, out, CHECKED_FIELDS)
             if self.checker is not None:
                 problem = chunk_record_problem(self.path, self.checker, out, info)
                 if problem is not None:
