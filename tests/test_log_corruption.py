@@ -180,3 +180,38 @@ def test_a_partial_log_ending_in_zeros_reads_up_to_them(small_log, tmp_path):
     complete.write_bytes(data[:third.offset] + bytes(5000))
     with pytest.raises(LogError, match=f"byte offset {third.offset}: expected chunk 3"):
         read_log(complete)
+
+
+def _with_stored(data: bytes, chunk, stored: bytes, records: int) -> bytes:
+    """``data`` with format-2 ``chunk``'s stored bytes replaced and its frame's CRC made valid."""
+    from z6.log._format import CHUNK_MARKER, FRAME_V2, frame_crc_v2
+    frame = FRAME_V2.pack(CHUNK_MARKER, len(stored), chunk.number, records,
+                          frame_crc_v2(len(stored), chunk.number, records, stored))
+    return data[:chunk.offset] + frame + stored + data[chunk.end:]
+
+
+def test_a_format_2_chunk_with_a_valid_crc_that_is_no_zstd_frame_of_its_records(tmp_path):
+    # Bytes a CRC vouches for but that do not decode are corruption too, located at their chunk.
+    import zstandard
+    path = write_log(tmp_path / "src", mixed_scenario(), chunk_records=6, version=2)
+    data = path.read_bytes()
+    second = read_log(path).chunks[1]
+    target = tmp_path / "events.z6log"
+    cases = [
+        (b"not a zstd frame at all", second.records, "do not decompress"),
+        (zstandard.ZstdCompressor().compress(bytes(32 * second.records - 32)), second.records,
+         "decompress to 160 bytes, the frame declares 6 records"),
+        (zstandard.ZstdCompressor().compress(bytes(32 * second.records + 32)), second.records,
+         "decompress to 224 bytes, the frame declares 6 records"),
+        # A frame that does not say its size, and holds too much: cut at the records' bytes.
+        (zstandard.ZstdCompressor(write_content_size=False).compress(bytes(32 * second.records + 32)),
+         second.records, "do not decompress"),
+        # A frame that claims 2**40 bytes: refused before any allocation.
+        (zstandard.ZstdCompressor().compress(b"x")[:5] + (2**40).to_bytes(8, "little")
+         + zstandard.ZstdCompressor().compress(b"x")[13:], second.records, "decompress to|do not decompress"),
+    ]
+    for stored, records, message in cases:
+        target.write_bytes(_with_stored(data, second, stored, records))
+        for verify in (True, False):
+            with pytest.raises(LogError, match=f"chunk 1 at byte offset {second.offset}: .*{message}"):
+                list(read_log(target, verify=verify).iter_chunks())

@@ -119,15 +119,25 @@ def decode_chunk(path: Path, chunk: ChunkInfo, stored: Any, out: np.ndarray,
     """Decompress and decode the stored bytes of format-2 ``chunk`` into ``out``; a LogError
     locating the chunk when they are no zstd frame of exactly its records' bytes."""
     want = chunk.nbytes
+
+    def wrong_size(size: int) -> LogError:
+        return LogError(path, f"the stored bytes decompress to {size} bytes, the frame declares "
+                        f"{chunk.records} records ({want} bytes): the log is corrupt", part="chunk",
+                        chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+
     try:
+        # A zstd frame that says it holds other than the records' bytes is refused before
+        # anything is decompressed (no allocation a damaged size asks for); one that does
+        # not say is decompressed to at most the records' bytes.
+        size = zstandard.frame_content_size(stored)
+        if size not in (-1, want):
+            raise wrong_size(size)
         data = zstandard.ZstdDecompressor().decompress(stored, max_output_size=want)
     except zstandard.ZstdError as exc:
         raise LogError(path, f"the stored bytes do not decompress ({exc}): the log is corrupt", part="chunk",
                        chunk=chunk.number, offset=chunk.offset, end=chunk.end) from None
     if len(data) != want:
-        raise LogError(path, f"the stored bytes decompress to {len(data)} bytes, the frame declares "
-                       f"{chunk.records} records ({want} bytes): the log is corrupt", part="chunk",
-                       chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+        raise wrong_size(len(data))
     decode_columns(data, out, only)
 
 
