@@ -155,3 +155,21 @@ def test_a_live_run_that_waited_on_its_writer_warns(tmp_path, monkeypatch):
     # A simulated run waits on its writer by design: no warning.
     sim = z6.run_scenario(z6.load_scenario(REPO / "examples" / "simulated.toml"), out_dir=tmp_path / "sim")
     assert not any("fell behind" in w for w in sim.summary.warnings)
+
+
+def test_a_failed_run_seals_what_was_written_even_when_a_write_failed_unreported(tmp_path):
+    # The run stopped on another error (a lost target) while the writer's last write
+    # failed unseen: the run directory still seals the chunks written, as failed.
+    from z6.run._directory import RunDirectory
+    scn = mixed_scenario()
+    outputs = RunDirectory(tmp_path / "run", scn, z6.compile_plan(scn))
+    events = run_events(scn)
+    outputs.writer(events[:8])
+    outputs.writer.drain()
+    outputs.writer._file = _FullDisk(outputs.writer._file, room=0)
+    outputs.writer(events[8:16])
+    outputs.writer.drain()
+    outputs.writer._file = outputs.writer._file.file
+    sealed = outputs.fail()
+    log = read_log(sealed)
+    assert log.status == "failed" and np.array_equal(log.events, events[:8])

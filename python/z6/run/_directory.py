@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from z6.assertions import assertion_events
-from z6.errors import ConfigError, RunError, io_error
+from z6.errors import ConfigError, RunError, Z6Error, io_error
 from z6.log import LOG_NAME, PARTIAL_NAME, EventLogWriter, make_header
 from z6.plan import Plan
 from z6.report import summary_document, write_html, write_json
@@ -134,7 +134,10 @@ class RunDirectory:
         without one event is removed, as by `abort`. Returns the sealed log's path."""
         if self.writer.closed:
             return None
-        self.writer.drain()  # the chunks still queued count (or fail) before the log is judged empty
+        try:
+            self.writer.flush()  # the chunks still queued count (or fail) before the log is judged empty
+        except Z6Error:
+            pass  # the run failed already: what was written is sealed below, as failed
         if self.writer.records == 0:
             self.abort()
             return None
