@@ -12,13 +12,15 @@ from z6.log import LogError, read_log
 from test_log_helpers import mixed_scenario, read_quietly, write_log
 
 
-@pytest.fixture(scope="module")
-def small_log(tmp_path_factory):
-    """A log of a few KB in several small chunks, its bytes and its chunk table."""
-    path = write_log(tmp_path_factory.mktemp("log"), mixed_scenario(), chunk_records=6)
+@pytest.fixture(scope="module", params=[1, 2], ids=["v1", "v2"])
+def small_log(request, tmp_path_factory):
+    """A log of a few KB in several small chunks (format 1: raw records; 2: compressed
+    columns), its bytes and its chunk table."""
+    path = write_log(tmp_path_factory.mktemp("log"), mixed_scenario(), chunk_records=6, version=request.param)
     log = read_log(path)
     data = path.read_bytes()
-    assert 2_000 < len(data) < 8_000 and len(log.chunks) >= 4
+    assert 1_000 < len(data) < 8_000 and len(log.chunks) >= 4 and log.header.format_version == request.param
+    assert all(c.compressed == (request.param == 2) for c in log.chunks)
     return data, log
 
 
@@ -164,7 +166,7 @@ def test_a_partial_log_ending_in_zeros_reads_up_to_them(small_log, tmp_path):
     assert (f"chunk 3 at byte offset {third.offset}: the file ends in 5000 zero bytes from byte offset "
             f"{third.offset}") in warned[0]
     # Zeros from inside a chunk's records on: that chunk is the cut.
-    partial.write_bytes(data[:third.data_offset + 40] + bytes(3000))
+    partial.write_bytes(data[:third.data_offset + min(40, third.stored_nbytes // 2)] + bytes(3000))
     read, warned = read_quietly(partial)
     assert len(read) == sum(c.records for c in log.chunks[:3]) and "3 complete chunks" in warned[0]
     assert f"chunk 3 at byte offset {third.offset}: the file ends in" in warned[0]
@@ -178,3 +180,38 @@ def test_a_partial_log_ending_in_zeros_reads_up_to_them(small_log, tmp_path):
     complete.write_bytes(data[:third.offset] + bytes(5000))
     with pytest.raises(LogError, match=f"byte offset {third.offset}: expected chunk 3"):
         read_log(complete)
+
+
+def _with_stored(data: bytes, chunk, stored: bytes, records: int) -> bytes:
+    """``data`` with format-2 ``chunk``'s stored bytes replaced and its frame's CRC made valid."""
+    from z6.log._format import CHUNK_MARKER, FRAME_V2, frame_crc_v2
+    frame = FRAME_V2.pack(CHUNK_MARKER, len(stored), chunk.number, records,
+                          frame_crc_v2(len(stored), chunk.number, records, stored))
+    return data[:chunk.offset] + frame + stored + data[chunk.end:]
+
+
+def test_a_format_2_chunk_with_a_valid_crc_that_is_no_zstd_frame_of_its_records(tmp_path):
+    # Bytes a CRC vouches for but that do not decode are corruption too, located at their chunk.
+    import zstandard
+    path = write_log(tmp_path / "src", mixed_scenario(), chunk_records=6, version=2)
+    data = path.read_bytes()
+    second = read_log(path).chunks[1]
+    target = tmp_path / "events.z6log"
+    cases = [
+        (b"not a zstd frame at all", second.records, "do not decompress"),
+        (zstandard.ZstdCompressor().compress(bytes(32 * second.records - 32)), second.records,
+         "decompress to 160 bytes, the frame declares 6 records"),
+        (zstandard.ZstdCompressor().compress(bytes(32 * second.records + 32)), second.records,
+         "decompress to 224 bytes, the frame declares 6 records"),
+        # A frame that does not say its size, and holds too much: cut at the records' bytes.
+        (zstandard.ZstdCompressor(write_content_size=False).compress(bytes(32 * second.records + 32)),
+         second.records, "do not decompress"),
+        # A frame that claims 2**40 bytes: refused before any allocation.
+        (zstandard.ZstdCompressor().compress(b"x")[:5] + (2**40).to_bytes(8, "little")
+         + zstandard.ZstdCompressor().compress(b"x")[13:], second.records, "decompress to|do not decompress"),
+    ]
+    for stored, records, message in cases:
+        target.write_bytes(_with_stored(data, second, stored, records))
+        for verify in (True, False):
+            with pytest.raises(LogError, match=f"chunk 1 at byte offset {second.offset}: .*{message}"):
+                list(read_log(target, verify=verify).iter_chunks())

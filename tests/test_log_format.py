@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
+import zstandard
 
 import z6
 from z6.errors import ConfigError
@@ -72,9 +73,9 @@ def test_overrides_are_recorded(tmp_path):
 
 
 def _parse_as_documented(data: bytes):
-    """Read a log with nothing but docs/event-log.md: struct, json, zlib."""
+    """Read a log with nothing but docs/event-log.md: struct, json, zlib (and zstd for format 2)."""
     magic, version, record_size, n = struct.unpack_from("<8sHHI", data, 0)
-    assert magic == b"\x89Z6LOG\r\n" and version == 1 and record_size == 32
+    assert magic == b"\x89Z6LOG\r\n" and version in (1, 2) and record_size == 32
     (crc,) = struct.unpack_from("<I", data, 16 + n)
     assert crc == zlib.crc32(data[:16 + n])
     header = json.loads(data[16:16 + n])
@@ -83,30 +84,50 @@ def _parse_as_documented(data: bytes):
     dtype = np.dtype([tuple(field) for field in header["record_dtype"]])
     chunks = []
     while data[offset:offset + 4] == b"CHNK":
-        length, number, crc = struct.unpack_from("<III", data, offset + 4)
-        assert number == len(chunks)
-        payload = data[offset + 16:offset + 16 + length]
-        assert crc == zlib.crc32(payload, zlib.crc32(data[offset:offset + 12]))
-        chunks.append(np.frombuffer(payload, dtype=dtype))
-        offset += 16 + length
+        if version == 1:
+            length, number, crc = struct.unpack_from("<III", data, offset + 4)
+            payload = data[offset + 16:offset + 16 + length]
+            assert crc == zlib.crc32(payload, zlib.crc32(data[offset:offset + 12]))
+            chunks.append(np.frombuffer(payload, dtype=dtype))
+            offset += 16 + length
+        else:
+            length, number, count, crc = struct.unpack_from("<IIII", data, offset + 4)
+            stored = data[offset + 20:offset + 20 + length]
+            assert crc == zlib.crc32(stored, zlib.crc32(data[offset:offset + 16]))
+            columns = zstandard.ZstdDecompressor().decompress(stored)
+            assert len(columns) == 32 * count
+            records = np.empty(count, dtype=dtype)
+            at = 0
+            for name in dtype.names:  # the columns in record order, each byte-shuffled
+                width = dtype.fields[name][0].itemsize
+                plane = np.frombuffer(columns, np.uint8, count * width, at).reshape(width, count).T
+                values = np.ascontiguousarray(plane).view(dtype.fields[name][0]).ravel()
+                records[name] = np.cumsum(values, dtype=np.uint64) if name == "tick" else values
+                at += count * width
+            chunks.append(records)
+            offset += 20 + length
+        assert number == len(chunks) - 1
     assert data[offset:offset + 4] == b"FOOT"
     (m,) = struct.unpack_from("<I", data, offset + 4)
     footer = json.loads(data[offset + 8:offset + 8 + m])
     (crc,) = struct.unpack_from("<I", data, offset + 8 + m)
     assert crc == zlib.crc32(data[offset:offset + 8 + m]) and offset + 12 + m == len(data)
-    return header, np.concatenate(chunks), footer
+    return version, header, np.concatenate(chunks), footer
 
 
-def test_the_documented_layout_reads_without_z6(tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_documented_layout_reads_without_z6(tmp_path, version):
     scn = mixed_scenario()
-    path = write_log(tmp_path, scn, chunk_records=5)
-    header, records, footer = _parse_as_documented(path.read_bytes())
+    path = write_log(tmp_path, scn, chunk_records=5, version=version)
+    read_version, header, records, footer = _parse_as_documented(path.read_bytes())
+    assert read_version == version
     assert records.dtype.descr == EVENT_DTYPE.descr
     assert np.array_equal(records.view(EVENT_DTYPE), run_events(scn))
     assert header["scenario_text"] == scn.text and header["seed"] == scn.runtime.prng_seed
     assert footer["records"] == records.size and footer["status"] == "completed"
     assert footer["digest_sha256"] == event_digest([records.view(EVENT_DTYPE)])
-    assert all(c.data_offset % 8 == 0 for c in read_log(path).chunks)
+    if version == 1:
+        assert all(c.data_offset % 8 == 0 for c in read_log(path).chunks)
 
 
 def test_a_run_with_no_events_still_makes_a_readable_log(tmp_path):
@@ -184,7 +205,7 @@ def _with_header(data: bytes, change) -> bytes:
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda doc: 2, "format version 2: this z6 reads format version 1"),
+    (lambda doc: 3, "format version 3: this z6 reads format versions 1 and 2"),
     (lambda doc: doc.update(record_dtype=[["tick", "<u4"]]), "record_dtype"),
     (lambda doc: doc.pop("seed") and None, "lacks seed"),
     (lambda doc: doc.update(mode="replayed"), "mode must be one of simulate, live"),
@@ -304,3 +325,15 @@ def test_context_manager_statuses(tmp_path):
             raise RuntimeError("boom")
     assert (tmp_path / "broken" / "events.z6log.partial").exists()
     assert not (tmp_path / "broken" / "events.z6log").exists()
+
+
+def test_the_record_checker_reads_only_the_fields_a_compressed_chunk_decodes_for_it():
+    # Reading format 2, the check at opening decodes only CHECKED_FIELDS: the checker must need no other.
+    from z6.log._format import CHECKED_FIELDS, RecordChecker
+    scn = mixed_scenario()
+    events = run_events(scn)
+    header = make_header(scn, z6.compile_plan(scn))
+    assert RecordChecker(header).check(events[sorted(CHECKED_FIELDS)]) is None
+    bad = events.copy()
+    bad["kind"][3] = 99
+    assert RecordChecker(header).check(bad[sorted(CHECKED_FIELDS)])[0] == 3

@@ -14,7 +14,7 @@ import numpy as np
 
 import z6
 from z6.events import EventKind, concat_chunks
-from z6.log import EventLogWriter, LogHeader, LogWarning, make_header, read_log
+from z6.log import FORMAT_VERSION, EventLogWriter, LogHeader, LogWarning, make_header, read_log
 from z6.runner import iter_chunks, run_plan
 
 from conftest import scenario
@@ -59,10 +59,12 @@ def mixed_scenario(runtime: str = TINY_RUNTIME, extra: str = "") -> z6.Scenario:
 
 def write_log(directory: pathlib.Path, scn: z6.Scenario, *, chunk_records: int = 8, seed: Optional[int] = None,
               vus: Optional[int] = None, duration_s: Optional[float] = None, status: str = "completed",
-              trailing: Sequence[np.ndarray] = ()) -> pathlib.Path:
-    """Run ``scn`` simulated into ``directory/events.z6log``; ``trailing`` chunks are appended after the run."""
+              trailing: Sequence[np.ndarray] = (), version: int = FORMAT_VERSION) -> pathlib.Path:
+    """Run ``scn`` simulated into ``directory/events.z6log`` (format ``version``); ``trailing``
+    chunks are appended after the run."""
     plan = z6.compile_plan(scn, seed=seed, vus=vus, duration_s=duration_s)
-    writer = EventLogWriter(directory, make_header(scn, plan, vus_override=vus, duration_override_s=duration_s))
+    writer = EventLogWriter(directory, make_header(scn, plan, vus_override=vus, duration_override_s=duration_s,
+                                                   format_version=version))
     run_plan(plan, [writer], chunk_records=chunk_records)
     for chunk in trailing:
         writer(chunk)
@@ -76,7 +78,8 @@ def run_events(scn: z6.Scenario, **overrides) -> np.ndarray:
 
 def rewrite_log(source: pathlib.Path, directory: pathlib.Path, *, events: Optional[np.ndarray] = None,
                 chunk_records: int = 8, status: Optional[str] = None, **header_changes) -> pathlib.Path:
-    """A consistent log (valid CRCs, footer and digest) with other events or header fields."""
+    """A consistent log (valid CRCs, footer and digest) with other events or header fields
+    (``format_version=1`` among them rewrites it in another format)."""
     log = read_log(source)
     header: LogHeader = dataclasses.replace(log.header, **header_changes)
     records = log.events if events is None else events

@@ -34,9 +34,10 @@ COMMANDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return write_log(tmp_path_factory.mktemp("good"), mixed_scenario(), chunk_records=6)
+@pytest.fixture(scope="module", params=[1, 2], ids=["v1", "v2"])
+def good(request, tmp_path_factory):
+    """A sound log in format 1 or 2; the bad logs are made from it in the same format."""
+    return write_log(tmp_path_factory.mktemp("good"), mixed_scenario(), chunk_records=6, version=request.param)
 
 
 def _events(good):

@@ -7,9 +7,9 @@
 Storage only; the questions asked of a log (verify, analyze, filter, diff, export,
 the run rebuilt from it) live in `z6.analysis`. Modules, one job each:
 
-    _format    the byte layout (header, chunk frames, footer), LogHeader, LogFooter
+    _format    the byte layout (header, chunk frames, footer; formats 1 and 2), LogHeader, LogFooter
     _errors    LogError (every unreadable log, exit 2), LogWarning (a partial log)
-    _writer    EventLogWriter: streams chunks to events.z6log.partial, renames when finished
+    _writer    EventLogWriter: streams chunks (a worker thread) to events.z6log.partial, renames when finished
     _reader    read_log / EventLog: checks, indexes and reads a log
 
 The byte layout is documented in docs/event-log.md.
@@ -21,7 +21,7 @@ import importlib
 from typing import Any
 
 from z6.log._errors import LogError, LogWarning
-from z6.log._format import FORMAT_VERSION, LOG_NAME, PARTIAL_NAME, LogFooter, LogHeader
+from z6.log._format import FORMAT_VERSION, FORMAT_VERSIONS, LOG_NAME, PARTIAL_NAME, LogFooter, LogHeader
 from z6.log._reader import ChunkInfo, EventLog, read_log
 from z6.log._writer import EventLogWriter, make_header
 
@@ -32,6 +32,7 @@ __all__ = [
     "LogFooter",
     "make_header",
     "FORMAT_VERSION",
+    "FORMAT_VERSIONS",
     "LOG_NAME",
     "PARTIAL_NAME",
     # reading

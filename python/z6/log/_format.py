@@ -1,4 +1,4 @@
-"""The event log's byte layout (format version 1), shared by the writer and the reader.
+"""The event log's byte layout (format versions 1 and 2), shared by the writer and the reader.
 
 All integers are little-endian; every CRC-32 is zlib's (the PNG/Ethernet polynomial,
 ``zlib.crc32``). docs/event-log.md describes the same layout for other tools.
@@ -19,8 +19,21 @@ All integers are little-endian; every CRC-32 is zlib's (the PNG/Ethernet polynom
              8     M  footer JSON, UTF-8
              8+M   4  u32 CRC-32 of the footer's bytes [0, 8 + M); the file ends here
 
+Format version 2 has the same header (version 2) and footer; its chunks are stored
+column by column and compressed with zstd:
+
+    chunk    0     4  b"CHNK"
+             4     4  u32 L, bytes stored (the zstd frame)
+             8     4  u32 chunk number (0, 1, 2, ... in file order)
+             12    4  u32 n, records in the chunk (at least 1)
+             16    4  u32 CRC-32 of the frame's bytes [0, 16) followed by the L stored bytes
+             20    L  one zstd frame; decompressed, exactly 32 * n bytes: the eight fields as
+                      columns in record order, tick as deltas (tick[i] - tick[i-1] mod 2**64,
+                      tick[-1] = 0), every column byte-shuffled (see `encode_columns`)
+
 The chunk number is inside each chunk's CRC, so a chunk that is lost, repeated or
-moved fails the check where it happens, not only in the footer's totals.
+moved fails the check where it happens, not only in the footer's totals. The CRC
+covers the stored bytes, so damage is located without decompressing anything.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 __all__ = [
     "MAGIC",
     "FORMAT_VERSION",
+    "FORMAT_VERSIONS",
     "RECORD_SIZE",
     "LOG_NAME",
     "PARTIAL_NAME",
@@ -47,6 +61,13 @@ __all__ = [
     "STATUSES",
     "PREFIX",
     "FRAME",
+    "FRAME_V2",
+    "MAX_CHUNK_RECORDS_V2",
+    "WRITE_CHUNK_RECORDS_V2",
+    "ZSTD_LEVEL",
+    "frame_crc_v2",
+    "encode_columns",
+    "decode_columns",
     "FOOTER_PREFIX",
     "CHUNK_MARKER",
     "FOOTER_MARKER",
@@ -67,7 +88,8 @@ __all__ = [
 ]
 
 MAGIC = b"\x89Z6LOG\r\n"  # a high-bit byte and CRLF: text-mode transfers and 7-bit channels show up at once
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2            # what the writer writes by default
+FORMAT_VERSIONS = (1, 2)      # what the reader reads and the writer can write
 RECORD_SIZE = 32
 LOG_NAME = "events.z6log"
 PARTIAL_NAME = LOG_NAME + ".partial"
@@ -77,12 +99,21 @@ STATUSES = ("completed", "interrupted", "failed")
 PREFIX = struct.Struct("<8sHHI")          # magic, format version, record size, N
 FRAME = struct.Struct("<4sIII")           # b"CHNK", L, chunk number, CRC-32
 FRAME_HEAD = struct.Struct("<4sII")       # the part of FRAME its CRC covers
+FRAME_V2 = struct.Struct("<4sIIII")       # b"CHNK", L, chunk number, n records, CRC-32 (format 2)
+FRAME_V2_HEAD = struct.Struct("<4sIII")   # the part of FRAME_V2 its CRC covers
 FOOTER_PREFIX = struct.Struct("<4sI")     # b"FOOT", M
 CRC = struct.Struct("<I")
 CHUNK_MARKER = b"CHNK"
 FOOTER_MARKER = b"FOOT"
 # L is a u32: the largest multiple of the record size that fits.
 MAX_CHUNK_BYTES = (2**32 - 1) // RECORD_SIZE * RECORD_SIZE
+# Format 2: the records a chunk may declare (its decoded bytes fit a u32, as in format 1),
+# and the most the writer puts in one (32 MiB decoded: the writer's queue stays small).
+MAX_CHUNK_RECORDS_V2 = MAX_CHUNK_BYTES // RECORD_SIZE
+WRITE_CHUNK_RECORDS_V2 = 1 << 20
+# zstd level 1: on z6's events byte-shuffled columns compress as well at level 1 as
+# at 3, nearly twice as fast (docs/event-log.md, "Why zstd, and why these columns").
+ZSTD_LEVEL = 1
 
 # Arrays and objects nested deeper than this in the header or footer JSON are refused
 # before json.loads (which recurses once per level). z6 writes depth 3 at most.
@@ -237,6 +268,65 @@ def frame_crc(length: int, number: int, records: Any) -> int:
     return zlib.crc32(records, zlib.crc32(FRAME_HEAD.pack(CHUNK_MARKER, length, number)))
 
 
+def frame_crc_v2(length: int, number: int, records: int, stored: Any) -> int:
+    """CRC-32 of a format-2 chunk: its frame's first 16 bytes, then its stored bytes."""
+    return zlib.crc32(stored, zlib.crc32(FRAME_V2_HEAD.pack(CHUNK_MARKER, length, number, records)))
+
+
+# (name, offset in the 32-byte record, width) in record order: the column order of format 2.
+_COLUMNS = tuple((name, EVENT_DTYPE.fields[name][1], EVENT_DTYPE.fields[name][0].itemsize)
+                 for name in EVENT_DTYPE.names)
+
+
+def encode_columns(records: np.ndarray) -> np.ndarray:
+    """The decoded bytes of a format-2 chunk (32 * n bytes, before zstd).
+
+    Column by column in record order (tick, value_ns, vu_id, kind, request, status,
+    error, seq); tick stored as the difference from the previous record's tick
+    (the first from 0, modulo 2**64, so a chunk decodes alone); each column of
+    width w byte-shuffled: its n values' byte 0s, then their byte 1s, ... byte
+    w-1s (the n x w little-endian bytes transposed). Ticks rise slowly, and the high
+    bytes of every field are mostly equal, so the shuffled columns are long runs
+    zstd compresses to a fraction of a byte an event on a large run.
+    """
+    n = records.size
+    out = np.empty(n * RECORD_SIZE, dtype=np.uint8)
+    at = 0
+    for name, _, width in _COLUMNS:
+        column = records[name]
+        if name == "tick":
+            column = np.diff(column, prepend=np.uint64(0)) if n else column
+        plane = np.ascontiguousarray(column).view(np.uint8).reshape(n, width)
+        out[at:at + n * width].reshape(width, n)[...] = plane.T
+        at += n * width
+    return out
+
+
+def decode_columns(data: Any, out: np.ndarray, only: Optional[frozenset[str]] = None) -> None:
+    """Fill ``out`` (n EVENT_DTYPE records, contiguous) from the 32 * n decoded bytes of a format-2
+    chunk; with ``only``, just those fields (the others are left as they were)."""
+    n = out.size
+    raw = np.frombuffer(data, dtype=np.uint8, count=n * RECORD_SIZE)
+    rows = out.view(np.uint8).reshape(n, RECORD_SIZE)
+    at = 0
+    # One byte plane at a time: a long strided copy each, far faster than numpy's
+    # transposed copy of an (n, w) byte matrix, whose inner loop is w bytes long.
+    for name, offset, width in _COLUMNS:
+        if only is not None and name not in only:
+            pass
+        elif name == "tick":
+            deltas = np.empty(n, dtype=np.uint64)
+            planes = deltas.view(np.uint8).reshape(n, width)
+            for b in range(width):
+                planes[:, b] = raw[at + b * n:at + (b + 1) * n]
+            # The running sum wraps modulo 2**64: exact for any ticks.
+            out["tick"] = np.cumsum(deltas, dtype=np.uint64)
+        else:
+            for b in range(width):
+                rows[:, offset + b] = raw[at + b * n:at + (b + 1) * n]
+        at += n * width
+
+
 def kind_label(kind: int) -> str:
     """``response_received`` for a known kind, ``kind_42`` for another number."""
     try:
@@ -343,6 +433,10 @@ def json_depth_problem(text: bytes, limit: int = MAX_JSON_DEPTH) -> Optional[str
 
 
 _KNOWN_KINDS = len(EventKind)
+
+
+# The fields `RecordChecker.check` reads: a reader checking a compressed chunk decodes only these.
+CHECKED_FIELDS = frozenset({"tick", "kind", "request", "vu_id"})
 
 
 class RecordChecker:

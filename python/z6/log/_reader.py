@@ -30,17 +30,21 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator, Optional
 
 import numpy as np
+import zstandard
 
 from z6.errors import RunError, io_error
 from z6.events import EVENT_DTYPE
 from z6.log._errors import LogError, LogWarning
 from z6.log._format import (
+    CHECKED_FIELDS,
     CHUNK_MARKER,
     CRC,
     FOOTER_MARKER,
     FOOTER_PREFIX,
-    FORMAT_VERSION,
+    FORMAT_VERSIONS,
     FRAME,
+    FRAME_V2,
+    MAX_CHUNK_RECORDS_V2,
     LOG_NAME,
     MAGIC,
     PARTIAL_NAME,
@@ -49,9 +53,11 @@ from z6.log._format import (
     LogFooter,
     LogHeader,
     RecordChecker,
+    decode_columns,
     dtype_description,
     footer_from_json,
     frame_crc,
+    frame_crc_v2,
     header_from_json,
     json_depth_problem,
 )
@@ -72,24 +78,67 @@ _ZERO_SCAN_BLOCK = 1024 * 1024
 
 @dataclass(frozen=True)
 class ChunkInfo:
-    """Where one chunk sits: ``offset`` is its frame's first byte, ``records`` its record count."""
+    """Where one chunk sits: ``offset`` is its frame's first byte, ``records`` its record count.
+
+    ``stored`` is the bytes stored after the frame in a format-2 chunk (the zstd
+    frame), None in format 1 (where they are the ``nbytes`` of raw records).
+    """
 
     number: int
     offset: int
     records: int
     crc: int
+    stored: Optional[int] = None
+
+    @property
+    def compressed(self) -> bool:
+        return self.stored is not None
 
     @property
     def data_offset(self) -> int:
-        return self.offset + FRAME.size
+        """The first byte after the frame: the records (format 1) or the zstd frame (format 2)."""
+        return self.offset + (FRAME.size if self.stored is None else FRAME_V2.size)
 
     @property
     def nbytes(self) -> int:
+        """Bytes of the chunk's records, decoded (32 a record)."""
         return self.records * RECORD_SIZE
 
     @property
+    def stored_nbytes(self) -> int:
+        """Bytes stored after the frame."""
+        return self.nbytes if self.stored is None else self.stored
+
+    @property
     def end(self) -> int:
-        return self.data_offset + self.nbytes
+        return self.data_offset + self.stored_nbytes
+
+
+def decode_chunk(path: Path, chunk: ChunkInfo, stored: Any, out: np.ndarray,
+                 only: Optional[frozenset[str]] = None) -> None:
+    """Decompress and decode the stored bytes of format-2 ``chunk`` into ``out``; a LogError
+    locating the chunk when they are no zstd frame of exactly its records' bytes."""
+    want = chunk.nbytes
+
+    def wrong_size(size: int) -> LogError:
+        return LogError(path, f"the stored bytes decompress to {size} bytes, the frame declares "
+                        f"{chunk.records} records ({want} bytes): the log is corrupt", part="chunk",
+                        chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+
+    try:
+        # A zstd frame that says it holds other than the records' bytes is refused before
+        # anything is decompressed (no allocation a damaged size asks for); one that does
+        # not say is decompressed to at most the records' bytes.
+        size = zstandard.frame_content_size(stored)
+        if size not in (-1, want):
+            raise wrong_size(size)
+        data = zstandard.ZstdDecompressor().decompress(stored, max_output_size=want)
+    except zstandard.ZstdError as exc:
+        raise LogError(path, f"the stored bytes do not decompress ({exc}): the log is corrupt", part="chunk",
+                       chunk=chunk.number, offset=chunk.offset, end=chunk.end) from None
+    if len(data) != want:
+        raise wrong_size(len(data))
+    decode_columns(data, out, only)
 
 
 def resolve_log_path(path: str | os.PathLike[str]) -> Path:
@@ -137,6 +186,20 @@ def record_problem(path: Path, checker: RecordChecker, records: np.ndarray, numb
                     chunk=number, offset=offset, end=offset + RECORD_SIZE)
 
 
+def chunk_record_problem(path: Path, checker: RecordChecker, records: np.ndarray,
+                         chunk: ChunkInfo) -> Optional[LogError]:
+    """`RecordChecker.check` on a whole chunk's records, as a LogError: at the record's
+    bytes in format 1, at the chunk (its bytes are compressed) in format 2."""
+    if not chunk.compressed:
+        return record_problem(path, checker, records, chunk.number, chunk.data_offset, chunk.data_offset)
+    found = checker.check(records)
+    if found is None:
+        return None
+    i, reason = found
+    return LogError(path, f"record {i} of the chunk: {reason}: the log is corrupt", part="chunk",
+                    chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+
+
 class _Scan:
     """One pass over the file's structure (and, when verifying, its CRCs)."""
 
@@ -151,6 +214,7 @@ class _Scan:
         self.footer: Optional[LogFooter] = None
         self.cut: Optional[str] = None  # why a partial log's reading stopped early
         self.zero_tail: Optional[int] = None  # see _zero_tail_start, found when first needed
+        self.version = 0  # the header's format version, once read
 
     def read_at(self, offset: int, n: int) -> bytes:
         self.handle.seek(offset)
@@ -179,9 +243,10 @@ class _Scan:
         if stored != computed:
             raise LogError(self.path, f"header CRC-32 mismatch (stored 0x{stored:08x}, computed 0x{computed:08x}) "
                            f"over bytes 0-{end - 1}: the header is corrupt", part="header", offset=0, end=end)
-        if version != FORMAT_VERSION:
-            raise LogError(self.path, f"format version {version}: this z6 reads format version {FORMAT_VERSION}",
-                           part="header", offset=0, end=PREFIX.size)
+        if version not in FORMAT_VERSIONS:
+            raise LogError(self.path, f"format version {version}: this z6 reads format versions "
+                           f"{' and '.join(map(str, FORMAT_VERSIONS))}", part="header", offset=0, end=PREFIX.size)
+        self.version = version
         if record_size != RECORD_SIZE:
             raise LogError(self.path, f"records of {record_size} bytes: this z6 reads {RECORD_SIZE}-byte records",
                            part="header", offset=0, end=PREFIX.size)
@@ -223,6 +288,12 @@ class _Scan:
                 if self._zero_cut(number, offset, offset + FRAME.size):
                     return None
                 raise self._unknown_marker(marker, number, offset)
+            if self.version == 2:
+                end = self._chunk_v2(number, offset, remaining)
+                if end is None:
+                    return None
+                offset = end
+                continue
             if remaining < FRAME.size:
                 return self._stop(f"the chunk's frame is incomplete ({remaining} of {FRAME.size} bytes)",
                                   part="chunk", chunk=number, offset=offset, end=self.size)
@@ -258,6 +329,57 @@ class _Scan:
                     raise meaning
             self.chunks.append(ChunkInfo(number, offset, length // RECORD_SIZE, stored_crc))
             offset = end
+
+    def _chunk_v2(self, number: int, offset: int, remaining: int) -> Optional[int]:
+        """Check the format-2 chunk ``number`` at ``offset``; its end, or None where a partial log stops."""
+        if remaining < FRAME_V2.size:
+            self._stop(f"the chunk's frame is incomplete ({remaining} of {FRAME_V2.size} bytes)",
+                       part="chunk", chunk=number, offset=offset, end=self.size)
+            return None
+        _, length, stored_number, records, stored_crc = FRAME_V2.unpack(self.read_at(offset, FRAME_V2.size))
+        frame_end = offset + FRAME_V2.size
+        bad_records = records == 0 or records > MAX_CHUNK_RECORDS_V2
+        if (length == 0 or bad_records or stored_number != number) and self._zero_cut(number, offset, frame_end):
+            return None
+        if length == 0:
+            raise LogError(self.path, "stored length 0: the log is corrupt", part="chunk", chunk=number,
+                           offset=offset, end=frame_end)
+        if bad_records:
+            raise LogError(self.path, f"the frame declares {records} records (1 to {MAX_CHUNK_RECORDS_V2}): "
+                           "the log is corrupt", part="chunk", chunk=number, offset=offset, end=frame_end)
+        if stored_number != number:
+            raise LogError(self.path, f"the frame says chunk {stored_number}, expected chunk {number}: "
+                           "the log is corrupt", part="chunk", chunk=number, offset=offset, end=frame_end)
+        end = frame_end + length
+        if end > self.size:
+            self._stop(f"the chunk declares {length} stored bytes but the file ends "
+                       f"{remaining - FRAME_V2.size} bytes later", part="chunk", chunk=number,
+                       offset=offset, end=self.size)
+            return None
+        info = ChunkInfo(number, offset, records, stored_crc, stored=length)
+        if self.verify:
+            stored = self.read_at(frame_end, length)
+            computed = frame_crc_v2(length, number, records, stored)
+            if computed != stored_crc:
+                reason = (f"CRC-32 mismatch (stored 0x{stored_crc:08x}, computed 0x{computed:08x}) "
+                          f"over bytes {offset}-{end - 1}")
+                if end == self.size:  # the last bytes of the file: a torn final write
+                    self._stop(reason, part="chunk", chunk=number, offset=offset, end=end)
+                    return None
+                if self._zero_cut(number, offset, end):
+                    return None
+                raise LogError(self.path, f"{reason}: the log is corrupt", part="chunk", chunk=number,
+                               offset=offset, end=end)
+            # Intact bytes; now what they mean: a zstd frame of exactly the records, records a run
+            # writes (only the fields the checker reads are decoded: the chunk is decoded again when read).
+            out = np.empty(records, dtype=EVENT_DTYPE)
+            decode_chunk(self.path, info, stored, out, CHECKED_FIELDS)
+            if self.checker is not None:
+                problem = chunk_record_problem(self.path, self.checker, out, info)
+                if problem is not None:
+                    raise problem
+        self.chunks.append(info)
+        return end
 
     def _zero_tail_start(self) -> int:
         """Where the file's run of trailing zero bytes begins (its size when it ends in another byte)."""
@@ -441,6 +563,8 @@ class EventLog:
 
     def _read_into(self, handle: IO[bytes], chunk: ChunkInfo, out: np.ndarray,
                    checker: Optional[RecordChecker] = None) -> None:
+        if chunk.compressed:
+            return self._read_compressed(handle, chunk, out, checker)
         handle.seek(chunk.data_offset)
         view = memoryview(out.view(np.uint8))
         if handle.readinto(view) != chunk.nbytes:
@@ -454,6 +578,25 @@ class EventLog:
                                chunk=chunk.number, offset=chunk.offset, end=chunk.end)
         if checker is not None:  # a log read without verify: each chunk's meaning checked as it is read
             problem = record_problem(self.path, checker, out, chunk.number, chunk.data_offset, chunk.data_offset)
+            if problem is not None:
+                raise problem
+
+    def _read_compressed(self, handle: IO[bytes], chunk: ChunkInfo, out: np.ndarray,
+                         checker: Optional[RecordChecker]) -> None:
+        handle.seek(chunk.data_offset)
+        stored = handle.read(chunk.stored_nbytes)
+        if len(stored) != chunk.stored_nbytes:
+            raise LogError(self.path, "the file changed since it was opened (a chunk is now cut)", part="chunk",
+                           chunk=chunk.number, offset=chunk.offset)
+        if not self._verified:
+            computed = frame_crc_v2(chunk.stored_nbytes, chunk.number, chunk.records, stored)
+            if computed != chunk.crc:
+                raise LogError(self.path, f"CRC-32 mismatch (stored 0x{chunk.crc:08x}, computed 0x{computed:08x}) "
+                               f"over bytes {chunk.offset}-{chunk.end - 1}: the log is corrupt", part="chunk",
+                               chunk=chunk.number, offset=chunk.offset, end=chunk.end)
+        decode_chunk(self.path, chunk, stored, out)
+        if checker is not None:  # a log read without verify: each chunk's meaning checked as it is read
+            problem = chunk_record_problem(self.path, checker, out, chunk)
             if problem is not None:
                 raise problem
 

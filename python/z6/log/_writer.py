@@ -1,12 +1,18 @@
 """Stream a run's event chunks into ``events.z6log``, one framed chunk at a time.
 
-The writer is a chunk consumer (``run_plan(plan, [writer])``). Each chunk goes to
-the operating system as soon as it arrives (an unbuffered write, no fsync), so a
-process killed with SIGKILL loses at most the chunk it was writing; the kernel
-still holds everything written before. The file is called
-``events.z6log.partial`` until `finish` writes the footer, fsyncs and renames it:
-a file called ``events.z6log`` is always complete. Memory is bounded: the writer
-keeps counters and a running digest, never the chunks.
+The writer is a chunk consumer (``run_plan(plan, [writer])``). It copies each chunk
+into a bounded queue (4 chunks by default) and returns; a worker thread encodes it
+(format 2: columns, zstd, which releases the GIL), hashes it and writes it, while
+the engine fills the next. When the queue is full the run's thread waits
+(`EventLogWriter.stalled_s` counts how long), so memory stays flat and no event is
+dropped. A write that fails (a full disk) is reported to the caller at its next call,
+`flush` or `finish`, with the message it always had.
+
+Each chunk goes to the operating system as soon as it is encoded (an unbuffered
+write, no fsync), so a process killed with SIGKILL loses at most the chunks still
+queued and the one being written; the kernel still holds everything written before.
+The file is called ``events.z6log.partial`` until `finish` writes the footer,
+fsyncs and renames it: a file called ``events.z6log`` is always complete.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import queue
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
+import zstandard
 
 from z6._version import __version__
 from z6.errors import RunError, io_error
@@ -28,24 +37,33 @@ from z6.plan import Plan
 from z6.scenario import Scenario
 from z6.log._format import (
     FORMAT_VERSION,
+    FORMAT_VERSIONS,
+    FRAME_V2,
     LOG_NAME,
     MAX_CHUNK_BYTES,
     PARTIAL_NAME,
     RECORD_SIZE,
     STATUSES,
+    WRITE_CHUNK_RECORDS_V2,
+    ZSTD_LEVEL,
+    CHUNK_MARKER,
     LogFooter,
     LogHeader,
+    encode_columns,
     encode_footer,
     encode_frame_header,
     encode_header,
     frame_crc,
+    frame_crc_v2,
     kind_label,
 )
 
 
 __all__ = ["EventLogWriter", "make_header", "utc_now"]
 
-_MAX_CHUNK_RECORDS = MAX_CHUNK_BYTES // RECORD_SIZE
+_MAX_CHUNK_RECORDS = {1: MAX_CHUNK_BYTES // RECORD_SIZE, 2: WRITE_CHUNK_RECORDS_V2}
+# Chunks the writer holds at most besides the one being written (the run waits beyond).
+DEFAULT_QUEUE_CHUNKS = 4
 
 
 def utc_now() -> str:
@@ -65,6 +83,7 @@ def make_header(
     mode: Optional[str] = None,
     vus_override: Optional[int] = None,
     duration_override_s: Optional[float] = None,
+    format_version: int = FORMAT_VERSION,
 ) -> LogHeader:
     """The header for a run of ``plan`` (compiled from ``scenario`` with these overrides).
 
@@ -75,7 +94,7 @@ def make_header(
     and with it its ``body_file`` paths, from any working directory.
     """
     return LogHeader(
-        format_version=FORMAT_VERSION,
+        format_version=format_version,
         z6_version=__version__,
         seed=int(plan.seed),
         mode=mode if mode is not None else plan.mode,
@@ -113,30 +132,48 @@ class EventLogWriter:
         writer = EventLogWriter(run_dir, make_header(scenario, plan))
         try:
             run_plan(plan, [summary_builder, writer])
+            writer.flush()            # every chunk written, or the write error raised
         except BaseException:
             writer.abort()            # leaves events.z6log.partial
             raise
         path = writer.finish("completed")
 
-    As a context manager it finishes with "completed" on a normal exit, with
-    "interrupted" on KeyboardInterrupt, and aborts (leaving the ``.partial``) on
-    any other exception.
+    The layout is the header's ``format_version`` (2 unless asked for 1). Chunks
+    are copied into a queue of ``queue_chunks`` and written by a worker thread;
+    ``stalled_s`` is how long callers waited for room in it. As a context manager
+    it finishes with "completed" on a normal exit, with "interrupted" on
+    KeyboardInterrupt, and aborts (leaving the ``.partial``) on any other exception.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], header: LogHeader) -> None:
+    def __init__(self, directory: str | os.PathLike[str], header: LogHeader, *,
+                 queue_chunks: int = DEFAULT_QUEUE_CHUNKS, level: int = ZSTD_LEVEL) -> None:
         if not isinstance(header, LogHeader):
             raise TypeError(f"header must be a LogHeader, got {type(header).__name__}")
-        if header.format_version != FORMAT_VERSION:
-            raise ValueError(f"this z6 writes format version {FORMAT_VERSION}, the header says {header.format_version}")
+        if header.format_version not in FORMAT_VERSIONS:
+            raise ValueError(f"this z6 writes format versions {', '.join(map(str, FORMAT_VERSIONS))}, "
+                             f"the header says {header.format_version}")
+        if queue_chunks < 1:
+            raise ValueError(f"queue_chunks must be at least 1, got {queue_chunks}")
         self.header = header
+        self.version = header.format_version
         self.directory = Path(directory)
         self.path = self.directory / LOG_NAME
         self.partial_path = self.directory / PARTIAL_NAME
+        self._level = level
         self._records = 0
         self._chunks = 0
+        self._stored_bytes = 0
         self._kind_counts = np.zeros(0, dtype=np.int64)
         self._sha = hashlib.sha256()
         self._started = time.monotonic()
+        # The worker's state: chunks waiting, the thread (started with the first
+        # chunk), the first write error (the worker writes nothing after it) and
+        # whether a caller has been told of it.
+        self._queue: "queue.Queue[Optional[np.ndarray]]" = queue.Queue(maxsize=queue_chunks)
+        self._thread: Optional[threading.Thread] = None
+        self._error: Optional[BaseException] = None
+        self._error_reported = False
+        self._stalled_s = 0.0
         # Bytes of the file that hold a whole header and whole chunks: a write that
         # fails part-way (a full disk) is cut back to it, so the file always ends
         # on a chunk boundary and a footer can still follow.
@@ -144,7 +181,7 @@ class EventLogWriter:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Unbuffered: every write is a write(2), in the kernel's hands at once.
-            self._file: Optional[object] = open(self.partial_path, "wb", buffering=0)
+            self._file: Optional[Any] = open(self.partial_path, "wb", buffering=0)
         except OSError as exc:
             raise io_error(f"{self.partial_path}: cannot create the event log", exc) from None
         try:
@@ -152,17 +189,27 @@ class EventLogWriter:
         except OSError as exc:
             self.abort()
             raise io_error(f"{self.partial_path}: cannot write the event log", exc) from None
-        self._good_bytes = self._file.tell()  # type: ignore[attr-defined]
+        self._good_bytes = self._file.tell()
 
     @property
     def records(self) -> int:
-        """Records written so far."""
+        """Records written so far (chunks still queued not counted: `drain` first)."""
         return self._records
 
     @property
     def chunks(self) -> int:
-        """Chunks written so far."""
+        """Chunks written so far (chunks still queued not counted: `drain` first)."""
         return self._chunks
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of chunks (frames included) written so far."""
+        return self._stored_bytes
+
+    @property
+    def stalled_s(self) -> float:
+        """Seconds callers waited for room in the queue: the writer fell behind the run."""
+        return self._stalled_s
 
     @property
     def closed(self) -> bool:
@@ -171,45 +218,91 @@ class EventLogWriter:
     def _cut_back(self) -> None:
         # Drop the torn tail of a failed write (and give its space back).
         try:
-            self._file.truncate(self._good_bytes)  # type: ignore[union-attr]
-            self._file.seek(self._good_bytes)  # type: ignore[union-attr]
+            self._file.truncate(self._good_bytes)
+            self._file.seek(self._good_bytes)
         except OSError:
             pass
 
     def _write_all(self, data: object) -> None:
         view = memoryview(data).cast("B")  # type: ignore[arg-type]
         while view.nbytes:
-            written = self._file.write(view)  # type: ignore[union-attr]
+            written = self._file.write(view)
             view = view[written:]
 
+    def _write_error(self) -> BaseException:
+        error = self._error
+        if isinstance(error, OSError):
+            return io_error(f"{self.partial_path}: cannot write the event log", error)
+        return RunError(f"{self.partial_path}: cannot write the event log: {error}")
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            self._error_reported = True
+            raise self._write_error() from None
+
     def __call__(self, chunk: np.ndarray) -> None:
-        """Append ``chunk`` (EVENT_DTYPE records) as one framed chunk (several if it exceeds 4 GiB)."""
+        """Queue a copy of ``chunk`` (EVENT_DTYPE records) to be written as one framed
+        chunk (several above 4 GiB, or 32 MiB in format 2); raises the error of a write
+        that failed since the last call."""
         if self._file is None:
             raise ValueError(f"{self.partial_path}: the event log writer is closed")
         if not isinstance(chunk, np.ndarray) or chunk.dtype != EVENT_DTYPE or chunk.ndim != 1:
             got = chunk.dtype if isinstance(chunk, np.ndarray) else type(chunk).__name__
             raise TypeError(f"expected a 1-D array of EVENT_DTYPE records, got {got}")
+        self._raise_pending()
         if chunk.size == 0:
             return
-        chunk = np.ascontiguousarray(chunk)
-        for start in range(0, chunk.size, _MAX_CHUNK_RECORDS):
-            self._append(chunk[start:start + _MAX_CHUNK_RECORDS])
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=f"z6 log writer {self.partial_path}",
+                                            daemon=True)
+            self._thread.start()
+        step = _MAX_CHUNK_RECORDS[self.version]
+        for start in range(0, chunk.size, step):
+            # A copy the writer owns: the caller may reuse or change its array at once.
+            part = np.array(chunk[start:start + step], copy=True, order="C")
+            try:
+                self._queue.put_nowait(part)
+            except queue.Full:
+                waited = time.perf_counter()
+                self._queue.put(part)
+                self._stalled_s += time.perf_counter() - waited
 
-    def _append(self, records: np.ndarray) -> None:
-        length = records.nbytes
-        payload = records.view(np.uint8)
-        crc = frame_crc(length, self._chunks, payload)
-        try:
-            frame = encode_frame_header(length, self._chunks, crc)
-            self._write_all(frame)
-            self._write_all(payload)
-        except OSError as exc:
-            self._cut_back()
-            raise io_error(f"{self.partial_path}: cannot write the event log", exc) from None
+    def _work(self) -> None:
+        compressor = zstandard.ZstdCompressor(level=self._level) if self.version == 2 else None
+        while True:
+            records = self._queue.get()
+            try:
+                if records is None:
+                    return
+                if self._error is None:  # after a failed write nothing more is written (the caller is told)
+                    self._append(records, compressor)
+            except OSError as exc:
+                self._cut_back()
+                self._error = exc
+            except BaseException as exc:  # a bug, not the disk: still reported, never lost
+                self._cut_back()
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _append(self, records: np.ndarray, compressor: Optional[zstandard.ZstdCompressor]) -> None:
+        number = self._chunks
+        if compressor is None:
+            payload: Any = records.view(np.uint8)
+            length = records.nbytes
+            frame = encode_frame_header(length, number, frame_crc(length, number, payload))
+        else:
+            payload = compressor.compress(encode_columns(records))
+            length = len(payload)
+            frame = FRAME_V2.pack(CHUNK_MARKER, length, number, records.size,
+                                  frame_crc_v2(length, number, records.size, payload))
+        self._write_all(frame)
+        self._write_all(payload)
         self._good_bytes += len(frame) + length
+        self._stored_bytes += len(frame) + length
         self._chunks += 1
         self._records += records.size
-        self._sha.update(payload)
+        self._sha.update(records.view(np.uint8))
         counts = np.bincount(records["kind"])
         if counts.size > self._kind_counts.size:
             counts[: self._kind_counts.size] += self._kind_counts
@@ -217,15 +310,37 @@ class EventLogWriter:
         else:
             self._kind_counts[: counts.size] += counts
 
-    def finish(self, status: str = "completed") -> Path:
-        """Write the footer, fsync, rename to ``events.z6log`` and return its path.
+    def drain(self) -> None:
+        """Wait until every queued chunk is written (or dropped after a failed write)."""
+        if self._thread is not None:
+            self._queue.join()
 
-        If the footer cannot be written (a full disk), the file is cut back to its
-        last whole chunk and left as ``events.z6log.partial``: it still reads."""
+    def flush(self) -> None:
+        """`drain`, then raise the error of a write that failed, if one did."""
+        self.drain()
+        self._raise_pending()
+
+    def _stop_worker(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def finish(self, status: str = "completed") -> Path:
+        """Write every queued chunk, then the footer; fsync, rename to ``events.z6log``
+        and return its path.
+
+        A chunk write that failed and was not yet reported is raised here (the writer
+        stays open: `finish("failed")` then seals what was written, or `abort`). If
+        the footer cannot be written (a full disk), the file is cut back to its last
+        whole chunk and left as ``events.z6log.partial``: it still reads."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         if self._file is None:
             raise ValueError(f"{self.partial_path}: the event log writer is closed")
+        self._stop_worker()
+        if self._error is not None and not self._error_reported:
+            self._raise_pending()
         footer = LogFooter(
             records=self._records,
             chunks=self._chunks,
@@ -238,11 +353,11 @@ class EventLogWriter:
         try:
             try:
                 self._write_all(encode_footer(footer))
-                os.fsync(self._file.fileno())  # type: ignore[union-attr]
+                os.fsync(self._file.fileno())
             except OSError:
                 self._cut_back()
                 raise
-            self._file.close()  # type: ignore[union-attr]
+            self._file.close()
             self._file = None
             os.replace(self.partial_path, self.path)
         except OSError as exc:
@@ -252,10 +367,12 @@ class EventLogWriter:
         return self.path
 
     def abort(self) -> None:
-        """Close the file and leave ``events.z6log.partial`` as it is (its complete chunks read)."""
+        """Write the chunks still queued, close the file and leave ``events.z6log.partial``
+        as it is (its complete chunks read)."""
         if self._file is not None:
+            self._stop_worker()
             try:
-                self._file.close()  # type: ignore[union-attr]
+                self._file.close()
             except OSError:
                 pass
             self._file = None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from z6.assertions import assertion_events
-from z6.errors import ConfigError, RunError, io_error
+from z6.errors import ConfigError, RunError, Z6Error, io_error
 from z6.log import LOG_NAME, PARTIAL_NAME, EventLogWriter, make_header
 from z6.plan import Plan
 from z6.report import summary_document, write_html, write_json
@@ -99,6 +99,7 @@ class RunDirectory:
             if len(verdicts):
                 try:
                     self.writer(verdicts)
+                    self.writer.flush()  # written by the writer's thread: its error surfaces here
                 except RunError:
                     pass  # the footer may still fit; the verdicts are rebuilt from the header
             self.log_path = self.writer.finish(result.status)
@@ -133,6 +134,10 @@ class RunDirectory:
         without one event is removed, as by `abort`. Returns the sealed log's path."""
         if self.writer.closed:
             return None
+        try:
+            self.writer.flush()  # the chunks still queued count (or fail) before the log is judged empty
+        except Z6Error:
+            pass  # the run failed already: what was written is sealed below, as failed
         if self.writer.records == 0:
             self.abort()
             return None
@@ -147,9 +152,8 @@ class RunDirectory:
         when not one event was written, remove it and the directory if empty)."""
         if self.writer.closed:
             return
-        empty = self.writer.records == 0
-        self.writer.abort()
-        if empty:
+        self.writer.abort()  # writes the chunks still queued first
+        if self.writer.records == 0:
             (self.path / PARTIAL_NAME).unlink(missing_ok=True)
             try:
                 self.path.rmdir()

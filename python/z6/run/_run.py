@@ -28,6 +28,13 @@ from z6.serve import BuiltinTarget
 __all__ = ["run_scenario", "check_scenario"]
 
 
+def writer_stall_warning(stalled_s: float) -> str:
+    """The summary's warning for a live run that waited ``stalled_s`` seconds on its event log writer."""
+    return (f"the event log writer fell behind: the run waited {stalled_s:.3f} s in all for it to take "
+            "events (the disk or the compression is slower than the events arrive); while it waited no "
+            "request was issued or read, so requests may have started late and latencies read high")
+
+
 def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
     return vus if vus is not None else scenario.schedule.max_vus
 
@@ -123,9 +130,15 @@ def run_scenario(
                                  think_ms=mean_think_ms(scenario.think_time))
         sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
         if backend is None:
-            return builder, run_plan(plan, sinks, progress=progress, target=target)
-        nonlocal scale_out
-        stats, scale_out = run_distributed(plan, sinks, backend, shards=workers, target=target, progress=progress)
+            stats = run_plan(plan, sinks, progress=progress, target=target)
+        else:
+            nonlocal scale_out
+            stats, scale_out = run_distributed(plan, sinks, backend, shards=workers, target=target,
+                                               progress=progress)
+        if outputs is not None:
+            # The log is written by the writer's thread: wait for it, so that a write
+            # that failed at the end fails the run as one during it would.
+            outputs.writer.flush()
         return builder, stats
 
     try:
@@ -163,6 +176,9 @@ def run_scenario(
     summary = builder.finish()
     if plan.mode == "live" and tls_warnings(scenario):
         summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
+    if outputs is not None and plan.mode == "live" and outputs.writer.stalled_s > 0:
+        summary = dataclasses.replace(summary, warnings=(*summary.warnings, writer_stall_warning(
+            outputs.writer.stalled_s)))
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,
