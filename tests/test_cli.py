@@ -160,3 +160,20 @@ def test_bad_seed_text_names_the_problem_not_the_parser(capsys):
 def test_duration_beyond_the_horizon_exits_2(capsys):
     code, _, err = run_cli(capsys, "run", QUICKSTART, "--duration", "1e300")
     assert code == 2 and "horizon" in err and "Traceback" not in err
+
+
+def test_version_names_z6_the_core_build_and_python(capsys):
+    import platform
+
+    import z6
+    import z6core
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"z6 {z6.__version__}"
+    build = "debug" if z6core.DEBUG_BUILD else "release"
+    assert lines[1].startswith(f"core: {build} build, poller {z6core.POLLER}, OpenSSL ")
+    assert z6core.OPENSSL_VERSION in lines[1]
+    assert lines[2].startswith(f"Python {platform.python_version()} ")

@@ -19,7 +19,7 @@ from z6core._engine import (
 )
 from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
 from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
-from z6core._live import POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
+from z6core._live import OPENSSL_VERSION, POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
 from z6core._random import (
     Xorshift64Star,
     sample_duration_ns,
@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_HIGHEST_NS",
     "expected_requests",
     "POLLER",
+    "OPENSSL_VERSION",
     "PROGRESS_INTERVAL_NS",
     "DEBUG_BUILD",
     "EVENT_DTYPE",

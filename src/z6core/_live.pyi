@@ -7,9 +7,10 @@ import numpy.typing as npt
 
 from z6core._plan import EnginePlan
 
-__all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
+__all__ = ["LiveEngine", "expected_requests", "POLLER", "OPENSSL_VERSION", "PROGRESS_INTERVAL_NS"]
 
 POLLER: str  # "epoll" on Linux, "poll" elsewhere
+OPENSSL_VERSION: str  # the OpenSSL library the live driver runs with, e.g. "OpenSSL 3.0.17 1 Jul 2025"
 PROGRESS_INTERVAL_NS: int  # fill() returns at least this often
 
 class LiveTargetLike(Protocol):

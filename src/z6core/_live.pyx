@@ -52,7 +52,7 @@ from z6core._lifecycle cimport (count_outcome, sat_add, vu_after_outcome, vu_don
 from z6core._plan cimport PlanArrays, checked_out, plan_t
 from z6core._prng cimport vu_stream_state
 
-__all__ = ["LiveEngine", "expected_requests", "POLLER", "PROGRESS_INTERVAL_NS"]
+__all__ = ["LiveEngine", "expected_requests", "POLLER", "OPENSSL_VERSION", "PROGRESS_INTERVAL_NS"]
 
 cdef extern from "z6_net.h" nogil:
     """
@@ -116,6 +116,14 @@ cdef extern from "z6_tls.h" nogil:
     long z6_tls_write(SSL* s, const char* buf, size_t n, int* code)
 
 POLLER = Z6_POLLER_KIND.decode()
+
+cdef extern from "openssl/crypto.h" nogil:
+    const char* OpenSSL_version(int which)
+    const int OPENSSL_VERSION_TEXT_KIND "OPENSSL_VERSION"
+
+# The OpenSSL the core runs with (the loaded library, which may be newer than the
+# headers it was built against), for `z6 --version` and bug reports.
+OPENSSL_VERSION = OpenSSL_version(OPENSSL_VERSION_TEXT_KIND).decode()
 cdef enum:
     # The loop returns to Python at least this often, for progress and Ctrl-C.
     PROGRESS_NS = 250000000

@@ -12,24 +12,45 @@ import argparse
 import errno
 import io
 import os
+import platform
 import sys
 import traceback
 from typing import Optional, Sequence
 
+import z6core
 from z6._version import __version__
 from z6.cli import _log, _report, _run, _serve
 from z6.cli._options import Parser, UsageError
 from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error, io_error, printable
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "version_text"]
 
 # Each module registers its subcommands; see z6.cli._options. Order = order in --help.
 _COMMAND_MODULES = (_run, _serve, _report, _log)
 
 
+def version_text() -> str:
+    """What `z6 --version` prints: z6's version, how its core was built, and the Python it runs on."""
+    build = "debug" if z6core.DEBUG_BUILD else "release"
+    return "\n".join([
+        f"z6 {__version__}",
+        f"core: {build} build, poller {z6core.POLLER}, {z6core.OPENSSL_VERSION}",
+        f"Python {platform.python_version()} ({platform.python_implementation()}, {platform.machine()})",
+    ])
+
+
+class _VersionAction(argparse.Action):
+    # argparse's own version action reflows its text into one paragraph.
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: Optional[str] = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="z6", description="Deterministic, declarative load testing.")
-    parser.add_argument("--version", action="version", version=f"z6 {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show z6's version, the core's build and Python's, then exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in _COMMAND_MODULES:
         module.register(sub)
