@@ -20,6 +20,8 @@ from z6.serve import BuiltinTarget
 
 from conftest import wait_until
 
+from .scenarios import request
+
 
 pytestmark = pytest.mark.live
 
@@ -49,15 +51,6 @@ base_url = "{base_url}"
 type = "constant"
 duration_ms = {think_ms}
 """
-
-
-def request(name: str, path: str, method: str = "GET", weight: float = 1, timeout_ms: float = 5000,
-            body: str | None = None) -> str:
-    text = f'[[requests]]\nname = "{name}"\nmethod = "{method}"\npath = "{path}"\nweight = {weight}\n'
-    text += f"timeout_ms = {timeout_ms}\n"
-    if body is not None:
-        text += f"body = '{body}'\n"
-    return text
 
 
 def run_live(text: str, **overrides) -> tuple[z6.RunResult, np.ndarray]:

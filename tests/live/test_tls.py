@@ -19,6 +19,7 @@ import z6
 from z6.cli import main
 from z6.events import ErrorCode, EventKind, outcome_mask
 
+from .scenarios import request
 from .servers import require_nginx, start_nginx
 
 trustme = pytest.importorskip("trustme")
@@ -47,15 +48,6 @@ connection_timeout_ms = 2000
 type = "constant"
 duration_ms = {think_ms}
 """
-
-
-def request(name: str, path: str, method: str = "GET", weight: float = 1, timeout_ms: float = 5000,
-            body: str | None = None) -> str:
-    text = f'[[requests]]\nname = "{name}"\nmethod = "{method}"\npath = "{path}"\nweight = {weight}\n'
-    text += f"timeout_ms = {timeout_ms}\n"
-    if body is not None:
-        text += f"body = '{body}'\n"
-    return text
 
 
 MIX = request("get", "/items", weight=3) + request("post", "/form", method="POST", body='{"q": 1}')
