@@ -129,3 +129,26 @@ def test_permission_denied_on_an_output_exits_3(capsys, log, tmp_path):
         assert os.listdir(locked) == []
     finally:
         locked.chmod(0o755)
+
+
+@pytest.mark.parametrize("argv", [("export", "--to", "csv", "-o", "/dev/stdout"), ("report", "-o", "/dev/stdout")])
+def test_an_output_path_that_is_a_closed_pipe_ends_quietly(tmp_path, argv):
+    # `z6 export LOG -o /dev/stdout | head -1`: the reader leaves early, as for
+    # standard output itself: no message, the command's own exit code.
+    import subprocess
+
+    run = tmp_path / "run"
+    assert main(["run", str(REPO / "examples" / "simulated.toml"), "--quiet", "--out", str(run)]) in (0, 1)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    command = [sys.executable, "-m", "z6", argv[0], str(run), *argv[1:]]
+    # A reader that closes its end at once: every write into the pipe fails with EPIPE.
+    reader = subprocess.Popen(["sh", "-c", "exec 0<&-; echo closed; sleep 30"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    try:
+        assert reader.stdout.readline() == b"closed\n"
+        z6 = subprocess.run(command, stdout=reader.stdin, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    finally:
+        reader.kill()
+        reader.communicate()
+    assert z6.returncode == 0, z6.stderr
+    assert z6.stderr == ""

@@ -15,6 +15,7 @@ import z6
 from z6.errors import RunError
 from z6.log import EventLogWriter, make_header, read_log
 from z6.log import _writer as writer_module
+from z6.report import document_from_log
 
 from conftest import REPO
 from test_log_helpers import mixed_scenario, read_quietly, run_events
@@ -152,6 +153,10 @@ def test_a_live_run_that_waited_on_its_writer_warns(tmp_path, monkeypatch):
     result = z6.run_scenario(scn, vus=2, duration_s=0.3, out_dir=tmp_path / "live")
     assert any("the event log writer fell behind: the run waited 0.250 s" in w for w in result.summary.warnings)
     assert any("fell behind" in w for w in json.loads((tmp_path / "live" / "summary.json").read_text())["warnings"])
+    # Recorded in the footer, so the document rebuilt from the log says the same.
+    log = read_log(tmp_path / "live")
+    assert log.footer.writer_stalled_s == 0.25
+    assert document_from_log(log)["warnings"] == json.loads((tmp_path / "live" / "summary.json").read_text())["warnings"]
     # A simulated run waits on its writer by design: no warning.
     sim = z6.run_scenario(z6.load_scenario(REPO / "examples" / "simulated.toml"), out_dir=tmp_path / "sim")
     assert not any("fell behind" in w for w in sim.summary.warnings)

@@ -22,6 +22,7 @@ An operating-system error on a file is classified once, by `io_error`:
 from __future__ import annotations
 
 import errno
+from typing import Optional
 
 __all__ = [
     "Z6Error",
@@ -61,6 +62,8 @@ class Z6Error(Exception):
     """Base of every error z6 raises on purpose."""
 
     exit_code: int = EXIT_INTERNAL
+    # The operating system's error number behind it, for an I/O error (`io_error`).
+    os_errno: Optional[int] = None
 
 
 class ConfigError(Z6Error):
@@ -106,6 +109,7 @@ def io_error(where: str, exc: OSError, *, reading: bool = False) -> Z6Error:
     than an output z6 writes.
     """
     message = f"{where}: {exc.strerror or exc}"
-    if exc.errno in _BAD_PATH or (reading and exc.errno in _UNREADABLE):
-        return ConfigError(message)
-    return RunError(message)
+    error: Z6Error = ConfigError(message) if exc.errno in _BAD_PATH or (reading and exc.errno in _UNREADABLE) \
+        else RunError(message)
+    error.os_errno = exc.errno
+    return error

@@ -441,3 +441,17 @@ def test_z6_serve_tls_writes_the_certificate_clients_trust(tmp_path):
                     tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     assert tls.recv(100).startswith(b"HTTP/1.1 200")
     assert main(["serve", "--cert-file", str(tmp_path / "c.pem")]) == 2
+
+
+@pytest.mark.parametrize("sent", [b"", b"\x16\x03"], ids=["silent", "partial-client-hello"])
+def test_z6_serve_tls_closes_a_handshake_that_stalls_after_the_header_timeout(sent):
+    # Slowloris in the handshake: the header timeout covers it too (asyncio's own is 60 s).
+    from z6.serve import BuiltinTarget
+
+    with BuiltinTarget(tls=True, header_timeout_s=0.5) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            started = time.monotonic()
+            if sent:
+                sock.sendall(sent)
+            assert sock.recv(100) == b""          # closed by the server, not by our timeout
+            assert time.monotonic() - started < 5

@@ -22,7 +22,7 @@ from z6.analysis._header_scenario import parse_header_scenario, plan_from_header
 from z6.assertions import evaluate_assertions
 from z6.events import EventKind
 from z6.live import host_header, serialize_request, tls_warnings
-from z6.log import EventLog, LogError, read_log
+from z6.log import EventLog, LogError, read_log, writer_stall_warning
 from z6.metrics import SummaryBuilder, mean_think_ms
 from z6.result import RunResult, RunStats
 from z6._version import __version__
@@ -79,6 +79,10 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     summary = builder.finish()
     if header.mode == "live" and tls_warnings(scenario):
         summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
+    # The run's own wait on its writer, as the footer recorded it (the run warned the same).
+    stall = writer_stall_warning(log.footer.writer_stalled_s) if header.mode == "live" and log.footer else None
+    if stall is not None:
+        summary = dataclasses.replace(summary, warnings=(*summary.warnings, stall))
     status = log.status
     interrupted = status != "completed"
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,

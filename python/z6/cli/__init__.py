@@ -21,7 +21,7 @@ import z6core
 from z6._version import __version__
 from z6.cli import _log, _report, _run, _serve
 from z6.cli._options import Parser, UsageError
-from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_RUNTIME, Z6Error, io_error, printable
+from z6.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_RUNTIME, Z6Error, io_error, printable
 
 __all__ = ["main", "build_parser", "version_text"]
 
@@ -147,6 +147,10 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         print(_shown(exc), file=sys.stderr)
         return EXIT_CONFIG
     except Z6Error as exc:
+        if exc.os_errno == errno.EPIPE:
+            # An output path that is a pipe whose reader left (`-o /dev/stdout | head`):
+            # quiet, as for standard output itself.
+            return EXIT_OK
         print(f"z6: {_shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ from typing import Any
 from z6.log._errors import LogError, LogWarning
 from z6.log._format import FORMAT_VERSION, FORMAT_VERSIONS, LOG_NAME, PARTIAL_NAME, LogFooter, LogHeader
 from z6.log._reader import ChunkInfo, EventLog, read_log
-from z6.log._writer import EventLogWriter, make_header
+from z6.log._writer import EventLogWriter, make_header, writer_stall_warning
 
 __all__ = [
     # writing
@@ -31,6 +31,7 @@ __all__ = [
     "LogHeader",
     "LogFooter",
     "make_header",
+    "writer_stall_warning",
     "FORMAT_VERSION",
     "FORMAT_VERSIONS",
     "LOG_NAME",

@@ -343,6 +343,8 @@ class LogFooter:
     value `z6.event_digest` gives for the same records. ``kind_counts`` maps kind
     labels (``request_issued``, ...) to counts, kinds that occur only.
     ``elapsed_s`` is the wall time from opening the log to finishing it.
+    ``writer_stalled_s`` is how long the run waited on the log's writer (absent,
+    and 0, in logs written before it was recorded).
     """
 
     records: int
@@ -352,6 +354,7 @@ class LogFooter:
     digest: str = ""
     elapsed_s: float = 0.0
     finished_utc: str = ""
+    writer_stalled_s: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -368,6 +371,9 @@ class LogFooter:
             problems.append(f"digest must be 64 lowercase hex digits, got {self.digest!r}")
         if not isinstance(self.elapsed_s, (int, float)) or isinstance(self.elapsed_s, bool) or self.elapsed_s < 0:
             problems.append(f"elapsed_s must be a non-negative number, got {self.elapsed_s!r}")
+        s = self.writer_stalled_s
+        if not isinstance(s, (int, float)) or isinstance(s, bool) or not s >= 0 or s == float("inf"):
+            problems.append(f"writer_stalled_s must be a non-negative number, got {s!r}")
         if not isinstance(self.finished_utc, str):
             problems.append(f"finished_utc must be a string, got {self.finished_utc!r}")
         if problems:
@@ -386,6 +392,7 @@ class LogFooter:
             "digest_sha256": self.digest,
             "elapsed_s": float(self.elapsed_s),
             "finished_utc": self.finished_utc,
+            "writer_stalled_s": float(self.writer_stalled_s),
         }
 
 
@@ -413,6 +420,7 @@ def footer_from_json(doc: Any) -> LogFooter:
         digest=doc["digest_sha256"],
         elapsed_s=doc["elapsed_s"],
         finished_utc=doc["finished_utc"],
+        writer_stalled_s=doc.get("writer_stalled_s", 0.0),   # optional: older logs lack it
     )
 
 

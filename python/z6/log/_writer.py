@@ -59,7 +59,7 @@ from z6.log._format import (
 )
 
 
-__all__ = ["EventLogWriter", "make_header", "utc_now"]
+__all__ = ["EventLogWriter", "make_header", "utc_now", "writer_stall_warning"]
 
 _MAX_CHUNK_RECORDS = {1: MAX_CHUNK_BYTES // RECORD_SIZE, 2: WRITE_CHUNK_RECORDS_V2}
 # Chunks the writer holds at most besides the one being written (the run waits beyond).
@@ -349,6 +349,7 @@ class EventLogWriter:
             digest=self._sha.hexdigest(),
             elapsed_s=time.monotonic() - self._started,
             finished_utc=utc_now(),
+            writer_stalled_s=self.stalled_s,
         )
         try:
             try:
@@ -394,3 +395,19 @@ class EventLogWriter:
             self.finish("interrupted")
         else:
             self.abort()
+
+
+# A live run that waited on its writer less than this in all is not warned about: a
+# few milliseconds over a whole run cannot move its figures.
+STALL_WARN_S = 0.01
+
+
+def writer_stall_warning(stalled_s: float) -> Optional[str]:
+    """The summary's warning for a live run that waited ``stalled_s`` seconds on its
+    event log writer (`EventLogWriter.stalled_s`, recorded in the footer), or None
+    below `STALL_WARN_S`."""
+    if stalled_s < STALL_WARN_S:
+        return None
+    return (f"the event log writer fell behind: the run waited {stalled_s:.3f} s in all for it to take "
+            "events (the disk or the compression is slower than the events arrive); while it waited no "
+            "request was issued or read, so requests may have started late and latencies read high")

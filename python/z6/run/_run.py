@@ -18,6 +18,7 @@ from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_d
 from z6.errors import ConfigError, RunError
 from z6.live import (LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request,
                      tls_warnings)
+from z6.log import writer_stall_warning
 from z6.metrics import SummaryBuilder, mean_think_ms
 from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
@@ -26,13 +27,6 @@ from z6.runner import run_plan
 from z6.serve import BuiltinTarget
 
 __all__ = ["run_scenario", "check_scenario"]
-
-
-def writer_stall_warning(stalled_s: float) -> str:
-    """The summary's warning for a live run that waited ``stalled_s`` seconds on its event log writer."""
-    return (f"the event log writer fell behind: the run waited {stalled_s:.3f} s in all for it to take "
-            "events (the disk or the compression is slower than the events arrive); while it waited no "
-            "request was issued or read, so requests may have started late and latencies read high")
 
 
 def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
@@ -176,9 +170,9 @@ def run_scenario(
     summary = builder.finish()
     if plan.mode == "live" and tls_warnings(scenario):
         summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
-    if outputs is not None and plan.mode == "live" and outputs.writer.stalled_s > 0:
-        summary = dataclasses.replace(summary, warnings=(*summary.warnings, writer_stall_warning(
-            outputs.writer.stalled_s)))
+    stall = writer_stall_warning(outputs.writer.stalled_s) if outputs is not None and plan.mode == "live" else None
+    if stall is not None:
+        summary = dataclasses.replace(summary, warnings=(*summary.warnings, stall))
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,

@@ -157,13 +157,18 @@ def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | 
     )
 
 
+# The largest ca_file, client_cert or client_key read (docs/scenario.md).
+MAX_PEM_BYTES = 16 * 1024 * 1024
+
+
 def _pem_file(problems: _Problems, loc: Loc, value: str, base_dir: str, marker: str, what: str) -> str | None:
     """The absolute path of a PEM file that exists, reads and holds a ``marker`` block."""
     path = os.path.abspath(os.path.join(base_dir, value))
     where = f"{render_value(value)} (resolved to {path})"
     try:
-        # A regular file of at most 1 MiB (a FIFO or a device is refused before it is opened).
-        data = read_regular(path, 1 << 20)
+        # A regular file of at most MAX_PEM_BYTES (a FIFO or a device is refused before
+        # it is opened); a system CA bundle is a few hundred KiB.
+        data = read_regular(path, MAX_PEM_BYTES)
     except FileProblem as exc:
         problems.add(loc, f"{exc}: {where}")
         return None

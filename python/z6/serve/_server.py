@@ -113,8 +113,11 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
     shared = Shared(loop, log, header_timeout_s)
     try:
         # One address only: with port 0, each of several sockets would get its own port.
+        # A TLS handshake is part of the head's arrival: a client that stalls in it is
+        # closed after the header timeout too (asyncio's own default is 60 s).
+        handshake = {"ssl_handshake_timeout": header_timeout_s} if context is not None and header_timeout_s else {}
         server = await loop.create_server(lambda: Connection(shared), host=address, port=port,
-                                          backlog=_BACKLOG, reuse_address=True, ssl=context)
+                                          backlog=_BACKLOG, reuse_address=True, ssl=context, **handshake)
     except OSError as exc:
         # asyncio and uvloop word their messages differently; the errno says it the same.
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
