@@ -21,11 +21,12 @@ from z6.analysis._export import FORMATS as EXPORT_FORMATS
 from z6.analysis._export import export_log
 from z6.analysis._filter import Filter, FilterError, compile_filter
 from z6.analysis._header_scenario import plan_from_header, scenario_from_header
-from z6.analysis._recompute import recompute_run
+from z6.analysis._recompute import recompute_run, with_live_warnings
 from z6.analysis._verify import VerifyResult, verify_log
 
 __all__ = [
     "recompute_run",
+    "with_live_warnings",
     "verify_log",
     "VerifyResult",
     "scenario_from_header",

@@ -23,11 +23,11 @@ from z6.assertions import evaluate_assertions
 from z6.events import EventKind
 from z6.live import host_header, serialize_request, tls_warnings
 from z6.log import EventLog, LogError, read_log, writer_stall_warning
-from z6.metrics import SummaryBuilder, mean_think_ms
+from z6.metrics import Summary, SummaryBuilder, mean_think_ms
 from z6.result import RunResult, RunStats
 from z6._version import __version__
 
-__all__ = ["recompute_run", "LogSource"]
+__all__ = ["recompute_run", "with_live_warnings", "LogSource"]
 
 LogSource = Union[str, os.PathLike, EventLog]
 
@@ -46,6 +46,19 @@ def _request_bytes(scenario, mode: str) -> Optional[list[int]]:
     prefix = scenario.target.path_prefix
     return [len(serialize_request(r, authority, agent, f"requests[{i}]", prefix))
             for i, r in enumerate(scenario.requests)]
+
+
+def with_live_warnings(summary: Summary, scenario, mode: str, writer_stalled_s: float) -> Summary:
+    """``summary`` with the warnings a live run adds beside its figures: an insecure
+    TLS target, and a writer the run had to wait on. One rule for the run
+    (`z6.run_scenario`) and for its rebuild from the log, so the two agree."""
+    if mode != "live":
+        return summary
+    extra = list(tls_warnings(scenario))
+    stall = writer_stall_warning(writer_stalled_s)
+    if stall is not None:
+        extra.append(stall)
+    return dataclasses.replace(summary, warnings=(*summary.warnings, *extra)) if extra else summary
 
 
 def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None) -> RunResult:
@@ -77,12 +90,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
             raise LogError(log.path, f"records do not fit the header: {exc}") from None
         last_tick = max(last_tick, int(traffic["tick"].max()))
     summary = builder.finish()
-    if header.mode == "live" and tls_warnings(scenario):
-        summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
-    # The run's own wait on its writer, as the footer recorded it (the run warned the same).
-    stall = writer_stall_warning(log.footer.writer_stalled_s) if header.mode == "live" and log.footer else None
-    if stall is not None:
-        summary = dataclasses.replace(summary, warnings=(*summary.warnings, stall))
+    # The run's own wait on its writer, as the footer recorded it.
+    summary = with_live_warnings(summary, scenario, header.mode, log.footer.writer_stalled_s if log.footer else 0.0)
     status = log.status
     interrupted = status != "completed"
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,

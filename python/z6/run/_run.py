@@ -7,18 +7,16 @@ the engine behind their own front end.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from z6.analysis import with_live_warnings
 from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
-from z6.live import (LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request,
-                     tls_warnings)
-from z6.log import writer_stall_warning
+from z6.live import LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request
 from z6.metrics import SummaryBuilder, mean_think_ms
 from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
@@ -168,11 +166,7 @@ def run_scenario(
             raise RunError(f"{exc}; {state}") from exc
         raise
     summary = builder.finish()
-    if plan.mode == "live" and tls_warnings(scenario):
-        summary = dataclasses.replace(summary, warnings=summary.warnings + tls_warnings(scenario))
-    stall = writer_stall_warning(outputs.writer.stalled_s) if outputs is not None and plan.mode == "live" else None
-    if stall is not None:
-        summary = dataclasses.replace(summary, warnings=(*summary.warnings, stall))
+    summary = with_live_warnings(summary, scenario, plan.mode, outputs.writer.stalled_s if outputs else 0.0)
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,
