@@ -109,4 +109,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if result.interrupted:
         print("z6: run interrupted: the summary covers what ran before the stop", file=sys.stderr)
         return EXIT_RUNTIME
+    if result.status == "stopped":
+        print("z6: run stopped: the summary covers what ran before the stop", file=sys.stderr)
+        return EXIT_RUNTIME
     return EXIT_OK if result.passed else EXIT_ASSERTION_FAILED
