@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 from typing import Any, Literal, Optional, Union
 from urllib.parse import urlsplit
@@ -36,7 +37,11 @@ def as_scenario(scenario: Any) -> Scenario:
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_options(*, seed: Optional[int], vus: Optional[int], duration_s: Optional[float], mode: Optional[str],
@@ -46,15 +51,13 @@ def check_options(*, seed: Optional[int], vus: Optional[int], duration_s: Option
         raise ConfigError(f"seed={seed!r}: must be an integer between 0 and 2**64-1")
     if vus is not None and not (_is_int(vus) and 1 <= vus <= MAX_VUS):
         raise ConfigError(f"vus={vus!r}: must be between 1 and {MAX_VUS:,}")
-    if duration_s is not None and not (isinstance(duration_s, (int, float)) and not isinstance(duration_s, bool)
-                                       and duration_s > 0 and math.isfinite(duration_s)):
+    if duration_s is not None and not (_is_number(duration_s) and duration_s > 0 and math.isfinite(duration_s)):
         raise ConfigError(f"duration_s={duration_s!r}: must be a positive, finite number of seconds")
     if mode is not None and mode not in ("live", "simulate"):
         raise ConfigError(f"mode={mode!r}: must be 'live' or 'simulate'")
     if workers is not None and not (_is_int(workers) and workers >= 1):
         raise ConfigError(f"workers={workers!r}: must be a positive integer")
-    if not (isinstance(stats_interval_s, (int, float)) and not isinstance(stats_interval_s, bool)
-            and 0 < stats_interval_s <= 3600):
+    if not (_is_number(stats_interval_s) and 0 < stats_interval_s <= 3600):
         raise ConfigError(f"stats_interval_s={stats_interval_s!r}: must be a number of seconds in (0, 3600]")
     if not (_is_int(chunk_queue) and 0 <= chunk_queue <= 1_000_000):
         raise ConfigError(f"chunk_queue={chunk_queue!r}: must be an integer between 0 and 1,000,000")
