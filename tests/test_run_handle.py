@@ -166,16 +166,19 @@ def test_chunks_arrive_in_order_and_misses_are_counted():
     assert result.chunks_missed == 0
     assert event_digest(np.concatenate(read)) == event_digest(result.events)
 
-    slow = z6.start(EXAMPLE, seed=7, vus=2000, duration_s=60, chunk_queue=1, keep_events=True)
-    got = 0
-    for _ in slow.chunks():
-        got += 1
-        time.sleep(0.05)
-    result = slow.result(timeout=60)
-    assert result.chunks_missed > 0 and got + result.chunks_missed == len(result.events) // 65536 + 1
-    assert any("missed" in w for w in result.summary.warnings)
+    # A reader that reads nothing until the run is over: a queue of 2 keeps the
+    # first two chunks, and every later one is missed, counted and reported.
+    slow = z6.start(EXAMPLE, seed=7, vus=2000, duration_s=60, chunk_queue=2, keep_events=True)
+    result = slow.result(timeout=120)
+    got = list(slow.chunks())
+    total = -(-len(result.events) // 65536)
+    assert total > 4
+    assert len(got) == 2 and result.chunks_missed == total - 2
+    assert event_digest(np.concatenate(got)) == event_digest(result.events[:2 * 65536])
+    assert any(f"missed {total - 2} of {total} event chunks" in w for w in result.summary.warnings)
     # The summary and the kept events have every event all the same.
-    assert event_digest(result.events) == event_digest(z6.run_scenario(EXAMPLE, seed=7, vus=2000, duration_s=60).events)
+    assert event_digest(result.events) == event_digest(
+        z6.run_scenario(EXAMPLE, seed=7, vus=2000, duration_s=60).events)
 
 
 def test_chunks_need_a_queue():
