@@ -226,6 +226,13 @@ def test_bad_keywords_name_the_keyword(kwargs, message):
     assert info.value.exit_code == 2
 
 
+def test_vus_on_a_ramp_names_the_keyword():
+    ramp = Path(__file__).resolve().parent.parent / "examples" / "ramp.toml"
+    with pytest.raises(z6.ConfigError, match=re.escape(f"vus=5: vus and duration_s override a constant schedule; "
+                                                       f"{ramp} declares a 'ramp' schedule")):
+        z6.start(ramp, vus=5)
+
+
 def test_a_scenario_of_the_wrong_type_is_named():
     with pytest.raises(z6.ConfigError, match=r"scenario=42: must be a z6.Scenario or the path"):
         z6.start(42)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ import pytest
 
 from z6.report import render_run
 from z6.result import RunResult
-from z6.run import run_scenario
+from z6.run import Mode, run_scenario
 from z6.scenario import Scenario
 
 __all__ = ["Z6Run", "z6_run", "failure_text"]
@@ -60,7 +60,7 @@ def z6_run(request: pytest.FixtureRequest) -> Iterator[Z6Run]:
 
     def run(scenario: Union[Scenario, str, "os.PathLike[str]"], *, live: bool = False,
             **options: Any) -> RunResult:
-        mode: Optional[str] = options.pop("mode", None)
+        mode: Optional[Mode] = options.pop("mode", None)
         result = run_scenario(scenario, mode=mode or ("live" if live else "simulate"), **options)
         runs.append(result)
         return result
@@ -70,9 +70,10 @@ def z6_run(request: pytest.FixtureRequest) -> Iterator[Z6Run]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
     if report.when != "call" or not report.failed:
         return
-    for i, result in enumerate(item.stash.get(_RUNS, [])):
+    runs: list[RunResult] = item.stash[_RUNS] if _RUNS in item.stash else []
+    for i, result in enumerate(runs):
         report.sections.append((f"z6 run {i + 1}: {result.scenario_source}", failure_text(result)))

@@ -24,7 +24,6 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-import time
 from typing import Any, AsyncIterator, Callable, Generator, Iterator, Literal, Optional, Sequence
 
 import numpy as np
@@ -32,12 +31,14 @@ import numpy as np
 from z6.errors import ConfigError
 from z6.events import EVENT_DTYPE
 from z6.metrics import SummaryBuilder
+from z6.plan import Plan
 from z6.result import ProgressSnapshot, RunResult
 from z6.run._chunk_queue import ChunkQueue
 from z6.run._execute import RunHooks, check_scenario, execute_run
 from z6.run._live_stats import LiveStats, RateWindow, live_stats, read_figures
 from z6.run._options import Mode, ScenarioLike, as_scenario, check_options, with_base_url
 from z6.runner import RunStop
+from z6.scenario import Scenario
 
 __all__ = ["start", "prepare_run", "RunHandle", "RunState", "DEFAULT_KEEP_EVENTS"]
 
@@ -81,11 +82,11 @@ class _EventKeeper:
 class RunHandle:
     """One run, on its own thread (`z6.start`) or the caller's (`run_scenario`)."""
 
-    def __init__(self, scenario: Any, plan: Any, *, run_kwargs: dict[str, Any], chunk_queue: int,
+    def __init__(self, scenario: Scenario, plan: Plan, *, run_kwargs: dict[str, Any], chunk_queue: int,
                  keep_events: Optional[bool], stats_interval_s: float) -> None:
         self.scenario = scenario
         self.plan = plan
-        self.mode: Mode = plan.mode
+        self.mode: Mode = "live" if plan.mode == "live" else "simulate"
         self.stats_interval_s = stats_interval_s
         self._run_kwargs = run_kwargs
         self._distributed = run_kwargs.get("workers") is not None or run_kwargs.get("cluster") is not None
@@ -282,6 +283,10 @@ def prepare_run(
     loaded = as_scenario(scenario)
     if base_url is not None:
         loaded = with_base_url(loaded, base_url)
+    if (vus is not None or duration_s is not None) and loaded.schedule.type != "constant":
+        given = ", ".join(f"{k}={v!r}" for k, v in (("vus", vus), ("duration_s", duration_s)) if v is not None)
+        raise ConfigError(f"{given}: vus and duration_s override a constant schedule; {loaded.source} declares "
+                          f"a {loaded.schedule.type!r} schedule")
     plan = check_scenario(loaded, seed=seed, vus=vus, duration_s=duration_s, mode=mode)
     run_kwargs = dict(vus=vus, duration_s=duration_s, consumers=consumers, progress=progress, out_dir=out_dir,
                       html=html, workers=workers, cluster=cluster, listen=listen)
