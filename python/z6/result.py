@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional, cast
 
 from z6._version import __version__
 
@@ -30,11 +30,12 @@ if TYPE_CHECKING:
     from z6.metrics import Summary
     from z6.plan import Plan
 
-__all__ = ["RunStats", "ProgressSnapshot", "RunResult", "RUN_STATUSES"]
+__all__ = ["RunStats", "ProgressSnapshot", "RunResult", "RUN_STATUSES", "RunStatus"]
 
 # How a run ended. "partial" only describes a log the run never finished writing.
 # "stopped": `stop()` on the run's handle (z6.start) ended it early.
 RUN_STATUSES = ("completed", "interrupted", "stopped", "failed", "partial")
+RunStatus = Literal["completed", "interrupted", "stopped", "failed", "partial"]
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,10 @@ class RunResult:
         return self.scale_out is not None and bool(self.scale_out.lost)
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus:
         """One of `RUN_STATUSES`."""
         if self.recorded_status is not None:
-            return self.recorded_status
+            return cast(RunStatus, self.recorded_status)
         if self.failed:
             return "failed"
         return "interrupted" if self.interrupted else "stopped" if self.stats.stopped else "completed"
