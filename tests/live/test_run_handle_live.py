@@ -156,3 +156,12 @@ def test_stats_agree_with_the_final_summary(builtin_target):
     assert abs(live.rate - summary.rate) / summary.rate < 0.10, (live.rate, summary.rate)
     p95, final_p95 = live.latency_ms["p95"], summary.overall.latency.percentiles["p95"]
     assert abs(p95 - final_p95) / final_p95 < 0.10, (p95, final_p95)
+
+
+def test_base_url_sends_the_run_elsewhere(nginx):
+    # The scenario names a port nothing listens on; base_url points the run at nginx.
+    elsewhere = scenario("http://127.0.0.1:9", vus=2, duration_s=0.5, think_ms=10)
+    result = z6.start(elsewhere, base_url=nginx.base_url, keep_events=False).result(timeout=60)
+    assert result.status == "completed" and result.summary.overall.failed == 0
+    nginx.stop()
+    assert nginx.requests_logged() == result.summary.overall.requests > 0
