@@ -81,7 +81,7 @@ def case(scenario_path: str, vus: int, workers: int, log_dir: str, duration: flo
         return row
     started = time.perf_counter()
     result = z6.run_scenario(scenario, vus=vus, duration_s=duration, workers=workers or None,
-                             out_dir=log_dir or None)
+                             out_dir=log_dir or None, keep_events=False)  # the coordinator's RSS without a copy
     wall = time.perf_counter() - started
     return {
         "mode": mode,

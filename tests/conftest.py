@@ -14,6 +14,11 @@ import pytest
 
 import z6
 
+# z6's own pytest plugin (the z6_run fixture). An installed z6 registers it through
+# its pytest11 entry point under this same name, so it is never loaded twice; a
+# checkout run from its source tree needs it named here.
+pytest_plugins = ["z6.pytest_plugin"]
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The known answers live in ../shared/reference beside the repository; a byte copy
 # sits in tests/data/reference so a lone clone tests too (test_reference_copy

@@ -33,7 +33,7 @@ LAYERS = [
     {"z6.analysis"},
     {"z6.report"},
     {"z6.run"},
-    {"z6.cli", "z6.__main__", "z6", "z6._entry"},
+    {"z6.cli", "z6.__main__", "z6", "z6._entry", "z6.pytest_plugin"},
 ]
 
 # Imports inside functions that are there on purpose, each with its reason.

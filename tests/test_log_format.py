@@ -258,7 +258,7 @@ def test_writer_refuses_other_records(tmp_path):
         writer(np.zeros(4, np.uint64))
     with pytest.raises(TypeError, match="EVENT_DTYPE"):
         writer(np.zeros((2, 2), EVENT_DTYPE))
-    with pytest.raises(ValueError, match="status must be one of completed, interrupted, failed"):
+    with pytest.raises(ValueError, match="status must be one of completed, interrupted, stopped, failed"):
         writer.finish("done")
     writer.finish()
     with pytest.raises(ValueError, match="closed"):

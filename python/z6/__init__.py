@@ -2,6 +2,7 @@
 
     scenario = z6.load_scenario("examples/simulated.toml")
     result = z6.run_scenario(scenario, seed=7)
+    run = z6.start(scenario, seed=7)      # the run on its own thread: stats(), stop(), await run
     print(z6.render_run(result)); result.summary.overall.latency.percentiles["p99"]
 
 Lower level: `compile_plan` -> `Plan`, `iter_chunks(plan)` yields the event records
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
     from typing import Any
 
     from z6.assertions import AssertionResult, evaluate_assertions
-    from z6.errors import ConfigError, InternalError, RunError, ScenarioError, Z6Error
+    from z6.errors import ConfigError, InternalError, Problem, RunError, ScenarioError, Z6Error
     from z6.events import EVENT_DTYPE, OUTCOME_KINDS, ErrorCode, EventKind, event_digest
     from z6.log import EventLog, EventLogWriter, LogError, read_log
     from z6.metrics import Summary, SummaryBuilder
     from z6.plan import Plan, compile_plan, original_profile_plan, seed_profile_plan
     from z6.report import render_run
     from z6.result import RunResult
-    from z6.run import run_scenario
+    from z6.run import LiveStats, RunHandle, run_scenario, start
     from z6.runner import iter_chunks, run_plan
     from z6.scenario import Scenario, load_scenario, parse_scenario
 
@@ -49,6 +50,7 @@ _EXPORTS = {
     "InternalError": "z6.errors",
     "RunError": "z6.errors",
     "ScenarioError": "z6.errors",
+    "Problem": "z6.errors",
     "Z6Error": "z6.errors",
     "EVENT_DTYPE": "z6.events",
     "OUTCOME_KINDS": "z6.events",
@@ -68,6 +70,9 @@ _EXPORTS = {
     "render_run": "z6.report",
     "RunResult": "z6.result",
     "run_scenario": "z6.run",
+    "start": "z6.run",
+    "RunHandle": "z6.run",
+    "LiveStats": "z6.run",
     "iter_chunks": "z6.runner",
     "run_plan": "z6.runner",
     "Scenario": "z6.scenario",
@@ -82,6 +87,7 @@ __all__ = [
     "Z6Error",
     "ConfigError",
     "ScenarioError",
+    "Problem",
     "RunError",
     "InternalError",
     # scenario -> plan -> run
@@ -93,6 +99,9 @@ __all__ = [
     "original_profile_plan",
     "seed_profile_plan",
     "run_scenario",
+    "start",
+    "RunHandle",
+    "LiveStats",
     "RunResult",
     "render_run",
     # events and metrics

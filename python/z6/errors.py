@@ -22,12 +22,13 @@ An operating-system error on a file is classified once, by `io_error`:
 from __future__ import annotations
 
 import errno
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 __all__ = [
     "Z6Error",
     "ConfigError",
     "ScenarioError",
+    "Problem",
     "RunError",
     "InternalError",
     "EXIT_OK",
@@ -72,15 +73,62 @@ class ConfigError(Z6Error):
     exit_code = EXIT_CONFIG
 
 
+class Problem(str):
+    """One problem with a scenario: ``Problem(path, rule, value, message)``.
+
+    ``path`` is the key path (``requests[2].weight``; "" for the file as a whole),
+    ``rule`` what the value must be, ``value`` the bad value as the file spells it
+    (None when the problem has none, e.g. a missing key) and ``message`` the line
+    z6 prints, naming the file too. The object *is* that line (a ``str``), so code
+    that compares, prints or searches the lines keeps working.
+    """
+
+    path: str
+    rule: str
+    value: Optional[str]
+
+    def __new__(cls, path: str, rule: str, value: Optional[str], message: str) -> "Problem":
+        problem = super().__new__(cls, message)
+        problem.path = path
+        problem.rule = rule
+        problem.value = value
+        return problem
+
+    @property
+    def message(self) -> str:
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Problem(path={self.path!r}, rule={self.rule!r}, value={self.value!r}, message={self.message!r})"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Problem, (self.path, self.rule, self.value, self.message))
+
+    @classmethod
+    def at(cls, source: str, path: str, message: str) -> "Problem":
+        """The problem ``message`` (``"<rule>, got <value>"`` or just a rule) at key
+        ``path`` of file ``source``."""
+        rule, got, value = message.rpartition(", got ")
+        if not got:
+            rule, value = message, ""
+        where = f"{source}: {path}: " if path else f"{source}: "
+        return cls(path, rule, value if got else None, where + message)
+
+
 class ScenarioError(ConfigError):
     """A scenario that does not parse or validate.
 
-    ``problems`` holds one line per problem, each naming the file, the key path,
-    the rule and the bad value; ``str()`` joins them.
+    ``problems`` holds one `Problem` per problem, each naming the file, the key
+    path, the rule and the bad value; ``str()`` joins their lines. A plain line
+    given here is a problem with the file as a whole (path "").
     """
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
+    def __init__(self, problems: Sequence[Union[Problem, str]]) -> None:
+        self.problems: list[Problem] = [p if isinstance(p, Problem) else Problem("", str(p), None, str(p))
+                                        for p in problems]
         super().__init__("\n".join(self.problems))
 
 

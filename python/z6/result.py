@@ -5,28 +5,37 @@ A leaf module: the runner, the run directory, the text and JSON reports and the
 recomputation from a log all need these types, and none of them may import the
 orchestrator (`z6.run`) that produces them. The types they refer to (plan,
 summary, assertion results, the scale-out report) are named for type checkers
-only, so importing this module imports nothing else of z6.
+only, so importing this module imports nothing of z6 above the event kinds
+(`z6.events`, which `to_pandas` names).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional, cast
 
 from z6._version import __version__
 
+import numpy as np
+
+from z6.events import EventKind
+
 if TYPE_CHECKING:
+    import pandas as pd
+
     from z6.assertions import AssertionResult
     from z6.distributed import ScaleOut
     from z6.metrics import Summary
     from z6.plan import Plan
 
-__all__ = ["RunStats", "ProgressSnapshot", "RunResult", "RUN_STATUSES"]
+__all__ = ["RunStats", "ProgressSnapshot", "RunResult", "RUN_STATUSES", "RunStatus"]
 
 # How a run ended. "partial" only describes a log the run never finished writing.
-RUN_STATUSES = ("completed", "interrupted", "failed", "partial")
+# "stopped": `stop()` on the run's handle (z6.start) ended it early.
+RUN_STATUSES = ("completed", "interrupted", "stopped", "failed", "partial")
+RunStatus = Literal["completed", "interrupted", "stopped", "failed", "partial"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class RunStats:
     final_tick: int
     wall_s: Optional[float]   # None when unknown (a run rebuilt from a log without a footer)
     interrupted: bool = False  # a stop signal ended the run early
+    stopped: bool = False      # the run's handle stopped it early (`RunHandle.stop`)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ class RunResult:
     source: str = "run"
     z6_version: str = __version__
     recorded_status: Optional[str] = None  # a log's own status; None: derived from the run
+    # The run's events in memory (EVENT_DTYPE), when it kept them (`z6.start(keep_events=...)`).
+    events: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+    chunks_missed: int = 0  # chunks a slow `RunHandle.chunks()` reader missed (its queue was full)
 
     @property
     def passed(self) -> bool:
@@ -93,11 +106,41 @@ class RunResult:
         return self.scale_out is not None and bool(self.scale_out.lost)
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus:
         """One of `RUN_STATUSES`."""
         if self.recorded_status is not None:
-            return self.recorded_status
-        return "failed" if self.failed else "interrupted" if self.interrupted else "completed"
+            return cast(RunStatus, self.recorded_status)
+        if self.failed:
+            return "failed"
+        return "interrupted" if self.interrupted else "stopped" if self.stats.stopped else "completed"
+
+    def to_pandas(self) -> "pd.DataFrame":
+        """The kept events as a pandas DataFrame, one row an event: the record's
+        fields, with ``kind`` (the event kind's name) and ``request`` (the request's
+        name, missing where the event names none) as categoricals. Needs pandas
+        and a run that kept its events (``keep_events``)."""
+        if self.events is None:
+            raise ValueError("this run kept no events in memory: start it with keep_events=True")
+        import pandas as pd  # optional: only this method needs it
+
+        events = self.events
+        names = list(self.plan.request_names)
+        request = events["request"].astype(np.int64)
+        # NO_REQUEST (and any index beyond the table) becomes a missing category (code -1).
+        request_codes = np.where(request < len(names), request, -1)
+        kinds = [k.name.lower() for k in EventKind]
+        kind = events["kind"].astype(np.int64)
+        kind_codes = np.where(kind < len(kinds), kind, -1)
+        return pd.DataFrame({
+            "tick": events["tick"],
+            "value_ns": events["value_ns"],
+            "vu_id": events["vu_id"],
+            "kind": pd.Categorical.from_codes(kind_codes, categories=kinds),
+            "request": pd.Categorical.from_codes(request_codes, categories=pd.Index(names, dtype=object)),
+            "status": events["status"],
+            "error": events["error"],
+            "seq": events["seq"],
+        })
 
     @property
     def distribution(self) -> Optional["ScaleOut"]:

@@ -5,6 +5,11 @@ consumers may keep or drop, and the engine never holds more than one chunk. What
 consumer keeps is its own affair (the summary's memory is bounded too: exact
 latencies up to a limit, an HDR histogram beyond it; docs/metrics.md).
 
+A run can also be stopped from another thread (`RunStop`, what `z6.start`'s
+handle sets): the flag is read between two ``fill()`` calls of the run's own
+thread, which then stops the engine; a live engine's ``fill()`` returns at least
+every 250 ms, a simulated one's at each chunk.
+
 SIGINT and SIGTERM are routed to a run's own handler while it goes on
 (`stop_signals`): a live run stops gracefully on the first signal, cancels on the
 second and gives up on the third. The distributed coordinator installs its handler
@@ -29,7 +34,7 @@ from z6.result import ProgressSnapshot, RunStats
 
 
 __all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot",
-           "stop_signals"]
+           "stop_signals", "RunStop"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
@@ -66,8 +71,51 @@ def make_engine(plan: Plan, target: Optional[LiveTarget] = None) -> AnyEngine:
     return Engine(plan)
 
 
-def _drain(engine: AnyEngine, chunk_records: int) -> Iterator[np.ndarray]:
+class RunStop:
+    """A stop asked for from any thread, applied by the run's own thread between
+    two ``fill()`` calls (an engine's ``stop()`` may only be called there).
+
+    ``request()`` is thread-safe and may be called again to make the stop
+    harsher (``cancel_in_flight``); ``requested`` says whether a stop was asked.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked = 0      # 0 none, 1 graceful, 2 cancel what is in flight
+        self._applied = 0
+
+    @property
+    def requested(self) -> bool:
+        return self._asked > 0
+
+    @property
+    def applied(self) -> bool:
+        """A stop reached the engine before it finished: the run was cut short."""
+        return self._applied > 0
+
+    def request(self, cancel_in_flight: bool = False) -> None:
+        with self._lock:
+            self._asked = max(self._asked, 2 if cancel_in_flight else 1)
+
+    def apply(self, engine: AnyEngine) -> None:
+        """On the run's thread, between fills: pass a new stop request to the engine."""
+        with self._lock:
+            asked, applied = self._asked, self._applied
+            self._applied = asked
+        if asked <= applied:
+            return
+        if isinstance(engine, LiveEngine):
+            # The live driver's first stop() is graceful, its second cancels.
+            for _ in range(asked - applied):
+                engine.stop()
+        else:
+            engine.stop(cancel_in_flight=asked == 2)
+
+
+def _drain(engine: AnyEngine, chunk_records: int, stop: Optional[RunStop] = None) -> Iterator[np.ndarray]:
     while not engine.finished:
+        if stop is not None:
+            stop.apply(engine)
         chunk = np.empty(chunk_records, dtype=EVENT_DTYPE)
         n = engine.fill(chunk)
         if n:
@@ -117,13 +165,16 @@ def run_plan(
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     progress: Optional[Callable[[ProgressSnapshot], None]] = None,
     target: Optional[LiveTarget] = None,
+    stop: Optional[RunStop] = None,
 ) -> RunStats:
     """Run ``plan`` to the end, calling every consumer with every chunk, in order.
 
     ``progress``, when given, is called after each chunk's consumers with a
     `ProgressSnapshot` (it rate-limits its own output). A live plan needs
     ``target``; during a live run SIGINT/SIGTERM stop it gracefully and the
-    stats say it was interrupted.
+    stats say it was interrupted. ``stop``, when given, is checked between chunks
+    (`RunStop`): a stop it asks for is graceful unless it cancels in flight, and
+    the stats say the run was stopped.
     """
     engine = make_engine(plan, target)
     started = time.perf_counter()
@@ -131,7 +182,7 @@ def run_plan(
     total_s = None if plan.iterations else plan.end_tick * tick_s
     with contextlib.closing(engine) if isinstance(engine, LiveEngine) else contextlib.nullcontext(), \
             _StopOnSignal(engine) as stopper:
-        for chunk in _drain(engine, chunk_records):
+        for chunk in _drain(engine, chunk_records, stop):
             for consume in consumers:
                 consume(chunk)
             if progress is not None:
@@ -149,4 +200,5 @@ def run_plan(
         final_tick=int(engine.tick),
         wall_s=time.perf_counter() - started,
         interrupted=stopper.signalled,
+        stopped=stop is not None and stop.applied and not stopper.signalled,
     )

@@ -132,6 +132,10 @@ cdef class Engine:
     cdef readonly uint64_t requests_issued
     cdef readonly uint64_t active_vus
     cdef bint done                 # the loop has nothing left to run
+    # A stop asked for by `stop()` (between fill() calls), applied by the loop at
+    # the next tick boundary (`_apply_stop`): 0 none, 1 graceful, 2 cancel in flight.
+    cdef int stop_asked
+    cdef bint stop_applied
     cdef bint out_of_memory
 
     def __cinit__(self):
@@ -190,6 +194,8 @@ cdef class Engine:
         self.spawn_cursor = 0
         self.spill_n = 0
         self.done = False
+        self.stop_asked = 0
+        self.stop_applied = False
 
     def __dealloc__(self):
         free(self.blk_data)
@@ -229,6 +235,28 @@ cdef class Engine:
         self.out_cap = 0
         return n
 
+    def stop(self, cancel_in_flight=False):
+        """Stop the run as if every VU's schedule ended at the next tick boundary.
+
+        No request is issued from then on and no VU spawns; a request in flight
+        ends as modelled when that falls within the graceful stop, else it is
+        cancelled at the stop plus the graceful stop (at once with
+        ``cancel_in_flight``); each VU then completes. The seed-compatibility
+        profile instead ends there, as the original engine's run() does at its
+        last tick. A second call may only make the stop harsher.
+
+        Call it from the thread that calls ``fill()``, between calls: it only
+        records the request, and the loop applies it where the tick order holds.
+        """
+        cdef int asked = 2 if cancel_in_flight else 1
+        if asked > self.stop_asked and not self.stop_applied:
+            self.stop_asked = asked
+
+    @property
+    def stopping(self):
+        """A stop was asked for."""
+        return self.stop_asked > 0
+
     @property
     def finished(self):
         """True once every event has been handed out (none left in the spill)."""
@@ -259,6 +287,10 @@ cdef class Engine:
         cdef uint32_t last_slot = Z6_NIL, last_block = 0, last_count = 0
         while True:
             if not self.in_tick:
+                if self.stop_asked and not self.stop_applied:
+                    self._apply_stop()
+                    if self.out_of_memory:
+                        return
                 t = self._next_tick()
                 if t == Z6_NO_TICK:
                     self.done = True
@@ -318,6 +350,55 @@ cdef class Engine:
                 last_slot = Z6_NIL
             self.in_tick = False
             self.scan_from = t + 1
+
+    cdef void _apply_stop(self) noexcept nogil:
+        # Between ticks: every event so far is before `scan_from`, so the stop
+        # instant is that tick's start. Each running VU's schedule ends there, its
+        # request in flight gets the graceful-stop deadline, and the scheduler is
+        # rebuilt with the new due times (a VU cannot be taken out of its slot
+        # alone); the ordinary steps then complete every VU.
+        cdef uint64_t stop_tick = self.scan_from
+        cdef uint64_t stop_at = stop_tick * self.plan.tick_ns
+        cdef uint64_t deadline = stop_at if self.stop_asked == 2 else sat_add(stop_at, self.plan.graceful_ns)
+        cdef uint64_t tick
+        cdef uint32_t idx
+        cdef vu_t* vu
+        self.stop_applied = True
+        if self.plan.profile == PROF_ORIGINAL:
+            if stop_tick == 0:
+                self.done = True       # nothing ran: no tick before the stop
+            elif stop_tick - 1 < self.plan.original_last_tick:
+                self.plan.original_last_tick = stop_tick - 1
+            return
+        memset(self.slot_head, 0xFF, WHEEL_SIZE * sizeof(uint32_t))
+        memset(self.slot_tail, 0xFF, WHEEL_SIZE * sizeof(uint32_t))
+        memset(self.wheel_bits, 0, WHEEL_WORDS * sizeof(uint64_t))
+        self.blk_free = Z6_NIL
+        self.blk_used = 0
+        self.far_n = 0
+        self.block_base = (stop_tick // WHEEL_SIZE) * WHEEL_SIZE
+        for idx in range(self.spawn_cursor):
+            vu = &self.vus[idx]
+            if vu.state == VU_COMPLETE:
+                continue
+            if vu.stop_ns > stop_at:
+                vu.stop_ns = stop_at
+            if vu.state == VU_WAITING:
+                if vu.due_ns > deadline:
+                    vu.outcome = EV_REQUEST_CANCELLED
+                    vu.status = 0
+                    vu.due_ns = deadline
+            elif vu.state == VU_READY and vu.due_ns > stop_at:
+                vu.due_ns = stop_at    # thinking: it completes at the stop
+            Z6_CHECK(vu.due_ns >= stop_at, "no VU due before the stop")
+            tick = self._tick_of(vu.due_ns)
+            if tick < self.block_base + WHEEL_SIZE:
+                self._slot_append(idx, tick)
+            else:
+                self._far_push(idx, tick)
+            if self.out_of_memory:
+                return
+        self.spawn_cursor = self.n_vus     # no VU spawns after the stop
 
     cdef void _begin_tick(self, uint64_t t) noexcept nogil:
         cdef uint32_t slot = <uint32_t>(t & WHEEL_MASK)

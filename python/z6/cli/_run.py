@@ -92,7 +92,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             result = run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
                                      mode="simulate" if args.simulate else None, consumers=[view],
                                      progress=view.update, out_dir=out, html=args.html,
-                                     workers=args.workers, cluster=args.cluster, listen=args.listen)
+                                     workers=args.workers, cluster=args.cluster, listen=args.listen,
+                                     keep_events=False)  # the log has them; memory stays bounded
     except BaseException:
         if args.out is None:
             _remove_if_empty(out)  # the directory made for this run, if the run never wrote to it
@@ -108,5 +109,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_RUNTIME
     if result.interrupted:
         print("z6: run interrupted: the summary covers what ran before the stop", file=sys.stderr)
+        return EXIT_RUNTIME
+    if result.status == "stopped":
+        print("z6: run stopped: the summary covers what ran before the stop", file=sys.stderr)
         return EXIT_RUNTIME
     return EXIT_OK if result.passed else EXIT_ASSERTION_FAILED

@@ -94,7 +94,7 @@ RECORD_SIZE = 32
 LOG_NAME = "events.z6log"
 PARTIAL_NAME = LOG_NAME + ".partial"
 MODES = ("simulate", "live")
-STATUSES = ("completed", "interrupted", "failed")
+STATUSES = ("completed", "interrupted", "stopped", "failed")
 
 PREFIX = struct.Struct("<8sHHI")          # magic, format version, record size, N
 FRAME = struct.Struct("<4sIII")           # b"CHNK", L, chunk number, CRC-32

@@ -558,7 +558,7 @@ class EventLog:
 
     @property
     def status(self) -> str:
-        """The footer's status ("completed", "interrupted", "failed"), or "partial"."""
+        """The footer's status ("completed", "interrupted", "stopped", "failed"), or "partial"."""
         return self.footer.status if self.footer is not None else "partial"
 
     def _read_into(self, handle: IO[bytes], chunk: ChunkInfo, out: np.ndarray,

@@ -28,7 +28,7 @@ def run_header(*, scenario: str, scenario_sha256: str, mode: str, seed: int, vus
                z6_version: str, source: str) -> dict[str, Any]:
     """The ``run`` section. ``source`` says where the figures come from: "run" or "log".
 
-    ``status`` is how the run ended: "completed", "interrupted", "failed", or
+    ``status`` is how the run ended: "completed", "interrupted", "stopped", "failed", or
     "partial" (a log the run never finished writing); anything but "completed"
     marks the run interrupted.
     """
@@ -68,10 +68,12 @@ def _verdict(assertions: Sequence[AssertionResult], status: str) -> dict[str, An
 
 def verdict_word(status: str, assertions_passed: bool) -> str:
     """The verdict a run's summary ends with: FAILED for a run that lost part of
-    its load (a worker), INTERRUPTED for one stopped early (or a partial log),
-    else FAILED or PASSED by its assertions."""
+    its load (a worker), STOPPED for one its handle stopped, INTERRUPTED for one
+    a signal stopped early (or a partial log), else FAILED or PASSED by its assertions."""
     if status == "failed":
         return "FAILED"
+    if status == "stopped":
+        return "STOPPED"
     if status != "completed":
         return "INTERRUPTED"
     return "PASSED" if assertions_passed else "FAILED"
@@ -115,6 +117,7 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
 # Why the figures cover less than the planned run, by how it ended.
 _STATUS_WARNINGS = {
     "interrupted": "the run was interrupted: the figures cover what ran before the stop",
+    "stopped": "the run was stopped through its handle: the figures cover what ran before the stop",
     "failed": "the run failed before its end: the figures cover the events logged",
     "partial": "the log is partial (the run did not finish writing it): the figures cover its complete chunks",
 }

@@ -123,7 +123,8 @@ def _header(doc: Mapping[str, Any]) -> str:
     if verdict.get("result") == "failed" and verdict["interrupted"]:
         badge = '<span class="verdict fail">FAILED</span>'  # a lost worker
     elif verdict["interrupted"]:
-        badge = '<span class="verdict warn">INTERRUPTED</span>'
+        word = "STOPPED" if verdict.get("result") == "stopped" else "INTERRUPTED"
+        badge = f'<span class="verdict warn">{word}</span>'
     elif verdict["passed"]:
         badge = '<span class="verdict pass">PASSED</span>'
     else:

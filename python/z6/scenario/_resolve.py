@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from z6.errors import Problem as ScenarioProblem
 from z6.errors import ScenarioError
 from z6.scenario._files import FileProblem, read_regular
 from z6.scenario._messages import (
@@ -519,7 +520,7 @@ def resolve_document(
     target_resolved = _target(problems, target, base_dir) if target is not None else None
 
     if problems.items:
-        raise ScenarioError([f"{source}: {render_path(loc)}: {message}" for loc, message in problems.items])
+        raise ScenarioError([ScenarioProblem.at(source, render_path(loc), message) for loc, message in problems.items])
 
     # No problems means every section that is present validated; the asserts say so to the type checker.
     assert metadata is not None and runtime is not None and target_resolved is not None and requests is not None
