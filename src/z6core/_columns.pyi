@@ -1,0 +1,20 @@
+"""Type stubs for z6core._columns (the event log's format-2 column layout, in C)."""
+
+from typing import Any, Final, Iterable, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns"]
+
+# The record's fields in column order: tick, value_ns, vu_id, kind, request, status, error, seq.
+COLUMN_NAMES: Final[tuple[str, ...]]
+
+def encode_columns(records: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """The 32 * n decoded bytes of a format-2 chunk for ``records`` (contiguous EVENT_DTYPE):
+    columns in record order, ticks as deltas, each column byte-shuffled. Runs without the GIL."""
+
+def decode_columns(data: Any, out: npt.NDArray[Any], only: Optional[Iterable[str]] = None) -> None:
+    """Fill ``out`` (contiguous, writable EVENT_DTYPE) from the decoded bytes ``data`` (a buffer of
+    at least 32 * len(out) bytes); with ``only``, just those fields. Runs without the GIL.
+    ValueError for a wrong array or too few bytes, or an unknown field name."""

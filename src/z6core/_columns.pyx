@@ -1,0 +1,144 @@
+# cython: language_level=3
+"""The column layout of an event log chunk (format 2), encoded and decoded in C.
+
+A chunk's n records are stored column by column in record order (tick, value_ns,
+vu_id, kind, request, status, error, seq); the tick column holds each record's
+difference from the previous record's tick (the first from 0, modulo 2**64, so a
+chunk decodes alone); each column of width w is byte-shuffled: the n values'
+byte 0s, then their byte 1s, ... their byte w-1s. `z6.log` compresses the result
+with zstd; docs/event-log.md describes the layout for other readers.
+
+These loops run without the GIL, so the log's writer thread encodes a chunk while
+the engine fills the next, and a reader's decoding overlaps its caller's work.
+numpy's transposed copies of the same layout cost several times more (per byte
+plane a strided pass, and a Python loop around them).
+"""
+
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+import numpy as np
+
+from z6core._defs cimport event_t
+from z6core._engine import EVENT_DTYPE
+
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns"]
+
+cdef enum:
+    RECORD_SIZE = 32
+    N_COLUMNS = 8
+
+# (offset, width) of each column in the 32-byte record, in record order.
+cdef uint32_t[N_COLUMNS] _OFFSET = [0, 8, 16, 20, 22, 24, 26, 28]
+cdef uint32_t[N_COLUMNS] _WIDTH = [8, 8, 4, 2, 2, 2, 2, 4]
+
+COLUMN_NAMES = ("tick", "value_ns", "vu_id", "kind", "request", "status", "error", "seq")
+
+
+cdef inline void _encode_column(const uint8_t* rows, Py_ssize_t n, uint8_t* planes, uint32_t offset,
+                                uint32_t width, bint deltas) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint32_t b
+    cdef uint64_t v, tick, previous = 0
+    for i in range(n):
+        v = 0
+        memcpy(&v, rows + i * RECORD_SIZE + offset, width)       # little-endian hosts only
+        if deltas:
+            tick = v
+            v = tick - previous    # modulo 2**64
+            previous = tick
+        for b in range(width):
+            planes[b * n + i] = <uint8_t>(v >> (8 * b))
+
+
+cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    # Column by column: each record's field read as one word, its bytes stored to
+    # the column's w planes (w sequential streams): a word load per field instead
+    # of a byte load per byte. Constant widths let the compiler unroll each loop.
+    cdef Py_ssize_t at = 0
+    cdef uint32_t c
+    for c in range(N_COLUMNS):
+        if _WIDTH[c] == 8:
+            _encode_column(rows, n, out + at, _OFFSET[c], 8, c == 0)
+        elif _WIDTH[c] == 4:
+            _encode_column(rows, n, out + at, _OFFSET[c], 4, False)
+        else:
+            _encode_column(rows, n, out + at, _OFFSET[c], 2, False)
+        at += _WIDTH[c] * n
+
+
+cdef inline void _decode_column(const uint8_t* planes, Py_ssize_t n, uint8_t* rows, uint32_t offset,
+                                uint32_t width, bint deltas) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint32_t b
+    cdef uint64_t v, tick = 0
+    for i in range(n):
+        v = 0
+        for b in range(width):
+            v |= (<uint64_t>planes[b * n + i]) << (8 * b)
+        if deltas:
+            tick = tick + v    # the running sum wraps modulo 2**64: exact for any ticks
+            v = tick
+        memcpy(rows + i * RECORD_SIZE + offset, &v, width)       # little-endian hosts only
+
+
+cdef inline void _decode(const uint8_t* data, Py_ssize_t n, uint8_t* rows, uint32_t mask) noexcept nogil:
+    # Column by column: each record's field gathered from the column's w planes
+    # into one word and stored whole.
+    cdef Py_ssize_t at = 0
+    cdef uint32_t c
+    for c in range(N_COLUMNS):
+        if mask & (1u << c):
+            # Constant widths let the compiler unroll each gather.
+            if _WIDTH[c] == 8:
+                _decode_column(data + at, n, rows, _OFFSET[c], 8, c == 0)
+            elif _WIDTH[c] == 4:
+                _decode_column(data + at, n, rows, _OFFSET[c], 4, False)
+            else:
+                _decode_column(data + at, n, rows, _OFFSET[c], 2, False)
+        at += _WIDTH[c] * n
+
+
+cdef uint32_t _field_mask(object only) except? 0:
+    if only is None:
+        return (1u << N_COLUMNS) - 1
+    cdef uint32_t mask = 0
+    for name in only:
+        if name not in COLUMN_NAMES:
+            raise ValueError(f"no event field {name!r}: fields are {', '.join(COLUMN_NAMES)}")
+        mask |= 1u << COLUMN_NAMES.index(name)
+    return mask
+
+
+def encode_columns(records):
+    """The decoded bytes of a format-2 chunk (32 * n bytes, before zstd) for ``records``,
+    a contiguous array of EVENT_DTYPE."""
+    if records.dtype != EVENT_DTYPE or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("encode_columns needs a contiguous 1-d array of EVENT_DTYPE records")
+    cdef Py_ssize_t n = records.shape[0]
+    out = np.empty(n * RECORD_SIZE, dtype=np.uint8)
+    if n == 0:
+        return out
+    cdef const uint8_t[::1] rows = records.view(np.uint8)
+    cdef uint8_t[::1] dst = out
+    with nogil:
+        _encode(&rows[0], n, &dst[0])
+    return out
+
+
+def decode_columns(data, out, only=None):
+    """Fill ``out`` (n EVENT_DTYPE records, contiguous, writable) from the 32 * n decoded
+    bytes ``data`` of a format-2 chunk; with ``only`` (field names), just those fields,
+    the others left as they were."""
+    if out.dtype != EVENT_DTYPE or not out.flags.c_contiguous or out.ndim != 1:
+        raise ValueError("decode_columns needs a contiguous 1-d array of EVENT_DTYPE records to fill")
+    cdef uint32_t mask = _field_mask(only)
+    cdef Py_ssize_t n = out.shape[0]
+    cdef const uint8_t[::1] src = memoryview(data).cast("B")
+    if src.shape[0] < n * RECORD_SIZE:
+        raise ValueError(f"decode_columns: {src.shape[0]} bytes hold fewer than {n} records ({n * RECORD_SIZE} bytes)")
+    if n == 0:
+        return
+    cdef uint8_t[::1] rows = out.view(np.uint8)
+    with nogil:
+        _decode(&src[0], n, &rows[0], mask)
