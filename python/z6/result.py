@@ -36,6 +36,9 @@ class RunStats:
     final_tick: int
     wall_s: Optional[float]   # None when unknown (a run rebuilt from a log without a footer)
     interrupted: bool = False  # a stop signal ended the run early
+    # Seconds the run waited for room in its event log writer's queue (the writer
+    # fell behind); from a log, the footer's figure. 0 without a log.
+    writer_stalled_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the engine behind their own front end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -166,7 +167,9 @@ def run_scenario(
             raise RunError(f"{exc}; {state}") from exc
         raise
     summary = builder.finish()
-    summary = with_live_warnings(summary, scenario, plan.mode, outputs.writer.stalled_s if outputs else 0.0)
+    stalled_s = outputs.writer.stalled_s if outputs else 0.0
+    summary = with_live_warnings(summary, scenario, plan.mode, stalled_s)
+    stats = dataclasses.replace(stats, writer_stalled_s=stalled_s)
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,
@@ -183,4 +186,7 @@ def run_scenario(
     )
     if outputs is not None:
         outputs.finish(result, html=html)
+        # The footer's figure, which counts a wait while the verdicts were written too.
+        result = dataclasses.replace(result, stats=dataclasses.replace(
+            result.stats, writer_stalled_s=outputs.writer.stalled_s))
     return result
