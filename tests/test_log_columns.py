@@ -62,6 +62,8 @@ def test_encode_matches_the_reference_and_decodes_back(seed, n, sorted_ticks):
     records = random_records(seed, n, sorted_ticks)
     encoded = encode_columns(records)
     assert np.array_equal(encoded, reference_encode(records))
+    into = np.full(n * 32, 0xAB, np.uint8)
+    assert encode_columns(records, into) is into and np.array_equal(into, encoded)
     out = np.zeros(n, EVENT_DTYPE)
     decode_columns(encoded.tobytes(), out)
     assert out.tobytes() == records.tobytes()
@@ -90,6 +92,8 @@ def test_bad_arguments_are_refused_with_a_reason():
     records = random_records(1, 10, True)
     with pytest.raises(ValueError, match="contiguous 1-d array of EVENT_DTYPE"):
         encode_columns(records[::2])
+    with pytest.raises(ValueError, match="out must be a contiguous uint8 array of 320 bytes"):
+        encode_columns(records, np.zeros(319, np.uint8))
     with pytest.raises(ValueError, match="fewer than 10 records"):
         decode_columns(b"\0" * 319, np.zeros(10, EVENT_DTYPE))
     with pytest.raises(ValueError, match="no event field 'nope'"):

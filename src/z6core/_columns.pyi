@@ -10,9 +10,10 @@ __all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns"]
 # The record's fields in column order: tick, value_ns, vu_id, kind, request, status, error, seq.
 COLUMN_NAMES: Final[tuple[str, ...]]
 
-def encode_columns(records: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+def encode_columns(records: npt.NDArray[Any], out: Optional[npt.NDArray[np.uint8]] = None) -> npt.NDArray[np.uint8]:
     """The 32 * n decoded bytes of a format-2 chunk for ``records`` (contiguous EVENT_DTYPE):
-    columns in record order, ticks as deltas, each column byte-shuffled. Runs without the GIL."""
+    columns in record order, ticks as deltas, each column byte-shuffled; into ``out`` (exactly
+    32 * n contiguous bytes, returned) when given. Runs without the GIL."""
 
 def decode_columns(data: Any, out: npt.NDArray[Any], only: Optional[Iterable[str]] = None) -> None:
     """Fill ``out`` (contiguous, writable EVENT_DTYPE) from the decoded bytes ``data`` (a buffer of

@@ -110,13 +110,17 @@ cdef uint32_t _field_mask(object only) except? 0:
     return mask
 
 
-def encode_columns(records):
+def encode_columns(records, out=None):
     """The decoded bytes of a format-2 chunk (32 * n bytes, before zstd) for ``records``,
-    a contiguous array of EVENT_DTYPE."""
+    a contiguous array of EVENT_DTYPE; written into ``out`` (contiguous uint8 of exactly
+    32 * n bytes, returned) when given, else into a new array."""
     if records.dtype != EVENT_DTYPE or not records.flags.c_contiguous or records.ndim != 1:
         raise ValueError("encode_columns needs a contiguous 1-d array of EVENT_DTYPE records")
     cdef Py_ssize_t n = records.shape[0]
-    out = np.empty(n * RECORD_SIZE, dtype=np.uint8)
+    if out is None:
+        out = np.empty(n * RECORD_SIZE, dtype=np.uint8)
+    elif out.dtype != np.uint8 or out.ndim != 1 or out.shape[0] != n * RECORD_SIZE or not out.flags.c_contiguous:
+        raise ValueError(f"encode_columns: out must be a contiguous uint8 array of {n * RECORD_SIZE} bytes")
     if n == 0:
         return out
     cdef const uint8_t[::1] rows = records.view(np.uint8)
