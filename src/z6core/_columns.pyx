@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""The column layout of an event log chunk (format 2), encoded and decoded in C.
+"""An event log's chunks in C: the column layout of format 2, encoded and decoded,
+and the one-pass test that decoded records are ones a run could have written.
 
 A chunk's n records are stored column by column in record order (tick, value_ns,
 vu_id, kind, request, status, error, seq); the tick column holds each record's
@@ -14,7 +15,7 @@ numpy's transposed copies of the same layout cost several times more (per byte
 plane a strided pass, and a Python loop around them).
 """
 
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from z6core._defs cimport event_t
 from z6core._engine import EVENT_DTYPE
 
-__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns"]
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound"]
 
 cdef enum:
     RECORD_SIZE = 32
@@ -146,3 +147,41 @@ def decode_columns(data, out, only=None):
     cdef uint8_t[::1] rows = out.view(np.uint8)
     with nogil:
         _decode(&src[0], n, &rows[0], mask)
+
+
+def records_sound(records, previous_tick, int64_t n_names, int64_t first_vu, int64_t vu_step, int64_t n_vus,
+                  int64_t n_kinds):
+    """True when every record of ``records`` (contiguous EVENT_DTYPE) could have been
+    written by the run a log's header describes: ticks never go back (nor below
+    ``previous_tick``, the record before them, when not None), kinds below ``n_kinds``,
+    request indices below ``n_names`` or 0xFFFF, VU ids 0 or ``first_vu + k * vu_step``
+    for k below ``n_vus``. One pass without the GIL; the reader asks for the reason
+    (a slower pass) only when this says False."""
+    if records.dtype.itemsize != sizeof(event_t) or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("records_sound needs a contiguous 1-d array of event records")
+    if vu_step < 1:
+        raise ValueError(f"records_sound: vu_step must be at least 1, got {vu_step}")
+    cdef Py_ssize_t i, n = records.shape[0]
+    if n == 0:
+        return True
+    cdef const uint8_t[::1] raw = records.view(np.uint8)
+    cdef const event_t* ev = <const event_t*>&raw[0]
+    cdef bint has_previous = previous_tick is not None
+    cdef uint64_t last = previous_tick if has_previous else 0
+    cdef int64_t k
+    cdef bint sound = True
+    with nogil:
+        for i in range(n):
+            if (has_previous or i > 0) and ev[i].tick < last:
+                sound = False
+                break
+            last = ev[i].tick
+            if ev[i].kind >= n_kinds or (ev[i].request >= n_names and ev[i].request != 0xFFFF):
+                sound = False
+                break
+            if ev[i].vu_id != 0:
+                k = <int64_t>ev[i].vu_id - first_vu
+                if k < 0 or k % vu_step != 0 or k // vu_step >= n_vus:
+                    sound = False
+                    break
+    return sound
