@@ -120,13 +120,15 @@ BAD_LOGS = [swapped_chunks, request_fffe, unknown_kind, stranger_vu, empty_reque
 @pytest.mark.parametrize("make", BAD_LOGS, ids=[m.__name__ for m in BAD_LOGS])
 def test_read_log_refuses_it(good, tmp_path, make):
     path, where, what = make(good, tmp_path / "bad")
-    for verify in (True, False):
+    # Without verify, or with the record checks deferred, each chunk is checked as it is
+    # read, on the caller's thread or on the reader's own (read_ahead): the same error.
+    for verify, defer, read_ahead in ((True, False, 0), (False, False, 0), (True, True, 0), (True, True, 2)):
         with pytest.raises(LogError) as info:
-            log = read_log(path, verify=verify)
-            for _ in log.iter_chunks():  # without verify, each chunk is checked as it is read
+            log = read_log(path, verify=verify, defer_record_checks=defer)
+            for _ in log.iter_chunks(read_ahead=read_ahead):
                 pass
         message = str(info.value)
-        assert message.startswith(path + ": ") and where in message and what in message, message
+        assert message.startswith(path + ": ") and where in message and what in message, (verify, defer, message)
 
 
 @pytest.mark.parametrize("make", BAD_LOGS, ids=[m.__name__ for m in BAD_LOGS])

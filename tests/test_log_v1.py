@@ -35,7 +35,11 @@ def _as_recorded(document, recorded):
     # The summary document may gain optional fields within its schema version (a
     # field added after these logs were written, such as "connections"): compare the
     # fields the recorded document had, and no more.
-    return {key: document[key] for key in recorded}
+    # The same within the run section ("writer_stalled_s").
+    kept = {key: document[key] for key in recorded}
+    if isinstance(recorded.get("run"), dict):
+        kept["run"] = {key: document["run"][key] for key in recorded["run"] if key in document["run"]}
+    return kept
 
 
 def _read(name: str):

@@ -156,7 +156,12 @@ def test_a_live_run_that_waited_on_its_writer_warns(tmp_path, monkeypatch):
     # Recorded in the footer, so the document rebuilt from the log says the same.
     log = read_log(tmp_path / "live")
     assert log.footer.writer_stalled_s == 0.25
-    assert document_from_log(log)["warnings"] == json.loads((tmp_path / "live" / "summary.json").read_text())["warnings"]
+    written = json.loads((tmp_path / "live" / "summary.json").read_text())
+    rebuilt = document_from_log(log)
+    assert rebuilt["warnings"] == written["warnings"]
+    # The figure itself, in summary.json and in the result, from the run and from the log alike.
+    assert written["run"]["writer_stalled_s"] == rebuilt["run"]["writer_stalled_s"] == 0.25
+    assert result.stats.writer_stalled_s == 0.25
     # A simulated run waits on its writer by design: no warning.
     sim = z6.run_scenario(z6.load_scenario(REPO / "examples" / "simulated.toml"), out_dir=tmp_path / "sim")
     assert not any("fell behind" in w for w in sim.summary.warnings)

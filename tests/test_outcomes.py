@@ -86,3 +86,25 @@ def test_masks_read_event_columns_and_agree_with_the_histogram():
 def test_masks_check_their_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_tally_outcomes_counts_by_the_rule_and_copies_response_latencies():
+    from z6core._outcomes import tally_outcomes
+    rng = np.random.default_rng(5)
+    records = np.zeros(5000, z6core.EVENT_DTYPE)
+    records["kind"] = rng.integers(0, 24, records.size)
+    records["status"] = rng.choice([0, 200, 399, 400, 503], records.size)
+    records["value_ns"] = rng.integers(0, 2**63, records.size, dtype=np.uint64)
+    kinds, statuses = records["kind"].tolist(), records["status"].tolist()
+    received = records["value_ns"][records["kind"] == RESPONSE_RECEIVED]
+    expected = (records.size, kinds.count(3), sum(map(is_outcome, kinds)),
+                sum(is_failed(k, s) for k, s in zip(kinds, statuses)), received.size)
+    room = np.zeros(records.size, np.uint64)
+    assert tally_outcomes(records, room) == expected
+    assert np.array_equal(room[:received.size], received)
+    # Too little room: the first values copied, the count still whole.
+    small = np.zeros(3, np.uint64)
+    assert tally_outcomes(records, small) == expected and np.array_equal(small, received[:3])
+    assert tally_outcomes(records[:0], small) == (0, 0, 0, 0, 0)
+    with pytest.raises(ValueError, match="contiguous 1-d array of event records"):
+        tally_outcomes(records[::2], room)

@@ -46,6 +46,9 @@ class RunStats:
     wall_s: Optional[float]   # None when unknown (a run rebuilt from a log without a footer)
     interrupted: bool = False  # a stop signal ended the run early
     stopped: bool = False      # the run's handle stopped it early (`RunHandle.stop`)
+    # Seconds the run waited for room in its event log writer's queue (the writer
+    # fell behind); from a log, the footer's figure. 0 without a log.
+    writer_stalled_s: float = 0.0
 
 
 @dataclass(frozen=True)

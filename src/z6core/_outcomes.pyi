@@ -1,11 +1,11 @@
 """Type stubs for z6core._outcomes (the outcome rule, computed in C)."""
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask", "failed_mask"]
+__all__ = ["OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask", "failed_mask", "tally_outcomes"]
 
 # response_received, response_error, request_timeout, request_cancelled,
 # error_dns .. error_resource_exhausted (read-only)
@@ -18,3 +18,8 @@ def outcome_mask(kind: npt.NDArray[np.uint16]) -> npt.NDArray[np.bool_]:
 def failed_mask(kind: npt.NDArray[np.uint16], status: npt.NDArray[np.uint16]) -> npt.NDArray[np.bool_]:
     """True where the event is a failed outcome: any outcome but response_received,
     or a response_received with status >= FAILURE_STATUS_MIN."""
+
+def tally_outcomes(records: npt.NDArray[Any], latencies: npt.NDArray[np.uint64]) -> tuple[int, int, int, int, int]:
+    """(events, issued, completed, failed, received) of a contiguous EVENT_DTYPE chunk, counted in
+    one pass without the GIL; the value_ns of its response_received events copied in order into
+    ``latencies`` from index 0, as many as fit (``received`` says how many there were)."""

@@ -5,16 +5,17 @@ over event columns in C.
 
 ``outcome_mask(kind)`` and ``failed_mask(kind, status)`` take one-dimensional
 uint16 arrays (strided views such as ``chunk["kind"]`` are fine) and return a
-bool array of the same length.
+bool array of the same length. ``tally_outcomes(records, latencies)`` counts a
+chunk of records by the rule in one pass.
 """
 
-from libc.stdint cimport uint8_t, uint16_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 import numpy as np
 
 from z6core._defs cimport *
 
-__all__ = ["OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask", "failed_mask"]
+__all__ = ["OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask", "failed_mask", "tally_outcomes"]
 
 # The outcome kinds, in z6.events' order: response, error, timeout, cancel, then
 # a live run's transport failures. Read-only.
@@ -61,3 +62,37 @@ def failed_mask(kind, status):
         for i in range(n):
             o[i] = is_failed_outcome(k[i], s[i])
     return out
+
+
+def tally_outcomes(records, latencies):
+    """Count a contiguous EVENT_DTYPE array by the outcome rule in one pass, and copy
+    the ``value_ns`` of its ``response_received`` events, in order, into
+    ``latencies`` (contiguous uint64) from index 0.
+
+    Returns ``(events, issued, completed, failed, received)``: records,
+    ``request_issued`` events, outcomes, failed outcomes, ``response_received``
+    events. When ``received`` exceeds ``len(latencies)`` only the first
+    ``len(latencies)`` values were copied: the caller makes room and asks again.
+    """
+    if records.dtype.itemsize != sizeof(event_t) or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("tally_outcomes needs a contiguous 1-d array of event records")
+    cdef const uint8_t[::1] raw = records.view(np.uint8)
+    cdef uint64_t[::1] out = latencies
+    cdef Py_ssize_t i, n = records.shape[0], room = out.shape[0]
+    cdef const event_t* ev
+    cdef int64_t issued = 0, completed = 0, failed = 0, received = 0
+    if n == 0:
+        return 0, 0, 0, 0, 0
+    ev = <const event_t*>&raw[0]
+    with nogil:
+        for i in range(n):
+            if ev[i].kind == EV_REQUEST_ISSUED:
+                issued += 1
+            elif is_outcome_kind(ev[i].kind):
+                completed += 1
+                failed += is_failed_outcome(ev[i].kind, ev[i].status)
+                if ev[i].kind == EV_RESPONSE_RECEIVED:
+                    if received < room:
+                        out[received] = ev[i].value_ns
+                    received += 1
+    return n, issued, completed, failed, received

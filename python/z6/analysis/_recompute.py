@@ -95,7 +95,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     status = log.status
     interrupted = status != "completed"
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,
-                     wall_s=log.footer.elapsed_s if log.footer is not None else None, interrupted=interrupted)
+                     wall_s=log.footer.elapsed_s if log.footer is not None else None, interrupted=interrupted,
+                     writer_stalled_s=log.footer.writer_stalled_s if log.footer is not None else 0.0)
     return RunResult(
         scenario_source=header.scenario_source,
         scenario_sha256=header.scenario_sha256,

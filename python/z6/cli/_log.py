@@ -90,7 +90,8 @@ def _filter(text: Optional[str], log):
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    log = read_log_noting_partial(args.log)
+    # Every chunk is read once: its records are checked then, not also at open.
+    log = read_log_noting_partial(args.log, defer_record_checks=True)
     analysis = analyze_log(log, percentiles=args.percentiles or DEFAULT_PERCENTILES,
                            where=_filter(args.filter, log), by=args.by)
     print(render_analysis(analysis, args.format))

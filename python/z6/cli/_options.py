@@ -51,12 +51,12 @@ positive_int = option(int, lambda v: v >= 1, "a positive integer")
 positive_float = option(float, lambda v: 0 < v < float("inf"), "a positive number of seconds")
 
 
-def read_log_noting_partial(path: str) -> EventLog:
+def read_log_noting_partial(path: str, *, defer_record_checks: bool = False) -> EventLog:
     """`read_log`, with a partial log's warning printed as one line on stderr
     instead of a Python warning."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LogWarning)
-        log = read_log(path)
+        log = read_log(path, defer_record_checks=defer_record_checks)
     for warning in caught:
         if issubclass(warning.category, LogWarning):
             print(f"z6: warning: {warning.message}", file=sys.stderr)

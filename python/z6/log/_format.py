@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import numpy as np
+from z6core._columns import decode_columns, encode_columns, records_sound
 
 from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 
@@ -273,58 +274,14 @@ def frame_crc_v2(length: int, number: int, records: int, stored: Any) -> int:
     return zlib.crc32(stored, zlib.crc32(FRAME_V2_HEAD.pack(CHUNK_MARKER, length, number, records)))
 
 
-# (name, offset in the 32-byte record, width) in record order: the column order of format 2.
-_COLUMNS = tuple((name, EVENT_DTYPE.fields[name][1], EVENT_DTYPE.fields[name][0].itemsize)
-                 for name in EVENT_DTYPE.names)
-
-
-def encode_columns(records: np.ndarray) -> np.ndarray:
-    """The decoded bytes of a format-2 chunk (32 * n bytes, before zstd).
-
-    Column by column in record order (tick, value_ns, vu_id, kind, request, status,
-    error, seq); tick stored as the difference from the previous record's tick
-    (the first from 0, modulo 2**64, so a chunk decodes alone); each column of
-    width w byte-shuffled: its n values' byte 0s, then their byte 1s, ... byte
-    w-1s (the n x w little-endian bytes transposed). Ticks rise slowly, and the high
-    bytes of every field are mostly equal, so the shuffled columns are long runs
-    zstd compresses to a fraction of a byte an event on a large run.
-    """
-    n = records.size
-    out = np.empty(n * RECORD_SIZE, dtype=np.uint8)
-    at = 0
-    for name, _, width in _COLUMNS:
-        column = records[name]
-        if name == "tick":
-            column = np.diff(column, prepend=np.uint64(0)) if n else column
-        plane = np.ascontiguousarray(column).view(np.uint8).reshape(n, width)
-        out[at:at + n * width].reshape(width, n)[...] = plane.T
-        at += n * width
-    return out
-
-
-def decode_columns(data: Any, out: np.ndarray, only: Optional[frozenset[str]] = None) -> None:
-    """Fill ``out`` (n EVENT_DTYPE records, contiguous) from the 32 * n decoded bytes of a format-2
-    chunk; with ``only``, just those fields (the others are left as they were)."""
-    n = out.size
-    raw = np.frombuffer(data, dtype=np.uint8, count=n * RECORD_SIZE)
-    rows = out.view(np.uint8).reshape(n, RECORD_SIZE)
-    at = 0
-    # One byte plane at a time: a long strided copy each, far faster than numpy's
-    # transposed copy of an (n, w) byte matrix, whose inner loop is w bytes long.
-    for name, offset, width in _COLUMNS:
-        if only is not None and name not in only:
-            pass
-        elif name == "tick":
-            deltas = np.empty(n, dtype=np.uint64)
-            planes = deltas.view(np.uint8).reshape(n, width)
-            for b in range(width):
-                planes[:, b] = raw[at + b * n:at + (b + 1) * n]
-            # The running sum wraps modulo 2**64: exact for any ticks.
-            out["tick"] = np.cumsum(deltas, dtype=np.uint64)
-        else:
-            for b in range(width):
-                rows[:, offset + b] = raw[at + b * n:at + (b + 1) * n]
-        at += n * width
+# The column layout of format 2 (see `z6core._columns`, which encodes and decodes it
+# in C without the GIL): column by column in record order (tick, value_ns, vu_id,
+# kind, request, status, error, seq); tick stored as the difference from the
+# previous record's tick (the first from 0, modulo 2**64, so a chunk decodes
+# alone); each column of width w byte-shuffled: its n values' byte 0s, then their
+# byte 1s, ... byte w-1s. Ticks rise slowly, and the high bytes of every field are
+# mostly equal, so the shuffled columns are long runs zstd compresses to a fraction
+# of a byte an event on a large run.
 
 
 def kind_label(kind: int) -> str:
@@ -466,6 +423,19 @@ class RecordChecker:
         self.last_tick: Optional[int] = None  # the previous record's, across blocks and chunks
 
     def check(self, records: np.ndarray) -> Optional[tuple[int, str]]:
+        if records.size == 0:
+            return None
+        # The usual answer, "sound", from one pass in C; the reason, when there is
+        # one, from the passes below (each finds the first record of its kind).
+        if records.flags.c_contiguous and records_sound(records, self.last_tick, self.names, self.first, self.step,
+                                                        self.n_vus, _KNOWN_KINDS):
+            self.last_tick = int(records["tick"][-1])
+            return None
+        return self.reason(records)
+
+    def reason(self, records: np.ndarray) -> Optional[tuple[int, str]]:
+        """`check` without its C pass: ``(index, reason)`` of the first bad record, found
+        by one numpy pass per rule in the order the rules are stated, or None."""
         if records.size == 0:
             return None
         ticks = records["tick"]

@@ -22,7 +22,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import queue
 import tempfile
+import threading
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -371,10 +373,11 @@ class _Scan:
                 raise LogError(self.path, f"{reason}: the log is corrupt", part="chunk", chunk=number,
                                offset=offset, end=end)
             # Intact bytes; now what they mean: a zstd frame of exactly the records, records a run
-            # writes (only the fields the checker reads are decoded: the chunk is decoded again when read).
-            out = np.empty(records, dtype=EVENT_DTYPE)
-            decode_chunk(self.path, info, stored, out, CHECKED_FIELDS)
+            # writes (only the fields the checker reads are decoded: the chunk is decoded again when
+            # read). Deferred checks (no checker) happen when the chunk is read.
             if self.checker is not None:
+                out = np.empty(records, dtype=EVENT_DTYPE)
+                decode_chunk(self.path, info, stored, out, CHECKED_FIELDS)
                 problem = chunk_record_problem(self.path, self.checker, out, info)
                 if problem is not None:
                     raise problem
@@ -490,12 +493,17 @@ def read_log(
     path: str | os.PathLike[str],
     *,
     verify: bool = True,
+    defer_record_checks: bool = False,
     mmap_threshold: int = MMAP_THRESHOLD_BYTES,
 ) -> "EventLog":
     """Open the event log at ``path`` (a log file, a ``.partial`` or a run directory).
 
     ``verify`` checks every chunk's CRC-32 now (one sequential read of the file);
-    without it, each chunk is checked when it is read. Raises `LogError` for a log
+    without it, each chunk is checked when it is read. ``defer_record_checks`` (with
+    ``verify``) checks the CRCs now but what the records mean (ticks in order, known
+    kinds, requests and VUs) as each chunk is read: for a reader that reads every
+    chunk once anyway, a compressed log is then decompressed once, not twice; the
+    same `LogError` comes from the iteration instead. Raises `LogError` for a log
     that cannot be read; warns (`LogWarning`) when a partial log was read up to its
     last complete chunk.
     """
@@ -506,7 +514,7 @@ def read_log(
             size = os.fstat(handle.fileno()).st_size
             scan = _Scan(file_path, handle, size, partial, verify)
             header, offset = scan.header()
-            scan.checker = RecordChecker(header)
+            scan.checker = None if defer_record_checks else RecordChecker(header)
             scan.body(offset)
     except IsADirectoryError:
         raise LogError(file_path, "cannot read event log: is a directory") from None
@@ -516,7 +524,7 @@ def read_log(
             raise RunError(f"{file_path}: cannot read event log: {exc.strerror or exc}") from None
         raise LogError(file_path, f"cannot read event log: {exc.strerror or exc}") from None
     log = EventLog(file_path, header, scan.footer, tuple(scan.chunks), verified=verify,
-                   mmap_threshold=mmap_threshold)
+                   records_checked=verify and not defer_record_checks, mmap_threshold=mmap_threshold)
     if partial:
         if scan.footer is not None:
             message = (f"{file_path}: the log is complete (it has a footer) but was never renamed to {LOG_NAME}; "
@@ -536,12 +544,14 @@ class EventLog:
     """
 
     def __init__(self, path: Path, header: LogHeader, footer: Optional[LogFooter], chunks: tuple[ChunkInfo, ...],
-                 *, verified: bool, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
+                 *, verified: bool, records_checked: Optional[bool] = None,
+                 mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
         self.path = path
         self.header = header
         self.footer = footer
         self.chunks = chunks
-        self._verified = verified
+        self._verified = verified    # every chunk's CRC checked at open
+        self._records_checked = verified if records_checked is None else records_checked
         self._mmap_threshold = mmap_threshold
         self._records = sum(c.records for c in chunks)
 
@@ -601,8 +611,9 @@ class EventLog:
                 raise problem
 
     def _checker(self) -> Optional[RecordChecker]:
-        # A verified log had its records checked with its CRCs when it was read.
-        return None if self._verified else RecordChecker(self.header)
+        # A verified log had its records checked with its CRCs when it was opened,
+        # unless the checks were deferred to reading.
+        return None if self._records_checked else RecordChecker(self.header)
 
     def _open(self) -> IO[bytes]:
         try:
@@ -610,8 +621,20 @@ class EventLog:
         except OSError as exc:
             raise LogError(self.path, f"cannot read event log: {exc.strerror or exc}") from None
 
-    def iter_chunks(self) -> Iterator[np.ndarray]:
-        """Yield the records chunk by chunk, each a fresh array the caller may keep."""
+    def iter_chunks(self, *, read_ahead: int = 0) -> Iterator[np.ndarray]:
+        """Yield the records chunk by chunk, each a fresh array the caller may keep.
+
+        ``read_ahead`` > 0 reads, decompresses, decodes and checks up to that many
+        chunks ahead on a thread of the reader's own, while the caller works on the
+        current one (zstd and the column decoder run without the GIL, so the two
+        overlap on two cores); errors arrive in order, where the chunk would have.
+        """
+        if read_ahead > 0:
+            yield from _read_ahead(self._iter_chunks(), read_ahead)
+        else:
+            yield from self._iter_chunks()
+
+    def _iter_chunks(self) -> Iterator[np.ndarray]:
         checker = self._checker()
         with self._open() as handle:
             for chunk in self.chunks:
@@ -672,3 +695,50 @@ class EventLog:
             "vus": h.n_vus,
             "first_vu_id": h.first_vu_id,
         }
+
+
+_DONE = object()
+
+
+def _read_ahead(chunks: Iterator[np.ndarray], depth: int) -> Iterator[np.ndarray]:
+    """``chunks``, produced on a thread up to ``depth`` ahead of the consumer (a bounded
+    queue: memory stays ``depth`` chunks). A consumer that stops early stops the thread."""
+    pending: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        pending.put(chunk, timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _DONE
+        except BaseException as exc:  # handed to the consumer, raised where the chunk would have been
+            item = exc
+        finally:
+            chunks.close()
+        while not stop.is_set():
+            try:
+                pending.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="z6-log-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = pending.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -25,12 +25,13 @@ SCHEMA_VERSION = 1
 
 def run_header(*, scenario: str, scenario_sha256: str, mode: str, seed: int, vus: int, tick_ns: int,
                request_names: Sequence[str], final_tick: int, wall_s: Optional[float], status: str,
-               z6_version: str, source: str) -> dict[str, Any]:
+               z6_version: str, source: str, writer_stalled_s: float = 0.0) -> dict[str, Any]:
     """The ``run`` section. ``source`` says where the figures come from: "run" or "log".
 
     ``status`` is how the run ended: "completed", "interrupted", "stopped", "failed", or
     "partial" (a log the run never finished writing); anything but "completed"
-    marks the run interrupted.
+    marks the run interrupted. ``writer_stalled_s`` is how long the run waited on
+    its event log's writer.
     """
     return {
         "scenario": scenario,
@@ -42,6 +43,7 @@ def run_header(*, scenario: str, scenario_sha256: str, mode: str, seed: int, vus
         "request_names": list(request_names),
         "final_tick": final_tick,
         "wall_s": wall_s,
+        "writer_stalled_s": writer_stalled_s,
         "status": status,
         "interrupted": status != "completed",
         "z6_version": z6_version,
@@ -139,6 +141,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         status=result.status,
         z6_version=result.z6_version,
         source=result.source,
+        writer_stalled_s=result.stats.writer_stalled_s,
     )
     warnings = []
     if result.status != "completed":

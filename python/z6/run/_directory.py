@@ -11,6 +11,7 @@ docs/output.md "The run directory: order of writes").
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import re
@@ -103,6 +104,9 @@ class RunDirectory:
                 except RunError:
                     pass  # the footer may still fit; the verdicts are rebuilt from the header
             self.log_path = self.writer.finish(result.status)
+            # summary.json carries the footer's figure, so a summary rebuilt from the log agrees.
+            result = dataclasses.replace(result, stats=dataclasses.replace(
+                result.stats, writer_stalled_s=self.writer.stalled_s))
         except RunError as exc:
             self.abort()
             raise RunError(f"{exc}; the run directory {self.path} keeps the log as {PARTIAL_NAME} "

@@ -196,7 +196,9 @@ def execute_run(
             raise RunError(f"{exc}; {state}") from exc
         raise
     summary = builder.finish()
-    summary = with_live_warnings(summary, scenario, plan.mode, outputs.writer.stalled_s if outputs else 0.0)
+    stalled_s = outputs.writer.stalled_s if outputs else 0.0
+    summary = with_live_warnings(summary, scenario, plan.mode, stalled_s)
+    stats = dataclasses.replace(stats, writer_stalled_s=stalled_s)
     missed, offered = hooks.chunks_missed()
     if missed:
         summary = dataclasses.replace(summary, warnings=(
@@ -220,4 +222,7 @@ def execute_run(
     )
     if outputs is not None:
         outputs.finish(result, html=html)
+        # The footer's figure, which counts a wait while the verdicts were written too.
+        result = dataclasses.replace(result, stats=dataclasses.replace(
+            result.stats, writer_stalled_s=outputs.writer.stalled_s))
     return result

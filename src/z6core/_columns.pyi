@@ -1,0 +1,26 @@
+"""Type stubs for z6core._columns (the event log's format-2 column layout, in C)."""
+
+from typing import Any, Final, Iterable, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound"]
+
+# The record's fields in column order: tick, value_ns, vu_id, kind, request, status, error, seq.
+COLUMN_NAMES: Final[tuple[str, ...]]
+
+def encode_columns(records: npt.NDArray[Any], out: Optional[npt.NDArray[np.uint8]] = None) -> npt.NDArray[np.uint8]:
+    """The 32 * n decoded bytes of a format-2 chunk for ``records`` (contiguous EVENT_DTYPE):
+    columns in record order, ticks as deltas, each column byte-shuffled; into ``out`` (exactly
+    32 * n contiguous bytes, returned) when given. Runs without the GIL."""
+
+def decode_columns(data: Any, out: npt.NDArray[Any], only: Optional[Iterable[str]] = None) -> None:
+    """Fill ``out`` (contiguous, writable EVENT_DTYPE) from the decoded bytes ``data`` (a buffer of
+    at least 32 * len(out) bytes); with ``only``, just those fields. Runs without the GIL.
+    ValueError for a wrong array or too few bytes, or an unknown field name."""
+
+def records_sound(records: npt.NDArray[Any], previous_tick: Optional[int], n_names: int, first_vu: int,
+                  vu_step: int, n_vus: int, n_kinds: int) -> bool:
+    """True when every record (contiguous EVENT_DTYPE) is one the header's run could write: ticks
+    in order (from ``previous_tick``), known kinds, requests and VUs. One pass without the GIL."""

@@ -1,0 +1,187 @@
+# cython: language_level=3
+"""An event log's chunks in C: the column layout of format 2, encoded and decoded,
+and the one-pass test that decoded records are ones a run could have written.
+
+A chunk's n records are stored column by column in record order (tick, value_ns,
+vu_id, kind, request, status, error, seq); the tick column holds each record's
+difference from the previous record's tick (the first from 0, modulo 2**64, so a
+chunk decodes alone); each column of width w is byte-shuffled: the n values'
+byte 0s, then their byte 1s, ... their byte w-1s. `z6.log` compresses the result
+with zstd; docs/event-log.md describes the layout for other readers.
+
+These loops run without the GIL, so the log's writer thread encodes a chunk while
+the engine fills the next, and a reader's decoding overlaps its caller's work.
+numpy's transposed copies of the same layout cost several times more (per byte
+plane a strided pass, and a Python loop around them).
+"""
+
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+import numpy as np
+
+from z6core._defs cimport event_t
+from z6core._engine import EVENT_DTYPE
+
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound"]
+
+cdef enum:
+    RECORD_SIZE = 32
+    N_COLUMNS = 8
+
+# (offset, width) of each column in the 32-byte record, in record order.
+cdef uint32_t[N_COLUMNS] _OFFSET = [0, 8, 16, 20, 22, 24, 26, 28]
+cdef uint32_t[N_COLUMNS] _WIDTH = [8, 8, 4, 2, 2, 2, 2, 4]
+
+COLUMN_NAMES = ("tick", "value_ns", "vu_id", "kind", "request", "status", "error", "seq")
+
+
+cdef inline void _encode_column(const uint8_t* rows, Py_ssize_t n, uint8_t* planes, uint32_t offset,
+                                uint32_t width, bint deltas) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint32_t b
+    cdef uint64_t v, tick, previous = 0
+    for i in range(n):
+        v = 0
+        memcpy(&v, rows + i * RECORD_SIZE + offset, width)       # little-endian hosts only
+        if deltas:
+            tick = v
+            v = tick - previous    # modulo 2**64
+            previous = tick
+        for b in range(width):
+            planes[b * n + i] = <uint8_t>(v >> (8 * b))
+
+
+cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    # Column by column: each record's field read as one word, its bytes stored to
+    # the column's w planes (w sequential streams): a word load per field instead
+    # of a byte load per byte. Constant widths let the compiler unroll each loop.
+    cdef Py_ssize_t at = 0
+    cdef uint32_t c
+    for c in range(N_COLUMNS):
+        if _WIDTH[c] == 8:
+            _encode_column(rows, n, out + at, _OFFSET[c], 8, c == 0)
+        elif _WIDTH[c] == 4:
+            _encode_column(rows, n, out + at, _OFFSET[c], 4, False)
+        else:
+            _encode_column(rows, n, out + at, _OFFSET[c], 2, False)
+        at += _WIDTH[c] * n
+
+
+cdef inline void _decode_column(const uint8_t* planes, Py_ssize_t n, uint8_t* rows, uint32_t offset,
+                                uint32_t width, bint deltas) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint32_t b
+    cdef uint64_t v, tick = 0
+    for i in range(n):
+        v = 0
+        for b in range(width):
+            v |= (<uint64_t>planes[b * n + i]) << (8 * b)
+        if deltas:
+            tick = tick + v    # the running sum wraps modulo 2**64: exact for any ticks
+            v = tick
+        memcpy(rows + i * RECORD_SIZE + offset, &v, width)       # little-endian hosts only
+
+
+cdef inline void _decode(const uint8_t* data, Py_ssize_t n, uint8_t* rows, uint32_t mask) noexcept nogil:
+    # Column by column: each record's field gathered from the column's w planes
+    # into one word and stored whole.
+    cdef Py_ssize_t at = 0
+    cdef uint32_t c
+    for c in range(N_COLUMNS):
+        if mask & (1u << c):
+            # Constant widths let the compiler unroll each gather.
+            if _WIDTH[c] == 8:
+                _decode_column(data + at, n, rows, _OFFSET[c], 8, c == 0)
+            elif _WIDTH[c] == 4:
+                _decode_column(data + at, n, rows, _OFFSET[c], 4, False)
+            else:
+                _decode_column(data + at, n, rows, _OFFSET[c], 2, False)
+        at += _WIDTH[c] * n
+
+
+cdef uint32_t _field_mask(object only) except? 0:
+    if only is None:
+        return (1u << N_COLUMNS) - 1
+    cdef uint32_t mask = 0
+    for name in only:
+        if name not in COLUMN_NAMES:
+            raise ValueError(f"no event field {name!r}: fields are {', '.join(COLUMN_NAMES)}")
+        mask |= 1u << COLUMN_NAMES.index(name)
+    return mask
+
+
+def encode_columns(records, out=None):
+    """The decoded bytes of a format-2 chunk (32 * n bytes, before zstd) for ``records``,
+    a contiguous array of EVENT_DTYPE; written into ``out`` (contiguous uint8 of exactly
+    32 * n bytes, returned) when given, else into a new array."""
+    if records.dtype != EVENT_DTYPE or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("encode_columns needs a contiguous 1-d array of EVENT_DTYPE records")
+    cdef Py_ssize_t n = records.shape[0]
+    if out is None:
+        out = np.empty(n * RECORD_SIZE, dtype=np.uint8)
+    elif out.dtype != np.uint8 or out.ndim != 1 or out.shape[0] != n * RECORD_SIZE or not out.flags.c_contiguous:
+        raise ValueError(f"encode_columns: out must be a contiguous uint8 array of {n * RECORD_SIZE} bytes")
+    if n == 0:
+        return out
+    cdef const uint8_t[::1] rows = records.view(np.uint8)
+    cdef uint8_t[::1] dst = out
+    with nogil:
+        _encode(&rows[0], n, &dst[0])
+    return out
+
+
+def decode_columns(data, out, only=None):
+    """Fill ``out`` (n EVENT_DTYPE records, contiguous, writable) from the 32 * n decoded
+    bytes ``data`` of a format-2 chunk; with ``only`` (field names), just those fields,
+    the others left as they were."""
+    if out.dtype != EVENT_DTYPE or not out.flags.c_contiguous or out.ndim != 1:
+        raise ValueError("decode_columns needs a contiguous 1-d array of EVENT_DTYPE records to fill")
+    cdef uint32_t mask = _field_mask(only)
+    cdef Py_ssize_t n = out.shape[0]
+    cdef const uint8_t[::1] src = memoryview(data).cast("B")
+    if src.shape[0] < n * RECORD_SIZE:
+        raise ValueError(f"decode_columns: {src.shape[0]} bytes hold fewer than {n} records ({n * RECORD_SIZE} bytes)")
+    if n == 0:
+        return
+    cdef uint8_t[::1] rows = out.view(np.uint8)
+    with nogil:
+        _decode(&src[0], n, &rows[0], mask)
+
+
+def records_sound(records, previous_tick, int64_t n_names, int64_t first_vu, int64_t vu_step, int64_t n_vus,
+                  int64_t n_kinds):
+    """True when every record of ``records`` (contiguous EVENT_DTYPE) could have been
+    written by the run a log's header describes: ticks never go back (nor below
+    ``previous_tick``, the record before them, when not None), kinds below ``n_kinds``,
+    request indices below ``n_names`` or 0xFFFF, VU ids 0 or ``first_vu + k * vu_step``
+    for k below ``n_vus``. One pass without the GIL; the reader asks for the reason
+    (a slower pass) only when this says False."""
+    if records.dtype.itemsize != sizeof(event_t) or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("records_sound needs a contiguous 1-d array of event records")
+    if vu_step < 1:
+        raise ValueError(f"records_sound: vu_step must be at least 1, got {vu_step}")
+    cdef Py_ssize_t i, n = records.shape[0]
+    if n == 0:
+        return True
+    cdef const uint8_t[::1] raw = records.view(np.uint8)
+    cdef const event_t* ev = <const event_t*>&raw[0]
+    cdef bint has_previous = previous_tick is not None
+    cdef uint64_t last = previous_tick if has_previous else 0
+    cdef int64_t k
+    cdef bint sound = True
+    with nogil:
+        for i in range(n):
+            if (has_previous or i > 0) and ev[i].tick < last:
+                sound = False
+                break
+            last = ev[i].tick
+            if ev[i].kind >= n_kinds or (ev[i].request >= n_names and ev[i].request != 0xFFFF):
+                sound = False
+                break
+            if ev[i].vu_id != 0:
+                k = <int64_t>ev[i].vu_id - first_vu
+                if k < 0 or k % vu_step != 0 or k // vu_step >= n_vus:
+                    sound = False
+                    break
+    return sound

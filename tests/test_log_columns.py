@@ -1,0 +1,136 @@
+"""The core's format-2 column codec (`z6core._columns`) against a reference written
+in numpy from the layout's description (docs/event-log.md), on random records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from z6.events import EVENT_DTYPE
+from z6core._columns import COLUMN_NAMES, decode_columns, encode_columns, records_sound
+
+# (name, offset, width) in record order: the column order of format 2.
+_LAYOUT = tuple((name, EVENT_DTYPE.fields[name][1], EVENT_DTYPE.fields[name][0].itemsize)
+                for name in EVENT_DTYPE.names)
+
+
+def reference_encode(records: np.ndarray) -> np.ndarray:
+    n = records.size
+    out = np.empty(n * EVENT_DTYPE.itemsize, dtype=np.uint8)
+    at = 0
+    for name, _, width in _LAYOUT:
+        column = records[name]
+        if name == "tick":
+            column = np.diff(column, prepend=np.uint64(0)) if n else column
+        plane = np.ascontiguousarray(column).view(np.uint8).reshape(n, width)
+        out[at:at + n * width].reshape(width, n)[...] = plane.T
+        at += n * width
+    return out
+
+
+def reference_decode(data: bytes, n: int) -> np.ndarray:
+    raw = np.frombuffer(data, dtype=np.uint8, count=n * EVENT_DTYPE.itemsize)
+    out = np.zeros(n, EVENT_DTYPE)
+    at = 0
+    for name, _, width in _LAYOUT:
+        column = np.ascontiguousarray(raw[at:at + n * width].reshape(width, n).T).view(EVENT_DTYPE.fields[name][0])
+        out[name] = np.cumsum(column[:, 0], dtype=np.uint64) if name == "tick" else column[:, 0]
+        at += n * width
+    return out
+
+
+def random_records(seed: int, n: int, sorted_ticks: bool) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    records = np.zeros(n, EVENT_DTYPE)
+    for name in EVENT_DTYPE.names:
+        info = np.iinfo(EVENT_DTYPE.fields[name][0])
+        records[name] = rng.integers(0, info.max, n, dtype=EVENT_DTYPE.fields[name][0], endpoint=True)
+    if sorted_ticks:
+        records["tick"].sort()
+    return records
+
+
+def test_column_names_follow_the_record():
+    assert COLUMN_NAMES == EVENT_DTYPE.names
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 3000), sorted_ticks=st.booleans())
+def test_encode_matches_the_reference_and_decodes_back(seed, n, sorted_ticks):
+    records = random_records(seed, n, sorted_ticks)
+    encoded = encode_columns(records)
+    assert np.array_equal(encoded, reference_encode(records))
+    into = np.full(n * 32, 0xAB, np.uint8)
+    assert encode_columns(records, into) is into and np.array_equal(into, encoded)
+    out = np.zeros(n, EVENT_DTYPE)
+    decode_columns(encoded.tobytes(), out)
+    assert out.tobytes() == records.tobytes()
+    assert reference_decode(encoded.tobytes(), n).tobytes() == records.tobytes()
+
+
+def test_ticks_that_wrap_modulo_2_64_decode_exactly():
+    records = np.zeros(3, EVENT_DTYPE)
+    records["tick"] = [2**64 - 1, 0, 2**63]   # deltas wrap both ways
+    out = np.zeros(3, EVENT_DTYPE)
+    decode_columns(encode_columns(records), out)
+    assert out.tobytes() == records.tobytes()
+
+
+def test_only_some_fields_are_decoded_and_the_rest_left_as_they_were():
+    records = random_records(7, 500, True)
+    out = np.zeros(500, EVENT_DTYPE)
+    out["seq"] = 12345
+    decode_columns(encode_columns(records), out, frozenset({"tick", "kind"}))
+    assert np.array_equal(out["tick"], records["tick"])
+    assert np.array_equal(out["kind"], records["kind"])
+    assert (out["seq"] == 12345).all() and (out["value_ns"] == 0).all()
+
+
+def test_bad_arguments_are_refused_with_a_reason():
+    records = random_records(1, 10, True)
+    with pytest.raises(ValueError, match="contiguous 1-d array of EVENT_DTYPE"):
+        encode_columns(records[::2])
+    with pytest.raises(ValueError, match="out must be a contiguous uint8 array of 320 bytes"):
+        encode_columns(records, np.zeros(319, np.uint8))
+    with pytest.raises(ValueError, match="fewer than 10 records"):
+        decode_columns(b"\0" * 319, np.zeros(10, EVENT_DTYPE))
+    with pytest.raises(ValueError, match="no event field 'nope'"):
+        decode_columns(b"\0" * 320, np.zeros(10, EVENT_DTYPE), {"nope"})
+    with pytest.raises(ValueError, match="contiguous 1-d array of EVENT_DTYPE records to fill"):
+        decode_columns(b"\0" * 320, np.zeros(10, np.uint64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 400), names=st.integers(1, 4), first=st.integers(1, 3),
+       step=st.integers(1, 3), n_vus=st.integers(1, 5), previous=st.one_of(st.none(), st.integers(0, 60)),
+       disorder=st.floats(0, 0.02))
+def test_records_sound_agrees_with_the_reasoned_check(seed, n, names, first, step, n_vus, previous, disorder):
+    # Records near every boundary: ticks mostly rising, kinds, requests and VU ids
+    # around their limits. The C pass says "sound" exactly when the reasoned check
+    # (`RecordChecker.reason`, one numpy pass per rule) finds nothing.
+    from z6.log._format import RecordChecker
+    rng = np.random.default_rng(seed)
+    records = np.zeros(n, EVENT_DTYPE)
+    ticks = np.cumsum(rng.integers(0, 3, n)) + 50
+    flips = rng.random(n) < disorder
+    ticks[flips] = rng.integers(0, 50, int(flips.sum()))
+    records["tick"] = ticks
+    rare = lambda p: rng.random(n) < p  # noqa: E731
+    records["kind"] = np.where(rare(0.003), rng.integers(21, 30, n), rng.integers(0, 21, n))
+    records["request"] = np.where(rare(0.5), 0xFFFF, np.where(rare(0.003), rng.integers(0, 0xFFFF, n),
+                                                              rng.integers(0, names, n)))
+    good_vus = first + step * rng.integers(0, n_vus, n)
+    records["vu_id"] = np.where(rare(0.1), 0, np.where(rare(0.005), rng.integers(0, 20, n), good_vus))
+
+    class Header:
+        request_names = ("r",) * names
+        first_vu_id, vu_id_step = first, step
+
+    Header.n_vus = n_vus
+    checker = RecordChecker(Header)
+    checker.last_tick = previous
+    from z6.events import EventKind
+    fast = records_sound(records, previous, names, first, step, n_vus, len(EventKind))
+    assert fast == (checker.reason(records) is None)
