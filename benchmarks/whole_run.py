@@ -22,6 +22,8 @@ Nothing asserts on speed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import pathlib
 import statistics
 import sys
@@ -74,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
             out = pathlib.Path(tmp) / f"run{round_}"
 
             def run() -> None:
-                code = z6.cli.main(["run", args.scenario, "--simulate", "--quiet", "--out", str(out)])
+                # The terminal summary goes nowhere: printing it is not what is measured.
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    code = z6.cli.main(["run", args.scenario, "--simulate", "--quiet", "--out", str(out)])
                 if code not in (0, 1):
                     raise SystemExit(f"z6 run exited {code}")
 

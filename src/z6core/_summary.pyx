@@ -477,35 +477,38 @@ cdef class SummaryAccumulator:
         cdef const event_t* e
         cdef uint64_t beyond = 0, out_of_order = 0, hit, before = previous
         cdef uint64_t named = self.names_request
-        with nogil:
-            # Without early exits or branches per event; the offending event is
-            # looked for only when there is one.
+        # With the GIL: the pass is short (a few instructions an event, no Python),
+        # and giving the GIL up twice a chunk costs more than it lends: with the
+        # log writer's thread wanting it, each hand-back can wait its switch
+        # interval. fold() gives it up once, for the accounting.
+        # Without early exits or branches per event; the offending event is
+        # looked for only when there is one.
+        for i in range(n):
+            e = &ev[i]
+            kind = e.kind
+            hit = (named >> kind) & 1 if kind < Z6_KIND_SLOTS else is_outcome_kind(kind)
+            beyond |= hit & (e.request >= limit)
+            out_of_order |= e.tick < before
+            before = e.tick
+        # What an exact fold would keep: counted only while exact.
+        if self.exact:
             for i in range(n):
                 e = &ev[i]
-                kind = e.kind
-                hit = (named >> kind) & 1 if kind < Z6_KIND_SLOTS else is_outcome_kind(kind)
-                beyond |= hit & (e.request >= limit)
-                out_of_order |= e.tick < before
-                before = e.tick
-            # What an exact fold would keep: counted only while exact.
-            if self.exact:
-                for i in range(n):
-                    e = &ev[i]
-                    received += e.kind == EV_RESPONSE_RECEIVED
-                    late += (e.kind == EV_REQUEST_ISSUED) & (e.value_ns != 0) & (e.seq != 0)
-            if beyond:
-                for i in range(n):
-                    kind = ev[i].kind
-                    if (kind == EV_REQUEST_ISSUED or is_outcome_kind(kind)) and ev[i].request >= limit:
-                        bad_request = i
-                        break
-            if n and ev[0].tick < previous:
-                bad_tick = 0
-            elif out_of_order:
-                for i in range(1, n):
-                    if ev[i].tick < ev[i - 1].tick:
-                        bad_tick = i
-                        break
+                received += e.kind == EV_RESPONSE_RECEIVED
+                late += (e.kind == EV_REQUEST_ISSUED) & (e.value_ns != 0) & (e.seq != 0)
+        if beyond:
+            for i in range(n):
+                kind = ev[i].kind
+                if (kind == EV_REQUEST_ISSUED or is_outcome_kind(kind)) and ev[i].request >= limit:
+                    bad_request = i
+                    break
+        if n and ev[0].tick < previous:
+            bad_tick = 0
+        elif out_of_order:
+            for i in range(1, n):
+                if ev[i].tick < ev[i - 1].tick:
+                    bad_tick = i
+                    break
         if bad_request >= 0:
             raise ValueError(f"event {bad_request} of the chunk names request {ev[bad_request].request}, "
                              f"but the run has {self.n_requests} requests: the events belong to another plan "
