@@ -12,14 +12,17 @@ What it holds (docs/metrics.md says what each figure means):
   any later kind is counted without new code, a kind at or beyond it in
   ``other_kinds``); peak concurrent VUs; connections opened (count, TLS full or
   resumed, connect-time sum and maximum); first and last tick;
-* one count per distinct (request, kind, status, error) of the outcome events
-  (an open-addressing hash table): the statuses of the responses and the
-  failures by kind and error code come out of it;
+* one count per distinct (request, kind, status, error) of the failed outcomes
+  other than responses, and of the responses whose status is beyond the dense
+  table below (an open-addressing hash table): the failures by kind and error
+  code come out of it;
 * response latencies: every one kept exactly (latency, request, status: 12
-  bytes each, in numpy columns) until the values kept would pass the exact
-  limit, then HDR histograms per request, per status and overall (`_hdr.pxd`'s
-  layout, so `HdrHistogram` objects read the same counts); the overall
-  histogram is recorded from the start, for `snapshot()`;
+  bytes each, in C columns numpy reads without a copy) until the values kept
+  would pass the exact limit, then HDR histograms per status (`_hdr.pxd`'s
+  layout, so `HdrHistogram` objects read the same counts); an HDR histogram per
+  request is recorded from the start (for `snapshot()`; the overall one is
+  their sum);
+* responses by (request, status) in a dense table for statuses below 1,024;
 * schedule lag (``request_issued``'s value, but each VU's first request): on-time
   requests counted, late ones kept exactly, or an HDR histogram after the switch;
 * the per-second series: requests, outcomes, failures, VU delta, bytes sent,
@@ -27,11 +30,13 @@ What it holds (docs/metrics.md says what each figure means):
   open second's values when it closes).
 
 Compatibility guarantee: fed the same chunks, it yields the figures of
-`z6.metrics.ReferenceSummaryBuilder` (the numpy implementation it replaced),
+`z6.metrics._reference.ReferenceSummaryBuilder` (the numpy implementation it replaced),
 field for field; tests/test_summary_core.py checks it.
 
-Thread safety: one thread folds (`check`, `fold`, `close_series`); any thread
-may call `snapshot()` meanwhile: the folding and the reading hold one lock.
+Thread safety: one thread folds (`check`, `fold`, `use_histograms`,
+`close_series`); any thread may call `snapshot()` meanwhile: the fold and the
+reading hold one lock. `check` keeps the GIL (a short read-only pass); `fold`
+gives it up for the accounting.
 Tick arithmetic assumes ``tick * tick_ns`` below 2**64 (584 years).
 """
 

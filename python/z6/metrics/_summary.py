@@ -13,9 +13,10 @@ replaced, kept as the oracle the core is tested against.
 Exact up to a limit: while the responses and late lags it keeps number at most
 ``exact_limit`` (default `DEFAULT_EXACT_LIMIT`), every percentile is exact. A
 chunk that would take the count past the limit switches the builder, once, to HDR
-histograms in the core (per request name, per status, overall, and for the lag):
-the values kept so far are counted into them and dropped, and that chunk and
-every later one are recorded by the core's C loops. From then on memory is fixed
+histograms in the core (per request name, kept from the start; per status; for
+the lag; the overall one is the per-request ones added up): the values kept so
+far are counted into them and dropped, and that chunk and every later one are
+recorded by the accumulator's C loop. From then on memory is fixed
 (272 KiB a histogram) whatever the run's length; counts, min, max and mean stay
 exact, and each percentile is the top of its histogram bucket, above the exact
 one by less than 1/1,024 of it. `Summary.percentile_method` says which way ("exact" or
