@@ -888,7 +888,12 @@ cdef class SummaryAccumulator:
         """Copies of the per-status histograms (after the switch): dict status -> histogram."""
         if self.exact:
             raise ValueError("the accumulator is exact: it has no per-status histograms")
-        return {s: hdr_object(self.by_status[s]) for s in range(0x10000) if self.by_status[s] != NULL}
+        cdef int status
+        out = {}
+        for status in range(0x10000):
+            if self.by_status[status] != NULL:
+                out[status] = hdr_object(self.by_status[status])
+        return out
 
     def lag_histogram(self):
         """The lag histogram (after the switch), on-time lags included."""
