@@ -36,12 +36,13 @@ _COMPLETE = int(EventKind.VU_COMPLETE)
 
 
 class ReferenceSummaryBuilder:
-    """Consume event chunks; `finish()` returns the `Summary`.
+    """Consume event chunks; `finish()` returns the `Summary` (the numpy way).
 
-    ``request_bytes[i]``, when given, is the size on the wire of request ``i``: the
-    time series then counts the bytes sent each second. ``exact_limit`` is how many
-    responses and late lags are kept as exact values before the builder switches
-    to HDR histograms (module docstring); 0 uses histograms from the first response.
+    The arguments are `z6.metrics.SummaryBuilder`'s: ``request_bytes[i]``, when
+    given, is the size on the wire of request ``i``: the time series then counts
+    the bytes sent each second. ``exact_limit`` is how many responses and late lags
+    are kept as exact values before the builder switches to HDR histograms
+    (`z6.metrics._summary`'s docstring); 0 uses histograms from the first response.
     ``think_ms`` is the scenario's mean think time (`z6.metrics.mean_think_ms`): the
     schedule-lag warning weighs the lag against think time plus latency.
     """
