@@ -19,11 +19,11 @@ DEBUG = os.environ.get("Z6_DEBUG", "") not in ("", "0")
 # per CPU.
 JOBS = int(os.environ.get("Z6_BUILD_JOBS") or os.cpu_count() or 1)
 
-# -O3 only where it pays: the engines' and the histograms' loops. Measured on the
+# -O3 only where it pays: the engines', the histograms' and the summary's loops. Measured on the
 # engine benchmark (docs/performance.md, "Build"): -O2 everywhere ran the default
 # profile 3.7% slower (same instruction count, per callgrind); the other modules
 # run once per run or per chunk, where -O2 is as good.
-HOT_MODULES = {"_engine", "_live", "_hdr", "_columns"}
+HOT_MODULES = {"_engine", "_live", "_hdr", "_summary", "_columns"}
 
 
 def compile_args(name: str) -> list[str]:
@@ -106,7 +106,8 @@ def core_extension(name: str) -> Extension:
 
 setup(
     ext_modules=cythonize(
-        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_engine", "_hdr", "_live", "_columns",
+        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_engine", "_hdr", "_summary", "_live",
+                                           "_columns",
                                            "_httpparse")],
         compiler_directives=directives,
         include_path=["src"],

@@ -3,7 +3,8 @@
 Public surface: the simulated `Engine`, the live HTTP driver `LiveEngine` (and
 `expected_requests`, a live VU's request sequence), the event and VU dtypes read
 off the C structs, the outcome rule (`OUTCOME_KINDS`, `FAILURE_STATUS_MIN`,
-`outcome_mask`, `failed_mask`), the HDR histograms, and the PRNG helpers used by
+`outcome_mask`, `failed_mask`), the HDR histograms, the summary's accumulator
+(`SummaryAccumulator`), and the PRNG helpers used by
 tests and tools. See `z6` for the user-facing API.
 """
 
@@ -18,6 +19,7 @@ from z6core._engine import (
     Engine,
 )
 from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
+from z6core._summary import KIND_SLOTS, SERIES_DTYPE, SummaryAccumulator
 from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
 from z6core._live import OPENSSL_VERSION, POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
 from z6core._random import (
@@ -45,6 +47,9 @@ __all__ = [
     "LiveEngine",
     "HdrHistogram",
     "RequestHistograms",
+    "SummaryAccumulator",
+    "KIND_SLOTS",
+    "SERIES_DTYPE",
     "DEFAULT_HIGHEST_NS",
     "expected_requests",
     "POLLER",

@@ -1,20 +1,25 @@
 """Metrics derived exactly from the event stream.
 
-`SummaryBuilder` (a chunk consumer) -> `Summary`: counts, nearest-rank latency
-statistics overall, per request name and per status (exact up to
-`DEFAULT_EXACT_LIMIT` responses, then from HDR histograms within 0.1%), error
-rates by kind, schedule lag, and a per-second `TimeSeries`. See docs/metrics.md.
+`SummaryBuilder` (a chunk consumer, folding in the core) -> `Summary`: counts,
+nearest-rank latency statistics overall, per request name and per status (exact
+up to `DEFAULT_EXACT_LIMIT` responses, then from HDR histograms within 0.1%),
+error rates by kind, schedule lag, and a per-second `TimeSeries`; during a run,
+`SummaryBuilder.snapshot()` -> `RunningSummary`. See docs/metrics.md.
 """
 
 from z6.metrics._distribution import Distribution, latency_distribution
 from z6.metrics._lag import LAG_FLOOR_MS, LAG_FRACTION, LAG_MIN_SAMPLES, lag_threshold_ms, mean_think_ms
 from z6.metrics._percentile import PERCENTILES, LatencyStats, nearest_rank
+from z6.metrics._running import RUNNING_PERCENTILES, RequestCounts, RunningSummary
 from z6.metrics._summary import (DEFAULT_EXACT_LIMIT, PERCENTILE_METHODS, RequestSummary, StatusSummary, Summary,
                                  SummaryBuilder, failure_label)
 from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries, TimeSeriesBuilder
 
 __all__ = [
     "failure_label",
+    "RunningSummary",
+    "RequestCounts",
+    "RUNNING_PERCENTILES",
     "DEFAULT_EXACT_LIMIT",
     "PERCENTILE_METHODS",
     "Distribution",

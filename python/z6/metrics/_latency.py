@@ -16,7 +16,7 @@ exact one (`z6.metrics._percentile.LatencyStats.from_histogram`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from z6.metrics._growable import GrowableArray
 from z6.metrics._percentile import LatencyStats
 from z6core import HdrHistogram, RequestHistograms
 
-__all__ = ["LatencyFigures", "LatencyRecorder"]
+__all__ = ["LatencyFigures", "LatencyRecorder", "exact_figures", "histogram_figures"]
 
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 # Responses grouped at a time when the kept ones move into histograms.
@@ -130,25 +130,35 @@ class LatencyRecorder:
     def finish(self, statuses: Sequence[int]) -> LatencyFigures:
         """The figures; ``statuses`` are those to report (every status a response had)."""
         if self._histograms is not None:
-            return self._finish_histograms(statuses)
+            histograms = self._histograms
+            return histogram_figures(histograms.overall, tuple(histograms[i] for i in range(self.n_requests)),
+                                     self._by_status, statuses)
         # Views of the kept values, which nothing here modifies: finish() may be called again.
-        values = self._values.view()
-        overall = LatencyStats.from_ns(values)
-        distribution = latency_distribution(values)
-        per_request = _grouped_stats(values, self._requests.view(), range(self.n_requests))
-        per_status = _grouped_stats(values, self._statuses.view(), sorted(statuses))
-        return LatencyFigures(overall, tuple(per_request[i] for i in range(self.n_requests)), per_status,
-                              distribution, clamped=0)
+        return exact_figures(self._values.view(), self._requests.view(), self._statuses.view(), self.n_requests,
+                             statuses)
 
-    def _finish_histograms(self, statuses: Sequence[int]) -> LatencyFigures:
-        histograms = self._histograms
-        assert histograms is not None
-        by_status = self._by_status
-        return LatencyFigures(
-            overall=LatencyStats.from_histogram(histograms.overall),
-            per_request=tuple(LatencyStats.from_histogram(histograms[i]) for i in range(self.n_requests)),
-            per_status={s: LatencyStats.from_histogram(by_status[s]) if s in by_status else LatencyStats.empty()
-                        for s in sorted(statuses)},
-            distribution=histogram_distribution(histograms.overall),
-            clamped=int(histograms.overall.clamped),
-        )
+
+def exact_figures(values: np.ndarray, requests: np.ndarray, statuses: np.ndarray, n_requests: int,
+                  report_statuses: Sequence[int]) -> LatencyFigures:
+    """Exact figures of kept responses: latency, request index and status of each
+    (left unmodified); ``report_statuses`` are the statuses to report."""
+    overall = LatencyStats.from_ns(values)
+    distribution = latency_distribution(values)
+    per_request = _grouped_stats(values, requests, range(n_requests))
+    per_status = _grouped_stats(values, statuses, sorted(report_statuses))
+    return LatencyFigures(overall, tuple(per_request[i] for i in range(n_requests)), per_status,
+                          distribution, clamped=0)
+
+
+def histogram_figures(overall: HdrHistogram, per_request: Sequence[HdrHistogram],
+                      by_status: Mapping[int, HdrHistogram], report_statuses: Sequence[int]) -> LatencyFigures:
+    """Figures from HDR histograms: overall, by request index, by status (a status
+    with no histogram is empty); ``report_statuses`` are the statuses to report."""
+    return LatencyFigures(
+        overall=LatencyStats.from_histogram(overall),
+        per_request=tuple(LatencyStats.from_histogram(h) for h in per_request),
+        per_status={s: LatencyStats.from_histogram(by_status[s]) if s in by_status else LatencyStats.empty()
+                    for s in sorted(report_statuses)},
+        distribution=histogram_distribution(overall),
+        clamped=int(overall.clamped),
+    )

@@ -1,17 +1,22 @@
 """The run summary, computed from the event stream with bounded memory.
 
-`SummaryBuilder` is a chunk consumer: it keeps counters, the latency, request and
-status of every response (12 bytes a response), the lag of every late request
-(8 bytes each; on-time requests are only counted) and one second of latencies for
-the time series, never the events themselves, and turns them into a `Summary` at
-the end.
+`SummaryBuilder` is a chunk consumer: the core's `z6core.SummaryAccumulator`
+folds each chunk in C without the GIL (a few ns an event), keeping counters, the
+latency, request and status of every response (12 bytes a response), the lag of
+every late request (8 bytes each; on-time requests are only counted) and one
+second of latencies for the time series, never the events themselves; `finish()`
+turns what it holds into a `Summary` (`assemble_summary`), and `snapshot()` reads
+the figures so far while a run goes on (`z6.metrics.RunningSummary`).
+`z6.metrics._reference.ReferenceSummaryBuilder` is the numpy implementation it
+replaced, kept as the oracle the core is tested against.
 
 Exact up to a limit: while the responses and late lags it keeps number at most
 ``exact_limit`` (default `DEFAULT_EXACT_LIMIT`), every percentile is exact. A
 chunk that would take the count past the limit switches the builder, once, to HDR
-histograms in the core (per request name, per status, overall, and for the lag):
-the values kept so far are counted into them and dropped, and that chunk and
-every later one are recorded by the core's C loops. From then on memory is fixed
+histograms in the core (per request name, kept from the start; per status; for
+the lag; the overall one is the per-request ones added up): the values kept so
+far are counted into them and dropped, and that chunk and every later one are
+recorded by the accumulator's C loop. From then on memory is fixed
 (272 KiB a histogram) whatever the run's length; counts, min, max and mean stay
 exact, and each percentile is the top of its histogram bucket, above the exact
 one by less than 1/1,024 of it. `Summary.percentile_method` says which way ("exact" or
@@ -42,15 +47,17 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from z6.events import FAILURE_STATUS_MIN, ErrorCode, EventKind, outcome_mask
+from z6.events import FAILURE_STATUS_MIN, OUTCOME_KINDS, EventKind
 from z6.metrics._distribution import Distribution
-from z6.metrics._lag import LAG_MIN_SAMPLES, LagRecorder, lag_threshold_ms, lag_warning
-from z6.metrics._latency import LatencyRecorder
-from z6.metrics._percentile import LatencyStats
-from z6.metrics._timeseries import TimeSeries, TimeSeriesBuilder
-from z6core import DEFAULT_HIGHEST_NS
+from z6.metrics._lag import LAG_MIN_SAMPLES, lag_threshold_ms, lag_warning
+from z6.metrics._latency import LatencyFigures, exact_figures, histogram_figures
+from z6.metrics._percentile import NS_PER_MS, LatencyStats
+from z6.metrics._running import RunningSummary, failure_label, running_summary
+from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries
+from z6core import DEFAULT_HIGHEST_NS, SummaryAccumulator
 
-__all__ = ["RequestSummary", "StatusSummary", "Summary", "SummaryBuilder", "DEFAULT_EXACT_LIMIT", "PERCENTILE_METHODS"]
+__all__ = ["RequestSummary", "StatusSummary", "Summary", "SummaryBuilder", "SummaryCounts", "assemble_summary",
+           "failure_label", "DEFAULT_EXACT_LIMIT", "PERCENTILE_METHODS"]
 
 # Responses and late lags kept exactly before switching to histograms. At 12 bytes
 # each that is about 100 MB, and finish() needs about as much again for a
@@ -64,15 +71,8 @@ DEFAULT_EXACT_LIMIT = 8_000_000
 PERCENTILE_METHODS = ("exact", "hdr")
 
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
-_ERROR = int(EventKind.RESPONSE_ERROR)
-_TIMEOUT = int(EventKind.REQUEST_TIMEOUT)
-_CANCELLED = int(EventKind.REQUEST_CANCELLED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
-_SPAWNED = int(EventKind.VU_SPAWNED)
-_ESTABLISHED = int(EventKind.CONN_ESTABLISHED)
-# conn_established's status in a live run: 0 plain TCP, 1 TLS full handshake, 2 TLS resumed
-_CONN_TLS_FULL, _CONN_TLS_RESUMED = 1, 2
-_COMPLETE = int(EventKind.VU_COMPLETE)
+_OUTCOMES = [int(k) for k in OUTCOME_KINDS]
 
 
 @dataclass(frozen=True)
@@ -173,21 +173,89 @@ class Summary:
         }
 
 
-def failure_label(kind: int, error: int) -> str:
-    """How a failure with no HTTP status is named (summary.json's ``errors`` keys,
-    `z6 analyze --by status` groups): "timeout", "cancelled", "error:<code>"."""
-    if kind == _TIMEOUT:
-        return "timeout"
-    if kind == _CANCELLED:
-        return "cancelled"
-    try:
-        return f"error:{ErrorCode(error).name.lower()}"
-    except ValueError:
-        return f"error:{error}"
+@dataclass(frozen=True)
+class SummaryCounts:
+    """What a builder counted, by request index, ready to be assembled into a `Summary`."""
+
+    request_names: tuple[str, ...]
+    tick_ns: int
+    think_ms: float
+    issued: list[int]
+    completed: list[int]
+    statuses: list[Counter[int]]     # responses by status
+    failures: list[Counter[str]]     # failed outcomes but responses, by `failure_label`
+    events: int
+    first_tick: Optional[int]
+    last_tick: int
+    vus_max: int
+    connections: tuple[int, int, int, int, int]   # opened, TLS full, TLS resumed, connect ns sum, max
+
+
+def _request_summary(statuses: Counter[int], failures: Counter[str],
+                     issued: int, completed: int, latency: LatencyStats) -> RequestSummary:
+    errors = Counter(failures)
+    for status, count in statuses.items():
+        if status >= FAILURE_STATUS_MIN:
+            errors[f"http_{status // 100}xx"] += count
+    return RequestSummary(
+        requests=issued,
+        completed=completed,
+        failed=sum(errors.values()),
+        statuses=dict(statuses),
+        errors=dict(errors),
+        latency=latency,
+    )
+
+
+def assemble_summary(counts: SummaryCounts, latency: LatencyFigures, lag: LatencyStats,
+                     time_series: TimeSeries, percentile_method: str, clamped: int) -> Summary:
+    """The `Summary` of what a builder counted (``clamped``: latencies and lags
+    beyond the histograms' range)."""
+    statuses, failures = counts.statuses, counts.failures
+    all_statuses: Counter[int] = sum(statuses, Counter())
+    per_request = {
+        name: _request_summary(statuses[i], failures[i], counts.issued[i], counts.completed[i],
+                               latency.per_request[i])
+        for i, name in enumerate(counts.request_names)
+    }
+    overall = _request_summary(all_statuses, sum(failures, Counter()),
+                               sum(counts.issued), sum(counts.completed), latency.overall)
+    per_status = {s: StatusSummary(all_statuses[s], stats) for s, stats in latency.per_status.items()}
+    p50 = overall.latency.percentiles["p50"]
+    warnings = [w for w in (lag_warning(lag, p50, counts.think_ms), _clamped_warning(clamped)) if w]
+    first = counts.first_tick or 0
+    duration_s = max(counts.last_tick - first, 1) * counts.tick_ns / 1e9
+    opened, tls_full, tls_resumed, connect_ns_sum, connect_ns_max = counts.connections
+    return Summary(
+        duration_s=duration_s,
+        rate=overall.requests / duration_s,
+        vus_max=counts.vus_max,
+        events=counts.events,
+        overall=overall,
+        per_request=per_request,
+        per_status=per_status,
+        lag=lag,
+        lag_threshold_ms=lag_threshold_ms(p50, counts.think_ms),
+        time_series=time_series,
+        distribution=latency.distribution,
+        warnings=tuple(warnings),
+        percentile_method=percentile_method,
+        connections=ConnectionStats(
+            opened=opened, tls_full=tls_full, tls_resumed=tls_resumed,
+            connect_ms_mean=connect_ns_sum / opened / 1e6, connect_ms_max=connect_ns_max / 1e6,
+        ) if opened else None,
+    )
+
+
+def _clamped_warning(clamped: int) -> Optional[str]:
+    if not clamped:
+        return None
+    return (f"{clamped} latencies or lags exceeded the histograms' range ({DEFAULT_HIGHEST_NS / 6e10:.0f} min) "
+            "and were counted at its top: percentiles that high are not accurate (min, max, mean are)")
 
 
 class SummaryBuilder:
-    """Consume event chunks; `finish()` returns the `Summary`.
+    """Consume event chunks; `finish()` returns the `Summary`, `snapshot()` the figures so far.
 
     ``request_bytes[i]``, when given, is the size on the wire of request ``i``: the
     time series then counts the bytes sent each second. ``exact_limit`` is how many
@@ -195,6 +263,11 @@ class SummaryBuilder:
     to HDR histograms (module docstring); 0 uses histograms from the first response.
     ``think_ms`` is the scenario's mean think time (`z6.metrics.mean_think_ms`): the
     schedule-lag warning weighs the lag against think time plus latency.
+
+    Each chunk is checked, then folded, by the core in C without the GIL; a chunk
+    it refuses (a request index the run does not have, events out of tick order)
+    raises ValueError with nothing of it counted. One thread feeds the builder;
+    any thread may call `snapshot()` meanwhile.
     """
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
@@ -206,165 +279,88 @@ class SummaryBuilder:
         self.tick_ns = tick_ns
         self.exact_limit = int(exact_limit)
         self.think_ms = float(think_ms)  # the scenario's mean think time: the lag warning weighs lag against it
-        n = len(self.request_names)
-        self._issued = np.zeros(n, dtype=np.int64)
-        self._completed = np.zeros(n, dtype=np.int64)
-        self._statuses: Counter[tuple[int, int]] = Counter()      # (request, status)
-        self._failures: Counter[tuple[int, str]] = Counter()      # (request, label)
-        self._latency = LatencyRecorder(n, self.exact_limit)
-        self._lag = LagRecorder(self.exact_limit)
-        self._series = TimeSeriesBuilder(tick_ns, request_bytes)
+        self._counts_bytes = request_bytes is not None
+        self._core = SummaryAccumulator(len(self.request_names), int(tick_ns),
+                                        None if request_bytes is None else np.asarray(request_bytes, dtype=np.int64),
+                                        exact_ceiling=self.exact_limit)
         self._events = 0
-        self._first_tick: int | None = None
-        self._last_tick = 0
-        self._active = 0
-        self._vus_max = 0
-        self._conn_opened = 0
-        self._conn_tls = [0, 0]     # full, resumed
-        self._conn_ns_sum = 0
-        self._conn_ns_max = 0
 
     @property
     def percentile_method(self) -> str:
         """"exact" until the builder has switched to histograms, then "hdr"."""
-        return "exact" if self._latency.exact else "hdr"
+        return "exact" if self._core.exact else "hdr"
 
     @property
     def exact_values_kept(self) -> int:
         """Responses and late lags held as exact values now (never above ``exact_limit``; 0 once switched)."""
-        return self._latency.stored + self._lag.stored
+        return self._core.kept_latencies + self._core.kept_lags
 
     def __call__(self, chunk: np.ndarray) -> None:
         if chunk.size == 0:
             return
-        kind = chunk["kind"]
-        request = chunk["request"]
-        n = len(self.request_names)
-        outcome = outcome_mask(kind)
-        is_issued = kind == _ISSUED
-        issued = np.bincount(request[is_issued], minlength=n)
-        completed = np.bincount(request[outcome], minlength=n)
-        # A count beyond the table is an event naming a request the run does not have.
-        if issued.size > n or completed.size > n:
-            at = int(np.flatnonzero((is_issued | outcome) & (request >= n))[0])
-            raise ValueError(f"event {at} of the chunk names request {int(request[at])}, "
-                             f"but the run has {n} requests: the events belong to another plan or are corrupt")
-        self._series(chunk)   # first: it refuses a chunk out of tick order before anything is counted
-        received = kind == _RECEIVED
-        if self._latency.exact:
-            # Switch before keeping a chunk that would take the kept values past the limit.
-            incoming = int(np.count_nonzero(received)) + self._lag.late_in(chunk, is_issued)
-            if self.exact_values_kept + incoming > self.exact_limit:
-                self._switch_to_histograms()
-        self._lag(chunk)
+        if not chunk.flags.c_contiguous:
+            chunk = np.ascontiguousarray(chunk)
+        incoming = self._core.check(chunk)   # refuses a bad chunk before anything is counted
+        # Switch before keeping a chunk that would take the kept values past the limit.
+        if self._core.exact and self.exact_values_kept + incoming > self.exact_limit:
+            self._switch_to_histograms()
+        self._core.fold(chunk)
         self._events += int(chunk.size)
-        if self._first_tick is None:
-            self._first_tick = int(chunk["tick"][0])
-        self._last_tick = int(chunk["tick"][-1])
-        self._issued += issued
-        self._completed += completed
-
-        status = chunk["status"][received]
-        received_requests = request[received]
-        self._latency.record(chunk, chunk["value_ns"][received], received_requests, status)
-        keys, counts = np.unique(received_requests.astype(np.int64) << 16 | status, return_counts=True)
-        for key, count in zip(keys.tolist(), counts.tolist()):
-            self._statuses[(key >> 16, key & 0xFFFF)] += count
-
-        failed = outcome & ~received
-        if failed.any():
-            keys, counts = np.unique(
-                (request[failed].astype(np.int64) << 32) | (kind[failed].astype(np.int64) << 16)
-                | chunk["error"][failed], return_counts=True)
-            for key, count in zip(keys.tolist(), counts.tolist()):
-                label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
-                self._failures[(key >> 32, label)] += count
-
-        established = kind == _ESTABLISHED
-        if established.any():
-            connect_ns = chunk["value_ns"][established]
-            how = chunk["status"][established]
-            self._conn_opened += int(connect_ns.size)
-            self._conn_ns_sum += int(connect_ns.sum(dtype=np.uint64))
-            self._conn_ns_max = max(self._conn_ns_max, int(connect_ns.max()))
-            self._conn_tls[0] += int(np.count_nonzero(how == _CONN_TLS_FULL))
-            self._conn_tls[1] += int(np.count_nonzero(how == _CONN_TLS_RESUMED))
-
-        # Peak concurrency: running count of spawned minus completed VUs.
-        delta = (kind == _SPAWNED).astype(np.int64) - (kind == _COMPLETE).astype(np.int64)
-        if delta.any():
-            running = self._active + np.cumsum(delta)
-            self._vus_max = max(self._vus_max, int(running.max()))
-            self._active = int(running[-1])
 
     def _switch_to_histograms(self) -> None:
         # Once per builder: afterwards nothing is stored, so the limit is never crossed again.
-        self._latency.use_histograms()
-        self._lag.use_histogram()
+        self._core.use_histograms()
 
-    @staticmethod
-    def _request_summary(statuses: Counter[int], failures: Counter[str],
-                         issued: int, completed: int, latency: LatencyStats) -> RequestSummary:
-        errors = Counter(failures)
-        for status, count in statuses.items():
-            if status >= FAILURE_STATUS_MIN:
-                errors[f"http_{status // 100}xx"] += count
-        return RequestSummary(
-            requests=issued,
-            completed=completed,
-            failed=sum(errors.values()),
-            statuses=dict(statuses),
-            errors=dict(errors),
-            latency=latency,
-        )
+    def snapshot(self) -> RunningSummary:
+        """The figures so far (`z6.metrics.RunningSummary`): cheap, and safe to call
+        from another thread while chunks are folded."""
+        return running_summary(self._core.snapshot(), self.request_names, self.tick_ns)
 
     def finish(self) -> Summary:
+        core = self._core
+        core.close_series()
         n = len(self.request_names)
+        by_kind = core.request_kind_counts()[:n]
         statuses: list[Counter[int]] = [Counter() for _ in range(n)]
         failures: list[Counter[str]] = [Counter() for _ in range(n)]
-        for (r, status), count in self._statuses.items():
-            statuses[r][status] += count
-        for (r, label), count in self._failures.items():
-            failures[r][label] += count
-        all_statuses: Counter[int] = sum(statuses, Counter())
-        latency = self._latency.finish(sorted(all_statuses))
-        per_request = {
-            name: self._request_summary(statuses[i], failures[i], int(self._issued[i]), int(self._completed[i]),
-                                        latency.per_request[i])
-            for i, name in enumerate(self.request_names)
-        }
-        overall = self._request_summary(all_statuses, sum(failures, Counter()),
-                                        int(self._issued.sum()), int(self._completed.sum()), latency.overall)
-        per_status = {s: StatusSummary(all_statuses[s], stats) for s, stats in latency.per_status.items()}
-        lag = self._lag.finish()
-        p50 = overall.latency.percentiles["p50"]
-        warnings = [w for w in (lag_warning(lag, p50, self.think_ms), self._clamped_warning(latency.clamped)) if w]
-        first = self._first_tick or 0
-        duration_s = max(self._last_tick - first, 1) * self.tick_ns / 1e9
-        return Summary(
-            duration_s=duration_s,
-            rate=overall.requests / duration_s,
-            vus_max=self._vus_max,
-            events=self._events,
-            overall=overall,
-            per_request=per_request,
-            per_status=per_status,
-            lag=lag,
-            lag_threshold_ms=lag_threshold_ms(p50, self.think_ms),
-            time_series=self._series.finish(),
-            distribution=latency.distribution,
-            warnings=tuple(warnings),
-            percentile_method=self.percentile_method,
-            connections=ConnectionStats(
-                opened=self._conn_opened, tls_full=self._conn_tls[0], tls_resumed=self._conn_tls[1],
-                connect_ms_mean=self._conn_ns_sum / self._conn_opened / 1e6, connect_ms_max=self._conn_ns_max / 1e6,
-            ) if self._conn_opened else None,
-        )
+        for (r, kind, status, error), count in sorted(core.outcome_counts().items()):
+            if kind == _RECEIVED:
+                statuses[r][status] += count
+            else:
+                failures[r][failure_label(kind, error)] += count
+        report_statuses = sorted(sum(statuses, Counter()))
+        if core.exact:
+            values, requests, status_column = core.exact_latencies()
+            latency = exact_figures(values, requests, status_column, n, report_statuses)
+            zeros, late = core.exact_lags()
+            lag = LatencyStats.from_sorted_with_zeros(zeros, np.sort(late))
+            clamped = 0
+        else:
+            latency = histogram_figures(core.overall_histogram(), core.request_histograms(),
+                                        core.status_histograms(), report_statuses)
+            lag_histogram = core.lag_histogram()
+            lag = LatencyStats.from_histogram(lag_histogram)
+            clamped = latency.clamped + int(lag_histogram.clamped)
+        counts = SummaryCounts(
+            request_names=self.request_names, tick_ns=self.tick_ns, think_ms=self.think_ms,
+            issued=by_kind[:, _ISSUED].tolist(), completed=by_kind[:, _OUTCOMES].sum(axis=1).tolist(),
+            statuses=statuses, failures=failures, events=self._events, first_tick=core.first_tick,
+            last_tick=core.last_tick, vus_max=core.vus_max, connections=core.connections())
+        return assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
 
-    def _clamped_warning(self, clamped_latencies: int) -> Optional[str]:
-        lag_histogram = self._lag.histogram
-        clamped = clamped_latencies + (int(lag_histogram.clamped) if lag_histogram is not None else 0)
-        if not clamped:
-            return None
-        return (f"{clamped} latencies or lags exceeded the histograms' range ({DEFAULT_HIGHEST_NS / 6e10:.0f} min) "
-                "and were counted at its top: percentiles that high are not accurate (min, max, mean are)")
+    def _time_series(self) -> TimeSeries:
+        rows = self._core.series_rows()
+        timed = rows["latencies"] > 0
+        latency: dict[str, list[Optional[float]]] = {
+            label: [int(v) / NS_PER_MS if t else None for v, t in zip(rows[label].tolist(), timed.tolist())]
+            for label, _ in SERIES_PERCENTILES
+        }
+        return TimeSeries(
+            second=rows["second"].tolist(),
+            requests=rows["requests"].tolist(),
+            completed=rows["completed"].tolist(),
+            errors=rows["errors"].tolist(),
+            latency_ms=latency,
+            active_vus=np.cumsum(rows["vu_delta"]).tolist(),
+            bytes_sent=rows["bytes_sent"].tolist() if self._counts_bytes else None,
+        )
