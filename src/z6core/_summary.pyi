@@ -28,6 +28,10 @@ class Snapshot(TypedDict):
     per_request: tuple[tuple[int, int, int], ...]   # (requests, completed, failed) by request index
     kinds: npt.NDArray[np.int64]               # events by kind, KIND_SLOTS entries
     latency_ns: Optional[tuple[int, int, int]]  # p50, p95, p99 of the responses so far (HDR; None: none yet)
+    active_vus: int                            # spawned and not complete
+    request_failures: tuple[dict[tuple[int, int], int], ...]   # `failures`, by request index
+    request_failed_statuses: tuple[dict[int, int], ...]        # `failed_statuses`, by request index
+    request_latency_ns: tuple[Optional[tuple[int, int, int]], ...]   # `latency_ns`, by request index
 
 class SummaryAccumulator:
     """Per-chunk accounting of a run's summary, in C without the GIL.

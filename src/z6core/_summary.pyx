@@ -276,6 +276,17 @@ cdef inline int64_t rank_index(int64_t n, int64_t percent) noexcept nogil:
     return rank - 1
 
 
+cdef inline void _three_percentiles(const hdr_t* h, const int64_t* percents, uint64_t* out) noexcept nogil:
+    # The snapshot's p50/p95/p99 of one histogram, as the overall ones are taken.
+    cdef uint64_t rank
+    cdef int k
+    if h.total == 0:
+        return
+    for k in range(3):
+        rank = <uint64_t>rank_index(<int64_t>h.total, percents[k]) + 1
+        out[k] = min(hdr_highest_at(h, hdr_index_of_rank(h, rank)), h.max_value)
+
+
 cdef inline void hdr_add(hdr_t* into, const hdr_t* h) noexcept nogil:
     # Adds ``h``'s counts and statistics (same layout) to ``into``.
     cdef int64_t i
@@ -915,6 +926,11 @@ cdef class SummaryAccumulator:
     def snapshot(self):
         """The figures so far, read under the lock while another thread folds.
 
+        Beside the run-wide figures: ``active_vus`` (spawned and not complete),
+        ``request_failures`` and ``request_failed_statuses`` (the two failure maps
+        by request index) and ``request_latency_ns`` ((p50, p95, p99) of each
+        request's histogram, None for a request with no response yet).
+
         A dict: ``events``, ``elapsed_ticks`` (first to last tick), ``requests``
         (issued), ``completed``, ``failed``, ``failures`` ((kind, error) -> count of
         the failed outcomes but responses), ``failed_statuses`` (status -> count of
@@ -929,16 +945,23 @@ cdef class SummaryAccumulator:
         cdef uint64_t ranks_ns[3]
         cdef int64_t percents[3]
         cdef HdrHistogram overall = HdrHistogram()
+        cdef uint64_t* request_ns = <uint64_t*>calloc(3 * max(self.n_requests, 1), sizeof(uint64_t))
+        if request_ns == NULL:
+            raise MemoryError()
         percents[0], percents[1], percents[2] = 50, 95, 99
         per_request = [[0, 0, 0] for _ in range(self.n_requests)]
         failures = {}
         failed_statuses = {}
+        request_failures = [{} for _ in range(self.n_requests)]
+        request_failed_statuses = [{} for _ in range(self.n_requests)]
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             for i in range(<uint64_t>self.n_requests):
                 hdr_add(&overall.h, self.by_request[i])
+                _three_percentiles(self.by_request[i], percents, &request_ns[3 * i])
         try:
-            events, first, last = self.n_events, self.tick_first, self.tick_last
+            events, first, last, active = self.n_events, self.tick_first, self.tick_last, self.active
+            request_totals = [int(self.by_request[i].total) for i in range(self.n_requests)]
             kinds = self.request_kind_counts().sum(axis=0)
             for i in range(<uint64_t>self.n_requests):
                 per_request[i][0] = self.request_kinds[i * Z6_KIND_SLOTS + EV_REQUEST_ISSUED]
@@ -948,11 +971,19 @@ cdef class SummaryAccumulator:
                     if status >= Z6_FAILURE_STATUS_MIN:
                         per_request[request][2] += count
                         failed_statuses[status] = failed_statuses.get(status, 0) + count
+                        into = request_failed_statuses[request]
+                        into[status] = into.get(status, 0) + count
                 else:
                     per_request[request][2] += count
                     failures[(kind, error)] = failures.get((kind, error), 0) + count
+                    into = request_failures[request]
+                    into[(kind, error)] = into.get((kind, error), 0) + count
+            request_latency = tuple(
+                (int(request_ns[3 * i]), int(request_ns[3 * i + 1]), int(request_ns[3 * i + 2]))
+                if request_totals[i] else None for i in range(self.n_requests))
         finally:
             PyThread_release_lock(self.lock)
+            free(request_ns)
         cdef uint64_t total = overall.h.total
         if total:
             for i in range(3):
@@ -970,6 +1001,10 @@ cdef class SummaryAccumulator:
             "per_request": tuple(tuple(r) for r in per_request),
             "kinds": kinds,
             "latency_ns": (int(ranks_ns[0]), int(ranks_ns[1]), int(ranks_ns[2])) if total else None,
+            "active_vus": int(active),
+            "request_failures": tuple(request_failures),
+            "request_failed_statuses": tuple(request_failed_statuses),
+            "request_latency_ns": request_latency,
         }
 
 

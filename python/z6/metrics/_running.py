@@ -9,7 +9,7 @@ exact while the run fits the exact limit).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from z6.events import FAILURE_STATUS_MIN, ErrorCode, EventKind
@@ -26,11 +26,13 @@ _CANCELLED = int(EventKind.REQUEST_CANCELLED)
 
 @dataclass(frozen=True)
 class RequestCounts:
-    """One request name's counts so far."""
+    """One request name's figures so far."""
 
     requests: int     # issued
     completed: int    # with an outcome
     failed: int       # failed outcomes (the summary's rule)
+    errors: dict[str, int] = field(default_factory=dict)              # as RunningSummary.errors
+    latency_ms: dict[str, Optional[float]] = field(default_factory=dict)   # p50, p95, p99 (None: no response yet)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class RunningSummary:
     per_request: dict[str, RequestCounts]
     latency_ms: dict[str, Optional[float]]       # p50, p95, p99; None before any response
     events_by_kind: dict[int, int]
+    active_vus: int = 0                          # spawned and not complete
 
     @property
     def error_rate(self) -> float:
@@ -67,26 +70,36 @@ def failure_label(kind: int, error: int) -> str:
         return f"error:{error}"
 
 
-def running_summary(raw: Mapping[str, Any], request_names: tuple[str, ...], tick_ns: int) -> RunningSummary:
-    """A `RunningSummary` of `z6core.SummaryAccumulator.snapshot()`'s dict."""
+def _errors(failures: Mapping[tuple[int, int], int], failed_statuses: Mapping[int, int]) -> dict[str, int]:
     errors: dict[str, int] = {}
-    for (kind, error), count in raw["failures"].items():
+    for (kind, error), count in failures.items():
         label = failure_label(kind, error)
         errors[label] = errors.get(label, 0) + count
-    for status, count in raw["failed_statuses"].items():
+    for status, count in failed_statuses.items():
         if status >= FAILURE_STATUS_MIN:
             label = f"http_{status // 100}xx"
             errors[label] = errors.get(label, 0) + count
-    latency = raw["latency_ns"]
+    return dict(sorted(errors.items()))
+
+
+def _latency_ms(latency: Optional[tuple[int, int, int]]) -> dict[str, Optional[float]]:
+    return {label: (None if latency is None else latency[i] / NS_PER_MS) for i, label in enumerate(RUNNING_PERCENTILES)}
+
+
+def running_summary(raw: Mapping[str, Any], request_names: tuple[str, ...], tick_ns: int) -> RunningSummary:
+    """A `RunningSummary` of `z6core.SummaryAccumulator.snapshot()`'s dict."""
     return RunningSummary(
         elapsed_s=raw["elapsed_ticks"] * tick_ns / 1e9,
         events=raw["events"],
         requests=raw["requests"],
         completed=raw["completed"],
         failed=raw["failed"],
-        errors=dict(sorted(errors.items())),
-        per_request={name: RequestCounts(*raw["per_request"][i]) for i, name in enumerate(request_names)},
-        latency_ms={label: (None if latency is None else latency[i] / NS_PER_MS)
-                    for i, label in enumerate(RUNNING_PERCENTILES)},
+        errors=_errors(raw["failures"], raw["failed_statuses"]),
+        per_request={name: RequestCounts(*raw["per_request"][i],
+                                         errors=_errors(raw["request_failures"][i], raw["request_failed_statuses"][i]),
+                                         latency_ms=_latency_ms(raw["request_latency_ns"][i]))
+                     for i, name in enumerate(request_names)},
+        latency_ms=_latency_ms(raw["latency_ns"]),
         events_by_kind={kind: int(count) for kind, count in enumerate(raw["kinds"].tolist()) if count},
+        active_vus=raw["active_vus"],
     )
