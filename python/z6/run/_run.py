@@ -32,7 +32,8 @@ def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
 
 
 @contextlib.contextmanager
-def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Iterator[LiveTarget]:
+def _live_target(scenario, vus: Optional[int], distributed: bool = False,
+                 templates=None) -> Iterator[LiveTarget]:
     # Descriptors first: a run that cannot open its sockets fails before any
     # traffic. (Shards of a distributed run check their own share.)
     if not distributed:
@@ -40,10 +41,10 @@ def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Ite
     if scenario.target.builtin:
         with BuiltinTarget(tls=scenario.target.tls) as server:
             # Over HTTPS the run trusts the certificate the server made at start.
-            yield check_reachable(resolve_target(scenario, server.base_url, ca_file=server.ca_file),
-                                  scenario.source)
+            yield check_reachable(resolve_target(scenario, server.base_url, ca_file=server.ca_file,
+                                                 templates=templates), scenario.source)
     else:
-        yield check_reachable(resolve_target(scenario), scenario.source)
+        yield check_reachable(resolve_target(scenario, templates=templates), scenario.source)
 
 
 def check_scenario(
@@ -144,7 +145,7 @@ def run_scenario(
                     raise ConfigError(f"{scenario.source}: target.builtin: the built-in target listens on "
                                       f"127.0.0.1 of this machine, which workers of the cluster at {backend.address} "
                                       "cannot reach; point target.base_url at a real server, or use --workers")
-                target = stack.enter_context(_live_target(scenario, vus, distributed))
+                target = stack.enter_context(_live_target(scenario, vus, distributed, plan.templates))
             builder, stats = run(target, backend)
     except BaseException as exc:
         if outputs is None:
