@@ -79,7 +79,8 @@ cdef class TemplateTables:
         cdef const z6_seg_t* segs
         cdef z6_treq_t* reqs
         cdef const uint32_t* choice
-        cdef uint64_t head, body, extra, cell_max
+        cdef uint64_t head, body, extra, a, b
+        cdef uint32_t kind, ctx
         self._keep = []
         seg_arr = np.ascontiguousarray(wire.segments, dtype=SEGMENT_DTYPE)
         req_arr = np.array(wire.requests, dtype=TEMPLATE_REQUEST_DTYPE, copy=True)  # bound is filled in here
@@ -247,7 +248,10 @@ cdef int _replay(PlanArrays arrays, TemplateTables tt, uint32_t vu_id, uint64_t 
     cdef uint64_t m
     cdef uint16_t req
     cdef int64_t n
-    cdef uint64_t* rows = <uint64_t*>calloc(tt.t.n_data + 1, sizeof(uint64_t))
+    cdef uint64_t* rows
+    if <Py_ssize_t>tt.t.n_reqs != p.n_requests:
+        raise ValueError(f"the templates hold {tt.t.n_reqs} requests, the plan {p.n_requests}")
+    rows = <uint64_t*>calloc(tt.t.n_data + 1, sizeof(uint64_t))
     if rows == NULL:
         raise MemoryError()
     memset(&vu, 0, sizeof(vu_t))

@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 
 from z6.errors import ConfigError
 from z6.plan._datafiles import DataTable, load_data
-from z6.plan._templates import DataColumns, Segment, TemplateProblem, compile_template, has_template
+from z6.plan._templates import DataColumns, Segment, compile_template, has_template
 
 __all__ = ["RequestTemplate", "RequestTemplates", "compile_request_templates"]
 
