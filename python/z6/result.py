@@ -36,6 +36,9 @@ class RunStats:
     final_tick: int
     wall_s: Optional[float]   # None when unknown (a run rebuilt from a log without a footer)
     interrupted: bool = False  # a stop signal ended the run early
+    # live runs with templated requests: {VU id (str): FNV-1a 64 digest (16 hex digits)}
+    # of the bytes each VU rendered (docs/event-log.md); None otherwise
+    request_digests: Optional[dict[str, str]] = None
 
 
 @dataclass(frozen=True)

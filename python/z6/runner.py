@@ -28,7 +28,7 @@ from z6.plan import Plan
 from z6.result import ProgressSnapshot, RunStats
 
 
-__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot",
+__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "request_digests", "RunStats", "ProgressSnapshot",
            "stop_signals"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
@@ -149,4 +149,14 @@ def run_plan(
         final_tick=int(engine.tick),
         wall_s=time.perf_counter() - started,
         interrupted=stopper.signalled,
+        request_digests=request_digests(plan, engine),
     )
+
+
+def request_digests(plan: Plan, engine: AnyEngine) -> Optional[dict[str, str]]:
+    """Each VU's digest of its rendered requests, as the log's footer keeps them
+    ({VU id: 16 hex digits}); None when the engine rendered no templates."""
+    digests = getattr(engine, "request_digests", None)
+    if digests is None:
+        return None
+    return {str(vu): f"{int(d):016x}" for vu, d in zip(plan.vu_ids, digests.tolist())}

@@ -201,3 +201,20 @@ def test_an_env_value_with_crlf_in_a_header_is_refused_before_the_run(tmp_path, 
         scenario = _scenario(tmp_path, server.base_url, path="/e/${env.Z6_TEST_EVIL}")
         z6.run_scenario(scenario)
         assert {r.split(b" ")[1] for r in server.requests} == {b"/e/a%20b%0D%0A"}
+
+
+@pytest.mark.parametrize("workers", [None, 3])
+def test_replay_verify_checks_the_rendered_bytes_of_every_vu(tmp_path, workers):
+    import z6.cli
+    from z6.log import read_log
+    with CaptureServer() as server:
+        scenario = _scenario(tmp_path, server.base_url)
+        kwargs = {"workers": workers} if workers else {}
+        z6.run_scenario(scenario, out_dir=tmp_path / "run", **kwargs)
+    recorded = read_log(tmp_path / "run" / "events.z6log").footer.request_digests
+    assert sorted(recorded["digests"], key=int) == ["1", "2", "3"]
+    assert recorded["authority"] == f"127.0.0.1:{server.port}"
+    assert z6.cli.main(["replay", str(tmp_path / "run"), "--verify"]) == 0
+    # the same run, had user3 been another name: VU 1 (row 3 in its 2nd iteration, sequential) differs
+    (tmp_path / "users.csv").write_text((tmp_path / "users.csv").read_text().replace("user3", "someone"))
+    assert z6.cli.main(["replay", str(tmp_path / "run"), "--verify"]) == 1

@@ -37,6 +37,8 @@ class WireTemplates:
         self.data: list = []
         self.total_vus = 1
         self.pass_len = 1
+        self.authority = b""  # the Host and User-Agent values rendered into the heads
+        self.user_agent = b""
 
     def _literal(self, value: bytes, context: str) -> None:
         # Adjacent literals merge into one segment.
@@ -84,6 +86,7 @@ def wire_templates(plan_templates, requests, host_authority: bytes, user_agent: 
     if plan_templates is None or not plan_templates.any_templated:
         return None
     w = WireTemplates()
+    w.authority, w.user_agent = host_authority, user_agent
     for request, t in zip(requests, plan_templates.requests):
         if not t.templated:
             w.requests.append((0, 0, 0, 0, 0, 0))

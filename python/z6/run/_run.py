@@ -118,6 +118,7 @@ def run_scenario(
         nonlocal outputs
         if out_dir is not None:
             outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
+            outputs.target_templates = target.templates if target is not None else None
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
                                  request_bytes=[len(w) for w in target.requests] if target else None,
                                  think_ms=mean_think_ms(scenario.think_time))
