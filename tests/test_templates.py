@@ -308,3 +308,19 @@ def test_a_million_row_file_loads_into_a_compact_arena(tmp_path):
     table = load_data(DataSource(name="big", path=str(path), format="csv", delimiter=",", pick="per_vu"), "t")
     assert table.n_rows == 1_000_000 and table.cell(999_999, 1) == b"user999999"
     assert len(table.arena) + table.cells.nbytes <= 2 * path.stat().st_size
+
+
+def test_the_summary_says_how_many_vus_ran_out_of_rows_and_the_log_agrees(tmp_path):
+    from z6.analysis import recompute_run
+    (tmp_path / "ids.csv").write_text("id\n" + "".join(f"{i}\n" for i in range(10)))
+    data = '[[data]]\nname = "ids"\nfile = "ids.csv"\npick = "unique"'
+    (tmp_path / "s.toml").write_text(_SIM.format(seed=3, data=data, path="/${data.ids.id}", body=""))
+    result = z6.run_scenario(z6.load_scenario(str(tmp_path / "s.toml")), out_dir=tmp_path / "run")
+    # 4 VUs, 6 iterations each, 10 rows: every VU runs out (3, 3, 2, 2 iterations)
+    note = [w for w in result.summary.warnings if "ran out of rows" in w]
+    assert note == ['4 VUs ran out of rows of ids (pick = "unique", 10 rows) and completed early']
+    assert recompute_run(tmp_path / "run" / "events.z6log").summary.warnings == result.summary.warnings
+    (tmp_path / "ids.csv").write_text("id\n" + "".join(f"{i}\n" for i in range(100)))
+    (tmp_path / "s2.toml").write_text((tmp_path / "s.toml").read_text())
+    plenty = z6.run_scenario(z6.load_scenario(str(tmp_path / "s2.toml")))
+    assert not [w for w in plenty.summary.warnings if "ran out" in w]

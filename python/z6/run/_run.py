@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from z6.analysis import with_live_warnings
+from z6.analysis import RowsRunOut, with_live_warnings, with_rows_note
 from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
@@ -111,6 +111,7 @@ def run_scenario(
     outputs: Optional[RunDirectory] = None
     scale_out: Optional[ScaleOut] = None
     distributed = workers is not None or cluster is not None
+    rows = RowsRunOut(plan)
 
     def run(target: Optional[LiveTarget], backend: Optional[Backend]) -> tuple[SummaryBuilder, RunStats]:
         # The run directory is made only now, once the target answered: a run
@@ -122,7 +123,7 @@ def run_scenario(
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
                                  request_bytes=[len(w) for w in target.requests] if target else None,
                                  think_ms=mean_think_ms(scenario.think_time))
-        sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
+        sinks = [builder, rows, *([outputs.writer] if outputs else []), *consumers]
         if backend is None:
             stats = run_plan(plan, sinks, progress=progress, target=target)
         else:
@@ -169,6 +170,7 @@ def run_scenario(
         raise
     summary = builder.finish()
     summary = with_live_warnings(summary, scenario, plan.mode, outputs.writer.stalled_s if outputs else 0.0)
+    summary = with_rows_note(summary, rows)
     result = RunResult(
         scenario_source=scenario.source,
         scenario_sha256=scenario.sha256,
