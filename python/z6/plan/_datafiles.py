@@ -58,6 +58,7 @@ class DataTable:
 
 
 def _utf8(raw: bytes, where: str) -> str:
+    # The file's text, or the line and column of its first byte that is not UTF-8.
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,8 +86,11 @@ def _warn_unsafe(warnings: list[str], where: str, line: int, column: str, value:
                         "that request (header_value), a path percent-encodes it")
 
 
-def _load_csv(text: str, source: DataSource, where: str, arena: _Arena, warnings: list[str]) -> tuple[tuple[str, ...], int]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, strict=True)
+def _load_csv(raw: bytes, source: DataSource, where: str, arena: _Arena, warnings: list[str]) -> tuple[tuple[str, ...], int]:
+    # Streamed from the bytes (already checked to be UTF-8): no whole-file str, whose
+    # copy in a StringIO would take four bytes a character.
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline=""),
+                        delimiter=source.delimiter, strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -160,15 +164,14 @@ def load_data(source: DataSource, where: str) -> DataTable:
         raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte order mark, as spreadsheets write it
-    text = _utf8(raw, path)
-    del raw
     arena = _Arena()
     warnings: list[str] = []
     try:
         if source.format == "csv":
-            columns, rows = _load_csv(text, source, path, arena, warnings)
+            _utf8(raw, path)
+            columns, rows = _load_csv(raw, source, path, arena, warnings)
         else:
-            columns, rows = _load_jsonl(text, path, arena, warnings)
+            columns, rows = _load_jsonl(_utf8(raw, path), path, arena, warnings)
     except OverflowError:
         raise ConfigError(f"{path}: the cells total more than {MAX_DATA_BYTES} bytes (the limit of one data file)") from None
     if rows == 0:
