@@ -324,3 +324,15 @@ def test_the_summary_says_how_many_vus_ran_out_of_rows_and_the_log_agrees(tmp_pa
     (tmp_path / "s2.toml").write_text((tmp_path / "s.toml").read_text())
     plenty = z6.run_scenario(z6.load_scenario(str(tmp_path / "s2.toml")))
     assert not [w for w in plenty.summary.warnings if "ran out" in w]
+
+
+def test_values_with_crlf_are_warned_about_at_load_by_row_and_column(tmp_path, capsys):
+    (tmp_path / "users.csv").write_bytes(b'name,token\nok,t1\n"two\r\nlines",t2\nfine,"t\x003"\n')
+    data = '[[data]]\nname = "users"\nfile = "users.csv"'
+    (tmp_path / "s.toml").write_text(_SIM.format(seed=1, data=data, path="/${data.users.name}", body=""))
+    assert z6.cli.main(["validate", str(tmp_path / "s.toml")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"users\.csv:4: row 2, column 'name' holds CR, LF or NUL", err)
+    assert re.search(r"users\.csv:5: row 3, column 'token' holds CR, LF or NUL", err)
+    result = z6.run_scenario(z6.load_scenario(str(tmp_path / "s.toml")))
+    assert sum("holds CR, LF or NUL" in w for w in result.summary.warnings) == 2

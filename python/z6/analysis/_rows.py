@@ -1,4 +1,5 @@
-"""VUs that ran out of rows: the one summary figure of dynamic requests.
+"""What the summary says of dynamic requests: VUs that ran out of rows, and the
+data files' warnings (values holding CR, LF or NUL, found at load).
 
 A data file read with ``pick = "unique"`` gives VU i the rows (i - 1) + k * VUs
 and completes the VU when the next one would be past the end
@@ -6,7 +7,8 @@ and completes the VU when the next one would be past the end
 VUs that completed for that reason: a ``vu_complete`` whose VU had done all the
 iterations its rows allow, fewer than the run's own limit. The run and its
 rebuild from the log fold the same events, so both say the same
-(`with_rows_note` puts it among the summary's warnings).
+(`with_rows_note` puts it among the summary's warnings, after the data files'
+warnings, which the plan carries).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class RowsRunOut:
         templates = plan.templates
         self.pass_len = int(templates.pass_len) if templates is not None else 1
         self.names = tuple(t.name for t in templates.data if t.pick == "unique") if templates is not None else ()
+        self.data_warnings = tuple(templates.warnings) if templates is not None else ()
         self.count = 0
 
     def __call__(self, chunk: np.ndarray) -> None:
@@ -46,10 +49,11 @@ class RowsRunOut:
 
 
 def with_rows_note(summary, counter: RowsRunOut):
-    """``summary`` with a line saying how many VUs ran out of rows (when any did)."""
-    if not counter.count:
-        return summary
-    files = ", ".join(counter.names)
-    note = (f"{counter.count} VU{'s' if counter.count != 1 else ''} ran out of rows of {files} "
-            f"(pick = \"unique\", {counter.rows} rows) and completed early")
-    return dataclasses.replace(summary, warnings=(*summary.warnings, note))
+    """``summary`` with the data files' warnings and a line saying how many VUs ran
+    out of rows (when any did)."""
+    notes = list(counter.data_warnings)
+    if counter.count:
+        files = ", ".join(counter.names)
+        notes.append(f"{counter.count} VU{'s' if counter.count != 1 else ''} ran out of rows of {files} "
+                     f"(pick = \"unique\", {counter.rows} rows) and completed early")
+    return dataclasses.replace(summary, warnings=(*summary.warnings, *notes)) if notes else summary

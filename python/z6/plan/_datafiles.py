@@ -31,7 +31,6 @@ __all__ = ["DataTable", "load_data", "MAX_DATA_BYTES"]
 
 # The arena's offsets are uint32: a data file's cells total below 4 GiB.
 MAX_DATA_BYTES = 2**32 - 1
-_UNSAFE = ("\r", "\n", "\0")
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,10 +79,11 @@ class _Arena:
         self.ends.append(len(self.data))
 
 
-def _warn_unsafe(warnings: list[str], where: str, line: int, column: str, value: str) -> None:
-    if len(warnings) < 10 and any(ch in value for ch in _UNSAFE):
-        warnings.append(f"{where}:{line}: column {column!r} holds CR, LF or NUL: a header using it fails "
-                        "that request (header_value), a path percent-encodes it")
+def _warn_unsafe(warnings: list[str], where: str, line: int, row: int, column: str) -> None:
+    # The first few only: a file full of them says so in ten lines.
+    if len(warnings) < 10:
+        warnings.append(f"{where}:{line}: row {row}, column {column!r} holds CR, LF or NUL: a header using it "
+                        "fails that request (header_value), a path percent-encodes it")
 
 
 def _load_csv(raw: bytes, source: DataSource, where: str, arena: _Arena, warnings: list[str]) -> tuple[tuple[str, ...], int]:
@@ -111,7 +111,7 @@ def _load_csv(raw: bytes, source: DataSource, where: str, arena: _Arena, warning
             for c, value in enumerate(row):
                 arena.add(value)
                 if "\r" in value or "\n" in value or "\0" in value:
-                    _warn_unsafe(warnings, where, reader.line_num, columns[c], value)
+                    _warn_unsafe(warnings, where, reader.line_num, rows + 1, columns[c])
             rows += 1
     except csv.Error as exc:
         raise ConfigError(f"{where}:{reader.line_num}: not valid CSV: {exc}") from None
@@ -145,7 +145,7 @@ def _load_jsonl(text: str, where: str, arena: _Arena, warnings: list[str]) -> tu
                                                                          separators=(",", ":"))
             arena.add(text_value)
             if "\r" in text_value or "\n" in text_value or "\0" in text_value:
-                _warn_unsafe(warnings, where, number, key, text_value)
+                _warn_unsafe(warnings, where, number, rows + 1, key)
         rows += 1
     if columns is None:
         raise ConfigError(f"{where}: the file is empty (a JSON Lines data file needs at least one object)")
