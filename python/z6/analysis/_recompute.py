@@ -78,7 +78,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     scenario, dropped = parse_header_scenario(header, Path(log.path), base_dir, require_bodies=False)
     plan = plan_from_header(header, scenario)
     builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
-                             request_bytes=None if dropped else _request_bytes(scenario, header.mode),
+                             request_bytes=(None if dropped or (plan.templates and plan.templates.any_templated)
+                                            else _request_bytes(scenario, header.mode)),
                              think_ms=mean_think_ms(scenario.think_time))
     rows = RowsRunOut(plan)
     last_tick = 0

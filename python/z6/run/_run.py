@@ -121,7 +121,9 @@ def run_scenario(
             outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
             outputs.target_templates = target.templates if target is not None else None
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
-                                 request_bytes=[len(w) for w in target.requests] if target else None,
+                                 # templated requests vary in size: their bytes are not counted
+                                 request_bytes=([len(w) for w in target.requests]
+                                                if target and target.templates is None else None),
                                  think_ms=mean_think_ms(scenario.think_time))
         sinks = [builder, rows, *([outputs.writer] if outputs else []), *consumers]
         if backend is None:
