@@ -336,3 +336,29 @@ def test_values_with_crlf_are_warned_about_at_load_by_row_and_column(tmp_path, c
     assert re.search(r"users\.csv:5: row 3, column 'token' holds CR, LF or NUL", err)
     result = z6.run_scenario(z6.load_scenario(str(tmp_path / "s.toml")))
     assert sum("holds CR, LF or NUL" in w for w in result.summary.warnings) == 2
+
+
+def test_a_body_file_is_a_template_only_with_template_true(tmp_path):
+    (tmp_path / "body.json").write_text('{"vu": ${vu}, "n": ${iteration}, "cost": "$5"}')
+    base = _ONE.format(seed=1) + 'body_file = "body.json"\n'
+    for flag, expected in [("", b'{"vu": ${vu}, "n": ${iteration}, "cost": "$5"}'),
+                           ("template = true\n", b'{"vu": 2, "n": 0, "cost": "$5"}')]:
+        (tmp_path / "s.toml").write_text(base + flag)
+        scenario = z6.load_scenario(str(tmp_path / "s.toml"))
+        plan = compile_plan(scenario, mode="live")
+        wire = wire_templates(plan.templates, scenario.requests, b"h", b"ua")
+        if not flag:
+            assert wire is None  # sent pre-serialised, "${" and all
+            assert scenario.requests[0].body == expected
+            continue
+        req, status, data = z6core.rendered_requests(plan, z6core.TemplateTables(wire, 1), 2, 1)[0]
+        assert status == z6core.RENDER_OK and data.endswith(b"\r\n\r\n" + expected)
+        assert b"Content-Length: %d\r\n" % len(expected) in data
+    (tmp_path / "s.toml").write_text(_ONE.format(seed=1) + 'body = "x"\ntemplate = true\n')
+    with pytest.raises(ConfigError, match=r"requests\[0\]\.template: applies to body_file only"):
+        z6.load_scenario(str(tmp_path / "s.toml"))
+    (tmp_path / "body.bin").write_bytes(b'ok\n\xff${vu}')
+    (tmp_path / "s.toml").write_text(_ONE.format(seed=1) + 'body_file = "body.bin"\ntemplate = true\n')
+    with pytest.raises(ConfigError, match=r"requests\[0\]\.body_file: a template = true body_file must be UTF-8: "
+                                          r".*body\.bin:2:1: byte 0xff"):
+        compile_plan(z6.load_scenario(str(tmp_path / "s.toml")), mode="live")
