@@ -75,7 +75,7 @@ cdef class TemplateTables:
         free(self.data)
 
     def __init__(self, wire, Py_ssize_t n_requests):
-        cdef Py_ssize_t i, j, n_seg, n_lit, n_choice
+        cdef Py_ssize_t i, n_seg, n_lit, n_choice
         cdef const z6_seg_t* segs
         cdef z6_treq_t* reqs
         cdef const uint32_t* choice

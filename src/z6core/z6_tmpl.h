@@ -112,6 +112,18 @@ static inline uint64_t z6_tmpl_next(uint64_t* s) {
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+#if !defined(__SIZEOF_INT128__)
+/* 64x64 -> 128-bit product where the compiler has no 128-bit integer: the same
+   bits as _prng.pxd's z6_mul128. */
+static inline uint64_t z6_tmpl_mul128(uint64_t a, uint64_t b, uint64_t *lo) {
+    uint64_t a_lo = (uint32_t)a, a_hi = a >> 32, b_lo = (uint32_t)b, b_hi = b >> 32;
+    uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    *lo = (mid << 32) | (uint32_t)ll;
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+#endif
+
 static inline uint64_t z6_tmpl_below(uint64_t* s, uint64_t n) {
     uint64_t lo, hi;
 #if defined(__SIZEOF_INT128__)
@@ -125,10 +137,10 @@ static inline uint64_t z6_tmpl_below(uint64_t* s, uint64_t n) {
         }
     }
 #else
-    hi = z6_mul128(z6_tmpl_next(s), n, &lo);
+    hi = z6_tmpl_mul128(z6_tmpl_next(s), n, &lo);
     if (lo < n) {
         uint64_t threshold = (0 - n) % n;
-        while (lo < threshold) hi = z6_mul128(z6_tmpl_next(s), n, &lo);
+        while (lo < threshold) hi = z6_tmpl_mul128(z6_tmpl_next(s), n, &lo);
     }
 #endif
     return hi;
