@@ -21,7 +21,12 @@ from z6.errors import ConfigError
 from z6.events import EventKind, event_digest
 from z6.live import wire_templates
 from z6.plan import DataTable, TemplateProblem, compile_plan, compile_template, percent_encode
+from z6.plan._dynamic import RequestTemplate, RequestTemplates
 from z6.plan._templates import DataColumns
+from z6.plan import load_data
+from z6.scenario import DataSource
+from z6.analysis import recompute_run
+from value_stream import ValueStream
 from z6.runner import iter_chunks
 
 DATA = {"users": DataColumns(0, ("name", "token"), "/data/users.csv")}
@@ -115,12 +120,10 @@ path = "/x"
 @settings(max_examples=150, deadline=None)
 @given(st.lists(PIECES, max_size=8).map("".join), st.integers(1, 4), st.integers(0, 2**32))
 def test_rendering_equals_the_reference_renderer(text, vu, seed):
-    from tests.live.test_templates_live import ValueStream  # one model of the stream for both files
     try:
         body = compile_template(text, "b", "body", DATA, {"Z6_T_SET": "v"})
     except TemplateProblem:
         return
-    from z6.plan._dynamic import RequestTemplate, RequestTemplates
     templates = RequestTemplates(requests=(RequestTemplate(templated=True, path=(("literal", b"/x"),),
                                                           headers=(), body=body),),
                                  data=(_table(),), total_vus=4, pass_len=1)
@@ -139,7 +142,6 @@ def test_rendering_equals_the_reference_renderer(text, vu, seed):
 
 def test_path_values_are_percent_encoded_and_header_values_refused():
     segments = compile_template("/u/${data.users.name}/${data.users.token}", "p", "path", DATA, {})
-    from z6.plan._dynamic import RequestTemplate, RequestTemplates
     table = _table()
     object.__setattr__(table, "pick", "per_vu")
     header = compile_template("${data.users.token}", "h", "header", DATA, {})
@@ -303,15 +305,12 @@ def test_a_million_row_file_loads_into_a_compact_arena(tmp_path):
     with open(path, "w") as f:
         f.write("id,name\n")
         f.writelines(f"{i},user{i}\n" for i in range(1_000_000))
-    from z6.plan import load_data
-    from z6.scenario import DataSource
     table = load_data(DataSource(name="big", path=str(path), format="csv", delimiter=",", pick="per_vu"), "t")
     assert table.n_rows == 1_000_000 and table.cell(999_999, 1) == b"user999999"
     assert len(table.arena) + table.cells.nbytes <= 2 * path.stat().st_size
 
 
 def test_the_summary_says_how_many_vus_ran_out_of_rows_and_the_log_agrees(tmp_path):
-    from z6.analysis import recompute_run
     (tmp_path / "ids.csv").write_text("id\n" + "".join(f"{i}\n" for i in range(10)))
     data = '[[data]]\nname = "ids"\nfile = "ids.csv"\npick = "unique"'
     (tmp_path / "s.toml").write_text(_SIM.format(seed=3, data=data, path="/${data.ids.id}", body=""))

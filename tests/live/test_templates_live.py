@@ -13,11 +13,15 @@ import numpy as np
 import pytest
 
 import z6
+import z6.cli
 import z6core
 from z6.errors import ConfigError
 from z6.events import ErrorCode, EventKind
 from z6.live import wire_templates
+from z6.log import read_log
 from z6.plan import compile_plan
+
+from value_stream import ValueStream
 
 from .capture import CaptureServer
 
@@ -85,25 +89,6 @@ def _per_vu(requests: list[bytes]) -> dict[int, list[bytes]]:
     for r in requests:
         out[int(_header(r, b"X-VU"))].append(r)
     return out
-
-
-class ValueStream:
-    """The value stream modelled independently: xorshift64* from
-    splitmix64(splitmix64(seed, vu), 1), Lemire's bounded draw."""
-
-    def __init__(self, seed: int, vu: int) -> None:
-        s = z6core.splitmix64(z6core.splitmix64(seed, vu), 1) or 0x853C49E6748FEA9B
-        self.rng = z6core.Xorshift64Star.from_state(s)
-
-    def below(self, n: int) -> int:
-        m = self.rng.next_u64() * n
-        lo, hi = m & (2**64 - 1), m >> 64
-        if lo < n:
-            threshold = (2**64 - n) % n
-            while lo < threshold:
-                m = self.rng.next_u64() * n
-                lo, hi = m & (2**64 - 1), m >> 64
-        return hi
 
 
 def test_rows_follow_their_formulas_and_random_ints_the_seeded_stream(tmp_path):
@@ -207,8 +192,6 @@ def test_an_env_value_with_crlf_in_a_header_is_refused_before_the_run(tmp_path, 
 
 @pytest.mark.parametrize("workers", [None, 3])
 def test_replay_verify_checks_the_rendered_bytes_of_every_vu(tmp_path, workers):
-    import z6.cli
-    from z6.log import read_log
     with CaptureServer() as server:
         scenario = _scenario(tmp_path, server.base_url)
         kwargs = {"workers": workers} if workers else {}
