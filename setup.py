@@ -106,8 +106,8 @@ def core_extension(name: str) -> Extension:
 
 setup(
     ext_modules=cythonize(
-        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_engine", "_hdr", "_summary", "_live",
-                                           "_columns",
+        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_template", "_engine", "_hdr", "_summary",
+                                           "_live", "_columns",
                                            "_httpparse")],
         compiler_directives=directives,
         include_path=["src"],

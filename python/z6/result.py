@@ -49,6 +49,9 @@ class RunStats:
     # Seconds the run waited for room in its event log writer's queue (the writer
     # fell behind); from a log, the footer's figure. 0 without a log.
     writer_stalled_s: float = 0.0
+    # live runs with templated requests: {VU id (str): FNV-1a 64 digest (16 hex digits)}
+    # of the bytes each VU rendered (docs/event-log.md); None otherwise
+    request_digests: Optional[dict[str, str]] = None
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from z6.plan import Plan
 from z6.result import ProgressSnapshot, RunStats
 
 
-__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "RunStats", "ProgressSnapshot",
-           "stop_signals", "RunStop"]
+__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "request_digests", "RunStats",
+           "ProgressSnapshot", "stop_signals", "RunStop"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
@@ -201,4 +201,14 @@ def run_plan(
         wall_s=time.perf_counter() - started,
         interrupted=stopper.signalled,
         stopped=stop is not None and stop.applied and not stopper.signalled,
+        request_digests=request_digests(plan, engine),
     )
+
+
+def request_digests(plan: Plan, engine: AnyEngine) -> Optional[dict[str, str]]:
+    """Each VU's digest of its rendered requests, as the log's footer keeps them
+    ({VU id: 16 hex digits}); None when the engine rendered no templates."""
+    digests = getattr(engine, "request_digests", None)
+    if digests is None:
+        return None
+    return {str(vu): f"{int(d):016x}" for vu, d in zip(plan.vu_ids, digests.tolist())}

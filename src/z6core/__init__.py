@@ -1,7 +1,9 @@
 """z6core: the compiled core of z6 (Cython over fixed C structs).
 
 Public surface: the simulated `Engine`, the live HTTP driver `LiveEngine` (and
-`expected_requests`, a live VU's request sequence), the event and VU dtypes read
+`expected_requests`, a live VU's request sequence), request templates
+(`TemplateTables`, `rendered_requests`, `expected_digests`, `value_stream_seed`,
+`unique_iterations`), the event and VU dtypes read
 off the C structs, the outcome rule (`OUTCOME_KINDS`, `FAILURE_STATUS_MIN`,
 `outcome_mask`, `failed_mask`), the HDR histograms, the summary's accumulator
 (`SummaryAccumulator`), and the PRNG helpers used by
@@ -22,6 +24,23 @@ from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
 from z6core._summary import KIND_SLOTS, SERIES_DTYPE, SummaryAccumulator
 from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
 from z6core._live import OPENSSL_VERSION, POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
+from z6core._plan import unique_iterations
+from z6core._template import (
+    CONTEXTS,
+    DIGEST_START,
+    MAX_HEX_DIGITS,
+    PICKS,
+    RENDER_OK,
+    RENDER_PLAIN,
+    RENDER_REFUSED,
+    SEGMENT_DTYPE,
+    SEGMENT_KINDS,
+    TEMPLATE_REQUEST_DTYPE,
+    TemplateTables,
+    expected_digests,
+    rendered_requests,
+    value_stream_seed,
+)
 from z6core._random import (
     Xorshift64Star,
     sample_duration_ns,
@@ -52,6 +71,21 @@ __all__ = [
     "SERIES_DTYPE",
     "DEFAULT_HIGHEST_NS",
     "expected_requests",
+    "TemplateTables",
+    "rendered_requests",
+    "expected_digests",
+    "value_stream_seed",
+    "unique_iterations",
+    "SEGMENT_DTYPE",
+    "TEMPLATE_REQUEST_DTYPE",
+    "SEGMENT_KINDS",
+    "CONTEXTS",
+    "PICKS",
+    "RENDER_PLAIN",
+    "RENDER_OK",
+    "RENDER_REFUSED",
+    "DIGEST_START",
+    "MAX_HEX_DIGITS",
     "POLLER",
     "OPENSSL_VERSION",
     "PROGRESS_INTERVAL_NS",

@@ -121,6 +121,7 @@ cdef enum error_code_t:
     ERR_TLS_VERSION = 18          # no TLS version both sides accept
     ERR_TLS_NOT_TLS = 19          # an https:// target that does not answer in TLS
     ERR_TLS_ON_PLAIN_PORT = 20    # an http:// target that answers in TLS
+    ERR_HEADER_VALUE = 21         # a templated header value held CR, LF or NUL: the request was not sent
 
 cdef enum:
     NO_REQUEST = 0xFFFF

@@ -26,6 +26,8 @@ class LiveTargetLike(Protocol):
     # TLS (read with getattr: a target without them is plain HTTP)
     # tls: bool; server_name: str; ca_file, client_cert, client_key: str | None;
     # tls_min_version: str | None ("1.2" / "1.3"); insecure: bool; tls_resume: bool
+    # templates: a z6core._template.WireTemplates (z6.live.wire_templates) or None (read with
+    # getattr: None sends every request pre-serialised)
 
 class LiveEngine:
     """Run a compiled plan's VUs against a real HTTP/1.1 server."""
@@ -56,5 +58,8 @@ class LiveEngine:
     def elapsed_ns(self) -> int: ...
     @property
     def vus(self) -> npt.NDArray[np.void]: ...
+    @property
+    def request_digests(self) -> npt.NDArray[np.uint64] | None:
+        """Each VU's digest of its rendered requests (VU table order); None without templates."""
 
 def expected_requests(plan: EnginePlan, vu_ids: npt.ArrayLike, counts: npt.ArrayLike) -> npt.NDArray[np.uint16]: ...

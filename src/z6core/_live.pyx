@@ -51,6 +51,8 @@ from z6core._lifecycle cimport (count_outcome, sat_add, vu_after_outcome, vu_don
                                 vu_set_state, write_event)
 from z6core._plan cimport PlanArrays, checked_out, plan_t
 from z6core._prng cimport vu_stream_state
+from z6core._template cimport (TemplateTables, tmpl_run_free, tmpl_run_init, tmpl_run_t, z6_tmpl_render,
+                               z6_tmpl_reserve)
 
 __all__ = ["LiveEngine", "expected_requests", "POLLER", "OPENSSL_VERSION", "PROGRESS_INTERVAL_NS"]
 
@@ -203,6 +205,10 @@ cdef class LiveEngine:
     cdef uint32_t* req_len
     cdef uint8_t* req_head
     cdef uint8_t* req_replayable
+    # templated requests (docs/templates.md): rendered per send into the VU's
+    # own buffer (tmpl.vus[idx].buf), which _write sends instead of req_data
+    cdef tmpl_run_t tmpl
+    cdef object _templates
     cdef unsigned char addr[128]
     cdef uint32_t addr_len
     # timers: an indexed binary min-heap of (ns, vu index), at most one entry per
@@ -258,6 +264,7 @@ cdef class LiveEngine:
         self.stage_tmp = NULL
         self.poller_ok = False
         self.tls = NULL
+        memset(&self.tmpl, 0, sizeof(tmpl_run_t))
 
     def __init__(self, plan, target):
         cdef Py_ssize_t i, n
@@ -312,6 +319,11 @@ cdef class LiveEngine:
 
         self._vu_array = self._plan_arrays.vu_table()
         self.vus = <vu_t*>cnp_data(self._vu_array)
+        wire_templates = getattr(target, "templates", None)
+        if wire_templates is not None:
+            self._templates = TemplateTables(wire_templates, self.plan.n_requests)
+            tmpl_run_init(&self.tmpl, self._templates, self.plan.seed, self.plan.first_vu_id, self.plan.vu_id_step,
+                          self.n_vus)
         self.conns = <conn_t*>malloc(n * sizeof(conn_t))
         self.heap = <timer_t*>malloc(n * sizeof(timer_t))
         self.heap_pos = <uint32_t*>malloc(n * sizeof(uint32_t))
@@ -349,6 +361,7 @@ cdef class LiveEngine:
             z6_poller_free(&self.poller)
         z6_tls_free(self.tls)
         self.tls = NULL
+        tmpl_run_free(&self.tmpl)
         free(self.conns)
         free(self.req_data)
         free(self.req_len)
@@ -449,6 +462,18 @@ cdef class LiveEngine:
         view = self._vu_array.view()
         view.flags.writeable = False
         return view
+
+    @property
+    def request_digests(self):
+        """Each VU's digest of its rendered requests (uint64, VU table order;
+        `z6core.expected_digests` recomputes it), or None without templates."""
+        cdef uint32_t i
+        if not self.tmpl.on:
+            return None
+        out = np.empty(self.n_vus, dtype=np.uint64)
+        for i in range(self.n_vus):
+            out[i] = self.tmpl.vus[i].digest
+        return out
 
     # ------------------------------------------------------------------ the loop
 
@@ -593,6 +618,8 @@ cdef class LiveEngine:
         c.received = 0
         c.retried = 0
         z6_http_reset(&c.resp, self.req_head[req])
+        if self.tmpl.on and not self._render(idx, req, now):
+            return
         # A server may close an idle keep-alive connection at any moment (its
         # idle timeout); one that has sat idle a while is checked first, so the
         # request is not written into a connection that is already gone.
@@ -604,6 +631,27 @@ cdef class LiveEngine:
             c.phase = PH_WRITING
             self._arm_request_timer(idx)
             self._write(idx, now)
+
+    cdef bint _render(self, uint32_t idx, uint16_t req, uint64_t now) noexcept nogil:
+        # A templated request is rendered now, into the VU's buffer (kept for a
+        # resend); False when it failed instead (its outcome is emitted).
+        cdef vu_t* vu = &self.vus[idx]
+        self.tmpl.vus[idx].len = 0
+        if self.tmpl.t.reqs[req].head_count == 0:
+            return True
+        if not z6_tmpl_reserve(&self.tmpl.vus[idx], self.tmpl.t.reqs[req].bound):
+            self.out_of_memory = True
+            self.done = True
+            return False
+        if z6_tmpl_render(&self.tmpl.t, req, vu.vu_id, vu.seq, &self.tmpl.vus[idx],
+                          &self.tmpl.rows[<size_t>idx * (self.tmpl.t.n_data + 1)]) < 0:
+            # A header value would have carried CR/LF/NUL: nothing is written,
+            # the connection stays as it was, the VU carries on.
+            self.failures += 1
+            self._emit(now, 0, vu, EV_ERROR_HTTP, req, 0, ERR_HEADER_VALUE)
+            self._finish(idx, now, False)
+            return False
+        return True
 
     cdef void _arm_request_timer(self, uint32_t idx) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
@@ -730,9 +778,14 @@ cdef class LiveEngine:
         cdef uint16_t req = vu.request
         cdef long n
         cdef int err, code = 0
-        while c.written < self.req_len[req]:
+        cdef const char* data = self.req_data[req]
+        cdef uint32_t length = self.req_len[req]
+        if self.tmpl.on and self.tmpl.vus[idx].len:
+            data = self.tmpl.vus[idx].buf
+            length = self.tmpl.vus[idx].len
+        while c.written < length:
             if c.ssl != NULL:
-                n = z6_tls_write(c.ssl, self.req_data[req] + c.written, self.req_len[req] - c.written, &code)
+                n = z6_tls_write(c.ssl, data + c.written, length - c.written, &code)
                 if n == -Z6_TLS_FAILED:
                     self._fail(idx, now, EV_ERROR_TLS, <uint16_t>code)
                     return
@@ -742,7 +795,7 @@ cdef class LiveEngine:
                     # as for writability. An EOF is the peer gone, as EPIPE.
                     err = z6_errno() if n == -Z6_TLS_SYSCALL else (EAGAIN if n != -Z6_TLS_EOF else EPIPE)
             else:
-                n = z6_send(c.fd, self.req_data[req] + c.written, self.req_len[req] - c.written)
+                n = z6_send(c.fd, data + c.written, length - c.written)
                 if n < 0:
                     err = z6_errno()
             if n < 0:

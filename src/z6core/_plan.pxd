@@ -63,6 +63,9 @@ cdef class PlanArrays:
     """A checked plan: the flat `plan_t` and the arrays its pointers point into."""
     cdef plan_t p
     cdef list _keep
+    # data files read with pick = "unique" (templates): the fewest rows among
+    # them and the run's VU count cap each VU's iterations (0: no such file)
+    cdef uint64_t unique_rows, unique_vus
     cdef object _array(self, obj, dtype, str name)
     cdef _load_model(self, plan)
     cdef object vu_table(self)

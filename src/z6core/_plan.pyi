@@ -5,7 +5,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PlanArrays", "vu_id_stride", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
+__all__ = ["PlanArrays", "vu_id_stride", "unique_iterations", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
            "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "DEBUG_BUILD"]
 
 EVENT_DTYPE: np.dtype
@@ -43,6 +43,12 @@ class EnginePlan(Protocol):
     original_weights_f32: npt.NDArray[np.float32]
     original_think_ticks: int
     original_latency_ticks: int
+    # optional (default 0): the fewest rows of a data file read with pick = "unique",
+    # and the run's VU count; together they cap each VU's iterations
+    # unique_rows: int; unique_vus: int
+
+def unique_iterations(rows: int, vus: int, vu_id: int) -> int:
+    """Iterations VU ``vu_id`` gets from a ``rows``-row "unique" data file in a ``vus``-VU run."""
 
 def vu_id_stride(plan: EnginePlan) -> int:
     """The plan's VU id step (1 unless the plan is a strided shard)."""

@@ -22,7 +22,7 @@ from z6core._defs cimport *
 from z6core._draw cimport DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state
 
-__all__ = ["PlanArrays", "vu_id_stride", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
+__all__ = ["PlanArrays", "vu_id_stride", "unique_iterations", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
            "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "DEBUG_BUILD"]
 
 PROFILE_DEFAULT = PROF_DEFAULT
@@ -45,6 +45,21 @@ def vu_id_stride(plan):
     if not 1 <= step <= 0xFFFFFFFF:
         raise ValueError(f"plan.vu_id_step must be between 1 and 2**32-1, got {step}")
     return step
+
+
+cdef inline uint64_t _unique_cap(uint64_t rows, uint64_t vus, uint64_t vu_id) noexcept nogil:
+    # VU i takes rows (i - 1) + k * vus for k = 0, 1, ...: those below `rows`.
+    if vu_id - 1 >= rows:
+        return 0
+    return (rows - (vu_id - 1) + vus - 1) // vus
+
+
+def unique_iterations(rows, vus, vu_id):
+    """Iterations VU ``vu_id`` of a ``vus``-VU run gets from a ``rows``-row data
+    file read with pick = "unique": k = 0, 1, ... while (vu_id - 1) + k * vus < rows."""
+    if rows < 1 or vus < 1 or vu_id < 1:
+        raise ValueError(f"rows, vus and vu_id must be >= 1, got {rows}, {vus}, {vu_id}")
+    return _unique_cap(rows, vus, vu_id)
 
 
 cdef class PlanArrays:
@@ -133,6 +148,10 @@ cdef class PlanArrays:
         if not 0 <= int(plan.iterations) < Z6_ITER_UNLIMITED:
             raise ValueError(f"plan.iterations must be between 0 and {Z6_ITER_UNLIMITED - 1}, got {plan.iterations}")
         self.p.iterations = int(plan.iterations) if plan.iterations else Z6_ITER_UNLIMITED
+        self.unique_rows = int(getattr(plan, "unique_rows", 0) or 0)
+        self.unique_vus = int(getattr(plan, "unique_vus", 0) or 0)
+        if self.unique_rows and not 1 <= self.unique_vus < Z6_NIL:
+            raise ValueError(f"plan.unique_vus must be the run's VU count (>= 1), got {self.unique_vus}")
 
     cdef _load_model(self, plan):
         # The simulated target: only the simulated engine runs it.
@@ -183,6 +202,7 @@ cdef class PlanArrays:
         """A new VU table (numpy, ``VU_DTYPE``): every VU unspawned, due at its
         spawn tick, with its own stream and its iteration budget."""
         cdef Py_ssize_t i
+        cdef uint64_t cap
         table = np.zeros(self.p.n_vus, dtype=VU_DTYPE)
         cdef vu_t* vus = <vu_t*>cnp_data(table)
         for i in range(self.p.n_vus):
@@ -192,6 +212,11 @@ cdef class PlanArrays:
             vus[i].stop_ns = self.p.stop_ns[i]
             vus[i].due_ns = self.p.spawn_tick[i] * self.p.tick_ns
             vus[i].iter_left = self.p.iterations
+            if self.unique_rows:
+                # a VU that would read past the end of a "unique" data file completes
+                cap = _unique_cap(self.unique_rows, self.unique_vus, vus[i].vu_id)
+                if cap < vus[i].iter_left:
+                    vus[i].iter_left = <uint32_t>cap
             vus[i].request = NO_REQUEST
             vus[i].state = VU_UNSPAWNED
         return table

@@ -22,9 +22,12 @@ from z6.analysis._export import export_log
 from z6.analysis._filter import Filter, FilterError, compile_filter
 from z6.analysis._header_scenario import plan_from_header, scenario_from_header
 from z6.analysis._recompute import recompute_run, with_live_warnings
+from z6.analysis._rows import RowsRunOut, with_rows_note
 from z6.analysis._verify import VerifyResult, verify_log
 
 __all__ = [
+    "RowsRunOut",
+    "with_rows_note",
     "recompute_run",
     "with_live_warnings",
     "verify_log",

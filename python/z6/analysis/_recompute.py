@@ -18,6 +18,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from z6.analysis._rows import RowsRunOut, with_rows_note
 from z6.analysis._header_scenario import parse_header_scenario, plan_from_header
 from z6.assertions import evaluate_assertions
 from z6.events import EventKind
@@ -77,8 +78,10 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     scenario, dropped = parse_header_scenario(header, Path(log.path), base_dir, require_bodies=False)
     plan = plan_from_header(header, scenario)
     builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
-                             request_bytes=None if dropped else _request_bytes(scenario, header.mode),
+                             request_bytes=(None if dropped or (plan.templates and plan.templates.any_templated)
+                                            else _request_bytes(scenario, header.mode)),
                              think_ms=mean_think_ms(scenario.think_time))
+    rows = RowsRunOut(plan)
     last_tick = 0
     for chunk in log.iter_chunks():
         traffic = chunk[~np.isin(chunk["kind"], _ASSERTION_KINDS)]
@@ -86,12 +89,14 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
             continue
         try:
             builder(traffic)
+            rows(traffic)
         except ValueError as exc:  # records that do not fit the header's requests
             raise LogError(log.path, f"records do not fit the header: {exc}") from None
         last_tick = max(last_tick, int(traffic["tick"].max()))
     summary = builder.finish()
     # The run's own wait on its writer, as the footer recorded it.
     summary = with_live_warnings(summary, scenario, header.mode, log.footer.writer_stalled_s if log.footer else 0.0)
+    summary = with_rows_note(summary, rows)
     status = log.status
     interrupted = status != "completed"
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,

@@ -44,6 +44,7 @@ from z6.analysis._recompute import LogSource
 from z6.assertions import applies_default, assertion_count, evaluate_assertions
 from z6.events import ErrorCode, EventKind
 from z6.log import EventLog, LogHeader, read_log
+from z6.live import wire_templates
 from z6.log._format import kind_label
 from z6.metrics import SummaryBuilder
 from z6.runner import iter_chunks
@@ -379,6 +380,11 @@ def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> Verif
         return VerifyResult(False, "live", int(vu.size), "\n".join([message, *problems]), index=n, tick=t, vu_id=v,
                             expected=exp_rec, got=got_rec, notes=notes)
     message = f"the request sequences of all {ids.size} VUs ({vu.size} requests) match the plan"
+    digest_problem = _rendered_problem(log, scenario, plan, ids, counts)
+    if digest_problem:
+        problems.append(digest_problem)
+    elif log.footer is not None and log.footer.request_digests is not None:
+        message += "; so do the bytes each VU rendered from its templates"
     footer_problem = logged.footer_problem()
     if footer_problem:
         problems.append(footer_problem)
@@ -387,6 +393,27 @@ def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> Verif
     if problems:
         return VerifyResult(False, "live", int(vu.size), _with_problems(problems, message), notes=notes)
     return VerifyResult(True, "live", int(vu.size), message, notes=notes)
+
+
+def _rendered_problem(log: EventLog, scenario, plan, ids: np.ndarray, counts: np.ndarray) -> Optional[str]:
+    """The first VU whose digest of rendered requests (the footer's) differs from
+    the plan's replay, or None (also when the run rendered no templates)."""
+    recorded = log.footer.request_digests if log.footer is not None else None
+    if recorded is None:
+        return None
+    wire = wire_templates(plan.templates, scenario.requests, recorded["authority"].encode("latin-1"),
+                          recorded["user_agent"].encode("ascii"), scenario.target.path_prefix)
+    if wire is None:
+        return "the log records rendered-request digests, but the scenario compiles to no templated request"
+    expected = z6core.expected_digests(plan, z6core.TemplateTables(wire, len(plan.request_names)), ids.astype(np.uint32),
+                                       counts.astype(np.uint64))
+    logged = recorded["digests"]
+    for vu_id, want in zip(ids.tolist(), expected.tolist()):
+        got = logged.get(str(vu_id))
+        if got != f"{want:016x}":
+            return (f"VU {vu_id}: the digest of its rendered requests is {got}, the plan renders {want:016x} "
+                    "(a data file, a body_file or an environment variable differs from the run's)")
+    return None
 
 
 def verify_log(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] = None) -> VerifyResult:

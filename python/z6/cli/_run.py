@@ -61,6 +61,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if plan.mode == "live":
         # As `z6 run` on this machine: every live VU needs a socket (the open-file limit).
         ensure_descriptors(scenario.schedule.max_vus, scenario.source)
+    for warning in plan.templates.warnings if plan.templates is not None else ():
+        print(f"z6: warning: {warning}", file=sys.stderr)
     n = len(scenario.requests)
     print(f"{args.file}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
           f"{', simulated' if scenario.simulation else ''})")

@@ -146,8 +146,19 @@ class _Coordinator:
             final_tick=max(int(link.done["final_tick"]) if link.done else link.tick for link in self.links),
             wall_s=time.perf_counter() - started,
             interrupted=self.signals_forwarded > 0,
+            request_digests=self._request_digests(),
         )
         return stats, self._scale_out()
+
+    def _request_digests(self) -> Optional[dict[str, str]]:
+        # Every shard's VUs' digests of their rendered requests, merged (one run's).
+        merged: dict[str, str] = {}
+        for link in self.links:
+            shard = (link.done or {}).get("request_digests")
+            if shard is None:
+                return None
+            merged.update(shard)
+        return dict(sorted(merged.items(), key=lambda item: int(item[0]))) if merged else None
 
     def _connect(self, listener: socket.socket, token: str) -> None:
         # Until a connection has introduced itself with the run's token it is

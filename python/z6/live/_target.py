@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from z6._version import __version__
 from z6.errors import RunError
 from z6.live._request import host_header, serialize_request
+from z6.live._wire_templates import WireTemplates, wire_templates
 
 __all__ = ["LiveTarget", "resolve_target", "check_reachable", "tls_warnings", "tls_context"]
 
@@ -53,6 +54,8 @@ class LiveTarget:
     tls_min_version: str | None = None  # "1.2" / "1.3"; None: 1.2
     insecure: bool = False
     tls_resume: bool = True
+    # templated requests (z6.live.wire_templates), None when there are none
+    templates: WireTemplates | None = None
 
 
 def _resolve(host: str, port: int, source: str) -> tuple[tuple[int, bytes], ...]:
@@ -68,9 +71,11 @@ def _resolve(host: str, port: int, source: str) -> tuple[tuple[int, bytes], ...]
     return found
 
 
-def resolve_target(scenario, base_url: str | None = None, ca_file: str | None = None) -> LiveTarget:
+def resolve_target(scenario, base_url: str | None = None, ca_file: str | None = None,
+                   templates=None) -> LiveTarget:
     """Resolve ``scenario``'s target (or ``base_url``, e.g. the built-in target's,
-    with ``ca_file`` the certificate it serves) and serialise its requests."""
+    with ``ca_file`` the certificate it serves) and serialise its requests;
+    ``templates`` (a plan's `z6.plan.RequestTemplates`) become the core's tables."""
     target = scenario.target
     host, port = target.host, target.port
     tls = target.tls
@@ -89,7 +94,10 @@ def resolve_target(scenario, base_url: str | None = None, ca_file: str | None = 
                           target.path_prefix)
         for i, r in enumerate(scenario.requests)
     )
+    wired = wire_templates(templates, scenario.requests, authority.encode("latin-1"), agent.encode("ascii"),
+                           target.path_prefix)
     return LiveTarget(
+        templates=wired,
         base_url=base_url or target.base_url,
         family=family,
         address=address,

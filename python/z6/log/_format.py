@@ -312,9 +312,20 @@ class LogFooter:
     elapsed_s: float = 0.0
     finished_utc: str = ""
     writer_stalled_s: float = 0.0
+    # a live run with templated requests: each VU's digest of the bytes it rendered
+    # (docs/event-log.md, "Rendered requests"); None otherwise
+    request_digests: Optional[Mapping[str, Any]] = None
 
     def __post_init__(self) -> None:
         problems = []
+        rd = self.request_digests
+        if rd is not None and not (
+                isinstance(rd, Mapping) and isinstance(rd.get("authority"), str)
+                and isinstance(rd.get("user_agent"), str) and isinstance(rd.get("digests"), Mapping)
+                and all(isinstance(k, str) and k.isdigit() and isinstance(v, str) and _DIGEST64_HEX.fullmatch(v)
+                        for k, v in rd["digests"].items())):
+            problems.append("request_digests must hold authority, user_agent and digests (VU id -> 16 hex digits), "
+                            f"got {rd!r:.200}")
         if not _is_int(self.records) or self.records < 0:
             problems.append(f"records must be a non-negative integer, got {self.records!r}")
         if not _is_int(self.chunks) or self.chunks < 0:
@@ -350,9 +361,11 @@ class LogFooter:
             "elapsed_s": float(self.elapsed_s),
             "finished_utc": self.finished_utc,
             "writer_stalled_s": float(self.writer_stalled_s),
+            **({"request_digests": dict(self.request_digests)} if self.request_digests is not None else {}),
         }
 
 
+_DIGEST64_HEX = re.compile(r"[0-9a-f]{16}")
 _FOOTER_KEYS = ("records", "chunks", "kind_counts", "status", "digest_sha256", "elapsed_s", "finished_utc")
 
 
@@ -378,6 +391,7 @@ def footer_from_json(doc: Any) -> LogFooter:
         elapsed_s=doc["elapsed_s"],
         finished_utc=doc["finished_utc"],
         writer_stalled_s=doc.get("writer_stalled_s", 0.0),   # optional: older logs lack it
+        request_digests=doc.get("request_digests"),           # optional: live runs with templates only
     )
 
 

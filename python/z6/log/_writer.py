@@ -358,7 +358,7 @@ class EventLogWriter:
             self._thread.join()
             self._thread = None
 
-    def finish(self, status: str = "completed") -> Path:
+    def finish(self, status: str = "completed", request_digests: Optional[dict] = None) -> Path:
         """Write every queued chunk, then the footer; fsync, rename to ``events.z6log``
         and return its path.
 
@@ -382,6 +382,7 @@ class EventLogWriter:
             elapsed_s=time.monotonic() - self._started,
             finished_utc=utc_now(),
             writer_stalled_s=self.stalled_s,
+            request_digests=request_digests,
         )
         try:
             try:

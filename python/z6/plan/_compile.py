@@ -23,6 +23,7 @@ import numpy as np
 
 import z6core
 from z6.plan._activations import constant_activations, ramp_activations, stepped_activations
+from z6.plan._dynamic import RequestTemplates, compile_request_templates
 from z6.errors import ConfigError
 from z6.scenario import Scenario
 
@@ -80,6 +81,12 @@ class Plan:
     original_latency_ticks: int = 0
     vu_id_step: int = 1
     original_last_tick: int = 0  # the seed profile: the original's run() stops after it (0: no limit)
+    # dynamic requests (docs/templates.md): the compiled templates and data files, and
+    # the fewest rows of a pick = "unique" file with the run's VU count (a VU's
+    # iterations stop where its next row would be past the end; 0: no such file)
+    templates: Optional[RequestTemplates] = None
+    unique_rows: int = 0
+    unique_vus: int = 0
 
     @property
     def n_vus(self) -> int:
@@ -272,6 +279,9 @@ def compile_plan(
     sim = scenario.simulation if mode == "simulate" else None
     index = {r.name: i for i, r in enumerate(requests)}
     steps = scenario.sequence.steps if scenario.sequence else ()
+    pass_len = sum(s.repeat for s in steps) if steps else 1
+    templates = compile_request_templates(scenario, total_vus=int(spawn.shape[0]), pass_len=pass_len)
+    unique = [t.n_rows for t in templates.data if t.pick == "unique"] if templates else []
     return Plan(
         profile=z6core.PROFILE_DEFAULT,
         seed=runtime.prng_seed if seed is None else seed,
@@ -296,4 +306,7 @@ def compile_plan(
         graceful_ns=graceful_ns,
         end_tick=end_tick,
         mode=mode,
+        templates=templates,
+        unique_rows=min(unique) if unique else 0,
+        unique_vus=int(spawn.shape[0]) if unique else 0,
     )

@@ -73,10 +73,21 @@ class RunDirectory:
         except OSError as exc:
             raise io_error(f"run directory {self.path}: cannot create it", exc) from None
         self.scenario = scenario
+        self.target_templates = None  # the live target's WireTemplates, set by run_scenario when it has some
         self.plan = plan
         header = make_header(scenario, plan, vus_override=vus_override, duration_override_s=duration_override_s)
         self.writer = EventLogWriter(self.path, header)
         self.log_path: Optional[Path] = None
+
+    def _request_digests(self, result: RunResult) -> Optional[dict]:
+        # The footer's record of rendered requests, with the Host and User-Agent
+        # they were rendered with (a built-in target's port is chosen per run).
+        digests = result.stats.request_digests
+        wire = self.target_templates
+        if digests is None or wire is None:
+            return None
+        return {"authority": wire.authority.decode("latin-1"), "user_agent": wire.user_agent.decode("ascii"),
+                "digests": digests}
 
     def finish(self, result: RunResult, *, html: bool = False) -> Path:
         """Seal the log, then write the scenario copy, summary.json and report.html.
@@ -103,7 +114,7 @@ class RunDirectory:
                     self.writer.flush()  # written by the writer's thread: its error surfaces here
                 except RunError:
                     pass  # the footer may still fit; the verdicts are rebuilt from the header
-            self.log_path = self.writer.finish(result.status)
+            self.log_path = self.writer.finish(result.status, request_digests=self._request_digests(result))
             # summary.json carries the footer's figure, so a summary rebuilt from the log agrees.
             result = dataclasses.replace(result, stats=dataclasses.replace(
                 result.stats, writer_stalled_s=self.writer.stalled_s))

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from z6.analysis import with_live_warnings
+from z6.analysis import RowsRunOut, with_live_warnings, with_rows_note
 from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
@@ -38,7 +38,8 @@ def _schedule_max_vus(scenario, vus: Optional[int]) -> int:
 
 
 @contextlib.contextmanager
-def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Iterator[LiveTarget]:
+def _live_target(scenario, vus: Optional[int], distributed: bool = False,
+                 templates=None) -> Iterator[LiveTarget]:
     # Descriptors first: a run that cannot open its sockets fails before any
     # traffic. (Shards of a distributed run check their own share.)
     if not distributed:
@@ -46,10 +47,10 @@ def _live_target(scenario, vus: Optional[int], distributed: bool = False) -> Ite
     if scenario.target.builtin:
         with BuiltinTarget(tls=scenario.target.tls) as server:
             # Over HTTPS the run trusts the certificate the server made at start.
-            yield check_reachable(resolve_target(scenario, server.base_url, ca_file=server.ca_file),
-                                  scenario.source)
+            yield check_reachable(resolve_target(scenario, server.base_url, ca_file=server.ca_file,
+                                                 templates=templates), scenario.source)
     else:
-        yield check_reachable(resolve_target(scenario), scenario.source)
+        yield check_reachable(resolve_target(scenario, templates=templates), scenario.source)
 
 
 def check_scenario(
@@ -136,6 +137,7 @@ def execute_run(
     outputs: Optional[RunDirectory] = None
     scale_out: Optional[ScaleOut] = None
     distributed = workers is not None or cluster is not None
+    rows = RowsRunOut(plan)
 
     def run(target: Optional[LiveTarget], backend: Optional[Backend]) -> tuple[SummaryBuilder, RunStats]:
         # The run directory is made only now, once the target answered: a run
@@ -143,13 +145,16 @@ def execute_run(
         nonlocal outputs
         if out_dir is not None:
             outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
+            outputs.target_templates = target.templates if target is not None else None
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
-                                 request_bytes=[len(w) for w in target.requests] if target else None,
+                                 # templated requests vary in size: their bytes are not counted
+                                 request_bytes=([len(w) for w in target.requests]
+                                                if target and target.templates is None else None),
                                  think_ms=mean_think_ms(scenario.think_time))
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
         feed = _locked(builder, hooks.lock) if hooks.lock is not None else builder
-        sinks = [feed, *([outputs.writer] if outputs else []), *consumers, *hooks.taps]
+        sinks = [feed, rows, *([outputs.writer] if outputs else []), *consumers, *hooks.taps]
         watch = _both(progress, hooks.on_progress)
         if backend is None:
             stats = run_plan(plan, sinks, progress=watch, target=target, stop=hooks.stop)
@@ -174,7 +179,7 @@ def execute_run(
                     raise ConfigError(f"{scenario.source}: target.builtin: the built-in target listens on "
                                       f"127.0.0.1 of this machine, which workers of the cluster at {backend.address} "
                                       "cannot reach; point target.base_url at a real server, or use --workers")
-                target = stack.enter_context(_live_target(scenario, vus, distributed))
+                target = stack.enter_context(_live_target(scenario, vus, distributed, plan.templates))
             builder, stats = run(target, backend)
     except BaseException as exc:
         if outputs is None:
@@ -198,6 +203,7 @@ def execute_run(
     summary = builder.finish()
     stalled_s = outputs.writer.stalled_s if outputs else 0.0
     summary = with_live_warnings(summary, scenario, plan.mode, stalled_s)
+    summary = with_rows_note(summary, rows)
     stats = dataclasses.replace(stats, writer_stalled_s=stalled_s)
     missed, offered = hooks.chunks_missed()
     if missed:

@@ -21,6 +21,8 @@ from z6.errors import ScenarioError
 from z6.scenario._load import load_scenario, parse_scenario
 from z6.scenario._types import (
     MAX_BODY_BYTES,
+    MAX_DATA_FILES,
+    DataSource,
     MAX_NESTING,
     MAX_REQUESTS,
     MAX_SCENARIO_BYTES,
@@ -49,6 +51,8 @@ from z6.scenario._types import (
 )
 
 __all__ = [
+    "MAX_DATA_FILES",
+    "DataSource",
     "load_scenario",
     "parse_scenario",
     "ScenarioError",

@@ -37,6 +37,7 @@ from pydantic import (
 
 from z6.scenario._messages import Problem, Violations, problems_from_validation_error, render_number, render_value
 from z6.scenario._types import (
+    MAX_DATA_FILES,
     MAX_REQUESTS,
     MAX_SCHEDULE_STEPS,
     MAX_SEQUENCE_STEPS,
@@ -50,6 +51,7 @@ __all__ = [
     "RuntimeModel",
     "TargetModel",
     "RequestModel",
+    "DataModel",
     "ConstantScheduleModel",
     "RampScheduleModel",
     "SpikeScheduleModel",
@@ -145,6 +147,7 @@ class DocumentModel(_Table):
     sequence: Optional[dict[str, Any]] = None
     assertions: Optional[dict[str, Any]] = None
     simulation: Optional[dict[str, Any]] = None
+    data: Optional[Annotated[list[dict[str, Any]], Field(max_length=MAX_DATA_FILES)]] = None
 
 
 # --- [metadata] -------------------------------------------------------------
@@ -352,8 +355,17 @@ class RequestModel(_Table):
     body_file: Optional[Annotated[str, Field(min_length=1)]] = None
     timeout_ms: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)] = 30_000.0
     weight: Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False), AfterValidator(_check_weight)] = 1.0
+    # body_file's contents are a template only when asked (a file may hold "${" as data)
+    template: bool = False
 
     _exclusive = (("body", "body_file", "they are mutually exclusive"),)
+
+    @model_validator(mode="after")
+    def _template_needs_body_file(self) -> RequestModel:
+        if "template" in self.model_fields_set and self.body_file is None:
+            raise Violations([(("template",), "applies to body_file only (path, headers and body are always "
+                                              f"templates), got {render_value(self.template)} without body_file")])
+        return self
 
     @field_validator("headers")
     @classmethod
@@ -371,6 +383,31 @@ class RequestModel(_Table):
                                           f"got {render_value(value)}"))
         _raise_if(problems)
         return headers
+
+
+# --- [[data]] ---------------------------------------------------------------
+
+_DATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_data_name(name: str) -> str:
+    if not _DATA_NAME.fullmatch(name):
+        raise ValueError(f"must be a name of letters, digits and _ (not starting with a digit), got {render_value(name)}")
+    return name
+
+
+def _check_delimiter(delimiter: str) -> str:
+    if len(delimiter) != 1 or delimiter in "\r\n\"" or not delimiter.isprintable() and delimiter != "\t":
+        raise ValueError(f"must be one character other than a quote, CR or LF, got {render_value(delimiter)}")
+    return delimiter
+
+
+class DataModel(_Table):
+    name: Annotated[str, AfterValidator(_check_data_name)]
+    file: Annotated[str, Field(min_length=1)]
+    format: Optional[Literal["csv", "jsonl"]] = None  # default: from the file's extension
+    delimiter: Optional[Annotated[str, AfterValidator(_check_delimiter)]] = None
+    pick: Literal["per_vu", "sequential", "unique", "random"] = "per_vu"
 
 
 # --- [schedule] -------------------------------------------------------------

@@ -39,6 +39,7 @@ from z6.scenario._model import (
     ConstantLatencyModel,
     ConstantScheduleModel,
     ConstantThinkModel,
+    DataModel,
     DocumentModel,
     ExponentialLatencyModel,
     ExponentialThinkModel,
@@ -60,6 +61,7 @@ from z6.scenario._types import (
     MAX_REQUESTS,
     Assertions,
     ConstantSchedule,
+    DataSource,
     LatencyModel,
     Metadata,
     RampSchedule,
@@ -268,6 +270,7 @@ def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[
                 headers=tuple(model.headers.items()),
                 body=body,
                 body_file=body_file,
+                template=model.template,
                 timeout_ms=model.timeout_ms,
                 weight=model.weight,
             )
@@ -279,6 +282,52 @@ def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[
         problems.add(("requests",), f"the sum of the weights must be > 0, got {render_number(total)}")
         return None, names
     return resolved, names
+
+
+_DATA_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _data(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[DataSource, ...] | None:
+    """The [[data]] tables: names unique, the file a regular file, its format known."""
+    found: list[DataSource] = []
+    seen: dict[str, int] = {}
+    ok = True
+    for index, item in enumerate(raw):
+        loc = ("data", index)
+        if not isinstance(item, dict):
+            problems.add(loc, f"must be a table, got {render_value(item)}")
+            ok = False
+            continue
+        model = problems.validate(DataModel, item, loc)
+        if model is None:
+            ok = False
+            continue
+        if model.name in seen:
+            problems.add(loc + ("name",), f"must be unique, got {render_value(model.name)} (also the name of "
+                                          f"data[{seen[model.name]}])")
+            ok = False
+            continue
+        seen[model.name] = index
+        path = os.path.abspath(os.path.join(base_dir, model.file))
+        if not os.path.isfile(path):
+            what = "is a directory" if os.path.isdir(path) else "no such file"
+            problems.add(loc + ("file",), f"{what}: {render_value(model.file)} (resolved to {path})")
+            ok = False
+            continue
+        fmt = model.format or _DATA_FORMATS.get(os.path.splitext(path)[1].lower())
+        if fmt is None:
+            problems.add(loc + ("format",), "required key is missing: the file's extension is none of .csv, .tsv, "
+                                            f".jsonl, .ndjson (set format = \"csv\" or \"jsonl\"), got {render_value(model.file)}")
+            ok = False
+            continue
+        if fmt == "jsonl" and model.delimiter is not None:
+            problems.add(loc + ("delimiter",), f"applies to CSV files only, got {render_value(model.delimiter)}")
+            ok = False
+            continue
+        default_delimiter = "\t" if path.lower().endswith(".tsv") else ","
+        found.append(DataSource(name=model.name, path=path, format=fmt,
+                                delimiter=model.delimiter or default_delimiter, pick=model.pick))
+    return tuple(found) if ok else None
 
 
 def _schedule(problems: _Problems, model: BaseModel, runtime: RuntimeModel) -> Schedule | None:
@@ -519,6 +568,11 @@ def resolve_document(
 
     target_resolved = _target(problems, target, base_dir) if target is not None else None
 
+    data_sources: tuple[DataSource, ...] | None = ()
+    data_raw = data.get("data")
+    if isinstance(data_raw, list):
+        data_sources = _data(problems, data_raw, base_dir)
+
     if problems.items:
         raise ScenarioError([ScenarioProblem.at(source, render_path(loc), message) for loc, message in problems.items])
 
@@ -551,4 +605,5 @@ def resolve_document(
         sequence=sequence,
         assertions=assertions,
         simulation=simulation,
+        data=data_sources or (),
     )

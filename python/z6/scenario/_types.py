@@ -25,6 +25,8 @@ __all__ = [
     "MAX_SCHEDULE_STEPS",
     "MAX_SEQUENCE_STEPS",
     "MIN_POSITIVE_WEIGHT",
+    "MAX_DATA_FILES",
+    "DataSource",
     "Metadata",
     "Runtime",
     "Target",
@@ -57,6 +59,8 @@ MAX_SCENARIO_BYTES = 16 * 1024 * 1024
 # Arrays and inline tables nested deeper than this are refused before parsing
 # (the TOML parser recurses once per level).
 MAX_NESTING = 64
+# [[data]] tables a scenario may declare (each is one row slot per VU in the core).
+MAX_DATA_FILES = 64
 MAX_SCHEDULE_STEPS = 10_000
 MAX_SEQUENCE_STEPS = 65_534
 # Weights are scaled by 1e6 and rounded when the plan is compiled; a positive
@@ -112,8 +116,21 @@ class Request:
     headers: tuple[tuple[str, str], ...] = ()  # in file order
     body: bytes | None = None  # `body` (UTF-8) or the contents of `body_file`
     body_file: str | None = None  # absolute path when the body came from a file
+    template: bool = False  # body_file's contents are a template (docs/scenario.md, "Templates")
     timeout_ms: float = 30_000.0
     weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSource:
+    """One ``[[data]]`` table: a CSV (header row) or JSON Lines file of rows that
+    templates read as ``${data.NAME.COLUMN}``. The file is read by `z6.plan`."""
+
+    name: str
+    path: str  # absolute
+    format: str  # "csv" or "jsonl"
+    delimiter: str  # CSV only
+    pick: str  # "per_vu", "sequential", "unique", "random"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,6 +296,7 @@ class Scenario:
     sequence: RequestSequence | None
     assertions: Assertions
     simulation: Simulation | None
+    data: tuple[DataSource, ...] = ()  # [[data]] files, in file order (read by z6.plan)
 
     @property
     def simulated(self) -> bool:

@@ -1,0 +1,98 @@
+"""Dynamic requests: the scenario's data files loaded and its templates compiled,
+once, into what a plan carries (`RequestTemplates`) and what caps VUs
+(``unique_rows``).
+
+A request is templated when its path, a header value or its body (a
+``body_file`` only with ``template = true``) holds an expression or ``$$``; the
+others are sent pre-serialised as before. The live target turns these into the
+core's flat tables (`z6.live.wire_templates`), adding the Host and User-Agent
+lines it alone knows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+from z6.errors import ConfigError
+from z6.plan._datafiles import DataTable, load_data
+from z6.plan._templates import DataColumns, Segment, compile_template, has_template
+
+__all__ = ["RequestTemplate", "RequestTemplates", "compile_request_templates"]
+
+
+@dataclass(frozen=True)
+class RequestTemplate:
+    """One request's parts as segments (None: that part is a plain literal)."""
+
+    templated: bool
+    path: tuple[Segment, ...]
+    headers: tuple[tuple[str, tuple[Segment, ...]], ...]
+    body: Optional[tuple[Segment, ...]]
+
+
+@dataclass(frozen=True, eq=False)
+class RequestTemplates:
+    """The compiled templates of a plan's requests and the data files they read."""
+
+    requests: tuple[RequestTemplate, ...]
+    data: tuple[DataTable, ...]
+    total_vus: int  # the whole run's VU count (a shard keeps it): the row formulas' VUs
+    pass_len: int  # requests per iteration
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def any_templated(self) -> bool:
+        return any(r.templated for r in self.requests)
+
+
+def _literal(text: str) -> tuple[Segment, ...]:
+    return (("literal", text.encode("utf-8")),) if text else ()
+
+
+def _body_text(request, where: str) -> str:
+    try:
+        return request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raw = request.body
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{where}: a template = true body_file must be UTF-8: {request.body_file}:{line}:{column}: "
+                          f"byte 0x{raw[exc.start]:02x}") from None
+
+
+def compile_request_templates(scenario, total_vus: int, pass_len: int,
+                              env: Optional[Mapping[str, str]] = None) -> Optional[RequestTemplates]:
+    """Load ``scenario``'s data files and compile its templates; None when the
+    scenario has neither. ConfigError (exit 2) names the file or key, the line
+    and column, and what is wrong."""
+    src = scenario.source
+    env = os.environ if env is None else env
+    if not scenario.data and not any(
+            has_template(r.path) or any(has_template(v) for _, v in r.headers)
+            or (r.body is not None and (r.template or r.body_file is None) and b"$" in r.body)
+            for r in scenario.requests):
+        return None
+    tables = tuple(load_data(source, f"{src}: data[{i}] ({source.name})") for i, source in enumerate(scenario.data))
+    columns = {t.name: DataColumns(i, t.columns, t.path) for i, t in enumerate(tables)}
+    compiled = []
+    for i, r in enumerate(scenario.requests):
+        where = f"{src}: requests[{i}]"
+        path = compile_template(r.path, f"{where}.path", "path", columns, env)
+        headers = tuple((name, compile_template(value, f"{where}.headers.{name}", "header", columns, env))
+                        for name, value in r.headers)
+        templated = has_template(r.path) or any(has_template(v) for _, v in r.headers)
+        body = None
+        if r.body is not None:
+            if r.body_file is None or r.template:
+                text = _body_text(r, f"{where}.body_file")
+                key = "body_file" if r.body_file is not None else "body"
+                body = compile_template(text, f"{where}.{key}", "body", columns, env)
+                templated = templated or has_template(text)
+            else:
+                body = (("literal", r.body),) if r.body else ()
+        compiled.append(RequestTemplate(templated=templated, path=path, headers=headers, body=body))
+    warnings = tuple(w for t in tables for w in t.warnings)
+    return RequestTemplates(requests=tuple(compiled), data=tables, total_vus=total_vus, pass_len=pass_len,
+                            warnings=warnings)

@@ -1,0 +1,73 @@
+"""A capture server of the tests' own: raw sockets, every request's exact bytes
+recorded, each answered 200 with an empty body on a keep-alive connection."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class CaptureServer:
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(256)
+        self.port = self.sock.getsockname()[1]
+        self.requests: list[bytes] = []
+        self.raw: list[bytes] = []  # every connection's whole input, for "no CR/LF injected" checks
+        self._lock = threading.Lock()
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = b""
+        seen = bytearray()
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                seen += data
+                buf += data
+                while b"\r\n\r\n" in buf:
+                    head, rest = buf.split(b"\r\n\r\n", 1)
+                    length = 0
+                    for line in head.split(b"\r\n")[1:]:
+                        name, _, value = line.partition(b":")
+                        if name.strip().lower() == b"content-length":
+                            length = int(value.strip())
+                    if len(rest) < length:
+                        break
+                    request, buf = head + b"\r\n\r\n" + rest[:length], rest[length:]
+                    with self._lock:
+                        self.requests.append(request)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        with self._lock:
+            self.raw.append(bytes(seen))
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+    def __enter__(self) -> "CaptureServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
