@@ -12,7 +12,7 @@ run of ``--vus`` VUs for ``--seconds``:
   with ``await z6.start(...)`` and once calling ``run_scenario`` in the coroutine
   (which blocks the loop): the ticker's worst gap;
 * ``stop``: from ``stop()`` on another thread to the result, live and simulated;
-* ``stats()``: the time one call takes, mid-run (simulated, exact percentiles).
+* ``stats()``: the time one call takes, mid-run (simulated; the core's snapshot).
 
 Nothing is asserted.
 
