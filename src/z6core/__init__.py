@@ -1,6 +1,6 @@
 """z6core: the compiled core of z6 (Cython over fixed C structs).
 
-Public surface: the simulated `Engine`, the live HTTP driver `LiveEngine` (and
+Public surface: the simulated `Engine` (and `OpenEngine`, for arrival-rate plans), the live HTTP driver `LiveEngine` (and
 `expected_requests`, a live VU's request sequence), the event and VU dtypes read
 off the C structs, the outcome rule (`OUTCOME_KINDS`, `FAILURE_STATUS_MIN`,
 `outcome_mask`, `failed_mask`), the HDR histograms, and the PRNG helpers used by
@@ -17,6 +17,7 @@ from z6core._engine import (
     VU_DTYPE,
     Engine,
 )
+from z6core._open import ARRIVALS_CONSTANT, ARRIVALS_POISSON, OpenEngine
 from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
 from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
 from z6core._live import OPENSSL_VERSION, POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
@@ -42,6 +43,9 @@ sample_seed_f32 = sample_original_f32
 
 __all__ = [
     "Engine",
+    "OpenEngine",
+    "ARRIVALS_CONSTANT",
+    "ARRIVALS_POISSON",
     "LiveEngine",
     "HdrHistogram",
     "RequestHistograms",

@@ -46,6 +46,7 @@ from z6.events import FAILURE_STATUS_MIN, ErrorCode, EventKind, outcome_mask
 from z6.metrics._distribution import Distribution
 from z6.metrics._lag import LAG_MIN_SAMPLES, LagRecorder, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyRecorder
+from z6.metrics._open_model import OpenModelRecorder, OpenModelStats
 from z6.metrics._percentile import LatencyStats
 from z6.metrics._timeseries import TimeSeries, TimeSeriesBuilder
 from z6core import DEFAULT_HIGHEST_NS
@@ -153,6 +154,7 @@ class Summary:
     warnings: tuple[str, ...] = ()
     percentile_method: str = "exact"   # "exact" or "hdr": see the module docstring
     connections: Optional[ConnectionStats] = None   # live runs that opened connections
+    open_model: Optional[OpenModelStats] = None     # arrival-rate runs: drops, response time
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +172,7 @@ class Summary:
             "latency_distribution": self.distribution.to_dict(),
             "warnings": list(self.warnings),
             "connections": self.connections.to_dict() if self.connections is not None else None,
+            **({"open_model": self.open_model.to_dict()} if self.open_model is not None else {}),
         }
 
 
@@ -195,11 +198,14 @@ class SummaryBuilder:
     to HDR histograms (module docstring); 0 uses histograms from the first response.
     ``think_ms`` is the scenario's mean think time (`z6.metrics.mean_think_ms`): the
     schedule-lag warning weighs the lag against think time plus latency.
+    ``open_model``, for an arrival-rate run, is the requests one iteration issues
+    (`z6.metrics.iteration_requests(plan)`): the summary then also counts dropped
+    iterations and response time from the intended start (`z6.metrics._open_model`).
     """
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
                  request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT,
-                 think_ms: float = 0.0) -> None:
+                 think_ms: float = 0.0, open_model: Optional[int] = None) -> None:
         if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
             raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
@@ -223,6 +229,8 @@ class SummaryBuilder:
         self._conn_tls = [0, 0]     # full, resumed
         self._conn_ns_sum = 0
         self._conn_ns_max = 0
+        # The open model's own figures, kept apart (one hook here, one in finish()).
+        self._open = OpenModelRecorder(self.exact_limit, open_model) if open_model is not None else None
 
     @property
     def percentile_method(self) -> str:
@@ -257,6 +265,8 @@ class SummaryBuilder:
             if self.exact_values_kept + incoming > self.exact_limit:
                 self._switch_to_histograms()
         self._lag(chunk)
+        if self._open is not None:
+            self._open(chunk)
         self._events += int(chunk.size)
         if self._first_tick is None:
             self._first_tick = int(chunk["tick"][0])
@@ -359,6 +369,7 @@ class SummaryBuilder:
                 opened=self._conn_opened, tls_full=self._conn_tls[0], tls_resumed=self._conn_tls[1],
                 connect_ms_mean=self._conn_ns_sum / self._conn_opened / 1e6, connect_ms_max=self._conn_ns_max / 1e6,
             ) if self._conn_opened else None,
+            open_model=self._open.finish() if self._open is not None else None,
         )
 
     def _clamped_warning(self, clamped_latencies: int) -> Optional[str]:

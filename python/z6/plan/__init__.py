@@ -2,10 +2,12 @@
 
 * `_compile`: `compile_plan` -> `Plan` (ticks, integer weights, activations);
 * `_activations`: a schedule's per-VU activation windows;
+* `_arrivals`: an arrival-rate schedule's rate curve (the open model);
 * `_original`: the seed-compatibility profile (the original engine's semantics).
 """
 
+from z6.plan._arrivals import ArrivalPlan, expected_arrivals
 from z6.plan._compile import WEIGHT_SCALE, Plan, compile_plan, integer_weights
 from z6.plan._original import original_profile_plan, seed_profile_plan
 
-__all__ = ["Plan", "compile_plan", "original_profile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]
+__all__ = ["Plan", "ArrivalPlan", "expected_arrivals", "compile_plan", "original_profile_plan", "seed_profile_plan", "integer_weights", "WEIGHT_SCALE"]

@@ -23,11 +23,12 @@ import numpy as np
 
 import z6core
 from z6.plan._activations import constant_activations, ramp_activations, stepped_activations
+from z6.plan._arrivals import ArrivalPlan, arrival_plan
 from z6.errors import ConfigError
-from z6.scenario import Scenario
+from z6.scenario import ARRIVAL_SCHEDULES, Scenario
 
 
-__all__ = ["Plan", "compile_plan", "integer_weights", "WEIGHT_SCALE", "U64_MAX"]
+__all__ = ["Plan", "ArrivalPlan", "compile_plan", "integer_weights", "WEIGHT_SCALE", "U64_MAX"]
 
 WEIGHT_SCALE = 1_000_000
 NS_PER_MS = 1_000_000
@@ -80,6 +81,9 @@ class Plan:
     original_latency_ticks: int = 0
     vu_id_step: int = 1
     original_last_tick: int = 0  # the seed profile: the original's run() stops after it (0: no limit)
+    # An arrival-rate schedule (the open model, run by z6core.OpenEngine): the rate
+    # curve and the pool; the VU table above (all spawn 0, stop at the end) is max_vus.
+    arrivals: Optional[ArrivalPlan] = None
 
     @property
     def n_vus(self) -> int:
@@ -95,6 +99,9 @@ class Plan:
         modelled ``capacity``: the shared server queue couples all VUs, so it
         cannot be split.
         """
+        if self.arrivals is not None:
+            raise ConfigError("an arrival-rate schedule cannot be split over workers in this version: run it "
+                              "in one process (no --workers)")
         if self.capacity:
             raise ConfigError("a plan with simulation.capacity cannot be split: the modelled server queue is shared by all VUs")
         if self.profile == z6core.PROFILE_ORIGINAL:
@@ -213,6 +220,61 @@ def _latency(latency, src: str) -> tuple[int, float, float]:
     return (z6core.DIST_LOGNORMAL, mu, sigma)
 
 
+def _request_arrays(scenario: Scenario, src: str) -> dict:
+    # The request table and the sequence, as every plan has them.
+    requests = scenario.requests
+    index = {r.name: i for i, r in enumerate(requests)}
+    steps = scenario.sequence.steps if scenario.sequence else ()
+    return dict(
+        request_names=tuple(r.name for r in requests),
+        cum_weights=np.cumsum(integer_weights([r.weight for r in requests], f"{src}: requests"), dtype=np.uint64),
+        timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
+        step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
+        step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
+    )
+
+
+def _compile_open(scenario: Scenario, schedule, mode: str, seed: Optional[int]) -> Plan:
+    # An arrival-rate schedule: the pool is the VU table (max_vus entries, all
+    # from tick 0 to the schedule's end); the arrivals are the rate curve.
+    src = scenario.source
+    if mode != "simulate":
+        raise ConfigError(f'{src}: schedule.type = "{schedule.type}" runs against the modelled target only in '
+                          "this version (live runs of the open model are not built yet): add a [simulation] "
+                          "section")
+    runtime = scenario.runtime
+    sim = scenario.simulation
+    assert sim is not None
+    tick_ns = max(1, round(runtime.tick_ms * NS_PER_MS))
+    arrivals = arrival_plan(schedule, src)
+    end_ns = arrivals.end_ns
+    if end_ns < tick_ns:
+        raise ConfigError(f"{src}: schedule: the schedule must last at least one tick ({runtime.tick_ms} ms)")
+    graceful_ns = _checked_ns(runtime.graceful_stop_s, NS_PER_S, f"{src}: runtime.graceful_stop_seconds",
+                              CLOCK_LIMIT_NS)
+    return Plan(
+        profile=z6core.PROFILE_DEFAULT,
+        seed=runtime.prng_seed if seed is None else seed,
+        tick_ns=tick_ns,
+        first_vu_id=1,
+        spawn_tick=np.zeros(schedule.max_vus, dtype=np.uint64),
+        stop_ns=np.full(schedule.max_vus, end_ns, dtype=np.uint64),
+        iterations=0,
+        **_request_arrays(scenario, src),
+        think=(z6core.DIST_CONSTANT, 0.0, 0.0),  # arrivals set the pace (think_time is refused)
+        latency=_latency(sim.latency, src),
+        error_rate=sim.error_rate,
+        status_codes=np.array([code for code, _ in sim.status_codes], dtype=np.uint16),
+        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes"),
+                             dtype=np.uint64),
+        capacity=sim.capacity or 0,
+        graceful_ns=graceful_ns,
+        end_tick=-(-end_ns // tick_ns),
+        mode=mode,
+        arrivals=arrivals,
+    )
+
+
 def compile_plan(
     scenario: Scenario,
     *,
@@ -251,6 +313,8 @@ def compile_plan(
         )
     if seed is not None and not 0 <= seed < 2**64:
         raise ConfigError(f"--seed must be between 0 and 2**64-1, got {seed}")
+    if schedule.type in ARRIVAL_SCHEDULES:
+        return _compile_open(scenario, schedule, mode, seed)
 
     if runtime.iterations is not None and runtime.iterations >= z6core.ITER_UNLIMITED:
         raise ConfigError(f"{src}: runtime.iterations: must be below {z6core.ITER_UNLIMITED}, got {runtime.iterations}")
@@ -268,10 +332,7 @@ def compile_plan(
     graceful_ns = _checked_ns(runtime.graceful_stop_s, NS_PER_S, f"{src}: runtime.graceful_stop_seconds",
                               CLOCK_LIMIT_NS)
 
-    requests = scenario.requests
     sim = scenario.simulation if mode == "simulate" else None
-    index = {r.name: i for i, r in enumerate(requests)}
-    steps = scenario.sequence.steps if scenario.sequence else ()
     return Plan(
         profile=z6core.PROFILE_DEFAULT,
         seed=runtime.prng_seed if seed is None else seed,
@@ -280,11 +341,7 @@ def compile_plan(
         spawn_tick=spawn,
         stop_ns=stop_ns,
         iterations=runtime.iterations or 0,
-        request_names=tuple(r.name for r in requests),
-        cum_weights=np.cumsum(integer_weights([r.weight for r in requests], f"{src}: requests"), dtype=np.uint64),
-        timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
-        step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
-        step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
+        **_request_arrays(scenario, src),
         think=_think(scenario.think_time, src),
         # A live plan has no modelled server: the real one answers.
         latency=_latency(sim.latency, src) if sim else (z6core.DIST_CONSTANT, 0.0, 0.0),

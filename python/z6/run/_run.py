@@ -17,7 +17,7 @@ from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
 from z6.live import LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request
-from z6.metrics import SummaryBuilder, mean_think_ms
+from z6.metrics import SummaryBuilder, iteration_requests, mean_think_ms
 from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
 from z6.run._directory import RunDirectory
@@ -119,7 +119,7 @@ def run_scenario(
             outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
                                  request_bytes=[len(w) for w in target.requests] if target else None,
-                                 think_ms=mean_think_ms(scenario.think_time))
+                                 think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan))
         sinks = [builder, *([outputs.writer] if outputs else []), *consumers]
         if backend is None:
             stats = run_plan(plan, sinks, progress=progress, target=target)
