@@ -42,6 +42,7 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
 from z6core._lifecycle cimport sat_add, vu_after_outcome, vu_next_request, vu_set_state, write_event
 from z6core._plan cimport PROF_DEFAULT, PlanArrays, checked_out, plan_t
+from z6core._pool cimport pool_pop, pool_push
 from z6core._prng cimport xs_float
 
 __all__ = ["OpenEngine", "ARRIVALS_CONSTANT", "ARRIVALS_POISSON"]
@@ -76,6 +77,63 @@ cdef int compare_u64(const void* a, const void* b) noexcept nogil:
     return (x > y) - (x < y)
 
 
+cdef class ArrivalArrays:
+    """``ArrivalArrays(plan)``: ``plan.arrivals`` (`z6.plan.ArrivalPlan`) checked
+    and held as the C `arrival_schedule_t` both engines read.
+
+    Rules: kind constant or poisson; n >= 1 segments with n + 1 ``start_ns``
+    from 0, increasing, ending by the clock's horizon; rates finite and >= 0
+    with at least one arrival expected; ``pool_vus`` between 1 and the plan's
+    VU count (``max_vus``); every VU spawning at 0 and stopping at the end.
+    """
+
+    def __init__(self, plan):
+        cdef Py_ssize_t i, n
+        self._keep = []
+        spec = getattr(plan, "arrivals", None)
+        if spec is None:
+            raise ValueError("plan.arrivals is missing: not an arrival-rate plan")
+        kind = int(spec.kind)
+        if kind not in (KIND_CONSTANT, KIND_POISSON):
+            raise ValueError(f"plan.arrivals.kind must be {KIND_CONSTANT} (constant) or "
+                             f"{KIND_POISSON} (poisson), got {kind}")
+        starts = np.ascontiguousarray(spec.start_ns, dtype=np.uint64)
+        rate0 = np.ascontiguousarray(spec.rate0, dtype=np.float64)
+        rate1 = np.ascontiguousarray(spec.rate1, dtype=np.float64)
+        n = rate0.shape[0]
+        if n < 1 or rate1.shape[0] != n or starts.shape[0] != n + 1:
+            raise ValueError("plan.arrivals: need n >= 1 segments: n + 1 start_ns, n rate0 and n rate1 entries")
+        if starts[0] != 0 or np.any(np.diff(starts.astype(np.int64)) <= 0):
+            raise ValueError("plan.arrivals.start_ns must start at 0 and increase")
+        if int(starts[n]) > Z6_CLOCK_LIMIT_NS:
+            raise ValueError(f"plan.arrivals: the schedule must end by {Z6_CLOCK_LIMIT_NS} ns")
+        if not (np.all(np.isfinite(rate0)) and np.all(np.isfinite(rate1))
+                and np.all(rate0 >= 0) and np.all(rate1 >= 0)):
+            raise ValueError("plan.arrivals: rates must be finite and >= 0")
+        level0 = np.zeros(n + 1, dtype=np.float64)
+        for i in range(n):
+            level0[i + 1] = level0[i] + 0.5 * (rate0[i] + rate1[i]) * (<double>(starts[i + 1] - starts[i]) * 1e-9)
+        if not level0[n] > 0:
+            raise ValueError("plan.arrivals: the schedule must expect at least one arrival (every rate is 0)")
+        n_vus = np.asarray(plan.spawn_tick).shape[0]
+        pool = int(spec.pool_vus)
+        if not 1 <= pool <= n_vus:
+            raise ValueError(f"plan.arrivals.pool_vus must be between 1 and the plan's {n_vus} VUs "
+                             f"(max_vus), got {pool}")
+        if np.any(np.asarray(plan.spawn_tick) != 0) or np.any(np.asarray(plan.stop_ns) != starts[n]):
+            raise ValueError("an arrival-rate plan's VUs (the pool) must all have spawn_tick 0 and stop_ns at "
+                             "the schedule's end")
+        self._keep.extend([starts, rate0, rate1, level0])
+        self.pool_vus = <uint32_t>pool
+        self.end_ns = starts[n]
+        self.s.kind = kind
+        self.s.n_segments = n
+        self.s.start_ns = <const uint64_t*>cnp_data(starts)
+        self.s.rate0 = <const double*>cnp_data(rate0)
+        self.s.rate1 = <const double*>cnp_data(rate1)
+        self.s.level0 = <const double*>cnp_data(level0)
+
+
 @cython.final
 cdef class OpenEngine:
     """Run an arrival-rate plan; hand events out chunk by chunk.
@@ -88,7 +146,7 @@ cdef class OpenEngine:
 
     cdef PlanArrays _plan_arrays
     cdef plan_t plan
-    cdef list _keep
+    cdef ArrivalArrays _arrivals      # owns the arrays `sched` points into
     cdef arrival_schedule_t sched
     cdef arrival_state_t arrivals
     cdef uint64_t next_arrival_ns
@@ -137,8 +195,10 @@ cdef class OpenEngine:
         self.plan = self._plan_arrays.p
         if self.plan.profile != PROF_DEFAULT:
             raise ValueError("an arrival-rate plan runs in the default profile only")
-        self._keep = []
-        self._load_arrivals(plan)
+        self._arrivals = ArrivalArrays(plan)
+        self.sched = self._arrivals.s
+        self.pool_vus = self._arrivals.pool_vus
+        self.end_ns = self._arrivals.end_ns
         self.n_vus = self.plan.n_vus
         self._vu_array = self._plan_arrays.vu_table()
         self.vus = <vu_t*>cnp_data(self._vu_array)
@@ -160,52 +220,6 @@ cdef class OpenEngine:
         self.next_arrival_ns = arrival_instant(&self.arrivals, &self.sched)
         if self.next_arrival_ns >= self.end_ns:
             self.next_arrival_ns = Z6_NO_ARRIVAL
-
-    cdef _load_arrivals(self, plan):
-        # The rate curve, checked: segment starts increasing from 0, finite
-        # non-negative rates, a positive expected total, a pool within the table.
-        cdef Py_ssize_t i, n
-        spec = getattr(plan, "arrivals", None)
-        if spec is None:
-            raise ValueError("plan.arrivals is missing: OpenEngine runs arrival-rate plans")
-        kind = int(spec.kind)
-        if kind not in (KIND_CONSTANT, KIND_POISSON):
-            raise ValueError(f"plan.arrivals.kind must be {KIND_CONSTANT} (constant) or "
-                             f"{KIND_POISSON} (poisson), got {kind}")
-        starts = np.ascontiguousarray(spec.start_ns, dtype=np.uint64)
-        rate0 = np.ascontiguousarray(spec.rate0, dtype=np.float64)
-        rate1 = np.ascontiguousarray(spec.rate1, dtype=np.float64)
-        n = rate0.shape[0]
-        if n < 1 or rate1.shape[0] != n or starts.shape[0] != n + 1:
-            raise ValueError("plan.arrivals: need n >= 1 segments: n + 1 start_ns, n rate0 and n rate1 entries")
-        if starts[0] != 0 or np.any(np.diff(starts.astype(np.int64)) <= 0):
-            raise ValueError("plan.arrivals.start_ns must start at 0 and increase")
-        if int(starts[n]) > Z6_CLOCK_LIMIT_NS:
-            raise ValueError(f"plan.arrivals: the schedule must end by {Z6_CLOCK_LIMIT_NS} ns")
-        if not (np.all(np.isfinite(rate0)) and np.all(np.isfinite(rate1))
-                and np.all(rate0 >= 0) and np.all(rate1 >= 0)):
-            raise ValueError("plan.arrivals: rates must be finite and >= 0")
-        level0 = np.zeros(n + 1, dtype=np.float64)
-        for i in range(n):
-            level0[i + 1] = level0[i] + 0.5 * (rate0[i] + rate1[i]) * (<double>(starts[i + 1] - starts[i]) * 1e-9)
-        if not level0[n] > 0:
-            raise ValueError("plan.arrivals: the schedule must expect at least one arrival (every rate is 0)")
-        pool = int(spec.pool_vus)
-        if not 1 <= pool <= self.plan.n_vus:
-            raise ValueError(f"plan.arrivals.pool_vus must be between 1 and the plan's {self.plan.n_vus} VUs "
-                             f"(max_vus), got {pool}")
-        if np.any(np.asarray(plan.spawn_tick) != 0) or np.any(np.asarray(plan.stop_ns) != starts[n]):
-            raise ValueError("an arrival-rate plan's VUs (the pool) must all have spawn_tick 0 and stop_ns at "
-                             "the schedule's end")
-        self._keep.extend([starts, rate0, rate1, level0])
-        self.pool_vus = <uint32_t>pool
-        self.end_ns = starts[n]
-        self.sched.kind = kind
-        self.sched.n_segments = n
-        self.sched.start_ns = <const uint64_t*>cnp_data(starts)
-        self.sched.rate0 = <const double*>cnp_data(rate0)
-        self.sched.rate1 = <const double*>cnp_data(rate1)
-        self.sched.level0 = <const double*>cnp_data(level0)
 
     def __dealloc__(self):
         free(self.free_heap)
@@ -488,36 +502,11 @@ cdef class OpenEngine:
 
     # ------------------------------------------------------------------ heaps
 
-    cdef void _free_push(self, uint32_t idx) noexcept nogil:
-        cdef Py_ssize_t i = self.free_n, parent
-        self.free_n += 1
-        while i > 0:
-            parent = (i - 1) >> 1
-            if self.free_heap[parent] <= idx:
-                break
-            self.free_heap[i] = self.free_heap[parent]
-            i = parent
-        self.free_heap[i] = idx
+    cdef inline void _free_push(self, uint32_t idx) noexcept nogil:
+        pool_push(self.free_heap, &self.free_n, idx)
 
-    cdef uint32_t _free_pop(self) noexcept nogil:
-        cdef uint32_t top = self.free_heap[0], last
-        cdef Py_ssize_t n, i = 0, child
-        self.free_n -= 1
-        n = self.free_n
-        if n:
-            last = self.free_heap[n]
-            while True:
-                child = 2 * i + 1
-                if child >= n:
-                    break
-                if child + 1 < n and self.free_heap[child + 1] < self.free_heap[child]:
-                    child += 1
-                if self.free_heap[child] >= last:
-                    break
-                self.free_heap[i] = self.free_heap[child]
-                i = child
-            self.free_heap[i] = last
-        return top
+    cdef inline uint32_t _free_pop(self) noexcept nogil:
+        return pool_pop(self.free_heap, &self.free_n)
 
     cdef void _busy_push(self, uint64_t due, uint32_t idx) noexcept nogil:
         cdef busy_t item

@@ -234,17 +234,24 @@ def _request_arrays(scenario: Scenario, src: str) -> dict:
     )
 
 
+def _model_arrays(sim, src: str) -> dict:
+    # The modelled server of a simulated plan; a live plan has none (the real one answers).
+    return dict(
+        latency=_latency(sim.latency, src) if sim else (z6core.DIST_CONSTANT, 0.0, 0.0),
+        error_rate=sim.error_rate if sim else 0.0,
+        status_codes=np.array([code for code, _ in sim.status_codes] if sim else [200], dtype=np.uint16),
+        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes")
+                             if sim else np.ones(1, np.uint64), dtype=np.uint64),
+        capacity=(sim.capacity or 0) if sim else 0,
+    )
+
+
 def _compile_open(scenario: Scenario, schedule, mode: str, seed: Optional[int]) -> Plan:
     # An arrival-rate schedule: the pool is the VU table (max_vus entries, all
     # from tick 0 to the schedule's end); the arrivals are the rate curve.
     src = scenario.source
-    if mode != "simulate":
-        raise ConfigError(f'{src}: schedule.type = "{schedule.type}" runs against the modelled target only in '
-                          "this version (live runs of the open model are not built yet): add a [simulation] "
-                          "section")
     runtime = scenario.runtime
-    sim = scenario.simulation
-    assert sim is not None
+    sim = scenario.simulation if mode == "simulate" else None
     tick_ns = max(1, round(runtime.tick_ms * NS_PER_MS))
     arrivals = arrival_plan(schedule, src)
     end_ns = arrivals.end_ns
@@ -262,12 +269,7 @@ def _compile_open(scenario: Scenario, schedule, mode: str, seed: Optional[int]) 
         iterations=0,
         **_request_arrays(scenario, src),
         think=(z6core.DIST_CONSTANT, 0.0, 0.0),  # arrivals set the pace (think_time is refused)
-        latency=_latency(sim.latency, src),
-        error_rate=sim.error_rate,
-        status_codes=np.array([code for code, _ in sim.status_codes], dtype=np.uint16),
-        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes"),
-                             dtype=np.uint64),
-        capacity=sim.capacity or 0,
+        **_model_arrays(sim, src),
         graceful_ns=graceful_ns,
         end_tick=-(-end_ns // tick_ns),
         mode=mode,
@@ -343,13 +345,7 @@ def compile_plan(
         iterations=runtime.iterations or 0,
         **_request_arrays(scenario, src),
         think=_think(scenario.think_time, src),
-        # A live plan has no modelled server: the real one answers.
-        latency=_latency(sim.latency, src) if sim else (z6core.DIST_CONSTANT, 0.0, 0.0),
-        error_rate=sim.error_rate if sim else 0.0,
-        status_codes=np.array([code for code, _ in sim.status_codes] if sim else [200], dtype=np.uint16),
-        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes")
-                             if sim else np.ones(1, np.uint64), dtype=np.uint64),
-        capacity=(sim.capacity or 0) if sim else 0,
+        **_model_arrays(sim, src),
         graceful_ns=graceful_ns,
         end_tick=end_tick,
         mode=mode,
