@@ -36,6 +36,7 @@ def run_live(text: str) -> tuple[z6.RunResult, np.ndarray]:
     return result, np.concatenate(chunks)
 
 
+@pytest.mark.slow
 def test_constant_rate_5000_for_10_s_reaches_nginx_evenly(nginx):
     # A pool large enough that a stall of the shared machine is absorbed, not dropped.
     schedule = 'type = "arrival_rate"\nrate = 5000\nduration_seconds = 10\nvus = 50\nmax_vus = 3000'
@@ -51,6 +52,7 @@ def test_constant_rate_5000_for_10_s_reaches_nginx_evenly(nginx):
     assert np.all(np.abs(per_second - 5000) <= 50), per_second.tolist()
 
 
+@pytest.mark.slow
 def test_a_full_pool_drops_what_it_cannot_serve(tmp_path):
     # 500 arrivals/s at a 50 ms route with 10 VUs: each VU serves one arrival per
     # 50 ms service plus the wait for the next arrival (half a 2 ms gap on average).
