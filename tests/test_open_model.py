@@ -324,3 +324,39 @@ def test_cli_run_and_replay_verify(tmp_path):
     verify = subprocess.run([sys.executable, "-m", "z6", "replay", "--verify", str(tmp_path / "run" / "events.z6log")],
                             capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0 and "MATCH" in verify.stdout, verify.stdout + verify.stderr
+
+
+def test_every_reader_of_a_log_takes_iteration_dropped(tmp_path):
+    # The run's log through the readers, the exporters and the reports.
+    import csv
+    import json as jsonlib
+    import jsonschema
+    from z6.report import load_schema
+    text = OPEN_TOML + '[simulation]\nlatency = { type = "constant", ms = 25 }\n'
+    text = text.replace("max_vus = 4", "max_vus = 2")
+    done = _cli(tmp_path, text, "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    log = str(tmp_path / "run" / "events.z6log")
+    document = jsonlib.loads((tmp_path / "run" / "summary.json").read_text())
+    jsonschema.validate(document, load_schema())
+    dropped = document["open_model"]["dropped_iterations"]
+    assert dropped > 0
+
+    def z6cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "z6", *args], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path)
+
+    exported = z6cli("export", log, "--to", "csv", "-o", str(tmp_path / "dropped.csv"),
+                     "--filter", "kind=iteration_dropped")
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader((tmp_path / "dropped.csv").open()))
+    assert len(rows) == dropped and {r["kind_name"] for r in rows} == {"iteration_dropped"}
+    assert {r["vu_id"] for r in rows} == {"0"}
+    analyzed = z6cli("analyze", log, "--format", "json", "--filter", "kind=iteration_dropped")
+    assert analyzed.returncode == 0, analyzed.stderr
+    report = z6cli("report", log, "-o", str(tmp_path / "report.html"), "--json", str(tmp_path / "rebuilt.json"))
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert "dropped iterations" in html and "response time" in html
+    rebuilt = jsonlib.loads((tmp_path / "rebuilt.json").read_text())
+    assert rebuilt["open_model"] == document["open_model"]
