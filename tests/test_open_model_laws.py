@@ -79,7 +79,7 @@ def test_erlang_formulas_known_values():
 @pytest.mark.parametrize("c, rate, duration_s", [
     (1, 500.0, 2000.0),     # utilisation 0.5
     (2, 1600.0, 1500.0),    # utilisation 0.8
-    (8, 7600.0, 1200.0),    # utilisation 0.95
+    (8, 7600.0, 3600.0),    # utilisation 0.95 (slow to mix: an hour of simulated arrivals)
 ])
 def test_mean_queue_wait_matches_erlang_c(c, rate, duration_s):
     mean_ms = 1.0
