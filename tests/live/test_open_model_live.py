@@ -8,6 +8,7 @@ import pytest
 
 import z6
 from z6.events import EventKind
+from z6.plan import expected_arrivals
 from z6.serve import BuiltinTarget
 
 from .scenarios import request
@@ -96,3 +97,22 @@ def test_idle_pool_vus_keep_no_timer(tmp_path):
     verify = subprocess.run([sys.executable, "-m", "z6", "replay", "--verify", str(tmp_path / "run" / "events.z6log")],
                             capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+@pytest.mark.slow
+def test_a_ramping_rate_follows_its_stages_per_second(nginx):
+    schedule = """type = "ramping_arrival_rate"
+start_rate = 1000
+vus = 50
+max_vus = 3000
+stages = [{ target = 4000, duration_seconds = 3 }, { target = 2000, duration_seconds = 2 }]"""
+    result, events = run_live(open_text(nginx.base_url, request("r", "/"), schedule))
+    plan = result.plan
+    kind = events["kind"]
+    arrivals = events[(kind == K.REQUEST_ISSUED) | (kind == K.ITERATION_DROPPED)]
+    counts = np.bincount(arrivals["tick"] // 1000, minlength=5)[:5]
+    expected = [expected_arrivals(plan.arrivals, (s + 1) * 10**9) - expected_arrivals(plan.arrivals, s * 10**9)
+                for s in range(5)]
+    assert expected == pytest.approx([1500, 2500, 3500, 3500, 2500])
+    for got, want in zip(counts.tolist(), expected):
+        assert abs(got - want) <= 0.01 * want, (counts.tolist(), expected)
