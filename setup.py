@@ -23,7 +23,7 @@ JOBS = int(os.environ.get("Z6_BUILD_JOBS") or os.cpu_count() or 1)
 # engine benchmark (docs/performance.md, "Build"): -O2 everywhere ran the default
 # profile 3.7% slower (same instruction count, per callgrind); the other modules
 # run once per run or per chunk, where -O2 is as good.
-HOT_MODULES = {"_engine", "_live", "_hdr", "_summary", "_columns"}
+HOT_MODULES = {"_engine", "_open", "_live", "_hdr", "_summary", "_columns"}
 
 
 def compile_args(name: str) -> list[str]:
@@ -106,8 +106,8 @@ def core_extension(name: str) -> Extension:
 
 setup(
     ext_modules=cythonize(
-        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_template", "_engine", "_hdr", "_summary",
-                                           "_live", "_columns",
+        [core_extension(name) for name in ("_random", "_plan", "_outcomes", "_template", "_engine", "_open", "_hdr",
+                                           "_summary", "_live", "_columns",
                                            "_httpparse")],
         compiler_directives=directives,
         include_path=["src"],

@@ -49,3 +49,24 @@ def test_python_calls_scale_with_chunks_not_requests():
     assert small_chunks == large_chunks == 1
     assert large_calls == small_calls
     assert large_calls <= 5 * large_chunks + 5
+
+
+@pytest.mark.skipif(z6core.DEBUG_BUILD, reason="the debug build traces Cython lines and calls for the profiler")
+def test_the_open_model_engine_calls_python_per_chunk_only():
+    def plan(rate, max_vus):
+        return z6.compile_plan(scenario("duration_seconds = 5", extra=f"""
+[schedule]
+type = "arrival_rate"
+rate = {rate}
+vus = 5
+max_vus = {max_vus}
+[simulation]
+latency = {{ type = "exponential", mean_ms = 20 }}
+"""))
+    chunk = 1 << 22
+    small_calls, small_chunks = _python_calls_during(z6core.OpenEngine(plan(10, 5)), chunk)
+    engine = z6core.OpenEngine(plan(20_000, 2000))
+    large_calls, large_chunks = _python_calls_during(engine, chunk)
+    assert engine.requests_issued > 90_000          # 10,000x the arrivals, hundreds of VUs
+    assert small_chunks == large_chunks == 1
+    assert large_calls == small_calls <= 5 * large_chunks + 5

@@ -262,3 +262,14 @@ def test_base_url_points_a_live_plan_elsewhere():
     assert (run.scenario.target.host, run.scenario.target.port, run.scenario.target.tls) == ("example.test", 8443, True)
     assert run.scenario.text == scenario.text
     run.result(timeout=60)
+
+
+def test_a_simulated_arrival_rate_run_says_it_cannot_be_stopped_through_its_handle():
+    # Its engine (z6core.OpenEngine) has no stop: the handle says so instead of failing the run.
+    arrival = Path(__file__).resolve().parent.parent / "examples" / "arrival_rate.toml"
+    run = z6.start(arrival, seed=7)
+    with pytest.raises(z6.ConfigError, match="simulated arrival-rate run cannot be stopped through its handle"):
+        run.stop()
+    with run:   # leaving the block waits for the end instead of stopping
+        pass
+    assert run.result(timeout=60).status == "completed"

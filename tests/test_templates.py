@@ -27,6 +27,10 @@ from z6.plan import load_data
 from z6.scenario import DataSource
 from z6.analysis import recompute_run
 from value_stream import ValueStream
+
+from conftest import REPO
+
+REPO_EXAMPLES = REPO / "examples"
 from z6.runner import iter_chunks
 
 DATA = {"users": DataColumns(0, ("name", "token"), "/data/users.csv")}
@@ -361,3 +365,19 @@ def test_a_body_file_is_a_template_only_with_template_true(tmp_path):
     with pytest.raises(ConfigError, match=r"requests\[0\]\.body_file: a template = true body_file must be UTF-8: "
                                           r".*body\.bin:2:1: byte 0xff"):
         compile_plan(z6.load_scenario(str(tmp_path / "s.toml")), mode="live")
+
+
+def test_an_arrival_rate_schedule_refuses_dynamic_requests(tmp_path):
+    # Rows and iterations belong to a closed model's VUs; an arrival takes whichever
+    # VU is free. Refused at validation, naming the schedule, with exit 2.
+    text = (REPO_EXAMPLES / "arrival_rate.toml").read_text().replace('path = "/api/items"\nweight = 9',
+                                                                     'path = "/api/items/${random.int(1,9)}"\nweight = 9')
+    path = tmp_path / "open.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"schedule\.type: an arrival_rate schedule cannot run requests with templates"):
+        compile_plan(z6.load_scenario(path), mode="simulate")
+    assert z6.cli.main(["validate", str(path)]) == 2
+    # A body that merely holds a dollar sign is no template: still accepted.
+    plain = tmp_path / "dollar.toml"
+    plain.write_text((REPO_EXAMPLES / "arrival_rate.toml").read_text().replace('"qty": 1', '"qty": 1, "price": "$5"'))
+    compile_plan(z6.load_scenario(plain), mode="simulate")

@@ -1,7 +1,9 @@
 """Post-run assertions (the original format's `[assertions]`), checked against a Summary.
 
 Each threshold is inclusive: ``p99_latency_ms = 100`` passes when p99 <= 100 ms,
-``rps_min = 50`` passes when the rate >= 50. An assertion with nothing to measure
+``rps_min = 50`` passes when the rate >= 50. The open model's ``dropped_max``,
+``dropped_rate_max`` and ``p99_response_time_ms`` are overall limits only, judged
+after the other overall ones. An assertion with nothing to measure
 fails, since nothing shows it holds: latency assertions when no response was
 received, rate-of-requests assertions (error, success, 5xx) when no request
 completed. ``rps_min`` always has a value (0 when nothing was issued).
@@ -28,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
-from z6.metrics import RequestSummary, Summary
+from z6.metrics import OpenModelStats, RequestSummary, Summary
 
 __all__ = ["AssertionResult", "evaluate_assertions", "assertion_events", "ASSERTION_KEYS",
            "DEFAULT_ERROR_RATE_MAX", "applies_default", "assertion_count"]
@@ -52,7 +54,7 @@ class AssertionResult:
     @property
     def comparison(self) -> str:
         """How the measured value must compare with the threshold to pass."""
-        return "<=" if _CHECKS[self.name][1] else ">="
+        return "<=" if _AT_MOST[self.name] else ">="
 
     def to_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "name": self.name, "comparison": self.comparison,
@@ -89,7 +91,17 @@ _CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], boo
 }
 
 
-ASSERTION_KEYS: tuple[str, ...] = tuple(_CHECKS)
+# The open model's limits (overall only; docs/scenario.md "Arrival rates"): measured
+# on the summary's OpenModelStats, which an arrival-rate run always has.
+_OPEN_CHECKS: dict[str, tuple[Callable[[OpenModelStats], Optional[float]], bool]] = {
+    "dropped_max": (lambda o: float(o.dropped_iterations), True),
+    "dropped_rate_max": (lambda o: o.dropped_rate if o.arrivals else None, True),
+    "p99_response_time_ms": (lambda o: o.response_time.percentiles["p99"], True),
+}
+
+_AT_MOST = {key: at_most for key, (_, at_most) in (*_CHECKS.items(), *_OPEN_CHECKS.items())}
+
+ASSERTION_KEYS: tuple[str, ...] = (*_CHECKS, *_OPEN_CHECKS)
 
 
 def applies_default(assertions) -> bool:
@@ -126,9 +138,22 @@ def _check(scope: str, assertions, r: RequestSummary, rate: float,
     return results
 
 
+def _check_open_model(assertions, stats: Optional[OpenModelStats]) -> list[AssertionResult]:
+    results = []
+    for key, (measure, _) in _OPEN_CHECKS.items():
+        threshold = getattr(assertions, key, None)
+        if threshold is None:
+            continue
+        measured = measure(stats) if stats is not None else None
+        passed = measured is not None and measured <= threshold
+        results.append(AssertionResult("overall", key, float(threshold), measured, passed))
+    return results
+
+
 def evaluate_assertions(assertions, summary: Summary) -> list[AssertionResult]:
     """Check the scenario's assertions (overall, then per request) against ``summary``."""
     results = _check("overall", assertions, summary.overall, summary.rate, applies_default(assertions))
+    results += _check_open_model(assertions, summary.open_model)
     for name, per in assertions.per_request:
         r = summary.per_request[name]
         results += _check(name, per, r, r.requests / summary.duration_s)

@@ -42,6 +42,9 @@ class EventKind(enum.IntEnum):
     ERROR_TIMEOUT = 18
     ERROR_PROTOCOL_VIOLATION = 19
     ERROR_RESOURCE_EXHAUSTED = 20
+    # The open model: an arrival that found every VU busy at max_vus (vu_id 0,
+    # seq = the arrival's index); not a request, so no outcome follows.
+    ITERATION_DROPPED = 21
 
 
 class ErrorCode(enum.IntEnum):

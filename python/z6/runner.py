@@ -26,7 +26,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-from z6core import EVENT_DTYPE, Engine, LiveEngine
+from z6core import EVENT_DTYPE, Engine, LiveEngine, OpenEngine
 from z6._signals import note_signal
 from z6.live import LiveTarget
 from z6.plan import Plan
@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "r
 DEFAULT_CHUNK_RECORDS = 65_536
 
 
-AnyEngine = Union[Engine, LiveEngine]
+AnyEngine = Union[Engine, OpenEngine, LiveEngine]
 
 
 @contextlib.contextmanager
@@ -62,13 +62,18 @@ def stop_signals(handler: Callable[[int, object], None], enabled: bool = True) -
 
 
 def make_engine(plan: Plan, target: Optional[LiveTarget] = None) -> AnyEngine:
-    """The simulated engine for a simulate plan; the live driver (which needs
-    ``target``) for a live one."""
+    """The simulated engine for a simulate plan (the open-model engine when its
+    schedule is an arrival rate); the live driver (which needs ``target``) for a
+    live one."""
     if plan.mode == "live":
         if target is None:
             raise ValueError("a live plan needs a target (z6.live.resolve_target)")
         return LiveEngine(plan, target)
-    return Engine(plan)
+    return _simulated_engine(plan)
+
+
+def _simulated_engine(plan: Plan) -> Union[Engine, OpenEngine]:
+    return OpenEngine(plan) if plan.arrivals is not None else Engine(plan)
 
 
 class RunStop:
@@ -124,7 +129,7 @@ def _drain(engine: AnyEngine, chunk_records: int, stop: Optional[RunStop] = None
 
 def iter_chunks(plan: Plan, chunk_records: int = DEFAULT_CHUNK_RECORDS) -> Iterator[np.ndarray]:
     """Yield the run's events as arrays of ``chunk_records`` (the last may be shorter)."""
-    return _drain(Engine(plan), chunk_records)
+    return _drain(_simulated_engine(plan), chunk_records)
 
 
 class _StopOnSignal:

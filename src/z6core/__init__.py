@@ -1,7 +1,7 @@
 """z6core: the compiled core of z6 (Cython over fixed C structs).
 
-Public surface: the simulated `Engine`, the live HTTP driver `LiveEngine` (and
-`expected_requests`, a live VU's request sequence), request templates
+Public surface: the simulated `Engine` (and `OpenEngine`, for arrival-rate plans), the live HTTP driver
+`LiveEngine` (and `expected_requests`, a live VU's request sequence), request templates
 (`TemplateTables`, `rendered_requests`, `expected_digests`, `value_stream_seed`,
 `unique_iterations`), the event and VU dtypes read
 off the C structs, the outcome rule (`OUTCOME_KINDS`, `FAILURE_STATUS_MIN`,
@@ -20,6 +20,7 @@ from z6core._engine import (
     VU_DTYPE,
     Engine,
 )
+from z6core._open import ARRIVALS_CONSTANT, ARRIVALS_POISSON, OpenEngine
 from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
 from z6core._summary import KIND_SLOTS, SERIES_DTYPE, SummaryAccumulator
 from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
@@ -63,6 +64,9 @@ sample_seed_f32 = sample_original_f32
 
 __all__ = [
     "Engine",
+    "OpenEngine",
+    "ARRIVALS_CONSTANT",
+    "ARRIVALS_POISSON",
     "LiveEngine",
     "HdrHistogram",
     "RequestHistograms",

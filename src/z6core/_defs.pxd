@@ -96,6 +96,9 @@ cdef enum event_kind_t:
     EV_ERROR_TIMEOUT = 18
     EV_ERROR_PROTOCOL_VIOLATION = 19
     EV_ERROR_RESOURCE_EXHAUSTED = 20
+    # An open-model arrival that found every VU busy with the pool at max_vus:
+    # vu_id 0 (no VU), seq = the arrival's index. Not a request, not an outcome.
+    EV_ITERATION_DROPPED = 21
 
 cdef enum error_code_t:
     ERR_NONE = 0

@@ -40,6 +40,8 @@ class LiveEngine:
     connections_opened: int
     bytes_received: int
     active_vus: int
+    open_model: bool  # an arrival-rate plan (plan.arrivals): arrivals served by a pool
+    dropped_iterations: int  # open model: arrivals dropped with the pool busy at max_vus
     tls_enabled: bool  # the target is reached over TLS
     tls_resumed: int  # TLS connections made by resuming a session
     def __init__(self, plan: EnginePlan, target: LiveTargetLike) -> None: ...

@@ -49,7 +49,11 @@ from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, 
                            z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
 from z6core._lifecycle cimport (count_outcome, sat_add, vu_after_outcome, vu_done_before_issue, vu_in_flight, vu_next_request,
                                 vu_set_state, write_event)
+from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_instant, arrival_schedule_t, arrival_state_t, arrivals_advance,
+                               arrivals_start)
+from z6core._open cimport ArrivalArrays
 from z6core._plan cimport PlanArrays, checked_out, plan_t
+from z6core._pool cimport pool_pop, pool_push
 from z6core._prng cimport vu_stream_state
 from z6core._template cimport (TemplateTables, tmpl_run_free, tmpl_run_init, tmpl_run_t, z6_tmpl_render,
                                z6_tmpl_reserve)
@@ -249,8 +253,22 @@ cdef class LiveEngine:
     cdef readonly uint64_t connections_opened
     cdef readonly uint64_t bytes_received
     cdef readonly uint64_t active_vus
+    # the open model (an arrival-rate plan; "the open model" below): arrivals
+    # from the run-wide stream, served by the lowest free VU of a growing pool
+    cdef readonly bint open_model
+    cdef ArrivalArrays _arrivals
+    cdef arrival_schedule_t sched
+    cdef arrival_state_t arrival
+    cdef uint64_t next_arrival_ns      # Z6_NO_ARRIVAL when none is left
+    cdef uint64_t open_end_ns
+    cdef bint open_started, open_end_done
+    cdef uint32_t* pool                # idle VUs, lowest index first
+    cdef Py_ssize_t pool_n
+    cdef vu_t no_vu                    # vu_id 0: the "VU" of an iteration_dropped event
+    cdef readonly uint64_t dropped_iterations
 
     def __cinit__(self):
+        self.pool = NULL
         self.conns = NULL
         self.req_data = NULL
         self.req_len = NULL
@@ -348,6 +366,8 @@ cdef class LiveEngine:
             raise OSError("z6 live driver: cannot create the poller")
         self.poller_ok = True
         self.stop_at_ns = Z6_LIVE_NO_TIME
+        if getattr(plan, "arrivals", None) is not None:
+            self._open_model_init(plan)
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -373,6 +393,7 @@ cdef class LiveEngine:
         free(self.rbuf)
         free(self.stage)
         free(self.stage_tmp)
+        free(self.pool)
 
     # ------------------------------------------------------------------ Python API
 
@@ -419,6 +440,8 @@ cdef class LiveEngine:
             self.plan.graceful_ns = 0
         for i in range(self.n_vus):
             self._stop_vu(i, now)
+        if self.open_model:
+            self._open_model_stop()
 
     def close(self):
         """Close every connection and the poller now (also done when the engine
@@ -490,13 +513,18 @@ cdef class LiveEngine:
         return_at = now + PROGRESS_NS
         while True:
             now = self._clock()
-            self._spawn_due(now)
+            if self.open_model:
+                self._arrivals_due(now)
+            else:
+                self._spawn_due(now)
             self._fire_timers(now)
             if self.out_of_memory:
                 return
-            # Over when every spawned VU has completed and no more will spawn.
+            # Over when every spawned VU has completed and no more will spawn
+            # (the open model: and the schedule has ended).
             if self.vus_done == self.spawn_cursor and (
-                    self.spawn_cursor == self.n_vus or self.stop_at_ns != Z6_LIVE_NO_TIME):
+                    (self.open_end_done if self.open_model else self.spawn_cursor == self.n_vus)
+                    or self.stop_at_ns != Z6_LIVE_NO_TIME):
                 self.done = True
                 self._flush(True)
                 return
@@ -506,7 +534,9 @@ cdef class LiveEngine:
             wake = return_at
             if self.heap_n and self.heap[0].ns < wake:
                 wake = self.heap[0].ns
-            if self.spawn_cursor < self.n_vus and self.stop_at_ns == Z6_LIVE_NO_TIME:
+            if self.open_model:
+                wake = self._open_model_wake(wake)
+            elif self.spawn_cursor < self.n_vus and self.stop_at_ns == Z6_LIVE_NO_TIME:
                 spawn_ns = self.vus[self.spawn_cursor].spawn_tick * self.plan.tick_ns
                 if spawn_ns < wake:
                     wake = spawn_ns
@@ -979,6 +1009,10 @@ cdef class LiveEngine:
         if vu_after_outcome(vu, &self.plan, now, cancelled):
             self._complete(idx, now)
             return
+        if self.open_model and self._iteration_done(vu):
+            self._clear_timer(idx)      # its request's deadline: an idle VU has no timer
+            pool_push(self.pool, &self.pool_n, idx)     # idle until an arrival picks it
+            return
         # Always through the timer heap, and at least 1 ns on, even when due now:
         # a failure inside issuing (say, a refused connect) must neither recurse
         # into the next issue nor be fired again within the same pass.
@@ -993,6 +1027,94 @@ cdef class LiveEngine:
         vu_set_state(vu, VU_COMPLETE)
         self.active_vus -= 1
         self.vus_done += 1
+
+    # ------------------------------------------------------------------ the open model
+
+    cdef _open_model_init(self, plan):
+        # An arrival-rate plan: the VU table is the pool's ceiling (max_vus);
+        # `pool_vus` are spawned at the start and the rest only when an arrival
+        # finds every VU busy. Arrivals come from the run-wide stream
+        # (`_arrivals.pxd`), whatever the server does.
+        self._arrivals = ArrivalArrays(plan)
+        self.sched = self._arrivals.s
+        self.open_end_ns = self._arrivals.end_ns
+        self.pool = <uint32_t*>malloc(self.n_vus * sizeof(uint32_t))
+        if self.pool == NULL:
+            raise MemoryError()
+        arrivals_start(&self.arrival, &self.sched, self.plan.seed)
+        self.next_arrival_ns = arrival_instant(&self.arrival, &self.sched)
+        if self.next_arrival_ns >= self.open_end_ns:
+            self.next_arrival_ns = Z6_NO_ARRIVAL
+        memset(&self.no_vu, 0, sizeof(vu_t))
+        self.open_model = True
+
+    cdef inline bint _iteration_done(self, const vu_t* vu) noexcept nogil:
+        # After count_outcome: the sequence wrapped (or there is none).
+        return self.plan.n_steps == 0 or (vu.step == 0 and vu.step_rep == 0)
+
+    cdef void _grow(self, uint64_t now) noexcept nogil:
+        # The next VU of the table joins the pool, spawned and ready at once
+        # (its connection is opened by its first request).
+        cdef uint32_t idx = self.spawn_cursor
+        cdef vu_t* vu = &self.vus[idx]
+        self.spawn_cursor += 1
+        self.active_vus += 1
+        vu_set_state(vu, VU_SPAWNED)
+        self._emit(now, 0, vu, EV_VU_SPAWNED, NO_REQUEST, 0, ERR_NONE)
+        vu_set_state(vu, VU_READY)
+        self._emit(now, 0, vu, EV_VU_READY, NO_REQUEST, 0, ERR_NONE)
+        pool_push(self.pool, &self.pool_n, idx)
+
+    cdef void _arrivals_due(self, uint64_t now) noexcept nogil:
+        # Serve every arrival due by `now`: the lowest free VU issues at once,
+        # its request_issued lag counted from the arrival's instant; with the
+        # pool busy at max_vus, or the schedule's end already passed when the
+        # loop gets to it, the arrival is dropped (an event, never a delay).
+        cdef uint32_t idx, i
+        cdef uint64_t t
+        if not self.open_started and self.stop_at_ns == Z6_LIVE_NO_TIME:
+            self.open_started = True
+            for i in range(self._arrivals.pool_vus):
+                self._grow(now)
+        while self.next_arrival_ns <= now and self.stop_at_ns == Z6_LIVE_NO_TIME:
+            t = self._clock()
+            if self.pool_n == 0 and self.spawn_cursor < self.n_vus:
+                self._grow(t)
+            if self.pool_n and t < self.open_end_ns:
+                idx = pool_pop(self.pool, &self.pool_n)
+                self.vus[idx].due_ns = self.next_arrival_ns
+                self._ready(idx, t)
+            else:
+                self.no_vu.seq = <uint32_t>self.arrival.index
+                self._emit(t, 0, &self.no_vu, EV_ITERATION_DROPPED, NO_REQUEST, 0, ERR_NONE)
+                self.dropped_iterations += 1
+            if self.out_of_memory:
+                return
+            arrivals_advance(&self.arrival, &self.sched)
+            self.next_arrival_ns = arrival_instant(&self.arrival, &self.sched)
+            if self.next_arrival_ns >= self.open_end_ns:
+                self.next_arrival_ns = Z6_NO_ARRIVAL
+        if not self.open_end_done and now >= self.open_end_ns and self.next_arrival_ns == Z6_NO_ARRIVAL:
+            # The schedule's end: idle VUs complete; busy ones after their outcome.
+            self.open_end_done = True
+            while self.pool_n:
+                self._complete(pool_pop(self.pool, &self.pool_n), self._clock())
+
+    cdef uint64_t _open_model_wake(self, uint64_t wake) noexcept nogil:
+        if self.stop_at_ns != Z6_LIVE_NO_TIME:
+            return wake
+        if self.next_arrival_ns < wake:
+            wake = self.next_arrival_ns
+        if not self.open_end_done and self.open_end_ns < wake:
+            wake = self.open_end_ns
+        return wake
+
+    cdef void _open_model_stop(self) noexcept nogil:
+        # stop(): no more arrivals; the idle VUs complete through the timers
+        # `_stop_vu` gave them, so they leave the pool here.
+        self.next_arrival_ns = Z6_NO_ARRIVAL
+        self.pool_n = 0
+        self.open_end_done = True
 
     # ------------------------------------------------------------------ timers
 
@@ -1082,7 +1204,7 @@ cdef class LiveEngine:
             self.stage_cap *= 2
         Z6_CHECK(self.stage_n < self.stage_cap, "staged events within capacity")
         Z6_CHECK(now >= self.last_emit_ns, "events in time order (so in order per VU)")
-        Z6_CHECK(vu >= self.vus and vu < self.vus + self.n_vus, "event VU within the table")
+        Z6_CHECK((vu >= self.vus and vu < self.vus + self.n_vus) or vu == &self.no_vu, "event VU within the table")
         self.last_emit_ns = now
         e = &self.stage[self.stage_n]
         self.stage_n += 1

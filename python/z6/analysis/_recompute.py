@@ -24,7 +24,7 @@ from z6.assertions import evaluate_assertions
 from z6.events import EventKind
 from z6.live import host_header, serialize_request, tls_warnings
 from z6.log import EventLog, LogError, read_log, writer_stall_warning
-from z6.metrics import Summary, SummaryBuilder, mean_think_ms
+from z6.metrics import Summary, SummaryBuilder, iteration_requests, mean_think_ms
 from z6.result import RunResult, RunStats
 from z6._version import __version__
 
@@ -80,7 +80,7 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
                              request_bytes=(None if dropped or (plan.templates and plan.templates.any_templated)
                                             else _request_bytes(scenario, header.mode)),
-                             think_ms=mean_think_ms(scenario.think_time))
+                             think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan))
     rows = RowsRunOut(plan)
     last_tick = 0
     for chunk in log.iter_chunks():

@@ -46,7 +46,7 @@ from z6.events import ErrorCode, EventKind
 from z6.log import EventLog, LogHeader, read_log
 from z6.live import wire_templates
 from z6.log._format import kind_label
-from z6.metrics import SummaryBuilder
+from z6.metrics import SummaryBuilder, iteration_requests
 from z6.runner import iter_chunks
 
 __all__ = ["VerifyResult", "verify_log", "describe_record"]
@@ -277,7 +277,7 @@ def _must_hold_assertions(log: EventLog, scenario) -> bool:
 def _summary_builder(plan, needed: bool):
     if not needed:
         return None, (lambda records: None)
-    builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns))
+    builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns), open_model=iteration_requests(plan))
     return builder, builder
 
 

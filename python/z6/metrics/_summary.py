@@ -42,6 +42,7 @@ What is counted:
 from __future__ import annotations
 
 from collections import Counter
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -51,6 +52,7 @@ from z6.events import FAILURE_STATUS_MIN, OUTCOME_KINDS, EventKind
 from z6.metrics._distribution import Distribution
 from z6.metrics._lag import LAG_MIN_SAMPLES, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyFigures, exact_figures, histogram_figures
+from z6.metrics._open_model import OpenModelRecorder, OpenModelStats
 from z6.metrics._percentile import NS_PER_MS, LatencyStats
 from z6.metrics._running import RunningSummary, failure_label, running_summary
 from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries
@@ -153,6 +155,7 @@ class Summary:
     warnings: tuple[str, ...] = ()
     percentile_method: str = "exact"   # "exact" or "hdr": see the module docstring
     connections: Optional[ConnectionStats] = None   # live runs that opened connections
+    open_model: Optional[OpenModelStats] = None     # arrival-rate runs: drops, response time
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +173,7 @@ class Summary:
             "latency_distribution": self.distribution.to_dict(),
             "warnings": list(self.warnings),
             "connections": self.connections.to_dict() if self.connections is not None else None,
+            **({"open_model": self.open_model.to_dict()} if self.open_model is not None else {}),
         }
 
 
@@ -268,11 +272,15 @@ class SummaryBuilder:
     it refuses (a request index the run does not have, events out of tick order)
     raises ValueError with nothing of it counted. One thread feeds the builder;
     any thread may call `snapshot()` meanwhile.
+
+    ``open_model``, for an arrival-rate run, is the requests one iteration issues
+    (`z6.metrics.iteration_requests(plan)`): the summary then also counts dropped
+    iterations and response time from the intended start (`z6.metrics._open_model`).
     """
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
                  request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT,
-                 think_ms: float = 0.0) -> None:
+                 think_ms: float = 0.0, open_model: Optional[int] = None) -> None:
         if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
             raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
@@ -284,6 +292,8 @@ class SummaryBuilder:
                                         None if request_bytes is None else np.asarray(request_bytes, dtype=np.int64),
                                         exact_ceiling=self.exact_limit)
         self._events = 0
+        # The open model's own figures, kept apart (one hook here, one in finish()).
+        self._open = OpenModelRecorder(self.exact_limit, open_model) if open_model is not None else None
 
     @property
     def percentile_method(self) -> str:
@@ -305,6 +315,8 @@ class SummaryBuilder:
         if self._core.exact and self.exact_values_kept + incoming > self.exact_limit:
             self._switch_to_histograms()
         self._core.fold(chunk)
+        if self._open is not None:
+            self._open(chunk)
         self._events += int(chunk.size)
 
     def _switch_to_histograms(self) -> None:
@@ -346,7 +358,10 @@ class SummaryBuilder:
             issued=by_kind[:, _ISSUED].tolist(), completed=by_kind[:, _OUTCOMES].sum(axis=1).tolist(),
             statuses=statuses, failures=failures, events=self._events, first_tick=core.first_tick,
             last_tick=core.last_tick, vus_max=core.vus_max, connections=core.connections())
-        return assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
+        summary = assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
+        if self._open is not None:
+            summary = dataclasses.replace(summary, open_model=self._open.finish())
+        return summary
 
     def _time_series(self) -> TimeSeries:
         rows = self._core.series_rows()

@@ -24,11 +24,12 @@ import numpy as np
 import z6core
 from z6.plan._activations import constant_activations, ramp_activations, stepped_activations
 from z6.plan._dynamic import RequestTemplates, compile_request_templates
+from z6.plan._arrivals import ArrivalPlan, arrival_plan
 from z6.errors import ConfigError
-from z6.scenario import Scenario
+from z6.scenario import ARRIVAL_SCHEDULES, Scenario
 
 
-__all__ = ["Plan", "compile_plan", "integer_weights", "WEIGHT_SCALE", "U64_MAX"]
+__all__ = ["Plan", "ArrivalPlan", "compile_plan", "integer_weights", "WEIGHT_SCALE", "U64_MAX"]
 
 WEIGHT_SCALE = 1_000_000
 NS_PER_MS = 1_000_000
@@ -87,6 +88,9 @@ class Plan:
     templates: Optional[RequestTemplates] = None
     unique_rows: int = 0
     unique_vus: int = 0
+    # An arrival-rate schedule (the open model, run by z6core.OpenEngine): the rate
+    # curve and the pool; the VU table above (all spawn 0, stop at the end) is max_vus.
+    arrivals: Optional[ArrivalPlan] = None
 
     @property
     def n_vus(self) -> int:
@@ -102,6 +106,9 @@ class Plan:
         modelled ``capacity``: the shared server queue couples all VUs, so it
         cannot be split.
         """
+        if self.arrivals is not None:
+            raise ConfigError("an arrival-rate schedule cannot be split over workers in this version: run it "
+                              "in one process (no --workers)")
         if self.capacity:
             raise ConfigError("a plan with simulation.capacity cannot be split: the modelled server queue is shared by all VUs")
         if self.profile == z6core.PROFILE_ORIGINAL:
@@ -220,6 +227,71 @@ def _latency(latency, src: str) -> tuple[int, float, float]:
     return (z6core.DIST_LOGNORMAL, mu, sigma)
 
 
+def _request_arrays(scenario: Scenario, src: str) -> dict:
+    # The request table and the sequence, as every plan has them.
+    requests = scenario.requests
+    index = {r.name: i for i, r in enumerate(requests)}
+    steps = scenario.sequence.steps if scenario.sequence else ()
+    return dict(
+        request_names=tuple(r.name for r in requests),
+        cum_weights=np.cumsum(integer_weights([r.weight for r in requests], f"{src}: requests"), dtype=np.uint64),
+        timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
+        step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
+        step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
+    )
+
+
+def _model_arrays(sim, src: str) -> dict:
+    # The modelled server of a simulated plan; a live plan has none (the real one answers).
+    return dict(
+        latency=_latency(sim.latency, src) if sim else (z6core.DIST_CONSTANT, 0.0, 0.0),
+        error_rate=sim.error_rate if sim else 0.0,
+        status_codes=np.array([code for code, _ in sim.status_codes] if sim else [200], dtype=np.uint16),
+        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes")
+                             if sim else np.ones(1, np.uint64), dtype=np.uint64),
+        capacity=(sim.capacity or 0) if sim else 0,
+    )
+
+
+def _compile_open(scenario: Scenario, schedule, mode: str, seed: Optional[int]) -> Plan:
+    # An arrival-rate schedule: the pool is the VU table (max_vus entries, all
+    # from tick 0 to the schedule's end); the arrivals are the rate curve.
+    src = scenario.source
+    runtime = scenario.runtime
+    sim = scenario.simulation if mode == "simulate" else None
+    tick_ns = max(1, round(runtime.tick_ms * NS_PER_MS))
+    arrivals = arrival_plan(schedule, src)
+    end_ns = arrivals.end_ns
+    if end_ns < tick_ns:
+        raise ConfigError(f"{src}: schedule: the schedule must last at least one tick ({runtime.tick_ms} ms)")
+    graceful_ns = _checked_ns(runtime.graceful_stop_s, NS_PER_S, f"{src}: runtime.graceful_stop_seconds",
+                              CLOCK_LIMIT_NS)
+    # Rows and iterations of dynamic requests are defined per VU of a closed model;
+    # an arrival's VU is whichever is free, so the two are not combined (yet).
+    templates = compile_request_templates(scenario, total_vus=schedule.max_vus, pass_len=1)
+    if scenario.data or (templates is not None and templates.any_templated):
+        raise ConfigError(f"{src}: schedule.type: an {schedule.type} schedule cannot run requests with templates "
+                          "or [[data]] files (each arrival takes whichever VU is free, so rows and iterations "
+                          "have no fixed owner); use a closed-model schedule (constant, ramp, steps, spike) "
+                          "for dynamic requests")
+    return Plan(
+        profile=z6core.PROFILE_DEFAULT,
+        seed=runtime.prng_seed if seed is None else seed,
+        tick_ns=tick_ns,
+        first_vu_id=1,
+        spawn_tick=np.zeros(schedule.max_vus, dtype=np.uint64),
+        stop_ns=np.full(schedule.max_vus, end_ns, dtype=np.uint64),
+        iterations=0,
+        **_request_arrays(scenario, src),
+        think=(z6core.DIST_CONSTANT, 0.0, 0.0),  # arrivals set the pace (think_time is refused)
+        **_model_arrays(sim, src),
+        graceful_ns=graceful_ns,
+        end_tick=-(-end_ns // tick_ns),
+        mode=mode,
+        arrivals=arrivals,
+    )
+
+
 def compile_plan(
     scenario: Scenario,
     *,
@@ -258,6 +330,8 @@ def compile_plan(
         )
     if seed is not None and not 0 <= seed < 2**64:
         raise ConfigError(f"--seed must be between 0 and 2**64-1, got {seed}")
+    if schedule.type in ARRIVAL_SCHEDULES:
+        return _compile_open(scenario, schedule, mode, seed)
 
     if runtime.iterations is not None and runtime.iterations >= z6core.ITER_UNLIMITED:
         raise ConfigError(f"{src}: runtime.iterations: must be below {z6core.ITER_UNLIMITED}, got {runtime.iterations}")
@@ -275,9 +349,7 @@ def compile_plan(
     graceful_ns = _checked_ns(runtime.graceful_stop_s, NS_PER_S, f"{src}: runtime.graceful_stop_seconds",
                               CLOCK_LIMIT_NS)
 
-    requests = scenario.requests
     sim = scenario.simulation if mode == "simulate" else None
-    index = {r.name: i for i, r in enumerate(requests)}
     steps = scenario.sequence.steps if scenario.sequence else ()
     pass_len = sum(s.repeat for s in steps) if steps else 1
     templates = compile_request_templates(scenario, total_vus=int(spawn.shape[0]), pass_len=pass_len)
@@ -290,19 +362,9 @@ def compile_plan(
         spawn_tick=spawn,
         stop_ns=stop_ns,
         iterations=runtime.iterations or 0,
-        request_names=tuple(r.name for r in requests),
-        cum_weights=np.cumsum(integer_weights([r.weight for r in requests], f"{src}: requests"), dtype=np.uint64),
-        timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
-        step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
-        step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
+        **_request_arrays(scenario, src),
         think=_think(scenario.think_time, src),
-        # A live plan has no modelled server: the real one answers.
-        latency=_latency(sim.latency, src) if sim else (z6core.DIST_CONSTANT, 0.0, 0.0),
-        error_rate=sim.error_rate if sim else 0.0,
-        status_codes=np.array([code for code, _ in sim.status_codes] if sim else [200], dtype=np.uint16),
-        status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes")
-                             if sim else np.ones(1, np.uint64), dtype=np.uint64),
-        capacity=(sim.capacity or 0) if sim else 0,
+        **_model_arrays(sim, src),
         graceful_ns=graceful_ns,
         end_tick=end_tick,
         mode=mode,

@@ -113,6 +113,8 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
         # time to connect (TCP plus handshake); null when none were opened.
         "connections": summary.connections.to_dict() if summary.connections is not None else None,
         "verdict": _verdict(assertions, run["status"] if run["interrupted"] else "completed"),
+        # Arrival-rate runs only: dropped iterations and response time (z6.metrics._open_model).
+        **({"open_model": summary.open_model.to_dict()} if summary.open_model is not None else {}),
     }
 
 

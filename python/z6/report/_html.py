@@ -162,6 +162,11 @@ def _cards(doc: Mapping[str, Any]) -> str:
         ("max VUs", _number(s["vus_max"])),
         ("lag p99 ms", _ms(doc["lag_ms"]["p99"])),
     ]
+    if "open_model" in doc:
+        # An arrival-rate run: arrivals dropped with the pool busy, response time from the intended start.
+        om = doc["open_model"]
+        cards += [("dropped iterations", f"{_number(om['dropped_iterations'])} ({_percent(om['dropped_rate'])})"),
+                  ("response p99 ms", _ms(om["response_time_ms"]["p99"]))]
     return '<div class="cards">' + "".join(
         f'<div class="card"><b>{escape(v)}</b><span>{escape(k)}</span></div>' for k, v in cards) + "</div>"
 
@@ -257,6 +262,9 @@ def _requests_table(doc: Mapping[str, Any]) -> str:
                  _percent(s["error_rate"]), *_latency_cells(s["latency_ms"])])
     lag = doc["lag_ms"]
     rows.append(["schedule lag", _number(lag["count"]), "", "", "", *_latency_cells(lag)])
+    if "open_model" in doc:
+        response = doc["open_model"]["response_time_ms"]
+        rows.append(["response time", _number(response["count"]), "", "", "", *_latency_cells(response)])
     headers = ["request", "requests", "req/s", "failed", "error %", *(f"{h} ms" for h in _LATENCY_HEADERS)]
     return "<h2>Requests</h2><section>" + _table(headers, rows) + (
         '<p class="caption">Latency of responses received (any status); schedule lag: how late requests were '

@@ -70,6 +70,9 @@ def render_run(result: RunResult) -> str:
         f"  requests     {o.requests}  ({s.rate:.1f}/s)",
         f"  completed    {o.completed}, failed {o.failed} ({o.error_rate:.2%})",
     ]
+    if s.open_model is not None:
+        m = s.open_model
+        lines.append(f"  arrivals     {m.arrivals}, dropped {m.dropped_iterations} ({m.dropped_rate:.2%})")
     if o.errors:
         rates = o.error_rates
         lines.append("  errors       " + ", ".join(f"{k} {v} ({rates[k]:.2%})" for k, v in sorted(o.errors.items())))
@@ -80,7 +83,7 @@ def render_run(result: RunResult) -> str:
         lines.append("  percentiles  from HDR histograms (the run outgrew the exact limit): each at most "
                      "0.1% above the exact value; counts, min, mean and max exact")
     lag_label = "schedule lag"
-    width = max([len(lag_label), *(len(n) for n, _ in shown)])
+    width = max([len(lag_label), len("response time"), *(len(n) for n, _ in shown)])
     header = ["min", *(p for p, _ in PERCENTILES), "max"]
     lines.append("")
     lines.append(f"  {'latency ms':<{width}}" + "".join(f"{h:>10}" for h in header))
@@ -91,6 +94,9 @@ def render_run(result: RunResult) -> str:
         lines.append(_more_line(result, hidden))
     # Beside latency, so a saturated generator shows up where latency is read.
     lines.append(_latency_row(lag_label, s.lag, width))
+    if s.open_model is not None:
+        # The open model: response time from the arrival's instant, beside service time.
+        lines.append(_latency_row("response time", s.open_model.response_time, width))
     if s.connections is not None:
         c = s.connections
         tls = (f", TLS handshakes: {c.tls_full} full, {c.tls_resumed} resumed"

@@ -22,7 +22,7 @@ from z6.assertions import evaluate_assertions
 from z6.distributed import Backend, DaskCluster, LocalProcesses, ScaleOut, run_distributed
 from z6.errors import ConfigError, RunError
 from z6.live import LiveTarget, check_reachable, ensure_descriptors, host_header, resolve_target, serialize_request
-from z6.metrics import SummaryBuilder, mean_think_ms
+from z6.metrics import SummaryBuilder, iteration_requests, mean_think_ms
 from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
 from z6.run._directory import RunDirectory
@@ -150,7 +150,7 @@ def execute_run(
                                  # templated requests vary in size: their bytes are not counted
                                  request_bytes=([len(w) for w in target.requests]
                                                 if target and target.templates is None else None),
-                                 think_ms=mean_think_ms(scenario.think_time))
+                                 think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan))
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
         feed = _locked(builder, hooks.lock) if hooks.lock is not None else builder

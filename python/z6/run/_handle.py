@@ -90,6 +90,13 @@ class RunHandle:
         self.stats_interval_s = stats_interval_s
         self._run_kwargs = run_kwargs
         self._distributed = run_kwargs.get("workers") is not None or run_kwargs.get("cluster") is not None
+        # Why stop() cannot reach this run, or None when it can.
+        self._unstoppable: Optional[str] = (
+            "stop(): a run split over workers or a cluster is stopped by a signal to its coordinator, "
+            "not through its handle" if self._distributed else
+            "stop(): a simulated arrival-rate run cannot be stopped through its handle (its engine, "
+            "z6core.OpenEngine, has no stop yet); it ends at its schedule's end"
+            if plan.arrivals is not None and plan.mode == "simulate" else None)
         self._future: concurrent.futures.Future[RunResult] = concurrent.futures.Future()
         self._state: RunState = "starting"
         self._state_lock = threading.Lock()
@@ -179,11 +186,10 @@ class RunHandle:
         250 ms), requests in flight end within the scenario's graceful stop, or
         at once with ``cancel_in_flight``. The result's status is then "stopped"
         (unless the run had already finished). Safe from any thread or task,
-        any number of times; a distributed run (``workers``, ``cluster``)
-        cannot be stopped this way (ConfigError)."""
-        if self._distributed:
-            raise ConfigError("stop(): a run split over workers or a cluster is stopped by a signal "
-                              "to its coordinator, not through its handle")
+        any number of times; a distributed run (``workers``, ``cluster``) and a
+        simulated arrival-rate run cannot be stopped this way (ConfigError)."""
+        if self._unstoppable is not None:
+            raise ConfigError(self._unstoppable)
         if self._future.done():
             return
         self._stop.request(cancel_in_flight)
@@ -228,7 +234,7 @@ class RunHandle:
             return await asyncio.shield(asyncio.wrap_future(self._future))
         except asyncio.CancelledError:
             # The awaiting task was cancelled: the run stops too, rather than going on unwatched.
-            if not self._distributed:
+            if self._unstoppable is None:
                 self.stop()
             raise
 
@@ -241,7 +247,7 @@ class RunHandle:
     def __exit__(self, *exc: object) -> None:
         """Leaving the block stops the run (if it still runs) and waits for it;
         the run's error is raised unless the block raised one already."""
-        if not self._future.done() and not self._distributed:
+        if not self._future.done() and self._unstoppable is None:
             self.stop()
         try:
             self._future.result()

@@ -38,6 +38,7 @@ from pydantic import (
 from z6.scenario._messages import Problem, Violations, problems_from_validation_error, render_number, render_value
 from z6.scenario._types import (
     MAX_DATA_FILES,
+    MAX_ARRIVAL_RATE,
     MAX_REQUESTS,
     MAX_SCHEDULE_STEPS,
     MAX_SEQUENCE_STEPS,
@@ -57,6 +58,9 @@ __all__ = [
     "SpikeScheduleModel",
     "StepModel",
     "StepsScheduleModel",
+    "ArrivalRateScheduleModel",
+    "RateStageModel",
+    "RampingArrivalRateScheduleModel",
     "SCHEDULE_MODELS",
     "ConstantThinkModel",
     "UniformThinkModel",
@@ -462,11 +466,55 @@ class StepsScheduleModel(_Table):
         return self
 
 
+# The open model: arrivals at a rate the target does not control, served by a
+# pool of `vus` VUs that may grow to `max_vus` (docs/scenario.md, "Arrival rates").
+ArrivalRate = Annotated[float, Field(gt=0, le=MAX_ARRIVAL_RATE, allow_inf_nan=False)]
+StageRate = Annotated[float, Field(ge=0, le=MAX_ARRIVAL_RATE, allow_inf_nan=False)]
+
+
+class _ArrivalPoolModel(_Table):
+    arrivals: Literal["constant", "poisson"] = "constant"
+    vus: Optional[PositiveVuCount] = None
+    max_vus: Optional[PositiveVuCount] = None
+
+    @model_validator(mode="after")
+    def _pool_fits(self) -> _ArrivalPoolModel:
+        if self.vus is not None and self.max_vus is not None and self.max_vus < self.vus:
+            raise Violations([(("max_vus",), f"must be >= vus ({self.vus}), got {self.max_vus}")])
+        return self
+
+
+class ArrivalRateScheduleModel(_ArrivalPoolModel):
+    type: Literal["arrival_rate"]
+    rate: ArrivalRate
+    duration_seconds: Optional[PositiveNumber] = None
+
+
+class RateStageModel(_Table):
+    target: StageRate
+    duration_seconds: PositiveNumber
+
+
+class RampingArrivalRateScheduleModel(_ArrivalPoolModel):
+    type: Literal["ramping_arrival_rate"]
+    start_rate: StageRate = 0.0
+    stages: Annotated[list[RateStageModel], Field(min_length=1, max_length=MAX_SCHEDULE_STEPS)]
+
+    @model_validator(mode="after")
+    def _someone_arrives(self) -> RampingArrivalRateScheduleModel:
+        if self.start_rate == 0 and all(stage.target == 0 for stage in self.stages):
+            raise Violations([(("stages",), "at least one stage must have target > 0 (or start_rate > 0), "
+                                            "got 0 everywhere")])
+        return self
+
+
 SCHEDULE_MODELS: dict[str, type[_Table]] = {
     "constant": ConstantScheduleModel,
     "ramp": RampScheduleModel,
     "spike": SpikeScheduleModel,
     "steps": StepsScheduleModel,
+    "arrival_rate": ArrivalRateScheduleModel,
+    "ramping_arrival_rate": RampingArrivalRateScheduleModel,
 }
 
 
@@ -535,6 +583,11 @@ class AssertionLimitsModel(_Table):
 
 class AssertionsModel(AssertionLimitsModel):
     requests: dict[str, AssertionLimitsModel] = Field(default_factory=dict)
+    # The open model, for the run as a whole (a dropped arrival never picked a
+    # request; response time is judged overall).
+    dropped_max: Optional[Annotated[int, Field(ge=0)]] = None
+    dropped_rate_max: Optional[Fraction] = None
+    p99_response_time_ms: Optional[PositiveNumber] = None
     # false turns off the default verdict (z6.assertions.DEFAULT_ERROR_RATE_MAX).
     default: bool = True
 

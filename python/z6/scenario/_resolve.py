@@ -36,6 +36,7 @@ from z6.scenario._model import (
     THINK_TIME_MODELS,
     AssertionLimitsModel,
     AssertionsModel,
+    ArrivalRateScheduleModel,
     ConstantLatencyModel,
     ConstantScheduleModel,
     ConstantThinkModel,
@@ -46,6 +47,7 @@ from z6.scenario._model import (
     LognormalLatencyModel,
     MetadataModel,
     RampScheduleModel,
+    RampingArrivalRateScheduleModel,
     RequestModel,
     RuntimeModel,
     SequenceModel,
@@ -57,14 +59,18 @@ from z6.scenario._model import (
     UniformThinkModel,
 )
 from z6.scenario._types import (
+    ARRIVAL_SCHEDULES,
     MAX_BODY_BYTES,
     MAX_REQUESTS,
+    ArrivalRateSchedule,
     Assertions,
     ConstantSchedule,
     DataSource,
     LatencyModel,
     Metadata,
     RampSchedule,
+    RampingArrivalRateSchedule,
+    RateStage,
     Request,
     Runtime,
     Scenario,
@@ -412,6 +418,9 @@ def _schedule(problems: _Problems, model: BaseModel, runtime: RuntimeModel) -> S
             duration_s=duration,
         )
 
+    if isinstance(model, (ArrivalRateScheduleModel, RampingArrivalRateScheduleModel)):
+        return _arrival_schedule(problems, model, runtime)
+
     assert isinstance(model, StepsScheduleModel)
     steps = tuple(Step(vus=step.vus, duration_s=step.duration_seconds) for step in model.steps)
     total = math.fsum(step.duration_s for step in steps)
@@ -422,6 +431,43 @@ def _schedule(problems: _Problems, model: BaseModel, runtime: RuntimeModel) -> S
         )
         return None
     return StepsSchedule(steps=steps)
+
+
+def _arrival_schedule(problems: _Problems, model: ArrivalRateScheduleModel | RampingArrivalRateScheduleModel,
+                      runtime: RuntimeModel) -> Schedule | None:
+    # The pool: `vus` (or runtime.vus), growing to `max_vus` (default: no growth).
+    vus = model.vus if model.vus is not None else runtime.vus
+    if vus is None:
+        problems.add(("schedule", "vus"), "required key is missing (the pool of VUs that serve arrivals; "
+                                          "or set runtime.vus)")
+        return None
+    max_vus = model.max_vus if model.max_vus is not None else vus
+    if max_vus < vus:
+        problems.add(("schedule", "max_vus"), f"must be >= vus ({vus}, from runtime.vus), got {max_vus}")
+        return None
+    duration = runtime.duration_s
+    if isinstance(model, ArrivalRateScheduleModel):
+        own = model.duration_seconds
+        if own is None and duration is None:
+            problems.add(("schedule", "duration_seconds"),
+                         "required key is missing (or set runtime.duration_seconds)")
+            return None
+        if own is not None and duration is not None and not _same_duration(own, duration):
+            problems.add(("schedule", "duration_seconds"),
+                         f"must equal the runtime duration ({render_number(duration)} s) when both are given, "
+                         f"got {render_number(own)}")
+            return None
+        return ArrivalRateSchedule(rate=model.rate, duration_s=own if own is not None else duration,
+                                   arrivals=model.arrivals, vus=vus, max_vus=max_vus)
+    stages = tuple(RateStage(target=stage.target, duration_s=stage.duration_seconds) for stage in model.stages)
+    total = math.fsum(stage.duration_s for stage in stages)
+    if duration is not None and not _same_duration(total, duration):
+        problems.add(("schedule", "stages"),
+                     f"the stage durations must add up to the runtime duration ({render_number(duration)} s), "
+                     f"got {render_number(total)}")
+        return None
+    return RampingArrivalRateSchedule(start_rate=model.start_rate, stages=stages, arrivals=model.arrivals,
+                                      vus=vus, max_vus=max_vus)
 
 
 def _think_time(model: BaseModel) -> ThinkTime:
@@ -460,6 +506,9 @@ def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertion
         success_rate_min=model.success_rate_min,
         rps_min=model.rps_min,
         status_5xx_max_rate=model.status_5xx_max_rate,
+        dropped_max=getattr(model, "dropped_max", None),
+        dropped_rate_max=getattr(model, "dropped_rate_max", None),
+        p99_response_time_ms=getattr(model, "p99_response_time_ms", None),
         per_request=per_request,
         default=default,
     )
@@ -503,6 +552,27 @@ def _simulation(problems: _Problems, raw: dict[str, Any]) -> Simulation | None:
         status_codes=tuple(sorted((int(code), weight) for code, weight in model.status_codes.items())),
         capacity=model.capacity,
     )
+
+
+def _open_model_rules(problems: _Problems, schedule: Schedule | None, think_raw: dict[str, Any] | None,
+                      assertions_raw: dict[str, Any] | None) -> None:
+    # Think time paces a closed-model VU; under an arrival rate the arrivals set
+    # the pace, so a [think_time] would be silently meaningless: refused. The
+    # open model's assertions need an open-model schedule to mean anything.
+    if schedule is None:
+        return
+    if schedule.type in ARRIVAL_SCHEDULES:
+        if think_raw:
+            problems.add(("think_time",), f'does not apply to a schedule.type = "{schedule.type}" schedule (the '
+                                          "arrival rate sets the pace, and a sequence's steps run back to back); "
+                                          "remove [think_time]")
+    elif assertions_raw:
+        for key in ("dropped_max", "dropped_rate_max", "p99_response_time_ms"):
+            if key in assertions_raw:
+                problems.add(("assertions", key), "applies to an arrival-rate schedule (schedule.type = "
+                                                  f'"arrival_rate" or "ramping_arrival_rate"), not to '
+                                                  f'schedule.type = "{schedule.type}", got '
+                                                  f"{render_value(assertions_raw[key])}")
 
 
 # --- the document -------------------------------------------------------------
@@ -567,6 +637,7 @@ def resolve_document(
         simulation = _simulation(problems, simulation_raw)
 
     target_resolved = _target(problems, target, base_dir) if target is not None else None
+    _open_model_rules(problems, schedule, think_raw, assertions_raw)
 
     data_sources: tuple[DataSource, ...] | None = ()
     data_raw = data.get("data")

@@ -36,6 +36,11 @@ __all__ = [
     "SpikeSchedule",
     "Step",
     "StepsSchedule",
+    "ArrivalRateSchedule",
+    "RateStage",
+    "RampingArrivalRateSchedule",
+    "ARRIVAL_SCHEDULES",
+    "MAX_ARRIVAL_RATE",
     "Schedule",
     "ThinkTime",
     "SequenceStep",
@@ -62,6 +67,9 @@ MAX_NESTING = 64
 # [[data]] tables a scenario may declare (each is one row slot per VU in the core).
 MAX_DATA_FILES = 64
 MAX_SCHEDULE_STEPS = 10_000
+# Arrivals per second an arrival-rate schedule may ask for (a nanosecond clock
+# still spaces them 100 ns apart).
+MAX_ARRIVAL_RATE = 10_000_000.0
 MAX_SEQUENCE_STEPS = 65_534
 # Weights are scaled by 1e6 and rounded when the plan is compiled; a positive
 # weight below this would round to 0 and silently never be chosen.
@@ -207,7 +215,51 @@ class StepsSchedule:
         return max(step.vus for step in self.steps)
 
 
-Schedule = Union[ConstantSchedule, RampSchedule, SpikeSchedule, StepsSchedule]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrivalRateSchedule:
+    """The open model: ``rate`` arrivals per second for ``duration_s``, each one
+    iteration served by a free VU of a pool of ``vus`` that may grow to ``max_vus``;
+    an arrival that finds the pool busy at ``max_vus`` is dropped."""
+
+    type: Literal["arrival_rate"] = field(default="arrival_rate", init=False)
+    rate: float
+    duration_s: float
+    arrivals: Literal["constant", "poisson"]
+    vus: int
+    max_vus: int
+
+    @property
+    def total_s(self) -> float | None:
+        return self.duration_s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateStage:
+    target: float  # arrivals per second at the stage's end (linear from the previous rate)
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RampingArrivalRateSchedule:
+    """The open model with a rate that ramps linearly from ``start_rate`` through
+    each stage's ``target`` (as k6's ramping-arrival-rate)."""
+
+    type: Literal["ramping_arrival_rate"] = field(default="ramping_arrival_rate", init=False)
+    start_rate: float
+    stages: tuple[RateStage, ...]
+    arrivals: Literal["constant", "poisson"]
+    vus: int
+    max_vus: int
+
+    @property
+    def total_s(self) -> float | None:
+        return sum(stage.duration_s for stage in self.stages)
+
+
+ARRIVAL_SCHEDULES = ("arrival_rate", "ramping_arrival_rate")
+
+Schedule = Union[ConstantSchedule, RampSchedule, SpikeSchedule, StepsSchedule, ArrivalRateSchedule,
+                 RampingArrivalRateSchedule]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,6 +304,10 @@ class Assertions:
     success_rate_min: float | None = None
     rps_min: float | None = None
     status_5xx_max_rate: float | None = None
+    # The open model (top level only): dropped arrivals, response time from the intended start.
+    dropped_max: int | None = None
+    dropped_rate_max: float | None = None
+    p99_response_time_ms: float | None = None
     # (request name, its limits) in request order; always () on the nested Assertions.
     per_request: tuple[tuple[str, Assertions], ...] = ()
     # The default verdict (`[assertions] default`): when true and the overall limits
