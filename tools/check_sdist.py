@@ -22,7 +22,7 @@ REQUIRED = [
     "pyproject.toml", "setup.py", "README.md", "MANIFEST.in",
     "src/z6core/*.pyx", "src/z6core/*.pxd", "src/z6core/*.h", "src/z6core/*.pyi", "src/z6core/__init__.py",
     "python/z6/**/*.py", "python/z6/**/*.json", "python/z6/py.typed",
-    "docs/*.md", "examples/*.toml",
+    "docs/*.md", "examples/*.toml", "examples/data/*",
     "tests/**/*.py", "tests/data/**/*",
     "benchmarks/scenarios/*.toml",  # scenarios the tests run as well
 ]
