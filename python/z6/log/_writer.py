@@ -269,7 +269,12 @@ class EventLogWriter:
             # A copy the writer owns: the caller may reuse or change its array at once.
             piece = chunk[start:start + step]
             part = self._array_for(piece.size)
-            np.copyto(part, piece)
+            if piece.flags.c_contiguous:
+                # As bytes: numpy copies a structured dtype field by field, several
+                # times slower than the memcpy a byte view gets.
+                part.view(np.uint8)[...] = piece.view(np.uint8)
+            else:
+                np.copyto(part, piece)
             try:
                 self._queue.put_nowait(part)
             except queue.Full:
