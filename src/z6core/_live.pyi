@@ -38,7 +38,8 @@ class LiveEngine:
     responses: int
     failures: int
     connections_opened: int
-    bytes_received: int
+    bytes_received: int  # every byte read (HTTP bytes: headers and bodies, after TLS)
+    bytes_sent: int  # every byte written, resends included
     active_vus: int
     tls_enabled: bool  # the target is reached over TLS
     tls_resumed: int  # TLS connections made by resuming a session
@@ -58,6 +59,8 @@ class LiveEngine:
     def elapsed_ns(self) -> int: ...
     @property
     def vus(self) -> npt.NDArray[np.void]: ...
+    def transfer(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Bytes (sent, received) so far by request definition, copied."""
     @property
     def request_digests(self) -> npt.NDArray[np.uint64] | None:
         """Each VU's digest of its rendered requests (VU table order); None without templates."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from z6.errors import printable
 from z6.metrics import PERCENTILES, LatencyStats
 from z6.report._document import verdict_word
+from z6.report._transfer import transfer_line
 from z6.result import RunResult
 
 __all__ = ["render_run", "MAX_REQUEST_ROWS"]
@@ -75,6 +76,9 @@ def render_run(result: RunResult) -> str:
         lines.append("  errors       " + ", ".join(f"{k} {v} ({rates[k]:.2%})" for k, v in sorted(o.errors.items())))
     if o.statuses:
         lines.append("  statuses     " + ", ".join(f"{k}: {v}" for k, v in sorted(o.statuses.items())))
+    transfer = transfer_line(result)
+    if transfer is not None:
+        lines.append(transfer)
     if s.percentile_method == "hdr":
         # Exact is the default and goes unsaid; say so when the run outgrew it.
         lines.append("  percentiles  from HDR histograms (the run outgrew the exact limit): each at most "

@@ -1,0 +1,100 @@
+"""Bytes on the wire: the core's counts of what it sent and read equal what the
+tests' own capture server counted on its side of the sockets, in total and by
+request; summary.json, the terminal summary and a summary rebuilt from the log
+all carry them; a simulated run has none."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import z6
+from z6.analysis import recompute_run
+from z6.log import read_log
+from z6.report import render_run, summary_document
+
+from .capture import CaptureServer
+
+pytestmark = pytest.mark.live
+
+BODY = b"x" * 1000
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n" + BODY
+VUS = 3
+ITERATIONS = 8
+
+
+def _scenario(tmp_path, base_url: str, simulate: bool = False) -> z6.Scenario:
+    text = f"""
+[runtime]
+vus = {VUS}
+iterations = {ITERATIONS}
+prng_seed = 5
+[target]
+base_url = "{base_url}"
+[think_time]
+type = "constant"
+duration_ms = 0
+[[requests]]
+name = "get"
+method = "GET"
+path = "/a"
+weight = 3
+[[requests]]
+name = "post"
+method = "POST"
+path = "/b"
+body = "{'p' * 300}"
+weight = 1
+"""
+    if simulate:
+        text += "[simulation]\nlatency = { type = \"uniform\", min_ms = 1, max_ms = 30 }\n"
+    (tmp_path / "s.toml").write_text(text)
+    return z6.load_scenario(str(tmp_path / "s.toml"))
+
+
+def test_bytes_sent_and_received_equal_what_the_server_counted(tmp_path):
+    with CaptureServer(RESPONSE) as server:
+        result = z6.run_scenario(_scenario(tmp_path, server.base_url), out_dir=tmp_path / "run")
+        requests = list(server.requests)
+        bytes_in, bytes_out = server.bytes_in, server.bytes_out
+    assert not result.failed and result.summary.overall.failed == 0
+    assert len(requests) == VUS * ITERATIONS
+    t = result.stats.transfer
+    assert t is not None
+    assert t.total_sent == bytes_in > 0
+    assert t.total_received == bytes_out == len(requests) * len(RESPONSE)
+    # by request: each path's requests as the server read them, each answered in full
+    gets = [r for r in requests if r.startswith(b"GET /a ")]
+    posts = [r for r in requests if r.startswith(b"POST /b ")]
+    assert len(gets) + len(posts) == len(requests) and gets and posts
+    assert t.sent == (sum(map(len, gets)), sum(map(len, posts)))
+    assert t.received == (len(gets) * len(RESPONSE), len(posts) * len(RESPONSE))
+
+    doc = summary_document(result)
+    duration_s = result.summary.duration_s
+    assert doc["transfer"]["sent_bytes"] == bytes_in and doc["transfer"]["received_bytes"] == bytes_out
+    assert doc["transfer"]["received_mb_per_s"] == pytest.approx(bytes_out / 1e6 / duration_s)
+    assert doc["transfer"]["requests"]["post"] == {"sent_bytes": t.sent[1], "received_bytes": t.received[1]}
+    assert f"received {bytes_out / 1e6:.3f} MB" in render_run(result)
+    # written into the log's footer and summary.json, and rebuilt from the log alike
+    written = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert written["transfer"] == doc["transfer"]
+    rebuilt = recompute_run(read_log(tmp_path / "run" / "events.z6log"))
+    assert rebuilt.stats.transfer == t
+    assert summary_document(rebuilt)["transfer"] == doc["transfer"]
+
+
+def test_bytes_are_summed_over_worker_processes(tmp_path):
+    with CaptureServer(RESPONSE) as server:
+        result = z6.run_scenario(_scenario(tmp_path, server.base_url), workers=2)
+        bytes_in, bytes_out = server.bytes_in, server.bytes_out
+    t = result.stats.transfer
+    assert t is not None and (t.total_sent, t.total_received) == (bytes_in, bytes_out)
+
+
+def test_a_simulated_run_counts_no_bytes(tmp_path):
+    result = z6.run_scenario(_scenario(tmp_path, "http://127.0.0.1:9", simulate=True))
+    assert result.stats.transfer is None
+    assert summary_document(result)["transfer"] is None
+    assert "transfer" not in render_run(result)
