@@ -161,6 +161,10 @@ def _cards(doc: Mapping[str, Any]) -> str:
         ("max VUs", _number(s["vus_max"])),
         ("lag p99 ms", _ms(doc["lag_ms"]["p99"])),
     ]
+    transfer = doc.get("transfer")   # absent in documents written before it, null in simulated runs
+    if transfer:
+        cards += [("MB/s sent", f"{transfer['sent_mb_per_s']:,.3f}"),
+                  ("MB/s received", f"{transfer['received_mb_per_s']:,.3f}")]
     return '<div class="cards">' + "".join(
         f'<div class="card"><b>{escape(v)}</b><span>{escape(k)}</span></div>' for k, v in cards) + "</div>"
 
