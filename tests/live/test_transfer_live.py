@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
 import z6
 from z6.analysis import recompute_run
 from z6.log import read_log
-from z6.report import render_html, render_run, summary_document
+from z6.report import load_schema, render_html, render_run, summary_document
 
 from .capture import CaptureServer
 from .servers import require_nginx, start_nginx
@@ -79,6 +80,7 @@ def test_bytes_sent_and_received_equal_what_the_server_counted(tmp_path):
     assert doc["transfer"]["requests"]["post"] == {"sent_bytes": t.sent[1], "received_bytes": t.received[1]}
     assert f"received {bytes_out / 1e6:.3f} MB" in render_run(result)
     # written into the log's footer and summary.json, and rebuilt from the log alike
+    jsonschema.Draft202012Validator(load_schema()).validate(doc)
     page = render_html(doc)
     assert f"<b>{doc['transfer']['received_mb_per_s']:,.3f}</b><span>MB/s received</span>" in page
     written = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -117,5 +119,6 @@ def test_a_simulated_run_counts_no_bytes(tmp_path):
     result = z6.run_scenario(_scenario(tmp_path, "http://127.0.0.1:9", simulate=True))
     assert result.stats.transfer is None
     assert summary_document(result)["transfer"] is None
+    jsonschema.Draft202012Validator(load_schema()).validate(summary_document(result))
     assert "transfer" not in render_run(result)
     assert "MB/s" not in render_html(summary_document(result))
