@@ -78,11 +78,17 @@ def test_bytes_sent_and_received_equal_what_the_server_counted(tmp_path):
     assert doc["transfer"]["sent_bytes"] == bytes_in and doc["transfer"]["received_bytes"] == bytes_out
     assert doc["transfer"]["received_mb_per_s"] == pytest.approx(bytes_out / 1e6 / duration_s)
     assert doc["transfer"]["requests"]["post"] == {"sent_bytes": t.sent[1], "received_bytes": t.received[1]}
-    assert f"received {bytes_out / 1e6:.3f} MB" in render_run(result)
+    text = render_run(result)
+    assert f"received {bytes_out / 1e6:.3f} MB" in text
+    # the request table's bytes by request
+    row = next(line for line in text.splitlines() if line.startswith("  post ") and "%" in line)
+    assert row.split()[-2:] == [f"{t.sent[1] / 1e6:.3f}", f"{t.received[1] / 1e6:.3f}"]
+    assert "MB sent" in text and "MB recv" in text
     # written into the log's footer and summary.json, and rebuilt from the log alike
     jsonschema.Draft202012Validator(load_schema()).validate(doc)
     page = render_html(doc)
     assert f"<b>{doc['transfer']['received_mb_per_s']:,.3f}</b><span>MB/s received</span>" in page
+    assert "<th>MB received</th>" in page and f"<td>{t.received[1] / 1e6:,.3f}</td>" in page
     written = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert written["transfer"] == doc["transfer"]
     rebuilt = recompute_run(read_log(tmp_path / "run" / "events.z6log"))
@@ -120,5 +126,5 @@ def test_a_simulated_run_counts_no_bytes(tmp_path):
     assert result.stats.transfer is None
     assert summary_document(result)["transfer"] is None
     jsonschema.Draft202012Validator(load_schema()).validate(summary_document(result))
-    assert "transfer" not in render_run(result)
+    assert "transfer" not in render_run(result) and "MB sent" not in render_run(result)
     assert "MB/s" not in render_html(summary_document(result))
