@@ -1,6 +1,7 @@
 """A capture server of the tests' own: raw sockets, every request's exact bytes
 recorded, each answered on a keep-alive connection (200 with an empty body
-unless ``response`` gives the whole reply), every byte in and out counted."""
+unless ``response`` gives the whole reply), every byte in and out counted;
+``close_after_each`` closes each connection, without a word, after one answer."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ EMPTY_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
 class CaptureServer:
-    def __init__(self, response: bytes = EMPTY_200) -> None:
+    def __init__(self, response: bytes = EMPTY_200, close_after_each: bool = False) -> None:
         self.response = response
+        self.close_after_each = close_after_each
         self.bytes_in = 0   # every byte received, on every connection
         self.bytes_out = 0  # every byte sent
         self.sock = socket.socket()
@@ -69,6 +71,11 @@ class CaptureServer:
                         self.requests.append(request)
                         self.bytes_out += len(self.response)
                     conn.sendall(self.response)
+                    if self.close_after_each:
+                        break
+                else:
+                    continue
+                break   # close_after_each: one answer, then the connection is closed
         with self._lock:
             self.raw.append(bytes(seen))
 

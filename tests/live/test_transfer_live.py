@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import numpy as np
 import pytest
 
 import z6
 from z6.analysis import recompute_run
+from z6.events import NO_REQUEST, EventKind
+from z6.live import resolve_target
 from z6.log import read_log
 from z6.report import load_schema, render_html, render_run, summary_document
+from z6.runner import make_engine
 
 from .capture import CaptureServer
 from .servers import require_nginx, start_nginx
@@ -26,7 +30,7 @@ VUS = 3
 ITERATIONS = 8
 
 
-def _scenario(tmp_path, base_url: str, simulate: bool = False) -> z6.Scenario:
+def _scenario(tmp_path, base_url: str, simulate: bool = False, post: bool = True) -> z6.Scenario:
     text = f"""
 [runtime]
 vus = {VUS}
@@ -44,9 +48,9 @@ path = "/a"
 weight = 3
 [[requests]]
 name = "post"
-method = "POST"
+method = "{'POST' if post else 'GET'}"
 path = "/b"
-body = "{'p' * 300}"
+{'body = "' + 'p' * 300 + '"' if post else ''}
 weight = 1
 """
     if simulate:
@@ -128,3 +132,30 @@ def test_a_simulated_run_counts_no_bytes(tmp_path):
     jsonschema.Draft202012Validator(load_schema()).validate(summary_document(result))
     assert "transfer" not in render_run(result) and "MB sent" not in render_run(result)
     assert "MB/s" not in render_html(summary_document(result))
+
+
+
+def test_a_request_resent_on_a_fresh_connection_counts_twice(tmp_path):
+    # The server closes every connection after one answer without saying so:
+    # a GET written into the dead connection goes out again on a new one
+    # (docs/live.md), so it was written twice and counts twice.
+    with CaptureServer(RESPONSE, close_after_each=True) as server:
+        scenario = _scenario(tmp_path, server.base_url, post=False)
+        target = resolve_target(scenario)
+        engine = make_engine(z6.compile_plan(scenario), target)
+        chunks = []
+        while not engine.finished:
+            out = np.empty(4096, z6.EVENT_DTYPE)
+            chunks.append(out[: engine.fill(out)].copy())
+        engine.close()
+        events = np.concatenate(chunks)
+        bytes_in, bytes_out = server.bytes_in, server.bytes_out
+    sent, received = (int(a.sum()) for a in engine.transfer())
+    answered = int((events["kind"] == EventKind.RESPONSE_RECEIVED).sum())
+    assert answered == VUS * ITERATIONS and received == bytes_out == answered * len(RESPONSE)
+    # a resend first closes the dead connection, naming the request and the error
+    resent = events[(events["kind"] == EventKind.CONN_CLOSED) & (events["request"] != NO_REQUEST)
+                    & (events["error"] != 0)]
+    assert len(resent) > 0
+    sizes = [len(r) for r in target.requests]
+    assert sent == bytes_in + sum(sizes[int(r)] for r in resent["request"])
