@@ -30,12 +30,59 @@ if TYPE_CHECKING:
     from z6.metrics import Summary
     from z6.plan import Plan
 
-__all__ = ["RunStats", "ProgressSnapshot", "RunResult", "RUN_STATUSES", "RunStatus"]
+__all__ = ["RunStats", "ProgressSnapshot", "RunResult", "RUN_STATUSES", "RunStatus", "Transfer"]
 
 # How a run ended. "partial" only describes a log the run never finished writing.
 # "stopped": `stop()` on the run's handle (z6.start) ended it early.
 RUN_STATUSES = ("completed", "interrupted", "stopped", "failed", "partial")
 RunStatus = Literal["completed", "interrupted", "stopped", "failed", "partial"]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Bytes that went over the wire in a live run, by request definition (the
+    plan's order): request and response heads and bodies as HTTP bytes (inside
+    TLS), counted by the core as they were written and read. A request resent on
+    a fresh connection counts twice, as it went out twice. Bytes a server sent
+    on an idle connection belong to no request and are left out.
+    """
+
+    sent: tuple[int, ...]
+    received: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.sent) != len(self.received):
+            raise ValueError(f"transfer: {len(self.sent)} sent counts but {len(self.received)} received counts")
+        for label, counts in (("sent", self.sent), ("received", self.received)):
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+                raise ValueError(f"transfer: {label} must be non-negative integers, got {list(counts)!r:.200}")
+
+    @property
+    def total_sent(self) -> int:
+        return sum(self.sent)
+
+    @property
+    def total_received(self) -> int:
+        return sum(self.received)
+
+    def plus(self, other: "Transfer") -> "Transfer":
+        """Both runs' bytes, request by request (the shards of one run)."""
+        if len(other.sent) != len(self.sent):
+            raise ValueError(f"transfer: cannot add {len(other.sent)} requests' bytes to {len(self.sent)}'")
+        return Transfer(tuple(a + b for a, b in zip(self.sent, other.sent)),
+                        tuple(a + b for a, b in zip(self.received, other.received)))
+
+    def to_json_dict(self) -> dict[str, list[int]]:
+        """The form the event log's footer and a worker's totals keep."""
+        return {"sent": list(self.sent), "received": list(self.received)}
+
+    @classmethod
+    def from_json_dict(cls, doc: Any) -> "Transfer":
+        """The inverse of `to_json_dict`; ValueError naming what is wrong."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("sent"), list) \
+                or not isinstance(doc.get("received"), list):
+            raise ValueError(f"transfer must be an object with lists sent and received, got {doc!r:.200}")
+        return cls(tuple(doc["sent"]), tuple(doc["received"]))
 
 
 @dataclass(frozen=True)
@@ -52,6 +99,9 @@ class RunStats:
     # live runs with templated requests: {VU id (str): FNV-1a 64 digest (16 hex digits)}
     # of the bytes each VU rendered (docs/event-log.md); None otherwise
     request_digests: Optional[dict[str, str]] = None
+    # live runs: bytes sent and received by request (the core's counters); None
+    # for a simulated run, and for a log written before they were recorded
+    transfer: Optional[Transfer] = None
 
 
 @dataclass(frozen=True)

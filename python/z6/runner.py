@@ -30,11 +30,11 @@ from z6core import EVENT_DTYPE, Engine, LiveEngine, OpenEngine
 from z6._signals import note_signal
 from z6.live import LiveTarget
 from z6.plan import Plan
-from z6.result import ProgressSnapshot, RunStats
+from z6.result import ProgressSnapshot, RunStats, Transfer
 
 
-__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "request_digests", "RunStats",
-           "ProgressSnapshot", "stop_signals", "RunStop"]
+__all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "request_digests", "engine_transfer",
+           "RunStats", "ProgressSnapshot", "stop_signals", "RunStop"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
@@ -207,7 +207,17 @@ def run_plan(
         interrupted=stopper.signalled,
         stopped=stop is not None and stop.applied and not stopper.signalled,
         request_digests=request_digests(plan, engine),
+        transfer=engine_transfer(engine),
     )
+
+
+def engine_transfer(engine: AnyEngine) -> Optional[Transfer]:
+    """The bytes a live engine sent and received, by request; None for the
+    simulated engine (nothing goes over a wire)."""
+    if not isinstance(engine, LiveEngine):
+        return None
+    sent, received = engine.transfer()
+    return Transfer(tuple(int(n) for n in sent.tolist()), tuple(int(n) for n in received.tolist()))
 
 
 def request_digests(plan: Plan, engine: AnyEngine) -> Optional[dict[str, str]]:

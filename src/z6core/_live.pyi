@@ -38,7 +38,8 @@ class LiveEngine:
     responses: int
     failures: int
     connections_opened: int
-    bytes_received: int
+    bytes_received: int  # every byte read (HTTP bytes: headers and bodies, after TLS)
+    bytes_sent: int  # every byte written, resends included
     active_vus: int
     open_model: bool  # an arrival-rate plan (plan.arrivals): arrivals served by a pool
     dropped_iterations: int  # open model: arrivals dropped with the pool busy at max_vus
@@ -60,6 +61,8 @@ class LiveEngine:
     def elapsed_ns(self) -> int: ...
     @property
     def vus(self) -> npt.NDArray[np.void]: ...
+    def transfer(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Bytes (sent, received) so far by request definition, copied."""
     @property
     def request_digests(self) -> npt.NDArray[np.uint64] | None:
         """Each VU's digest of its rendered requests (VU table order); None without templates."""

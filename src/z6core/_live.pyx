@@ -37,7 +37,7 @@ cancels and failures treat executing and waiting alike (a request in flight).
 cimport cython
 from libc.errno cimport EAGAIN, EPIPE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
@@ -251,7 +251,8 @@ cdef class LiveEngine:
     cdef readonly uint64_t responses
     cdef readonly uint64_t failures
     cdef readonly uint64_t connections_opened
-    cdef readonly uint64_t bytes_received
+    cdef readonly uint64_t bytes_received   # every byte read, headers and bodies (after TLS: HTTP bytes)
+    cdef readonly uint64_t bytes_sent       # every byte written, resends included (after TLS: HTTP bytes)
     cdef readonly uint64_t active_vus
     # the open model (an arrival-rate plan; "the open model" below): arrivals
     # from the run-wide stream, served by the lowest free VU of a growing pool
@@ -266,6 +267,11 @@ cdef class LiveEngine:
     cdef Py_ssize_t pool_n
     cdef vu_t no_vu                    # vu_id 0: the "VU" of an iteration_dropped event
     cdef readonly uint64_t dropped_iterations
+    # bytes by request definition (n_requests each): what the run's transfer
+    # figures are made of, without growing the 32-byte event record. Bytes read
+    # on an idle connection belong to no request: in bytes_received only.
+    cdef uint64_t* req_sent
+    cdef uint64_t* req_received
 
     def __cinit__(self):
         self.pool = NULL
@@ -274,6 +280,8 @@ cdef class LiveEngine:
         self.req_len = NULL
         self.req_head = NULL
         self.req_replayable = NULL
+        self.req_sent = NULL
+        self.req_received = NULL
         self.heap = NULL
         self.heap_pos = NULL
         self.ready = NULL
@@ -302,8 +310,10 @@ cdef class LiveEngine:
         self.req_len = <uint32_t*>malloc(self.plan.n_requests * sizeof(uint32_t))
         self.req_head = <uint8_t*>malloc(self.plan.n_requests * sizeof(uint8_t))
         self.req_replayable = <uint8_t*>malloc(self.plan.n_requests * sizeof(uint8_t))
+        self.req_sent = <uint64_t*>calloc(self.plan.n_requests, sizeof(uint64_t))
+        self.req_received = <uint64_t*>calloc(self.plan.n_requests, sizeof(uint64_t))
         if (self.req_data == NULL or self.req_len == NULL or self.req_head == NULL
-                or self.req_replayable == NULL):
+                or self.req_replayable == NULL or self.req_sent == NULL or self.req_received == NULL):
             raise MemoryError()
         for i in range(self.plan.n_requests):
             data = bytes(wire[i])
@@ -387,6 +397,8 @@ cdef class LiveEngine:
         free(self.req_len)
         free(self.req_head)
         free(self.req_replayable)
+        free(self.req_sent)
+        free(self.req_received)
         free(self.heap)
         free(self.heap_pos)
         free(self.ready)
@@ -497,6 +509,19 @@ cdef class LiveEngine:
         for i in range(self.n_vus):
             out[i] = self.tmpl.vus[i].digest
         return out
+
+    def transfer(self):
+        """Bytes written and read so far, by request definition: a pair of
+        uint64 arrays (sent, received), one entry per request, copied.
+        Headers and bodies as they went over the connection (HTTP bytes, after
+        TLS decryption); a request resent on a fresh connection counts twice."""
+        cdef Py_ssize_t i, n = self.plan.n_requests
+        sent = np.empty(n, dtype=np.uint64)
+        received = np.empty(n, dtype=np.uint64)
+        for i in range(n):
+            sent[i] = self.req_sent[i]
+            received[i] = self.req_received[i]
+        return sent, received
 
     # ------------------------------------------------------------------ the loop
 
@@ -838,6 +863,8 @@ cdef class LiveEngine:
             if c.written == 0:
                 vu.issue_ns = now       # latency counts from the first byte written
             c.written += <uint32_t>n
+            self.bytes_sent += <uint64_t>n
+            self.req_sent[req] += <uint64_t>n
         c.phase = PH_READING
         self._watch_write(idx, False)
         vu_set_state(vu, VU_WAITING)        # written: the response is awaited
@@ -888,6 +915,7 @@ cdef class LiveEngine:
                 # Bytes nobody asked for: the connection cannot be trusted.
                 self._close(idx, now, ERR_PROTOCOL, True)
                 return
+            self.req_received[vu.request] += <uint64_t>n
             if c.received < 0x7FFFFFFF:
                 c.received += <uint32_t>n
             used = 0

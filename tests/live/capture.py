@@ -1,5 +1,7 @@
 """A capture server of the tests' own: raw sockets, every request's exact bytes
-recorded, each answered 200 with an empty body on a keep-alive connection."""
+recorded, each answered on a keep-alive connection (200 with an empty body
+unless ``response`` gives the whole reply), every byte in and out counted;
+``close_after_each`` closes each connection, without a word, after one answer."""
 
 from __future__ import annotations
 
@@ -7,8 +9,15 @@ import socket
 import threading
 
 
+EMPTY_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+
 class CaptureServer:
-    def __init__(self) -> None:
+    def __init__(self, response: bytes = EMPTY_200, close_after_each: bool = False) -> None:
+        self.response = response
+        self.close_after_each = close_after_each
+        self.bytes_in = 0   # every byte received, on every connection
+        self.bytes_out = 0  # every byte sent
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -46,6 +55,8 @@ class CaptureServer:
                     break
                 seen += data
                 buf += data
+                with self._lock:
+                    self.bytes_in += len(data)
                 while b"\r\n\r\n" in buf:
                     head, rest = buf.split(b"\r\n\r\n", 1)
                     length = 0
@@ -58,7 +69,13 @@ class CaptureServer:
                     request, buf = head + b"\r\n\r\n" + rest[:length], rest[length:]
                     with self._lock:
                         self.requests.append(request)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                        self.bytes_out += len(self.response)
+                    conn.sendall(self.response)
+                    if self.close_after_each:
+                        break
+                else:
+                    continue
+                break   # close_after_each: one answer, then the connection is closed
         with self._lock:
             self.raw.append(bytes(seen))
 

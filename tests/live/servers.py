@@ -164,7 +164,8 @@ class NginxServer:
 def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int] = None,
                 access_log: bool = True, body: bytes = b"ok\n", *, cert: Optional[pathlib.Path] = None,
                 key: Optional[pathlib.Path] = None, client_ca: Optional[pathlib.Path] = None,
-                tls_protocols: str = "TLSv1.2 TLSv1.3", keepalive_requests: int = 100000000) -> NginxServer:
+                tls_protocols: str = "TLSv1.2 TLSv1.3", keepalive_requests: int = 100000000,
+                log_bytes: bool = False) -> NginxServer:
     """Start nginx on 127.0.0.1 (``port`` 0: a free port) and wait until it accepts connections.
 
     ``worker_cpu``: pin the one worker to this CPU. ``access_log``: one line per
@@ -172,6 +173,8 @@ def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int]
     SESSION_REUSED PROTOCOL``) in ``tmp_path/nginx/access.log``. ``cert`` and
     ``key`` (PEM files): serve HTTPS; ``client_ca``: require a client certificate
     issued by it; ``keepalive_requests``: close a connection after that many.
+    ``log_bytes``: end each access log line with REQUEST_LENGTH BYTES_SENT (the
+    request's and the response's whole bytes, heads and bodies, inside TLS).
     """
     tls_lines = ""
     if cert is not None:
@@ -196,7 +199,8 @@ def start_nginx(tmp_path: pathlib.Path, port: int = 0, worker_cpu: Optional[int]
             tls=tls_lines, keepalive_requests=keepalive_requests,
             affinity="" if worker_cpu is None else f"worker_cpu_affinity {1 << worker_cpu:b};",
             access_log=(f"log_format z6 '$request_method $uri $status $body_bytes_sent"
-                        f"{' $connection $ssl_session_reused $ssl_protocol' if cert is not None else ''}';\n"
+                        f"{' $connection $ssl_session_reused $ssl_protocol' if cert is not None else ''}"
+                        f"{' $request_length $bytes_sent' if log_bytes else ''}';\n"
                         f"    access_log {log_path} z6;" if log_path else "access_log off;")))
         if log_path is not None and log_path.exists():
             log_path.unlink()

@@ -25,7 +25,7 @@ from z6.events import EventKind
 from z6.live import host_header, serialize_request, tls_warnings
 from z6.log import EventLog, LogError, read_log, writer_stall_warning
 from z6.metrics import Summary, SummaryBuilder, iteration_requests, mean_think_ms
-from z6.result import RunResult, RunStats
+from z6.result import RunResult, RunStats, Transfer
 from z6._version import __version__
 
 __all__ = ["recompute_run", "with_live_warnings", "LogSource"]
@@ -99,9 +99,15 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     summary = with_rows_note(summary, rows)
     status = log.status
     interrupted = status != "completed"
+    # The bytes on the wire are the core's counters, not events: the footer keeps them.
+    transfer = log.footer.transfer if log.footer is not None else None
+    if transfer is not None and len(transfer["sent"]) != len(header.request_names):
+        raise LogError(log.path, f"the footer's transfer counts {len(transfer['sent'])} requests, "
+                                 f"the header names {len(header.request_names)}")
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,
                      wall_s=log.footer.elapsed_s if log.footer is not None else None, interrupted=interrupted,
-                     writer_stalled_s=log.footer.writer_stalled_s if log.footer is not None else 0.0)
+                     writer_stalled_s=log.footer.writer_stalled_s if log.footer is not None else 0.0,
+                     transfer=None if transfer is None else Transfer.from_json_dict(dict(transfer)))
     return RunResult(
         scenario_source=header.scenario_source,
         scenario_sha256=header.scenario_sha256,

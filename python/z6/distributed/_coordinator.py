@@ -35,7 +35,7 @@ from z6.distributed._split import ShardRange, split_plan
 from z6.errors import ConfigError, RunError
 from z6.live import LiveTarget
 from z6.plan import Plan
-from z6.result import ProgressSnapshot, RunStats
+from z6.result import ProgressSnapshot, RunStats, Transfer
 from z6.runner import DEFAULT_CHUNK_RECORDS, stop_signals
 from z6core import EVENT_DTYPE
 
@@ -147,6 +147,7 @@ class _Coordinator:
             wall_s=time.perf_counter() - started,
             interrupted=self.signals_forwarded > 0,
             request_digests=self._request_digests(),
+            transfer=self._transfer(),
         )
         return stats, self._scale_out()
 
@@ -159,6 +160,18 @@ class _Coordinator:
                 return None
             merged.update(shard)
         return dict(sorted(merged.items(), key=lambda item: int(item[0]))) if merged else None
+
+    def _transfer(self) -> Optional[Transfer]:
+        # Bytes by request summed over the shards; None unless every shard
+        # counted them (a simulated run, or a shard lost before its totals).
+        total: Optional[Transfer] = None
+        for link in self.links:
+            shard = (link.done or {}).get("transfer")
+            if shard is None:
+                return None
+            part = Transfer.from_json_dict(shard)
+            total = part if total is None else total.plus(part)
+        return total
 
     def _connect(self, listener: socket.socket, token: str) -> None:
         # Until a connection has introduced itself with the run's token it is

@@ -315,9 +315,19 @@ class LogFooter:
     # a live run with templated requests: each VU's digest of the bytes it rendered
     # (docs/event-log.md, "Rendered requests"); None otherwise
     request_digests: Optional[Mapping[str, Any]] = None
+    # a live run: bytes sent and received by request, {"sent": [...], "received": [...]}
+    # (z6.result.Transfer.to_json_dict); None otherwise and in older logs
+    transfer: Optional[Mapping[str, Any]] = None
 
     def __post_init__(self) -> None:
         problems = []
+        tr = self.transfer
+        if tr is not None and not (
+                isinstance(tr, Mapping) and set(tr) == {"sent", "received"}
+                and all(isinstance(tr[k], list) and all(_is_int(n) and n >= 0 for n in tr[k]) for k in tr)
+                and len(tr["sent"]) == len(tr["received"])):
+            problems.append("transfer must hold sent and received, equally long lists of non-negative integers, "
+                            f"got {tr!r:.200}")
         rd = self.request_digests
         if rd is not None and not (
                 isinstance(rd, Mapping) and isinstance(rd.get("authority"), str)
@@ -362,6 +372,7 @@ class LogFooter:
             "finished_utc": self.finished_utc,
             "writer_stalled_s": float(self.writer_stalled_s),
             **({"request_digests": dict(self.request_digests)} if self.request_digests is not None else {}),
+            **({"transfer": dict(self.transfer)} if self.transfer is not None else {}),
         }
 
 
@@ -392,6 +403,7 @@ def footer_from_json(doc: Any) -> LogFooter:
         finished_utc=doc["finished_utc"],
         writer_stalled_s=doc.get("writer_stalled_s", 0.0),   # optional: older logs lack it
         request_digests=doc.get("request_digests"),           # optional: live runs with templates only
+        transfer=doc.get("transfer"),                         # optional: live runs (and not older logs)
     )
 
 

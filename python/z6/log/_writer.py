@@ -363,7 +363,8 @@ class EventLogWriter:
             self._thread.join()
             self._thread = None
 
-    def finish(self, status: str = "completed", request_digests: Optional[dict] = None) -> Path:
+    def finish(self, status: str = "completed", request_digests: Optional[dict] = None,
+               transfer: Optional[dict] = None) -> Path:
         """Write every queued chunk, then the footer; fsync, rename to ``events.z6log``
         and return its path.
 
@@ -388,6 +389,7 @@ class EventLogWriter:
             finished_utc=utc_now(),
             writer_stalled_s=self.stalled_s,
             request_digests=request_digests,
+            transfer=transfer,
         )
         try:
             try:

@@ -15,6 +15,7 @@ from z6.analysis._recompute import LogSource
 from z6.assertions import AssertionResult
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME
 from z6.metrics import LAG_MIN_SAMPLES, Summary
+from z6.report._transfer import transfer_document
 from z6.result import RunResult
 
 __all__ = ["SCHEMA_VERSION", "summary_document", "document_from_log", "build_document", "run_header",
@@ -152,6 +153,8 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         else:
             warnings.append(_STATUS_WARNINGS.get(result.status, f"the run's status is {result.status}"))
     document = build_document(run, result.summary, result.assertions, warnings)
+    # Bytes on the wire (live runs): the core's counters, beside the figures from events.
+    document["transfer"] = transfer_document(result)
     if result.scale_out is not None:
         document["distributed"] = result.scale_out.to_dict()
     return document

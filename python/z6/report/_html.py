@@ -167,6 +167,10 @@ def _cards(doc: Mapping[str, Any]) -> str:
         om = doc["open_model"]
         cards += [("dropped iterations", f"{_number(om['dropped_iterations'])} ({_percent(om['dropped_rate'])})"),
                   ("response p99 ms", _ms(om["response_time_ms"]["p99"]))]
+    transfer = doc.get("transfer")   # absent in documents written before it, null in simulated runs
+    if transfer:
+        cards += [("MB/s sent", f"{transfer['sent_mb_per_s']:,.3f}"),
+                  ("MB/s received", f"{transfer['received_mb_per_s']:,.3f}")]
     return '<div class="cards">' + "".join(
         f'<div class="card"><b>{escape(v)}</b><span>{escape(k)}</span></div>' for k, v in cards) + "</div>"
 
@@ -253,19 +257,34 @@ def _charts(doc: Mapping[str, Any]) -> str:
             f'<p class="caption">Responses received, by latency; bins evenly spaced on a log scale.</p></section>')
 
 
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.3f}"
+
+
 def _requests_table(doc: Mapping[str, Any]) -> str:
     s = doc["summary"]
+    transfer = doc.get("transfer")   # a live run's bytes by request; absent or null otherwise
+
+    def wire(name: Optional[str]) -> list[str]:
+        if not transfer:
+            return []
+        t = transfer if name is None else transfer["requests"].get(name)
+        return ["", ""] if t is None else [_megabytes(t["sent_bytes"]), _megabytes(t["received_bytes"])]
+
     rows = [[escape(name), _number(r["requests"]), f"{r['rate']:,.1f}", _number(r["failed"]),
-             _percent(r["error_rate"]), *_latency_cells(r["latency_ms"])]
+             _percent(r["error_rate"]), *wire(name), *_latency_cells(r["latency_ms"])]
             for name, r in doc["requests"].items()]
     rows.append(["<b>all requests</b>", _number(s["requests"]), f"{s['rate']:,.1f}", _number(s["failed"]),
-                 _percent(s["error_rate"]), *_latency_cells(s["latency_ms"])])
+                 _percent(s["error_rate"]), *wire(None), *_latency_cells(s["latency_ms"])])
     lag = doc["lag_ms"]
-    rows.append(["schedule lag", _number(lag["count"]), "", "", "", *_latency_cells(lag)])
+    rows.append(["schedule lag", _number(lag["count"]), "", "", "", *(["", ""] if transfer else []),
+                 *_latency_cells(lag)])
     if "open_model" in doc:
         response = doc["open_model"]["response_time_ms"]
-        rows.append(["response time", _number(response["count"]), "", "", "", *_latency_cells(response)])
-    headers = ["request", "requests", "req/s", "failed", "error %", *(f"{h} ms" for h in _LATENCY_HEADERS)]
+        rows.append(["response time", _number(response["count"]), "", "", "", *(["", ""] if transfer else []),
+                     *_latency_cells(response)])
+    headers = ["request", "requests", "req/s", "failed", "error %", *(["MB sent", "MB received"] if transfer else []),
+               *(f"{h} ms" for h in _LATENCY_HEADERS)]
     return "<h2>Requests</h2><section>" + _table(headers, rows) + (
         '<p class="caption">Latency of responses received (any status); schedule lag: how late requests were '
         f"issued (warning above a p99 of {_ms(lag['warn_above_p99'])} ms).</p></section>")

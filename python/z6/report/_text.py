@@ -11,6 +11,7 @@ from __future__ import annotations
 from z6.errors import printable
 from z6.metrics import PERCENTILES, LatencyStats
 from z6.report._document import verdict_word
+from z6.report._transfer import MEGABYTE, transfer_line
 from z6.result import RunResult
 
 __all__ = ["render_run", "MAX_REQUEST_ROWS"]
@@ -62,8 +63,8 @@ def _more_line(result: RunResult, hidden: int) -> str:
 def render_run(result: RunResult) -> str:
     s = result.summary
     o = s.overall
-    shown, hidden = _shown_requests(s.per_request)
-    shown = [(printable(name), r) for name, r in shown]
+    shown_raw, hidden = _shown_requests(s.per_request)
+    shown = [(printable(name), r) for name, r in shown_raw]
     lines = [
         f"z6 {result.mode} run of {printable(result.scenario_source)}: seed {result.seed}, "
         f"{result.n_vus} VUs, {s.duration_s:.3f} s {'simulated' if result.mode == 'simulate' else ''}".rstrip(),
@@ -78,6 +79,9 @@ def render_run(result: RunResult) -> str:
         lines.append("  errors       " + ", ".join(f"{k} {v} ({rates[k]:.2%})" for k, v in sorted(o.errors.items())))
     if o.statuses:
         lines.append("  statuses     " + ", ".join(f"{k}: {v}" for k, v in sorted(o.statuses.items())))
+    transfer = transfer_line(result)
+    if transfer is not None:
+        lines.append(transfer)
     if s.percentile_method == "hdr":
         # Exact is the default and goes unsaid; say so when the run outgrew it.
         lines.append("  percentiles  from HDR histograms (the run outgrew the exact limit): each at most "
@@ -109,9 +113,17 @@ def render_run(result: RunResult) -> str:
         for status, st in sorted(s.per_status.items()):
             lines.append(f"  {status:<{width}}{st.count:>10}" + _latency_cells(st.latency))
     lines.append("")
-    lines.append(f"  {'request':<{width}}{'requests':>10}{'failed':>10}{'error%':>10}")
-    for name, r in shown:
-        lines.append(f"  {name:<{width}}{r.requests:>10}{r.failed:>10}{r.error_rate:>10.2%}")
+    # A live run's bytes by request (the core's counters), beside its counts.
+    t = result.stats.transfer
+    by_name = {} if t is None else dict(zip(result.plan.request_names, zip(t.sent, t.received)))
+    lines.append(f"  {'request':<{width}}{'requests':>10}{'failed':>10}{'error%':>10}"
+                 + (f"{'MB sent':>12}{'MB recv':>12}" if by_name else ""))
+    for (shown_name, r), (name, _) in zip(shown, shown_raw):
+        row = f"  {shown_name:<{width}}{r.requests:>10}{r.failed:>10}{r.error_rate:>10.2%}"
+        if name in by_name:
+            sent, received = by_name[name]
+            row += f"{sent / MEGABYTE:>12.3f}{received / MEGABYTE:>12.3f}"
+        lines.append(row)
     if hidden:
         lines.append(_more_line(result, hidden))
     if result.assertions:
