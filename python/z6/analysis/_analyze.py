@@ -194,12 +194,12 @@ class _Counts:
         return unique, merged
 
 
-KeyFunction = Callable[[np.ndarray], tuple[Optional[np.ndarray], np.ndarray]]
+KeyFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class _Aggregator:
     def __init__(self, key_of: KeyFunction) -> None:
-        self.key_of = key_of  # chunk -> (keys, or None for one group; mask of events that belong to a group)
+        self.key_of = key_of  # chunk -> (keys, mask of events that belong to a group)
         self.counts = _Counts()
         self.lat_keys: list[np.ndarray] = []
         self.lat_values: list[np.ndarray] = []
@@ -211,11 +211,9 @@ class _Aggregator:
         received = kind == _RECEIVED
         outcome = outcome_mask(kind)
         failed = failed_mask(kind, status)
-        grouped = keys is not None
-        keys = keys[member] if grouped else np.zeros(kind.size, np.int64)
+        keys = keys[member]
         self.counts.add(keys, [None, kind == _ISSUED, outcome, failed])
-        if grouped:  # one group needs no key per latency
-            self.lat_keys.append(keys[received])
+        self.lat_keys.append(keys[received])
         self.lat_values.append(chunk["value_ns"][member][received])
 
     def latencies(self) -> tuple[np.ndarray, np.ndarray]:
@@ -329,9 +327,7 @@ def _key_function(by: Optional[str], tick_ns: int) -> KeyFunction:
     return functions[by]
 
 
-def _label(by: Optional[str], key: int, request_names: Sequence[str]) -> tuple[GroupKey, str]:
-    if by is None:
-        return "overall", "overall"
+def _label(by: str, key: int, request_names: Sequence[str]) -> tuple[GroupKey, str]:
     if by == "request":
         name = request_names[key] if key < len(request_names) else f"request {key}"
         return name, name
@@ -341,7 +337,7 @@ def _label(by: Optional[str], key: int, request_names: Sequence[str]) -> tuple[G
     return key, str(key)
 
 
-def _groups(agg: _Aggregator, by: Optional[str], percentiles: Sequence[float], duration_s: float,
+def _groups(agg: _Aggregator, by: str, percentiles: Sequence[float], duration_s: float,
             request_names: Sequence[str]) -> list[GroupStats]:
     keys, table = agg.counts.result()
     lat_keys, lat_values = agg.latencies()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -83,26 +82,17 @@ def _backend(workers: Optional[int], cluster: Any, listen: Optional[str]) -> Bac
 @dataclass
 class RunHooks:
     """How a run's handle (`z6.run._handle`) takes part in the run, all optional:
-    ``stop`` is checked between chunks; ``lock`` is held while the summary's
-    builder takes a chunk (the live statistics read it under the same lock);
-    ``on_builder`` gets that builder before the first chunk; ``on_progress`` is
+    ``stop`` is checked between chunks; ``on_builder`` gets that builder before the first chunk; ``on_progress`` is
     called after each chunk; ``taps`` are further consumers (a chunk queue, the
     event keeper); ``chunks_missed`` and ``kept_events`` are asked at the end."""
 
     stop: Optional[RunStop] = None
-    lock: Optional[threading.Lock] = None
     on_builder: Optional[Callable[[SummaryBuilder], None]] = None
     on_progress: Optional[Callable[[ProgressSnapshot], None]] = None
     taps: Sequence[Callable[[np.ndarray], None]] = ()
     chunks_missed: Callable[[], tuple[int, int]] = lambda: (0, 0)
     kept_events: Callable[[], Optional[np.ndarray]] = lambda: None
 
-
-def _locked(consume: Callable[[np.ndarray], None], lock: threading.Lock) -> Callable[[np.ndarray], None]:
-    def feed(chunk: np.ndarray) -> None:
-        with lock:
-            consume(chunk)
-    return feed
 
 
 def _both(first: Optional[Callable[[ProgressSnapshot], None]],
@@ -153,8 +143,8 @@ def execute_run(
                                  think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan))
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
-        feed = _locked(builder, hooks.lock) if hooks.lock is not None else builder
-        sinks = [feed, rows, *([outputs.writer] if outputs else []), *consumers, *hooks.taps]
+        # The live statistics read the builder's core accumulator, which locks itself.
+        sinks = [builder, rows, *([outputs.writer] if outputs else []), *consumers, *hooks.taps]
         watch = _both(progress, hooks.on_progress)
         if backend is None:
             stats = run_plan(plan, sinks, progress=watch, target=target, stop=hooks.stop)

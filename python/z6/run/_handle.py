@@ -102,7 +102,6 @@ class RunHandle:
         self._state_lock = threading.Lock()
         self._stop = RunStop()
         self._builder: Optional[SummaryBuilder] = None
-        self._builder_lock = threading.Lock()
         self._window = RateWindow()
         self._active_vus = 0
         self._queue = ChunkQueue(chunk_queue) if chunk_queue else None
@@ -121,7 +120,6 @@ class RunHandle:
             taps.append(self._queue.offer)
         return RunHooks(
             stop=self._stop,
-            lock=self._builder_lock,
             on_builder=self._started,
             on_progress=self._progress,
             taps=taps,
@@ -203,7 +201,7 @@ class RunHandle:
         if builder is None:
             names = tuple(self.plan.request_names)
             builder = SummaryBuilder(names, self.plan.tick_ns)   # not started: all zero
-        figures = read_figures(builder, self._builder_lock)
+        figures = read_figures(builder)
         return live_stats(figures, state=self.state, elapsed_s=elapsed_s, total_s=self._total_s,
                           rate=self._window.rate())
 

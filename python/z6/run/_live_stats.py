@@ -87,11 +87,9 @@ class RateWindow:
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-def read_figures(builder: SummaryBuilder, lock: Optional[threading.Lock] = None) -> RunningSummary:
+def read_figures(builder: SummaryBuilder) -> RunningSummary:
     """The figures so far: the core accumulator's snapshot (its own lock, held for a
-    pass over its counts; the engine's thread folds on meanwhile). ``lock`` is
-    not needed for it and kept for callers that pass the feed lock."""
-    del lock
+    pass over its counts; the engine's thread folds on meanwhile)."""
     return builder.snapshot()
 
 
