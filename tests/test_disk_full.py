@@ -7,7 +7,6 @@ filled with a filler file so that an exact number of blocks stays free.
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np

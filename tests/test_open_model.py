@@ -235,10 +235,13 @@ def test_response_time_adds_each_requests_lag_across_chunks():
     assert builder.finish().open_model.response_time.max == pytest.approx(14.0)
 
 
-def test_open_model_plans_run_in_one_process_only():
+def test_open_model_plans_split_only_into_whole_strides():
+    # (the split itself: tests/test_open_model_split.py)
     plan = compile_plan(open_scenario(CONSTANT))
-    with pytest.raises(ConfigError, match="cannot be split over workers"):
-        plan.shard(0, plan.n_vus, 2)
+    with pytest.raises(ValueError, match="splits as range"):
+        plan.shard(0, plan.n_vus - 2, 2)     # leaves VU n_vus - 1 out
+    with pytest.raises(ConfigError, match="already a shard"):
+        plan.shard(0, plan.n_vus, 2).shard(0, plan.n_vus // 2, 2)
 
 
 def test_the_engine_checks_its_arrival_plan():
@@ -308,12 +311,13 @@ max_vus = 4
 """
 
 
-def test_cli_workers_open_model_is_refused_with_exit_2(tmp_path):
+def test_cli_more_workers_than_pool_vus_is_refused_with_exit_2(tmp_path):
     text = OPEN_TOML + '[simulation]\nlatency = { type = "constant", ms = 1 }\n'
-    done = _cli(tmp_path, text, "--workers", "2", "--out", str(tmp_path / "run"))
+    done = _cli(tmp_path, text, "--workers", "3", "--out", str(tmp_path / "run"))
     assert done.returncode == 2, done.stderr
-    assert "cannot be split over workers" in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "run" / "summary.json").exists()
+    assert "3 workers need a pool of at least 3 VUs (schedule.vus); the schedule has 2" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_cli_run_and_replay_verify(tmp_path):

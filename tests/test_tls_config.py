@@ -48,8 +48,8 @@ def problems(text: str, base_dir) -> str:
 
 
 def test_the_tls_keys_reach_the_target(pem):
-    sc = parse_scenario(scenario(f'base_url = "https://h.example"\nca_file = "ca.pem"\nclient_cert = "client.crt"\n'
-                                 f'client_key = "client.key"\ntls_min_version = "1.3"\ntls_resume = false'),
+    sc = parse_scenario(scenario('base_url = "https://h.example"\nca_file = "ca.pem"\nclient_cert = "client.crt"\n'
+                                 'client_key = "client.key"\ntls_min_version = "1.3"\ntls_resume = false'),
                         source="s.toml", base_dir=str(pem))
     t = sc.target
     assert t.tls and t.ca_file == str(pem / "ca.pem") and t.client_cert == str(pem / "client.crt")

@@ -14,6 +14,19 @@ arrival stream, `arrival_stream_state(seed)` = the xorshift64* state
 `splitmix64(seed, 0)` (index 0 is no VU's: VU ids start at 1), which nothing else
 draws from; the Poisson draw is one `xs_float` per arrival. Changing either
 changes every open-model event stream.
+
+In a simulated run, what an arrival's iteration draws (its request pick, and
+the modelled server's service time, failure and status) comes from the
+arrival's own stream, `arrival_draw_state(seed, n)` = `splitmix64(splitmix64(seed,
+0), n + 1)`, not from the serving VU's: which VU of the pool serves arrival n
+depends on what the others are doing, so only then is arrival n's traffic the
+same whichever VU, or which process of a split run, serves it. A live VU keeps
+drawing from its own stream (live timing decides which VU serves which arrival
+anyway), so `z6 replay --verify` checks each VU's request sequence, as for
+every live run.
+
+A split run (shard k of N) generates every arrival, so the instants and indices
+are the whole run's, and serves only those with n mod N = k (`arrival_next_own`).
 """
 
 from libc.math cimport log1p, sqrt
@@ -54,6 +67,11 @@ ctypedef struct arrival_state_t:
 
 cdef inline uint64_t arrival_stream_state(uint64_t seed) noexcept nogil:
     return xs_init(splitmix64(seed, 0))
+
+
+cdef inline uint64_t arrival_draw_state(uint64_t seed, uint64_t index) noexcept nogil:
+    # Arrival `index`'s own stream (its iteration's draws); a 0 maps as for a VU's.
+    return xs_init(splitmix64(splitmix64(seed, 0), index + 1))
 
 
 cdef inline void arrivals_start(arrival_state_t* st, const arrival_schedule_t* s, uint64_t seed) noexcept nogil:
@@ -104,3 +122,16 @@ cdef inline void arrivals_advance(arrival_state_t* st, const arrival_schedule_t*
         st.level = st.level - log1p(-xs_float(&st.rng))
     else:
         st.level = <double>st.index
+
+
+cdef inline uint64_t arrival_next_own(arrival_state_t* st, const arrival_schedule_t* s,
+                                      uint64_t first, uint64_t step) noexcept nogil:
+    # The instant of the next arrival this shard serves (index mod step == first),
+    # or Z6_NO_ARRIVAL; the arrivals before it, other shards', are passed over
+    # (their draws still made, so every shard sees the same instants).
+    cdef uint64_t t = arrival_instant(st, s)
+    if step > 1:
+        while t != Z6_NO_ARRIVAL and st.index % step != first:
+            arrivals_advance(st, s)
+            t = arrival_instant(st, s)
+    return t

@@ -49,8 +49,8 @@ from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, 
                            z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
 from z6core._lifecycle cimport (count_outcome, sat_add, vu_after_outcome, vu_done_before_issue, vu_in_flight, vu_next_request,
                                 vu_set_state, write_event)
-from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_instant, arrival_schedule_t, arrival_state_t, arrivals_advance,
-                               arrivals_start)
+from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
+                               arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._open cimport ArrivalArrays
 from z6core._plan cimport PlanArrays, checked_out, plan_t
 from z6core._pool cimport pool_pop, pool_push
@@ -1070,7 +1070,8 @@ cdef class LiveEngine:
         if self.pool == NULL:
             raise MemoryError()
         arrivals_start(&self.arrival, &self.sched, self.plan.seed)
-        self.next_arrival_ns = arrival_instant(&self.arrival, &self.sched)
+        self.next_arrival_ns = arrival_next_own(&self.arrival, &self.sched, self._arrivals.shard_index,
+                                                self._arrivals.shard_count)
         if self.next_arrival_ns >= self.open_end_ns:
             self.next_arrival_ns = Z6_NO_ARRIVAL
         memset(&self.no_vu, 0, sizeof(vu_t))
@@ -1119,7 +1120,8 @@ cdef class LiveEngine:
             if self.out_of_memory:
                 return
             arrivals_advance(&self.arrival, &self.sched)
-            self.next_arrival_ns = arrival_instant(&self.arrival, &self.sched)
+            self.next_arrival_ns = arrival_next_own(&self.arrival, &self.sched, self._arrivals.shard_index,
+                                                    self._arrivals.shard_count)
             if self.next_arrival_ns >= self.open_end_ns:
                 self.next_arrival_ns = Z6_NO_ARRIVAL
         if not self.open_end_done and now >= self.open_end_ns and self.next_arrival_ns == Z6_NO_ARRIVAL:

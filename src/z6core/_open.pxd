@@ -13,3 +13,6 @@ cdef class ArrivalArrays:
     cdef list _keep
     cdef readonly uint32_t pool_vus    # VUs spawned at the start
     cdef readonly uint64_t end_ns      # the schedule's end: no arrival at or after it
+    # A split run's shard serves the arrivals n with n mod shard_count == shard_index.
+    cdef readonly uint64_t shard_index
+    cdef readonly uint64_t shard_count

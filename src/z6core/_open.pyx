@@ -23,8 +23,12 @@ The loop runs in C without the GIL and returns to Python once per chunk.
 
 Compatibility guarantee: for the same plan, seed and z6 version the event stream
 is identical, whatever the chunk size. Arrival instants depend on (seed,
-schedule) alone; what a VU draws (request pick, service time, failure, status)
-comes from its own stream, in the closed engine's order (`_lifecycle.pxd`).
+schedule) alone; what an iteration draws (request pick, service time, failure,
+status) comes from its arrival's own stream (`_arrivals.pxd`), in the closed
+engine's order (`_lifecycle.pxd`), whichever VU serves it. A shard of a split run
+(`plan.arrivals.shard_index` of `shard_count`) serves only its arrivals, so
+without `capacity` and without drops the shards' request traffic adds up to
+the one-process run's exactly.
 """
 
 cimport cython
@@ -36,7 +40,7 @@ import numpy as np
 
 from z6core._arrays cimport cnp_data
 from z6core._arrivals cimport (ARRIVALS_CONSTANT as KIND_CONSTANT, ARRIVALS_POISSON as KIND_POISSON, Z6_NO_ARRIVAL,
-                               arrival_instant,
+                               arrival_draw_state, arrival_next_own,
                                arrival_schedule_t, arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
@@ -120,11 +124,18 @@ cdef class ArrivalArrays:
         if not 1 <= pool <= n_vus:
             raise ValueError(f"plan.arrivals.pool_vus must be between 1 and the plan's {n_vus} VUs "
                              f"(max_vus), got {pool}")
+        shard_count = int(getattr(spec, "shard_count", 1))
+        shard_index = int(getattr(spec, "shard_index", 0))
+        if not (1 <= shard_count <= 2**32 and 0 <= shard_index < shard_count):
+            raise ValueError(f"plan.arrivals: shard_index must be in [0, shard_count) with shard_count >= 1, "
+                             f"got {shard_index} of {shard_count}")
         if np.any(np.asarray(plan.spawn_tick) != 0) or np.any(np.asarray(plan.stop_ns) != starts[n]):
             raise ValueError("an arrival-rate plan's VUs (the pool) must all have spawn_tick 0 and stop_ns at "
                              "the schedule's end")
         self._keep.extend([starts, rate0, rate1, level0])
         self.pool_vus = <uint32_t>pool
+        self.shard_index = <uint64_t>shard_index
+        self.shard_count = <uint64_t>shard_count
         self.end_ns = starts[n]
         self.s.kind = kind
         self.s.n_segments = n
@@ -217,7 +228,7 @@ cdef class OpenEngine:
                 or self.sort_keys == NULL or (self.plan.capacity > 0 and self.capacity_heap == NULL)):
             raise MemoryError()
         arrivals_start(&self.arrivals, &self.sched, self.plan.seed)
-        self.next_arrival_ns = arrival_instant(&self.arrivals, &self.sched)
+        self.next_arrival_ns = self._next_arrival()
         if self.next_arrival_ns >= self.end_ns:
             self.next_arrival_ns = Z6_NO_ARRIVAL
 
@@ -352,6 +363,8 @@ cdef class OpenEngine:
             self._spawn(tick)           # growth: an event (vu_spawned after the start)
         if self.free_n:
             idx = self._free_pop()
+            # The iteration draws from the arrival's stream, not the VU's (`_arrivals.pxd`).
+            self.vus[idx].rng = arrival_draw_state(self.plan.seed, self.arrivals.index)
             self._issue(&self.vus[idx], idx, now, tick)
         else:
             e = self._slot()
@@ -366,9 +379,12 @@ cdef class OpenEngine:
                 e.seq = <uint32_t>self.arrivals.index
             self.dropped_iterations += 1
         arrivals_advance(&self.arrivals, &self.sched)
-        self.next_arrival_ns = arrival_instant(&self.arrivals, &self.sched)
+        self.next_arrival_ns = self._next_arrival()
         if self.next_arrival_ns >= self.end_ns:
             self.next_arrival_ns = Z6_NO_ARRIVAL
+
+    cdef inline uint64_t _next_arrival(self) noexcept nogil:
+        return arrival_next_own(&self.arrivals, &self.sched, self._arrivals.shard_index, self._arrivals.shard_count)
 
     cdef void _end_schedule(self, uint64_t tick) noexcept nogil:
         # Idle VUs complete at the schedule's end, in id order; busy ones complete

@@ -116,3 +116,32 @@ stages = [{ target = 4000, duration_seconds = 3 }, { target = 2000, duration_sec
     assert expected == pytest.approx([1500, 2500, 3500, 3500, 2500])
     for got, want in zip(counts.tolist(), expected):
         assert abs(got - want) <= 0.01 * want, (counts.tolist(), expected)
+
+
+def test_two_local_workers_split_the_arrivals_and_nginx_logs_them_all(nginx, tmp_path):
+    # 1000 arrivals/s for 2 s over two worker processes: shard k serves arrivals
+    # k mod 2, each from its half of the pool; together every arrival, once.
+    schedule = 'type = "arrival_rate"\nrate = 1000\nduration_seconds = 2\nvus = 20\nmax_vus = 400'
+    scenario = z6.parse_scenario(open_text(nginx.base_url, request("r", "/"), schedule), source="open-split.toml")
+    chunks: list[np.ndarray] = []
+    result = z6.run_scenario(scenario, consumers=[lambda c: chunks.append(c.copy())], workers=2,
+                             out_dir=tmp_path / "run")
+    events = np.concatenate(chunks)
+    nginx.stop()
+    kind = events["kind"]
+    issued = events[kind == K.REQUEST_ISSUED]
+    dropped = events[kind == K.ITERATION_DROPPED]
+    assert issued.size + dropped.size == 2000
+    assert nginx.requests_logged() == issued.size == result.summary.overall.requests
+    assert result.summary.open_model.arrivals == 2000
+    shards = result.scale_out.shards
+    assert [s.status for s in shards] == ["completed", "completed"]
+    # Each shard served about half (an arrival's shard is fixed; only drops differ).
+    for report in shards:
+        mine = np.isin(issued["vu_id"], np.array(report.shard.vu_ids))
+        assert int(mine.sum()) == report.requests_issued
+        assert report.requests_issued + int(np.count_nonzero(dropped["seq"] % 2 == report.shard.index)) == 1000
+    # The pools: VUs 1-20 split odd and even, spawned at the start.
+    spawned = events[kind == K.VU_SPAWNED]["vu_id"]
+    assert set(range(1, 21)) <= set(spawned.tolist()) and np.unique(spawned).size == spawned.size
+    assert z6.read_log(tmp_path / "run").header.arrival_shards == 2

@@ -42,12 +42,13 @@ from z6.errors import printable
 from z6.analysis._header_scenario import parse_header_scenario, plan_from_header
 from z6.analysis._recompute import LogSource
 from z6.assertions import applies_default, assertion_count, evaluate_assertions
+from z6.distributed import iter_split_chunks, split_plan
 from z6.events import ErrorCode, EventKind
 from z6.log import EventLog, LogHeader, read_log
 from z6.live import wire_templates
 from z6.log._format import kind_label
 from z6.metrics import SummaryBuilder, iteration_requests
-from z6.runner import iter_chunks
+from z6.runner import DEFAULT_CHUNK_RECORDS, iter_chunks
 
 __all__ = ["VerifyResult", "verify_log", "describe_record"]
 
@@ -281,6 +282,15 @@ def _summary_builder(plan, needed: bool):
     return builder, builder
 
 
+def _rerun(plan, header) -> Iterator[np.ndarray]:
+    # A split arrival-rate run's events depend on the split (shard k serves the
+    # arrivals k mod N): re-run it split the same way, in this process.
+    shards = header.arrival_shards
+    if shards == 1 or plan.arrivals is None or plan.arrivals.shard_count != 1:
+        return iter_chunks(plan)
+    return iter_split_chunks([part for _, part in split_plan(plan, shards)], DEFAULT_CHUNK_RECORDS)
+
+
 def _verify_simulated(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> VerifyResult:
     footer = log.footer
     # Assertion events are checked against a rebuilt summary: only build one when
@@ -290,7 +300,7 @@ def _verify_simulated(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> 
                      or footer.count(EventKind.ASSERTION_PASSED) + footer.count(EventKind.ASSERTION_FAILED) > 0)
     builder, feed = _summary_builder(plan, needs_summary)
     logged = _LoggedRecords(log)
-    index, expected, got = _first_difference(iter_chunks(plan), logged.engine_chunks(), feed)
+    index, expected, got = _first_difference(_rerun(plan, log.header), logged.engine_chunks(), feed)
     names = log.header.request_names
     if expected is not None or got is not None:
         # The re-run and the log part here; a log that stopped early may stop anywhere.

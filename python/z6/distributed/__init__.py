@@ -9,7 +9,7 @@ one-process run feeds (`run_distributed`). See docs/distributed.md.
 
 from z6.distributed._coordinator import CONNECT_TIMEOUT_S, SILENCE_TIMEOUT_S, run_distributed
 from z6.distributed._executors import Backend, DaskCluster, LocalProcesses
-from z6.distributed._merge import merge_sorted
+from z6.distributed._merge import iter_split_chunks, merge_sorted
 from z6.distributed._scale_out import ScaleOut, ShardReport
 from z6.distributed._worker import ShardTask, run_shard
 from z6.distributed._split import ShardRange, split_plan
@@ -18,6 +18,7 @@ __all__ = [
     "run_distributed",
     "split_plan",
     "merge_sorted",
+    "iter_split_chunks",
     "ShardRange",
     "ShardReport",
     "ScaleOut",

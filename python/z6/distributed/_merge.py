@@ -10,13 +10,16 @@ fixed size (so a merged event log is framed exactly like a one-process log).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from z6.distributed._protocol import FINISHED
+from z6.events import EVENT_DTYPE
+from z6.plan import Plan
+from z6.runner import iter_chunks
 
-__all__ = ["ShardMerger", "Rechunker", "merge_sorted"]
+__all__ = ["ShardMerger", "Rechunker", "merge_sorted", "iter_split_chunks"]
 
 _U32 = 2**32
 
@@ -134,3 +137,31 @@ class Rechunker:
         self.delivered += chunk.size
         for consume in self._consumers:
             consume(chunk)
+
+
+def iter_split_chunks(parts: Sequence[Plan], chunk_records: int) -> Iterator[np.ndarray]:
+    """The merged events of ``parts`` (the shards of one plan, `split_plan`) run
+    one after another in this process, in chunks of ``chunk_records``: what a
+    split run's coordinator hands its consumers, without processes. `z6 replay
+    --verify` re-runs a split arrival-rate run this way (its events depend on the
+    split: docs/architecture.md, "Scale-out")."""
+    merger = ShardMerger(len(parts), np.dtype(EVENT_DTYPE))
+    out: list[np.ndarray] = []
+    rechunk = Rechunker([out.append], chunk_records, np.dtype(EVENT_DTYPE))
+    streams = [iter_chunks(part, chunk_records) for part in parts]
+    live = list(range(len(parts)))
+    while live:
+        for k in list(live):
+            chunk = next(streams[k], None)
+            if chunk is None:
+                merger.close(k)
+                live.remove(k)
+            elif chunk.size:
+                # Every event of this shard below its last tick has arrived.
+                merger.add(k, chunk, int(chunk["tick"][-1]))
+        rechunk(merger.take_ready())
+        yield from out
+        out.clear()
+    rechunk(merger.take_ready())
+    rechunk.flush()
+    yield from out

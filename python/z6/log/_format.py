@@ -144,6 +144,10 @@ class LogHeader:
     the 1-based ids ``first_vu_id + k * vu_id_step`` for k below ``n_vus``. The
     whole plan has step 1; a shard of it holds every N-th VU (step N). Logs
     written before the step was recorded have none, and read as step 1.
+    ``arrival_shards`` is how many shards an arrival-rate run was split into: its
+    events depend on the split (shard k serves arrivals k mod N), so a re-run
+    splits the same way; 1 for every other run, and for logs written before it
+    was recorded.
     ``vus_override`` and ``duration_override_s`` are the command-line overrides the
     plan was compiled with (None when the scenario's own values were used).
     """
@@ -163,6 +167,7 @@ class LogHeader:
     n_vus: int
     created_utc: str
     vu_id_step: int = 1
+    arrival_shards: int = 1
 
     def __post_init__(self) -> None:
         # Validated once here, so the writer never writes and the reader never
@@ -204,6 +209,8 @@ class LogHeader:
         elif (_is_int(self.first_vu_id) and _is_int(self.n_vus)
               and self.first_vu_id + (self.n_vus - 1) * self.vu_id_step >= 2**32):
             problems.append(f"the VU ids {self.first_vu_id} + k * {self.vu_id_step} for k < {self.n_vus} pass 2**32-1")
+        if not _is_int(self.arrival_shards) or not 1 <= self.arrival_shards < 2**32:
+            problems.append(f"arrival_shards must be an integer between 1 and 2**32-1, got {self.arrival_shards!r}")
         if problems:
             raise ValueError("invalid event log header: " + "; ".join(problems))
 
@@ -223,6 +230,7 @@ class LogHeader:
             "first_vu_id": self.first_vu_id,
             "n_vus": self.n_vus,
             "vu_id_step": self.vu_id_step,
+            "arrival_shards": self.arrival_shards,
             "created_utc": self.created_utc,
             "record_dtype": dtype_description(),
         }
@@ -257,6 +265,7 @@ def header_from_json(format_version: int, doc: Any) -> LogHeader:
     values["request_names"] = tuple(names)
     # Optional keys: absent from logs written before they were recorded.
     values["vu_id_step"] = doc.get("vu_id_step", 1)
+    values["arrival_shards"] = doc.get("arrival_shards", 1)
     return LogHeader(format_version=format_version, **values)
 
 

@@ -86,6 +86,7 @@ def make_header(
     vus_override: Optional[int] = None,
     duration_override_s: Optional[float] = None,
     format_version: int = FORMAT_VERSION,
+    arrival_shards: int = 1,
 ) -> LogHeader:
     """The header for a run of ``plan`` (compiled from ``scenario`` with these overrides).
 
@@ -94,6 +95,7 @@ def make_header(
     scenario's source is recorded as an absolute path (a pseudo-source such as
     ``<string>`` as it is), so that the log can find the scenario's directory,
     and with it its ``body_file`` paths, from any working directory.
+    ``arrival_shards``: the shards a split arrival-rate run has (`LogHeader`).
     """
     return LogHeader(
         format_version=format_version,
@@ -110,6 +112,7 @@ def make_header(
         first_vu_id=int(plan.first_vu_id),
         n_vus=int(plan.n_vus),
         vu_id_step=int(plan.vu_id_step),
+        arrival_shards=int(arrival_shards) if getattr(plan, "arrivals", None) is not None else 1,
         created_utc=utc_now(),
     )
 

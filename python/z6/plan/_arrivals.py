@@ -10,6 +10,7 @@ segments add up to the whole. The instants themselves are computed in the core
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -30,13 +31,28 @@ class ArrivalPlan:
     """The rate curve: ``rate0[i]`` to ``rate1[i]`` arrivals per second over
     ``[start_ns[i], start_ns[i + 1])``; ``start_ns[-1]`` is the schedule's end.
     ``pool_vus`` VUs are spawned at the start; the plan's VU table (``max_vus``)
-    is what the pool may grow to."""
+    is what the pool may grow to. A shard of a split run (`shard`) serves the
+    arrivals whose index n has ``n % shard_count == shard_index``."""
 
     kind: int  # z6core.ARRIVALS_CONSTANT or z6core.ARRIVALS_POISSON
     start_ns: np.ndarray
     rate0: np.ndarray
     rate1: np.ndarray
     pool_vus: int
+    shard_index: int = 0
+    shard_count: int = 1
+
+    def shard(self, index: int, count: int) -> "ArrivalPlan":
+        """Shard ``index`` of ``count``: arrival n goes to shard n mod count, and
+        the pool is split as the VU table is (every count-th VU from ``index``),
+        so the shards' pools add up to this one."""
+        if self.shard_count != 1:
+            raise ConfigError("an arrival-rate plan that is already a shard cannot be split again")
+        pool = len(range(index, self.pool_vus, count))
+        if pool < 1:
+            raise ConfigError(f"{count} workers need a pool of at least {count} VUs (schedule.vus); "
+                              f"the schedule has {self.pool_vus}")
+        return dataclasses.replace(self, pool_vus=pool, shard_index=index, shard_count=count)
 
     @property
     def end_ns(self) -> int:

@@ -105,18 +105,26 @@ class Plan:
         schedule's shape (a ramp stays a ramp) at 1/N of its height. Not with a
         modelled ``capacity``: the shared server queue couples all VUs, so it
         cannot be split.
+
+        An arrival-rate plan splits only that way (``stop`` = all VUs): shard k
+        serves arrival n when n mod N = k, its pool every N-th VU of the pool
+        (`ArrivalPlan.shard`).
         """
-        if self.arrivals is not None:
-            raise ConfigError("an arrival-rate schedule cannot be split over workers in this version: run it "
-                              "in one process (no --workers)")
         if self.capacity:
             raise ConfigError("a plan with simulation.capacity cannot be split: the modelled server queue is shared by all VUs")
         if self.profile == z6core.PROFILE_ORIGINAL:
             raise ConfigError("the seed-compatibility profile shares one stream across VUs and cannot be split")
         if not (0 <= first < stop <= self.n_vus and step >= 1):
             raise ValueError(f"shard range({first}, {stop}, {step}) is outside [0, {self.n_vus})")
+        arrivals = self.arrivals
+        if arrivals is not None:
+            if range(first, stop, step) != range(first, self.n_vus, step) or first >= step:
+                raise ValueError(f"an arrival-rate plan splits as range(k, n_vus, N) with k < N only, "
+                                 f"got range({first}, {stop}, {step})")
+            arrivals = arrivals.shard(first, step)
         return dataclasses.replace(
             self,
+            arrivals=arrivals,
             first_vu_id=self.first_vu_id + first * self.vu_id_step,
             vu_id_step=self.vu_id_step * step,
             spawn_tick=np.ascontiguousarray(self.spawn_tick[first:stop:step]),

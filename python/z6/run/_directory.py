@@ -61,7 +61,8 @@ class RunDirectory:
     to the run; then `finish` (or `abort` when the run failed)."""
 
     def __init__(self, path: str | os.PathLike[str], scenario, plan: Plan, *,
-                 vus_override: Optional[int] = None, duration_override_s: Optional[float] = None) -> None:
+                 vus_override: Optional[int] = None, duration_override_s: Optional[float] = None,
+                 shards: int = 1) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"run directory {self.path}: exists and is not a directory")
@@ -75,7 +76,8 @@ class RunDirectory:
         self.scenario = scenario
         self.target_templates = None  # the live target's WireTemplates, set by run_scenario when it has some
         self.plan = plan
-        header = make_header(scenario, plan, vus_override=vus_override, duration_override_s=duration_override_s)
+        header = make_header(scenario, plan, vus_override=vus_override, duration_override_s=duration_override_s,
+                             arrival_shards=shards)
         self.writer = EventLogWriter(self.path, header)
         self.log_path: Optional[Path] = None
 

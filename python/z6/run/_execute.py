@@ -134,7 +134,9 @@ def execute_run(
         # that never started leaves nothing behind.
         nonlocal outputs
         if out_dir is not None:
-            outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s)
+            shards = (workers if workers is not None else backend.default_shards()) if backend is not None else 1
+            outputs = RunDirectory(out_dir, scenario, plan, vus_override=vus, duration_override_s=duration_s,
+                                   shards=shards)
             outputs.target_templates = target.templates if target is not None else None
         builder = SummaryBuilder(plan.request_names, plan.tick_ns,
                                  # templated requests vary in size: their bytes are not counted

@@ -6,13 +6,11 @@ they did then (expected.json holds what that z6 read from them). Re-running this
 script with a later z6 writes format 2 and would make them no test of format 1:
 keep the files as they are.
 """
-import json, shutil, sys, warnings, subprocess
+import json, warnings
 from pathlib import Path
-import numpy as np
 import z6
 from z6.cli import main
 from z6.log import EventLogWriter, make_header, read_log
-from z6.runner import run_plan
 from z6.events import event_digest
 from z6.report import document_from_log
 
