@@ -71,6 +71,7 @@ class ErrorCode(enum.IntEnum):
     TLS_NOT_TLS = 19  # an https:// target that does not answer in TLS (plain HTTP, garbage)
     TLS_ON_PLAIN_PORT = 20  # an http:// target that answers in TLS
     HEADER_VALUE = 21  # a templated header value held CR, LF or NUL: the request was not sent (docs/templates.md)
+    ON_START_FAILED = 22  # on a vu_complete: one of the VU's [lifecycle] on_start requests failed (docs/scenario.md)
 
 
 # The outcome rule is the core's, written once (docs/architecture.md, "Event kinds

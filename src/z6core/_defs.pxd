@@ -31,6 +31,13 @@ cdef extern from *:
     const uint32_t Z6_ITER_UNLIMITED
     const uint64_t Z6_CLOCK_LIMIT_NS
 
+cdef enum:
+    # [lifecycle]: at most this many on_start and on_stop requests each.
+    MAX_LIFECYCLE = 64
+    # vu_t.step of a VU issuing its on_stop requests (its step_rep counts them);
+    # a sequence has fewer than 0xFFFF steps, so no step is ever this.
+    VU_EPILOGUE = 0xFFFF
+
 # One event. Field order gives natural alignment and exactly 32 bytes, so the C
 # struct and the numpy dtype agree byte for byte (little-endian on every platform
 # we build wheels for; a test checks itemsize and offsets).
@@ -125,6 +132,7 @@ cdef enum error_code_t:
     ERR_TLS_NOT_TLS = 19          # an https:// target that does not answer in TLS
     ERR_TLS_ON_PLAIN_PORT = 20    # an http:// target that answers in TLS
     ERR_HEADER_VALUE = 21         # a templated header value held CR, LF or NUL: the request was not sent
+    ERR_ON_START_FAILED = 22      # on a vu_complete: one of the VU's [lifecycle] on_start requests failed
 
 cdef enum:
     NO_REQUEST = 0xFFFF

@@ -40,8 +40,9 @@ import numpy as np
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_original_f32, pick_weighted
-from z6core._lifecycle cimport (sat_add, vu_after_outcome, vu_done_before_issue, vu_next_request, vu_set_state,
-                                write_event)
+from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, sat_add, vu_after_outcome, vu_done_before_issue,
+                                vu_next_request, vu_set_state, write_event)
+from z6core._outcomes cimport is_failed_outcome
 from z6core._plan cimport PROF_DEFAULT, PROF_ORIGINAL, PlanArrays, checked_out, plan_t
 from z6core._prng cimport Z6_U64_MAX, xs_float, xs_init
 from z6core._sort cimport RADIX_BITS, insertion_sort_u32, radix_sort_u32
@@ -618,8 +619,8 @@ cdef class Engine:
         elif state == VU_READY:
             if self.plan.profile == PROF_ORIGINAL:
                 self._issue_original(vu, now, t)
-            elif vu_done_before_issue(vu, now):
-                self._complete(vu, t)
+            elif vu_done_before_issue(vu, &self.plan, now):
+                self._complete(vu, t, ERR_NONE)
             else:
                 self._issue(vu, now, t)
         elif state == VU_WAITING:
@@ -628,8 +629,9 @@ cdef class Engine:
             else:
                 self._finish(vu, now, t)
 
-    cdef inline void _complete(self, vu_t* vu, uint64_t t) noexcept nogil:
-        self._emit(t, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, ERR_NONE)
+    cdef inline void _complete(self, vu_t* vu, uint64_t t, uint16_t error) noexcept nogil:
+        # `error`: ERR_ON_START_FAILED for a VU whose on_start request failed, else none.
+        self._emit(t, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, error)
         vu_set_state(vu, VU_COMPLETE)
         self.active_vus -= 1
 
@@ -698,6 +700,7 @@ cdef class Engine:
 
     cdef void _finish(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
         cdef uint16_t error = ERR_NONE
+        cdef int next_step
         cdef uint8_t outcome = vu.outcome
         if outcome == EV_RESPONSE_ERROR:
             error = ERR_SIMULATED
@@ -708,8 +711,10 @@ cdef class Engine:
         self._emit(t, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
         # Think time counts from the response; a VU due past its schedule's end
         # wakes at the end instead, to complete.
-        if vu_after_outcome(vu, &self.plan, now, outcome == EV_REQUEST_CANCELLED):
-            self._complete(vu, t)
+        next_step = vu_after_outcome(vu, &self.plan, now, outcome == EV_REQUEST_CANCELLED,
+                                     is_failed_outcome(outcome, vu.status))
+        if next_step != VU_CARRIES_ON:
+            self._complete(vu, t, ERR_ON_START_FAILED if next_step == VU_DONE_FAILED else ERR_NONE)
 
     # ------------------------------------------------------------------ seed profile
 
@@ -735,7 +740,7 @@ cdef class Engine:
         self._emit(t, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, vu.status, ERR_NONE)
         vu.seq += 1
         if now >= vu.stop_ns:
-            self._complete(vu, t)
+            self._complete(vu, t, ERR_NONE)
             return
         vu_set_state(vu, VU_READY)
         if next_issue < now + self.plan.tick_ns:

@@ -47,8 +47,10 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns
 from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL, Z6_HTTP_MORE,
                            z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
-from z6core._lifecycle cimport (count_outcome, sat_add, vu_after_outcome, vu_done_before_issue, vu_in_flight, vu_next_request,
-                                vu_set_state, write_event)
+from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, count_outcome, sat_add, vu_after_outcome,
+                                vu_done_before_issue, vu_in_flight, vu_next_request, vu_set_state, vu_template_seq,
+                                write_event)
+from z6core._outcomes cimport is_failed_outcome
 from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
                                arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._open cimport ArrivalArrays
@@ -650,8 +652,8 @@ cdef class LiveEngine:
         cdef conn_t* c = &self.conns[idx]
         cdef uint16_t req
         cdef uint64_t deadline, cancel_at
-        if vu_done_before_issue(vu, now):
-            self._complete(idx, now)
+        if vu_done_before_issue(vu, &self.plan, now):
+            self._complete(idx, now, ERR_NONE)
             return
         req = vu_next_request(vu, &self.plan)
         vu.request = req
@@ -698,13 +700,13 @@ cdef class LiveEngine:
             self.out_of_memory = True
             self.done = True
             return False
-        if z6_tmpl_render(&self.tmpl.t, req, vu.vu_id, vu.seq, &self.tmpl.vus[idx],
+        if z6_tmpl_render(&self.tmpl.t, req, vu.vu_id, vu_template_seq(vu, &self.plan), &self.tmpl.vus[idx],
                           &self.tmpl.rows[<size_t>idx * (self.tmpl.t.n_data + 1)]) < 0:
             # A header value would have carried CR/LF/NUL: nothing is written,
             # the connection stays as it was, the VU carries on.
             self.failures += 1
             self._emit(now, 0, vu, EV_ERROR_HTTP, req, 0, ERR_HEADER_VALUE)
-            self._finish(idx, now, False)
+            self._finish(idx, now, False, True)
             return False
         return True
 
@@ -971,7 +973,7 @@ cdef class LiveEngine:
             c.idle_since_ns = now
         else:
             self._close(idx, now, ERR_NONE, False)
-        self._finish(idx, now, False)
+        self._finish(idx, now, False, is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status))
 
     cdef bint _resend_on_fresh_connection(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
         # A reused keep-alive connection that the server had already closed
@@ -1011,7 +1013,7 @@ cdef class LiveEngine:
         self._emit(now, now - vu.issue_ns, vu, kind, vu.request, 0, error)
         if self.conns[idx].fd >= 0:
             self._close(idx, now, error, False)
-        self._finish(idx, now, kind == EV_REQUEST_CANCELLED)
+        self._finish(idx, now, kind == EV_REQUEST_CANCELLED, True)
 
     cdef void _close(self, uint32_t idx, uint64_t now, uint16_t error, bint idle) noexcept nogil:
         # conn_closed names the request the connection carried, or none when it
@@ -1031,11 +1033,13 @@ cdef class LiveEngine:
         c.phase = PH_IDLE
         self._emit(now, 0, vu, EV_CONN_CLOSED, NO_REQUEST if idle else vu.request, 0, error)
 
-    cdef void _finish(self, uint32_t idx, uint64_t now, bint cancelled) noexcept nogil:
-        # After an outcome: sequence and iteration accounting, then think or complete.
+    cdef void _finish(self, uint32_t idx, uint64_t now, bint cancelled, bint failed) noexcept nogil:
+        # After an outcome (`failed` by the outcome rule): sequence and iteration
+        # accounting, then think or complete.
         cdef vu_t* vu = &self.vus[idx]
-        if vu_after_outcome(vu, &self.plan, now, cancelled):
-            self._complete(idx, now)
+        cdef int next_step = vu_after_outcome(vu, &self.plan, now, cancelled, failed)
+        if next_step != VU_CARRIES_ON:
+            self._complete(idx, now, ERR_ON_START_FAILED if next_step == VU_DONE_FAILED else ERR_NONE)
             return
         if self.open_model and self._iteration_done(vu):
             self._clear_timer(idx)      # its request's deadline: an idle VU has no timer
@@ -1046,12 +1050,13 @@ cdef class LiveEngine:
         # into the next issue nor be fired again within the same pass.
         self._set_timer(idx, vu.due_ns if vu.due_ns > now else now + 1)
 
-    cdef void _complete(self, uint32_t idx, uint64_t now) noexcept nogil:
+    cdef void _complete(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
+        # `error`: ERR_ON_START_FAILED for a VU whose on_start request failed, else none.
         cdef vu_t* vu = &self.vus[idx]
         if self.conns[idx].fd >= 0:
             self._close(idx, now, ERR_NONE, True)
         self._clear_timer(idx)
-        self._emit(now, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, ERR_NONE)
+        self._emit(now, 0, vu, EV_VU_COMPLETE, NO_REQUEST, 0, error)
         vu_set_state(vu, VU_COMPLETE)
         self.active_vus -= 1
         self.vus_done += 1
@@ -1128,7 +1133,7 @@ cdef class LiveEngine:
             # The schedule's end: idle VUs complete; busy ones after their outcome.
             self.open_end_done = True
             while self.pool_n:
-                self._complete(pool_pop(self.pool, &self.pool_n), self._clock())
+                self._complete(pool_pop(self.pool, &self.pool_n), self._clock(), ERR_NONE)
 
     cdef uint64_t _open_model_wake(self, uint64_t wake) noexcept nogil:
         if self.stop_at_ns != Z6_LIVE_NO_TIME:
@@ -1335,6 +1340,9 @@ def expected_requests(plan, vu_ids, counts):
     requests; returned concatenated VU by VU as a uint16 array. A live VU draws
     from its own stream the request (unless the plan has a sequence) and then,
     if it carries on, its think time, so this depends only on (seed, vu id, n).
+    Its `[lifecycle]` on_start requests come first (no draw, no think time); the
+    on_stop ones, which follow whenever its schedule ends, are not predicted
+    here (`z6 replay --verify` accepts them at the end of a VU's requests).
     The plan is read and checked as `LiveEngine` reads it.
     """
     cdef PlanArrays arrays = PlanArrays(plan, simulated=False)
@@ -1365,5 +1373,6 @@ def expected_requests(plan, vu_ids, counts):
                 out_v[pos] = vu_next_request(&vu, &p)
                 pos += 1
                 count_outcome(&vu, &p)
-                draw_ns(&vu.rng, p.think_kind, p.think_a, p.think_b)
+                if vu.seq > p.n_on_start:
+                    draw_ns(&vu.rng, p.think_kind, p.think_a, p.think_b)   # no think after an on_start request
     return out

@@ -44,7 +44,7 @@ from z6core._arrivals cimport (ARRIVALS_CONSTANT as KIND_CONSTANT, ARRIVALS_POIS
                                arrival_schedule_t, arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
-from z6core._lifecycle cimport sat_add, vu_after_outcome, vu_next_request, vu_set_state, write_event
+from z6core._lifecycle cimport VU_CARRIES_ON, sat_add, vu_after_outcome, vu_next_request, vu_set_state, write_event
 from z6core._plan cimport PROF_DEFAULT, PlanArrays, checked_out, plan_t
 from z6core._pool cimport pool_pop, pool_push
 from z6core._prng cimport xs_float
@@ -124,6 +124,9 @@ cdef class ArrivalArrays:
         if not 1 <= pool <= n_vus:
             raise ValueError(f"plan.arrivals.pool_vus must be between 1 and the plan's {n_vus} VUs "
                              f"(max_vus), got {pool}")
+        if len(getattr(plan, "on_start", ())) or len(getattr(plan, "on_stop", ())):
+            raise ValueError("an arrival-rate plan has no on_start or on_stop requests (a pool VU serves "
+                             "whichever arrival finds it free)")
         shard_count = int(getattr(spec, "shard_count", 1))
         shard_index = int(getattr(spec, "shard_index", 0))
         if not (1 <= shard_count <= 2**32 and 0 <= shard_index < shard_count):
@@ -462,7 +465,8 @@ cdef class OpenEngine:
         # No think time in an arrival-rate plan (its think is constant 0, no draw):
         # the VU is done (schedule over, or cancelled), back in the pool (its
         # iteration is over), or on to its sequence's next step at once.
-        if vu_after_outcome(vu, &self.plan, now, outcome == EV_REQUEST_CANCELLED):
+        # (an arrival-rate plan has no [lifecycle], so no on_start can fail: the scenario refuses it)
+        if vu_after_outcome(vu, &self.plan, now, outcome == EV_REQUEST_CANCELLED, False) != VU_CARRIES_ON:
             self._complete(vu, tick)
         elif self.plan.n_steps == 0 or (vu.step == 0 and vu.step_rep == 0):
             self._free_push(idx)

@@ -39,6 +39,12 @@ ctypedef struct plan_t:
     uint16_t n_steps             # 0: no sequence, requests picked by weight
     const uint16_t* step_request
     const uint32_t* step_repeat  # each >= 1
+    # [lifecycle]: requests each VU issues once, before its first iteration
+    # (on_start) and once its schedule or its iterations end (on_stop)
+    uint16_t n_on_start
+    const uint16_t* on_start
+    uint16_t n_on_stop
+    const uint16_t* on_stop
     int think_kind
     double think_a, think_b
     # --- the simulated target (simulated engine only) ---

@@ -46,6 +46,8 @@ class EnginePlan(Protocol):
     # optional (default 0): the fewest rows of a data file read with pick = "unique",
     # and the run's VU count; together they cap each VU's iterations
     # unique_rows: int; unique_vus: int
+    # optional (default empty): [lifecycle] request indices, at most 64 each
+    # on_start: npt.NDArray[np.uint16]; on_stop: npt.NDArray[np.uint16]
 
 def unique_iterations(rows: int, vus: int, vu_id: int) -> int:
     """Iterations VU ``vu_id`` gets from a ``rows``-row "unique" data file in a ``vus``-VU run."""

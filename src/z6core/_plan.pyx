@@ -138,6 +138,19 @@ cdef class PlanArrays:
         self.p.step_request = <const uint16_t*>cnp_data(step_request)
         self.p.step_repeat = <const uint32_t*>cnp_data(step_repeat)
 
+        # [lifecycle]: optional (plans built before it have neither list).
+        on_start = self._array(getattr(plan, "on_start", ()), np.uint16, "on_start")
+        on_stop = self._array(getattr(plan, "on_stop", ()), np.uint16, "on_stop")
+        for name, arr in (("on_start", on_start), ("on_stop", on_stop)):
+            if arr.shape[0] > MAX_LIFECYCLE or np.any(arr >= self.p.n_requests):
+                raise ValueError(f"plan.{name} must name at most {MAX_LIFECYCLE} existing requests")
+        if (on_start.shape[0] or on_stop.shape[0]) and int(getattr(plan, "profile", PROF_DEFAULT)) != PROF_DEFAULT:
+            raise ValueError("plan.on_start and plan.on_stop apply to the default profile only")
+        self.p.n_on_start = <uint16_t>on_start.shape[0]
+        self.p.on_start = <const uint16_t*>cnp_data(on_start)
+        self.p.n_on_stop = <uint16_t>on_stop.shape[0]
+        self.p.on_stop = <const uint16_t*>cnp_data(on_stop)
+
         _read_distribution(plan.think, DIST_EXPONENTIAL,
                            "plan.think: kind must be constant, uniform or exponential, got {}",
                            &self.p.think_kind, &self.p.think_a, &self.p.think_b)

@@ -24,7 +24,7 @@ import numpy as np
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns
-from z6core._lifecycle cimport count_outcome, vu_next_request
+from z6core._lifecycle cimport count_outcome, vu_enter_epilogue, vu_next_request, vu_template_seq
 from z6core._plan cimport PlanArrays, plan_t
 from z6core._prng cimport vu_stream_state
 
@@ -238,10 +238,11 @@ cdef void tmpl_run_free(tmpl_run_t* run) noexcept nogil:
 
 
 cdef int _replay(PlanArrays arrays, TemplateTables tt, uint32_t vu_id, uint64_t count, list out_bytes,
-                 uint64_t* digest) except -1:
+                 uint64_t* digest, uint64_t epilogue_at) except -1:
     # A live VU's requests replayed on scratch state: the request pick from
     # stream 0 (then count_outcome and the think draw, as `expected_requests`),
-    # and each templated request rendered from stream 1 at its seq.
+    # and each templated request rendered from stream 1 at its seq. From request
+    # `epilogue_at` on (when it is below `count`), the VU's on_stop requests.
     cdef plan_t p = arrays.p
     cdef vu_t vu
     cdef z6_tvu_t st
@@ -261,17 +262,22 @@ cdef int _replay(PlanArrays arrays, TemplateTables tt, uint32_t vu_id, uint64_t 
     try:
         if not z6_tmpl_reserve(&st, tt.t.max_bound if tt.t.max_bound else 1):
             raise MemoryError()
+        if epilogue_at == 0:
+            vu_enter_epilogue(&vu, &p)
         for m in range(count):
             req = vu_next_request(&vu, &p)
             if tt.t.reqs[req].head_count:
                 with nogil:
-                    n = z6_tmpl_render(&tt.t, req, vu_id, vu.seq, &st, rows)
+                    n = z6_tmpl_render(&tt.t, req, vu_id, vu_template_seq(&vu, &p), &st, rows)
                 if out_bytes is not None:
                     out_bytes.append((req, RENDER_OK, st.buf[:n]) if n >= 0 else (req, RENDER_REFUSED, None))
             elif out_bytes is not None:
                 out_bytes.append((req, RENDER_PLAIN, None))
             count_outcome(&vu, &p)
-            draw_ns(&vu.rng, p.think_kind, p.think_a, p.think_b)
+            if m + 1 == epilogue_at:
+                vu_enter_epilogue(&vu, &p)      # its on_stop requests follow
+            elif vu.seq > p.n_on_start and vu.step != VU_EPILOGUE:
+                draw_ns(&vu.rng, p.think_kind, p.think_a, p.think_b)   # no think time after an on_start request
         digest[0] = st.digest
     finally:
         free(st.buf)
@@ -287,23 +293,37 @@ def _checked_vu(PlanArrays arrays, vu_id):
     return int(vu_id)
 
 
-def rendered_requests(plan, tables, vu_id, count):
+def rendered_requests(plan, tables, vu_id, count, epilogue_at=None):
     """VU ``vu_id``'s first ``count`` requests as a live run issues them: a list of
     ``(request index, status, bytes)``, status ``RENDER_OK`` with the rendered
     bytes, ``RENDER_PLAIN`` (not templated: the target's pre-serialised bytes are
     sent) or ``RENDER_REFUSED`` (a header value would have held CR/LF/NUL: the
-    request failed with ``header_value``), bytes None for the last two."""
+    request failed with ``header_value``), bytes None for the last two.
+    ``epilogue_at``: how many requests the VU issued before its `[lifecycle]`
+    on_stop requests, which a live run starts whenever the schedule ends (None:
+    it did not start them within ``count``)."""
     cdef PlanArrays arrays = PlanArrays(plan, simulated=False)
     cdef uint64_t digest = 0
     out = []
-    _replay(arrays, <TemplateTables?>tables, _checked_vu(arrays, vu_id), int(count), out, &digest)
+    _replay(arrays, <TemplateTables?>tables, _checked_vu(arrays, vu_id), int(count), out, &digest,
+            _epilogue(epilogue_at))
     return out
 
 
-def expected_digests(plan, tables, vu_ids, counts):
+cdef uint64_t _epilogue(value) except? 0xFFFFFFFFFFFFFFFE:
+    if value is None:
+        return 0xFFFFFFFFFFFFFFFF
+    if value < 0:
+        raise ValueError(f"epilogue_at must be >= 0 or None, got {value}")
+    return <uint64_t>value
+
+
+def expected_digests(plan, tables, vu_ids, counts, epilogue_at=None):
     """Each VU's digest of its rendered requests after its first ``counts[k]``
     requests (FNV-1a 64 over the bytes of every successful rendering, in order,
-    from ``DIGEST_START``): what a live run records per VU (docs/event-log.md)."""
+    from ``DIGEST_START``): what a live run records per VU (docs/event-log.md).
+    ``epilogue_at``: per VU, the requests before its on_stop ones (as in
+    `rendered_requests`; a negative entry or None: none)."""
     cdef PlanArrays arrays = PlanArrays(plan, simulated=False)
     cdef uint64_t digest = 0
     ids = np.ascontiguousarray(vu_ids, dtype=np.uint32)
@@ -312,6 +332,7 @@ def expected_digests(plan, tables, vu_ids, counts):
         raise ValueError("vu_ids and counts must be 1-d arrays of the same length")
     out = np.empty(ids.shape[0], dtype=np.uint64)
     for k in range(ids.shape[0]):
-        _replay(arrays, <TemplateTables?>tables, _checked_vu(arrays, int(ids[k])), int(cnt[k]), None, &digest)
+        _replay(arrays, <TemplateTables?>tables, _checked_vu(arrays, int(ids[k])), int(cnt[k]), None, &digest,
+                _epilogue(None if epilogue_at is None or epilogue_at[k] < 0 else int(epilogue_at[k])))
         out[k] = digest
     return out

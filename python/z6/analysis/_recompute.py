@@ -80,7 +80,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
                              request_bytes=(None if dropped or (plan.templates and plan.templates.any_templated)
                                             else _request_bytes(scenario, header.mode)),
-                             think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan))
+                             think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan),
+                             on_start=len(plan.on_start) > 0)
     rows = RowsRunOut(plan)
     last_tick = 0
     for chunk in log.iter_chunks():

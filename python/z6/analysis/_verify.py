@@ -278,7 +278,8 @@ def _must_hold_assertions(log: EventLog, scenario) -> bool:
 def _summary_builder(plan, needed: bool):
     if not needed:
         return None, (lambda records: None)
-    builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns), open_model=iteration_requests(plan))
+    builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns), open_model=iteration_requests(plan),
+                             on_start=len(plan.on_start) > 0)
     return builder, builder
 
 
@@ -369,6 +370,11 @@ def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> Verif
     position = np.arange(vu.size) - np.repeat(starts, counts)
     expected = np.asarray(z6core.expected_requests(plan, ids.astype(np.uint32), counts.astype(np.uint32)))
     wrong = np.flatnonzero((seq != position) | (expected != request))
+    # [lifecycle] on_stop requests follow whenever a VU's schedule ended: not
+    # predictable from the plan, so a VU's requests may end with them instead.
+    epilogues = _Epilogues(plan.on_stop, request, starts, counts)
+    if wrong.size and epilogues.on_stop.size:
+        wrong = epilogues.accept(wrong, position, seq)
     problems = list(notes)
     if wrong.size:
         # Report the earliest difference in time (then the lowest VU).
@@ -390,7 +396,7 @@ def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> Verif
         return VerifyResult(False, "live", int(vu.size), "\n".join([message, *problems]), index=n, tick=t, vu_id=v,
                             expected=exp_rec, got=got_rec, notes=notes)
     message = f"the request sequences of all {ids.size} VUs ({vu.size} requests) match the plan"
-    digest_problem = _rendered_problem(log, scenario, plan, ids, counts)
+    digest_problem = _rendered_problem(log, scenario, plan, ids, counts, epilogues)
     if digest_problem:
         problems.append(digest_problem)
     elif log.footer is not None and log.footer.request_digests is not None:
@@ -405,9 +411,54 @@ def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> Verif
     return VerifyResult(True, "live", int(vu.size), message, notes=notes)
 
 
-def _rendered_problem(log: EventLog, scenario, plan, ids: np.ndarray, counts: np.ndarray) -> Optional[str]:
+class _Epilogues:
+    """Where each VU's `[lifecycle]` on_stop requests began in a live log.
+
+    A VU issues them when its schedule ends, which the plan cannot predict: a
+    VU's requests are accepted when they are its plan's up to some point ``e``
+    and ``on_stop[:count - e]`` from there. ``at[k]`` is that point for VU k
+    (-1: none seen). When the on_stop requests also fit the plan's own picks
+    the point is ambiguous; `candidates` lists every point that fits.
+    """
+
+    def __init__(self, on_stop: np.ndarray, request: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
+        self.on_stop = np.asarray(on_stop, dtype=np.int64)
+        self._request = request
+        self._starts = starts
+        self._counts = counts
+        self.at = np.full(starts.size, -1, dtype=np.int64)
+
+    def _fits(self, k: int, e: int) -> bool:
+        c = int(self._counts[k])
+        tail = self._request[int(self._starts[k]) + e:int(self._starts[k]) + c].astype(np.int64)
+        return c - e <= self.on_stop.size and np.array_equal(tail, self.on_stop[:c - e])
+
+    def candidates(self, k: int) -> list[int]:
+        c = int(self._counts[k])
+        return [e for e in range(c, max(0, c - self.on_stop.size) - 1, -1) if e < c and self._fits(k, e)]
+
+    def accept(self, wrong: np.ndarray, position: np.ndarray, seq: np.ndarray) -> np.ndarray:
+        """``wrong`` (indices into the VU-ordered requests) without those an
+        on_stop epilogue explains."""
+        vu_of = np.searchsorted(self._starts, wrong, side="right") - 1
+        keep = np.ones(wrong.size, dtype=bool)
+        for k in np.unique(vu_of).tolist():
+            mine = np.flatnonzero(vu_of == k)
+            first = int(position[wrong[mine[0]]])
+            if np.any(seq[wrong[mine]] != position[wrong[mine]]):
+                continue        # a missing or repeated request: no epilogue explains that
+            fit = next((e for e in self.candidates(k) if e <= first), None)
+            if fit is not None:
+                self.at[k] = fit
+                keep[mine] = False
+        return wrong[keep]
+
+
+def _rendered_problem(log: EventLog, scenario, plan, ids: np.ndarray, counts: np.ndarray,
+                      epilogues: _Epilogues) -> Optional[str]:
     """The first VU whose digest of rendered requests (the footer's) differs from
-    the plan's replay, or None (also when the run rendered no templates)."""
+    the plan's replay, or None (also when the run rendered no templates). A VU
+    whose on_stop requests could have begun at several points is checked at each."""
     recorded = log.footer.request_digests if log.footer is not None else None
     if recorded is None:
         return None
@@ -415,11 +466,16 @@ def _rendered_problem(log: EventLog, scenario, plan, ids: np.ndarray, counts: np
                           recorded["user_agent"].encode("ascii"), scenario.target.path_prefix)
     if wire is None:
         return "the log records rendered-request digests, but the scenario compiles to no templated request"
-    expected = z6core.expected_digests(plan, z6core.TemplateTables(wire, len(plan.request_names)), ids.astype(np.uint32),
-                                       counts.astype(np.uint64))
+    tables = z6core.TemplateTables(wire, len(plan.request_names))
+    expected = z6core.expected_digests(plan, tables, ids.astype(np.uint32), counts.astype(np.uint64), epilogues.at)
     logged = recorded["digests"]
-    for vu_id, want in zip(ids.tolist(), expected.tolist()):
+    for k, (vu_id, want) in enumerate(zip(ids.tolist(), expected.tolist())):
         got = logged.get(str(vu_id))
+        if got != f"{want:016x}" and epilogues.on_stop.size:
+            others = [e for e in epilogues.candidates(k) if e != epilogues.at[k]]
+            if any(got == f"{int(z6core.expected_digests(plan, tables, [vu_id], [counts[k]], [e])[0]):016x}"
+                   for e in others):
+                continue
         if got != f"{want:016x}":
             return (f"VU {vu_id}: the digest of its rendered requests is {got}, the plan renders {want:016x} "
                     "(a data file, a body_file or an environment variable differs from the run's)")

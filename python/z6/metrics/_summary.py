@@ -48,7 +48,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from z6.events import FAILURE_STATUS_MIN, OUTCOME_KINDS, EventKind
+from z6.events import FAILURE_STATUS_MIN, OUTCOME_KINDS, ErrorCode, EventKind
 from z6.metrics._distribution import Distribution
 from z6.metrics._lag import LAG_MIN_SAMPLES, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyFigures, exact_figures, histogram_figures
@@ -75,6 +75,8 @@ PERCENTILE_METHODS = ("exact", "hdr")
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _OUTCOMES = [int(k) for k in OUTCOME_KINDS]
+_VU_COMPLETE = int(EventKind.VU_COMPLETE)
+_ON_START_FAILED = int(ErrorCode.ON_START_FAILED)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class Summary:
     percentile_method: str = "exact"   # "exact" or "hdr": see the module docstring
     connections: Optional[ConnectionStats] = None   # live runs that opened connections
     open_model: Optional[OpenModelStats] = None     # arrival-rate runs: drops, response time
+    # [lifecycle] on_start runs: VUs that completed because an on_start request failed
+    failed_vus: Optional[int] = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +178,7 @@ class Summary:
             "warnings": list(self.warnings),
             "connections": self.connections.to_dict() if self.connections is not None else None,
             **({"open_model": self.open_model.to_dict()} if self.open_model is not None else {}),
+            **({"failed_vus": self.failed_vus} if self.failed_vus is not None else {}),
         }
 
 
@@ -280,7 +285,7 @@ class SummaryBuilder:
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
                  request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT,
-                 think_ms: float = 0.0, open_model: Optional[int] = None) -> None:
+                 think_ms: float = 0.0, open_model: Optional[int] = None, on_start: bool = False) -> None:
         if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
             raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
@@ -294,6 +299,9 @@ class SummaryBuilder:
         self._events = 0
         # The open model's own figures, kept apart (one hook here, one in finish()).
         self._open = OpenModelRecorder(self.exact_limit, open_model) if open_model is not None else None
+        # With [lifecycle] on_start requests, VUs whose on_start failed (one
+        # numpy pass a chunk, only then).
+        self._failed_vus: Optional[int] = 0 if on_start else None
 
     @property
     def percentile_method(self) -> str:
@@ -317,6 +325,9 @@ class SummaryBuilder:
         self._core.fold(chunk)
         if self._open is not None:
             self._open(chunk)
+        if self._failed_vus is not None:
+            self._failed_vus += int(np.count_nonzero((chunk["error"] == _ON_START_FAILED)
+                                                     & (chunk["kind"] == _VU_COMPLETE)))
         self._events += int(chunk.size)
 
     def _switch_to_histograms(self) -> None:
@@ -361,6 +372,8 @@ class SummaryBuilder:
         summary = assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
         if self._open is not None:
             summary = dataclasses.replace(summary, open_model=self._open.finish())
+        if self._failed_vus is not None:
+            summary = dataclasses.replace(summary, failed_vus=self._failed_vus)
         return summary
 
     def _time_series(self) -> TimeSeries:

@@ -91,6 +91,10 @@ class Plan:
     # An arrival-rate schedule (the open model, run by z6core.OpenEngine): the rate
     # curve and the pool; the VU table above (all spawn 0, stop at the end) is max_vus.
     arrivals: Optional[ArrivalPlan] = None
+    # [lifecycle]: the requests (indices) each VU issues once before its first
+    # iteration, and once when its schedule or iterations end (_lifecycle.pxd)
+    on_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
+    on_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
 
     @property
     def n_vus(self) -> int:
@@ -246,6 +250,8 @@ def _request_arrays(scenario: Scenario, src: str) -> dict:
         timeout_ns=np.array([max(1, round(r.timeout_ms * NS_PER_MS)) for r in requests], dtype=np.uint64),
         step_request=np.array([index[s.request] for s in steps], dtype=np.uint16),
         step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
+        on_start=np.array(scenario.lifecycle.on_start_index, dtype=np.uint16),
+        on_stop=np.array(scenario.lifecycle.on_stop_index, dtype=np.uint16),
     )
 
 

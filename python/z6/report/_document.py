@@ -97,6 +97,8 @@ def build_document(run: dict[str, Any], summary: Summary, assertions: Sequence[A
             "events": summary.events,
             "percentile_method": summary.percentile_method,
             **overall.to_dict(),
+            # [lifecycle] on_start runs only: VUs ended by a failed on_start request.
+            **({"failed_vus": summary.failed_vus} if summary.failed_vus is not None else {}),
         },
         "requests": {
             name: {**r.to_dict(), "rate": r.requests / duration_s} for name, r in summary.per_request.items()

@@ -74,6 +74,9 @@ def render_run(result: RunResult) -> str:
     if s.open_model is not None:
         m = s.open_model
         lines.append(f"  arrivals     {m.arrivals}, dropped {m.dropped_iterations} ({m.dropped_rate:.2%})")
+    if s.failed_vus:
+        lines.append(f"  VUs failed   {s.failed_vus} of {result.n_vus} (an on_start request failed: they ran no "
+                     "iteration)")
     if o.errors:
         rates = o.error_rates
         lines.append("  errors       " + ", ".join(f"{k} {v} ({rates[k]:.2%})" for k, v in sorted(o.errors.items())))

@@ -142,7 +142,8 @@ def execute_run(
                                  # templated requests vary in size: their bytes are not counted
                                  request_bytes=([len(w) for w in target.requests]
                                                 if target and target.templates is None else None),
-                                 think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan))
+                                 think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan),
+                                 on_start=len(plan.on_start) > 0)
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
         # The live statistics read the builder's core accumulator, which locks itself.

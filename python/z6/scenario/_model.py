@@ -40,6 +40,7 @@ from z6.scenario._types import (
     MAX_DATA_FILES,
     MAX_ARRIVAL_RATE,
     MAX_REQUESTS,
+    MAX_LIFECYCLE_REQUESTS,
     MAX_SCHEDULE_STEPS,
     MAX_SEQUENCE_STEPS,
     MAX_VUS,
@@ -68,6 +69,7 @@ __all__ = [
     "THINK_TIME_MODELS",
     "SequenceStepModel",
     "SequenceModel",
+    "LifecycleModel",
     "AssertionLimitsModel",
     "AssertionsModel",
     "SimulationModel",
@@ -149,6 +151,7 @@ class DocumentModel(_Table):
     schedule: Optional[dict[str, Any]] = None
     think_time: Optional[dict[str, Any]] = None
     sequence: Optional[dict[str, Any]] = None
+    lifecycle: Optional[dict[str, Any]] = None
     assertions: Optional[dict[str, Any]] = None
     simulation: Optional[dict[str, Any]] = None
     data: Optional[Annotated[list[dict[str, Any]], Field(max_length=MAX_DATA_FILES)]] = None
@@ -564,6 +567,14 @@ class SequenceStepModel(_Table):
 class SequenceModel(_Table):
     type: Literal["ordered"] = "ordered"
     steps: Annotated[list[SequenceStepModel], Field(min_length=1, max_length=MAX_SEQUENCE_STEPS)]
+
+
+# --- [lifecycle] ------------------------------------------------------------
+
+
+class LifecycleModel(_Table):
+    on_start: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=MAX_LIFECYCLE_REQUESTS)] = []
+    on_stop: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=MAX_LIFECYCLE_REQUESTS)] = []
 
 
 # --- [assertions] -----------------------------------------------------------

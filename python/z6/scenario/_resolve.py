@@ -51,6 +51,7 @@ from z6.scenario._model import (
     RequestModel,
     RuntimeModel,
     SequenceModel,
+    LifecycleModel,
     SimulationModel,
     SpikeScheduleModel,
     StepsScheduleModel,
@@ -76,6 +77,7 @@ from z6.scenario._types import (
     Scenario,
     Schedule,
     RequestSequence,
+    Lifecycle,
     SequenceStep,
     Simulation,
     SpikeSchedule,
@@ -494,6 +496,29 @@ def _sequence(problems: _Problems, model: SequenceModel, names: dict[str, int]) 
     return RequestSequence(type=model.type, steps=tuple(steps))
 
 
+def _lifecycle(problems: _Problems, model: LifecycleModel, names: dict[str, int],
+               schedule: Schedule | None) -> Lifecycle | None:
+    ok = True
+    for key in ("on_start", "on_stop"):
+        for index, name in enumerate(getattr(model, key)):
+            if name not in names:
+                problems.add(("lifecycle", key, index),
+                             f"must name a request, got {render_value(name)}{did_you_mean(name, names)}")
+                ok = False
+    if schedule is not None and schedule.type in ARRIVAL_SCHEDULES and (model.on_start or model.on_stop):
+        # A pool VU serves whichever arrival finds it free: it has no run of its own
+        # to log in for (k6's arrival-rate executors have no per-VU setup either).
+        problems.add(("lifecycle",), f'does not apply to a schedule.type = "{schedule.type}" schedule (a pool VU '
+                                     "serves whichever arrival finds it free); use a closed-model schedule "
+                                     "(constant, ramp, steps, spike) for per-VU on_start and on_stop requests")
+        ok = False
+    if not ok:
+        return None
+    return Lifecycle(on_start=tuple(model.on_start), on_stop=tuple(model.on_stop),
+                     on_start_index=tuple(names[n] for n in model.on_start),
+                     on_stop_index=tuple(names[n] for n in model.on_stop))
+
+
 def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertions], ...] = (),
             default: bool = True) -> Assertions:
     return Assertions(
@@ -624,6 +649,12 @@ def resolve_document(
         if sequence_model is not None:
             sequence = _sequence(problems, sequence_model, names)
 
+    lifecycle: Lifecycle | None = Lifecycle()
+    lifecycle_raw = _table(data, "lifecycle")
+    if lifecycle_raw is not None:
+        lifecycle_model = problems.validate(LifecycleModel, lifecycle_raw, ("lifecycle",))
+        lifecycle = _lifecycle(problems, lifecycle_model, names, schedule) if lifecycle_model is not None else None
+
     assertions: Assertions | None = None
     assertions_raw = _table(data, "assertions")
     if assertions_raw is not None:
@@ -649,7 +680,7 @@ def resolve_document(
 
     # No problems means every section that is present validated; the asserts say so to the type checker.
     assert metadata is not None and runtime is not None and target_resolved is not None and requests is not None
-    assert schedule is not None and think_time is not None and assertions is not None
+    assert schedule is not None and think_time is not None and assertions is not None and lifecycle is not None
     return Scenario(
         source=source,
         text=text,
@@ -677,4 +708,5 @@ def resolve_document(
         assertions=assertions,
         simulation=simulation,
         data=data_sources or (),
+        lifecycle=lifecycle,
     )

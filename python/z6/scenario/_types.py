@@ -46,6 +46,8 @@ __all__ = [
     "SequenceStep",
     "RequestSequence",
     "Sequence",
+    "Lifecycle",
+    "MAX_LIFECYCLE_REQUESTS",
     "Assertions",
     "LatencyModel",
     "Simulation",
@@ -71,6 +73,8 @@ MAX_SCHEDULE_STEPS = 10_000
 # still spaces them 100 ns apart).
 MAX_ARRIVAL_RATE = 10_000_000.0
 MAX_SEQUENCE_STEPS = 65_534
+# [lifecycle] on_start and on_stop: a VU's own log-in and log-out, not a workload.
+MAX_LIFECYCLE_REQUESTS = 64
 # Weights are scaled by 1e6 and rounded when the plan is compiled; a positive
 # weight below this would round to 0 and silently never be chosen.
 MIN_POSITIVE_WEIGHT = 5e-7
@@ -288,6 +292,20 @@ class RequestSequence:
     steps: tuple[SequenceStep, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lifecycle:
+    """Requests each VU issues once: ``on_start`` before its first iteration,
+    ``on_stop`` when its schedule or its iterations end (docs/scenario.md)."""
+
+    on_start: tuple[str, ...] = ()
+    on_stop: tuple[str, ...] = ()
+    on_start_index: tuple[int, ...] = ()  # indices into Scenario.requests
+    on_stop_index: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.on_start or self.on_stop)
+
+
 # The name before it was `RequestSequence` (it shadowed typing.Sequence in any
 # module that imported both); kept so that scripts using it keep working.
 Sequence = RequestSequence
@@ -353,6 +371,7 @@ class Scenario:
     assertions: Assertions
     simulation: Simulation | None
     data: tuple[DataSource, ...] = ()  # [[data]] files, in file order (read by z6.plan)
+    lifecycle: Lifecycle = Lifecycle()  # [lifecycle]; empty when the scenario has none
 
     @property
     def simulated(self) -> bool:
