@@ -13,7 +13,7 @@ import z6core
 from z6.assertions import evaluate_assertions
 from z6.errors import ConfigError
 from z6.scenario import Assertions
-from z6.events import concat_chunks
+from z6.events import concat_chunks, outcome_mask
 from z6.metrics import SummaryBuilder
 from z6.metrics._open_model import OpenModelRecorder
 from z6.plan import compile_plan, expected_arrivals
@@ -364,3 +364,39 @@ def test_every_reader_of_a_log_takes_iteration_dropped(tmp_path):
     assert "dropped iterations" in html and "response time" in html
     rebuilt = jsonlib.loads((tmp_path / "rebuilt.json").read_text())
     assert rebuilt["open_model"] == document["open_model"]
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_stop_ends_the_schedule_at_the_next_tick_boundary(cancel):
+    # A long sequence-free plan with slow responses, stopped after three chunks.
+    sc = open_scenario('type = "arrival_rate"\nrate = 400\nduration_seconds = 1000\narrivals = "poisson"\n'
+                       'vus = 10\nmax_vus = 200', latency='{ type = "exponential", mean_ms = 300 }',
+                       runtime="prng_seed = 3\ngraceful_stop_seconds = 0.5")
+    plan = compile_plan(sc)
+
+    def run_until_stop() -> tuple[np.ndarray, int]:
+        engine = z6core.OpenEngine(plan)
+        out = np.zeros(512, dtype=z6.EVENT_DTYPE)
+        parts = []
+        for _ in range(3):
+            parts.append(out[:engine.fill(out)].copy())
+        stop_tick = engine.tick + 1            # the tick being gathered ends the schedule
+        engine.stop(cancel_in_flight=cancel)
+        assert engine.stopping
+        while not engine.finished:
+            parts.append(out[:engine.fill(out)].copy())
+        return np.concatenate(parts), stop_tick
+
+    events, stop_tick = run_until_stop()
+    assert np.array_equal(events, run_until_stop()[0])            # deterministic
+    assert_tick_vu_order(events)
+    kind = events["kind"]
+    issued = events[kind == K.REQUEST_ISSUED]
+    assert issued.size and int(issued["tick"].max()) < stop_tick
+    assert int(np.count_nonzero(outcome_mask(kind))) == issued.size   # every request ended
+    spawned = events[kind == K.VU_SPAWNED]["vu_id"]
+    assert np.array_equal(np.sort(events[kind == K.VU_COMPLETE]["vu_id"]), np.sort(spawned))
+    cancelled = events[kind == K.REQUEST_CANCELLED]
+    assert cancelled.size                                          # 300 ms mean: some outlive the grace
+    limit = stop_tick if cancel else stop_tick + 500
+    assert int(events["tick"].max()) <= limit and np.all(cancelled["tick"] == limit)

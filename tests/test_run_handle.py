@@ -264,12 +264,21 @@ def test_base_url_points_a_live_plan_elsewhere():
     run.result(timeout=60)
 
 
-def test_a_simulated_arrival_rate_run_says_it_cannot_be_stopped_through_its_handle():
-    # Its engine (z6core.OpenEngine) has no stop: the handle says so instead of failing the run.
-    arrival = Path(__file__).resolve().parent.parent / "examples" / "arrival_rate.toml"
-    run = z6.start(arrival, seed=7)
-    with pytest.raises(z6.ConfigError, match="simulated arrival-rate run cannot be stopped through its handle"):
-        run.stop()
-    with run:   # leaving the block waits for the end instead of stopping
-        pass
-    assert run.result(timeout=60).status == "completed"
+def test_a_simulated_arrival_rate_run_stops_through_its_handle():
+    # 200 arrivals/s for 10**6 simulated seconds: far longer than the test waits.
+    text = (Path(__file__).resolve().parent.parent / "examples" / "arrival_rate.toml").read_text()
+    text = text.replace("duration_seconds = 20", "duration_seconds = 1000000")
+    run = z6.start(z6.parse_scenario(text, source="arrival.toml"), seed=7, keep_events=True)
+    deadline = time.monotonic() + 30
+    while run.stats().requests < 1000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.stop()
+    result = run.result(timeout=60)
+    assert result.status == "stopped"
+    events = result.events
+    kind = events["kind"]
+    issued = int(np.count_nonzero(kind == z6.EventKind.REQUEST_ISSUED))
+    assert 1000 <= issued < 200 * 1_000_000
+    assert int(np.count_nonzero(outcome_mask(kind))) == issued          # every request ended
+    spawned = int(np.count_nonzero(kind == z6.EventKind.VU_SPAWNED))
+    assert int(np.count_nonzero(kind == z6.EventKind.VU_COMPLETE)) == spawned

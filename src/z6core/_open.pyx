@@ -195,6 +195,8 @@ cdef class OpenEngine:
     cdef readonly uint64_t dropped_iterations
     cdef readonly uint64_t arrivals_total
     cdef bint started, done, out_of_memory
+    cdef int stop_asked                # 0 none, 1 graceful, 2 cancel requests in flight
+    cdef bint stop_applied
 
     def __cinit__(self):
         self.free_heap = NULL
@@ -263,6 +265,27 @@ cdef class OpenEngine:
         self.out_cap = 0
         return n
 
+    def stop(self, cancel_in_flight=False):
+        """Stop the run as if the schedule ended at the next tick boundary.
+
+        No arrival is served from then on; idle VUs complete there; a request in
+        flight ends as modelled when that falls within the graceful stop, else
+        it is cancelled at the stop plus the graceful stop (at once with
+        ``cancel_in_flight``), and its VU then completes (a sequence's next step
+        is not issued). A second call may only make the stop harsher.
+
+        Call it from the thread that calls ``fill()``, between calls: it only
+        records the request, and the loop applies it where the time order holds.
+        """
+        cdef int asked = 2 if cancel_in_flight else 1
+        if asked > self.stop_asked and not self.stop_applied:
+            self.stop_asked = asked
+
+    @property
+    def stopping(self):
+        """A stop was asked for."""
+        return self.stop_asked > 0
+
     @property
     def finished(self):
         """True once every event has been handed out."""
@@ -306,6 +329,8 @@ cdef class OpenEngine:
             if not self.started:
                 self._start()
                 continue
+            if self.stop_asked and not self.stop_applied:
+                self._apply_stop()
             # What happens next: at equal instants an outcome (it frees its VU for
             # the arrival), then an arrival; the schedule's end comes after every
             # arrival and before the outcomes due after it.
@@ -336,6 +361,36 @@ cdef class OpenEngine:
                 self._arrive(t_next, tick)
             else:
                 self._end_schedule(tick)
+
+    cdef void _apply_stop(self) noexcept nogil:
+        # Between fills, the events so far lie before the end of the tick being
+        # gathered: the schedule now ends at that tick's end. Arrivals before it
+        # are still served (they belong to the schedule), none after; requests
+        # in flight past the graceful stop are cancelled there, and the busy
+        # heap is rebuilt with those due times.
+        cdef uint64_t stop_at = sat_add(self.current_tick * self.plan.tick_ns, self.plan.tick_ns)
+        cdef uint64_t deadline = stop_at if self.stop_asked == 2 else sat_add(stop_at, self.plan.graceful_ns)
+        cdef Py_ssize_t i, n = self.busy_n
+        cdef vu_t* vu
+        cdef busy_t item
+        self.stop_applied = True
+        if not self.end_done and stop_at < self.end_ns:
+            self.end_ns = stop_at
+            if self.next_arrival_ns != Z6_NO_ARRIVAL and self.next_arrival_ns >= stop_at:
+                self.next_arrival_ns = Z6_NO_ARRIVAL
+        for i in range(self.n_vus):
+            if self.vus[i].stop_ns > stop_at:
+                self.vus[i].stop_ns = stop_at
+        self.busy_n = 0
+        for i in range(n):
+            item = self.busy[i]
+            vu = &self.vus[item.idx]
+            if item.due_ns > deadline:
+                vu.outcome = EV_REQUEST_CANCELLED
+                vu.status = 0
+                vu.due_ns = deadline
+                item.due_ns = deadline
+            self._busy_push(item.due_ns, item.idx)
 
     cdef void _start(self) noexcept nogil:
         # The pool: spawned and ready at tick 0, before the first arrival.

@@ -93,10 +93,7 @@ class RunHandle:
         # Why stop() cannot reach this run, or None when it can.
         self._unstoppable: Optional[str] = (
             "stop(): a run split over workers or a cluster is stopped by a signal to its coordinator, "
-            "not through its handle" if self._distributed else
-            "stop(): a simulated arrival-rate run cannot be stopped through its handle (its engine, "
-            "z6core.OpenEngine, has no stop yet); it ends at its schedule's end"
-            if plan.arrivals is not None and plan.mode == "simulate" else None)
+            "not through its handle" if self._distributed else None)
         self._future: concurrent.futures.Future[RunResult] = concurrent.futures.Future()
         self._state: RunState = "starting"
         self._state_lock = threading.Lock()
@@ -184,8 +181,8 @@ class RunHandle:
         250 ms), requests in flight end within the scenario's graceful stop, or
         at once with ``cancel_in_flight``. The result's status is then "stopped"
         (unless the run had already finished). Safe from any thread or task,
-        any number of times; a distributed run (``workers``, ``cluster``) and a
-        simulated arrival-rate run cannot be stopped this way (ConfigError)."""
+        any number of times; a distributed run (``workers``, ``cluster``)
+        cannot be stopped this way (ConfigError)."""
         if self._unstoppable is not None:
             raise ConfigError(self._unstoppable)
         if self._future.done():
