@@ -34,7 +34,8 @@ def test_event_kind_numbers_follow_design():
              "conn_closed", "conn_error", "scheduler_tick", "assertion_passed", "assertion_failed",
              "error_dns", "error_tcp", "error_tls", "error_http", "error_timeout",
              "error_protocol_violation", "error_resource_exhausted",
-             "iteration_dropped"]  # appended by the open model
+             "iteration_dropped",  # appended by the open model
+             "check_failed"]  # appended by response checks
     assert [k.name.lower() for k in z6.EventKind] == names
     assert [int(k) for k in z6.EventKind] == list(range(len(names)))
 

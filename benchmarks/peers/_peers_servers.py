@@ -80,11 +80,12 @@ class Nginx:
     """nginx in the foreground with this run's own config, pinned to one CPU."""
 
     def __init__(self, workdir: Path, server_cpu: int, echo_module: Optional[Path],
-                 tls: Optional[tuple[Path, Path]] = None) -> None:
+                 tls: Optional[tuple[Path, Path]] = None, extra_locations: str = "") -> None:
         self.prefix = workdir / "nginx"
         self.server_cpu = server_cpu
         self.echo_module = echo_module
         self.tls = tls   # (certificate, key): serve HTTPS, TLS 1.3 only, session tickets on
+        self.extra_locations = extra_locations   # more `location` blocks, for another benchmark's endpoints
         self.port = 0
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
@@ -111,7 +112,7 @@ class Nginx:
             "server_cpu_mask": "1" + "0" * self.server_cpu,
             "prefix": self.prefix,
             "port": self.port,
-            "delay_location": delay,
+            "delay_location": delay + self.extra_locations,
             "listen_ssl": " ssl" if self.tls else "",
             "tls": (f"        ssl_certificate {self.tls[0]};\n        ssl_certificate_key {self.tls[1]};\n"
                     f"        ssl_protocols TLSv1.3;\n        ssl_session_tickets on;\n"

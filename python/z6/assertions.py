@@ -88,6 +88,7 @@ _CHECKS: dict[str, tuple[Callable[[RequestSummary, float], Optional[float]], boo
     "success_rate_min": (lambda r, rate: _success_rate(r), False),
     "rps_min": (lambda r, rate: rate, False),
     "status_5xx_max_rate": (lambda r, rate: _status_5xx_rate(r), True),
+    "checks_rate_min": (lambda r, rate: r.checks_rate, False),
 }
 
 

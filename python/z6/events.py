@@ -45,6 +45,10 @@ class EventKind(enum.IntEnum):
     # The open model: an arrival that found every VU busy at max_vus (vu_id 0,
     # seq = the arrival's index); not a request, so no outcome follows.
     ITERATION_DROPPED = 21
+    # A response check that failed, one per failed check, before its request's
+    # outcome (error_http): request, status = the check's index among the
+    # request's checks, error = its class (CHECK_*). Not an outcome.
+    CHECK_FAILED = 22
 
 
 class ErrorCode(enum.IntEnum):
@@ -72,6 +76,13 @@ class ErrorCode(enum.IntEnum):
     TLS_ON_PLAIN_PORT = 20  # an http:// target that answers in TLS
     HEADER_VALUE = 21  # a templated header value held CR, LF or NUL: the request was not sent (docs/templates.md)
     ON_START_FAILED = 22  # on a vu_complete: one of the VU's [lifecycle] on_start requests failed (docs/scenario.md)
+    # Response checks, by class (docs/scenario.md "Checks"):
+    CHECK_STATUS = 23  # the status is not one of the check's
+    CHECK_BODY_CONTAINS = 24  # the body lacks the text
+    CHECK_BODY_NOT_CONTAINS = 25  # the body holds the text
+    CHECK_HEADER = 26  # no such header with that value
+    CHECK_JSON = 27  # the JSON value at the path is missing, malformed or unequal
+    CHECK_TRUNCATED = 28  # a body or JSON check failed on a body cut at max_capture_bytes
 
 
 # The outcome rule is the core's, written once (docs/architecture.md, "Event kinds

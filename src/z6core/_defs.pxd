@@ -34,6 +34,8 @@ cdef extern from *:
 cdef enum:
     # [lifecycle]: at most this many on_start and on_stop requests each.
     MAX_LIFECYCLE = 64
+    # Response checks per request (a step emits at most this many check_failed events).
+    MAX_CHECKS = 32
     # vu_t.step of a VU issuing its on_stop requests (its step_rep counts them);
     # a sequence has fewer than 0xFFFF steps, so no step is ever this.
     VU_EPILOGUE = 0xFFFF
@@ -106,6 +108,12 @@ cdef enum event_kind_t:
     # An open-model arrival that found every VU busy with the pool at max_vus:
     # vu_id 0 (no VU), seq = the arrival's index. Not a request, not an outcome.
     EV_ITERATION_DROPPED = 21
+    # A response check that failed (one event per failed check, before the
+    # request's outcome): request = the request, status = the check's index
+    # among the request's checks, error = the check's class (ERR_CHECK_*).
+    # Not an outcome: the outcome that follows is error_http with the first
+    # failed check's class and the response's HTTP status.
+    EV_CHECK_FAILED = 22
 
 cdef enum error_code_t:
     ERR_NONE = 0
@@ -133,6 +141,13 @@ cdef enum error_code_t:
     ERR_TLS_ON_PLAIN_PORT = 20    # an http:// target that answers in TLS
     ERR_HEADER_VALUE = 21         # a templated header value held CR, LF or NUL: the request was not sent
     ERR_ON_START_FAILED = 22      # on a vu_complete: one of the VU's [lifecycle] on_start requests failed
+    # Response checks (docs/scenario.md "checks"), by class:
+    ERR_CHECK_STATUS = 23         # the status is not one of `status`
+    ERR_CHECK_BODY_CONTAINS = 24  # the body lacks `body_contains`
+    ERR_CHECK_BODY_NOT_CONTAINS = 25  # the body holds `body_not_contains`
+    ERR_CHECK_HEADER = 26         # no such header with that value
+    ERR_CHECK_JSON = 27           # the JSON value at the path is missing, malformed or unequal
+    ERR_CHECK_TRUNCATED = 28      # a body or JSON check failed on a body cut at max_capture_bytes
 
 cdef enum:
     NO_REQUEST = 0xFFFF

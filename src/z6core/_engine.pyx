@@ -42,6 +42,7 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_original_f32, pick_weighted
 from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, sat_add, vu_after_outcome, vu_done_before_issue,
                                 vu_next_request, vu_set_state, write_event)
+from z6core._checks cimport checks_modelled
 from z6core._outcomes cimport is_failed_outcome
 from z6core._plan cimport PROF_DEFAULT, PROF_ORIGINAL, PlanArrays, checked_out, plan_t
 from z6core._prng cimport Z6_U64_MAX, xs_float, xs_init
@@ -69,7 +70,7 @@ cdef enum:
     WHEEL_SIZE = 1 << WHEEL_BITS
     WHEEL_MASK = WHEEL_SIZE - 1
     WHEEL_WORDS = WHEEL_SIZE // 64
-    SPILL_CAP = 4          # a step emits at most 2 events; spill holds the overflow
+    SPILL_CAP = 40         # a step emits at most 2 events and MAX_CHECKS check_failed; spill holds the overflow
     INSERTION_SORT_MAX = 48
     PREFETCH_AHEAD = 16
     BLOCK = 64             # VU indices per scheduler block (256 bytes)
@@ -700,14 +701,25 @@ cdef class Engine:
 
     cdef void _finish(self, vu_t* vu, uint64_t now, uint64_t t) noexcept nogil:
         cdef uint16_t error = ERR_NONE
-        cdef int next_step
+        cdef int next_step, failed, i
         cdef uint8_t outcome = vu.outcome
+        cdef uint16_t failed_index[MAX_CHECKS]
+        cdef uint16_t failed_class[MAX_CHECKS]
         if outcome == EV_RESPONSE_ERROR:
             error = ERR_SIMULATED
         elif outcome == EV_REQUEST_TIMEOUT:
             error = ERR_TIMEOUT
         elif outcome == EV_REQUEST_CANCELLED:
             error = ERR_CANCELLED
+        elif self.plan.check_first != NULL and self.plan.check_first[vu.request + 1] > self.plan.check_first[vu.request]:
+            # A modelled response's checks: each failed one is an event, and the
+            # request's outcome an error_http naming the first (`_checks.pxd`).
+            failed = checks_modelled(&self.plan, vu.request, vu.status, vu.vu_id, vu.seq, failed_index, failed_class)
+            for i in range(failed):
+                self._emit(t, 0, vu, EV_CHECK_FAILED, vu.request, failed_index[i], failed_class[i])
+            if failed:
+                outcome = EV_ERROR_HTTP
+                error = failed_class[0]
         self._emit(t, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
         # Think time counts from the response; a VU due past its schedule's end
         # wakes at the end instead, to complete.

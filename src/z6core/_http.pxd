@@ -34,3 +34,4 @@ cdef extern from "z6_http.h" nogil:
     void z6_http_reset(z6_http_resp_t* p, int head_request) noexcept
     int z6_http_feed(z6_http_resp_t* p, const char* data, size_t n, size_t* used) noexcept
     int z6_http_eof(z6_http_resp_t* p) noexcept
+    int z6_http_chunked(const z6_http_resp_t* p) noexcept

@@ -5,7 +5,8 @@ from typing import NamedTuple
 
 __all__ = ["MORE", "DONE", "ERR_PROTOCOL", "ERR_LIMIT", "ERR_CLOSED", "RESULT_NAMES",
            "MAX_HEADER_BYTES", "MAX_LINE_BYTES", "MAX_BODY_BYTES", "STATE_SIZE",
-           "ParseResult", "ResponseParser", "parse_response"]
+           "ParseResult", "ResponseParser", "parse_response",
+           "JSON_FOUND", "JSON_MISSING", "JSON_MALFORMED", "json_find", "json_equals", "check_response"]
 
 MORE: int
 DONE: int
@@ -47,3 +48,11 @@ class ResponseParser:
 
 def parse_response(data: bytes, head: bool = False, splits: Sequence[int] = (),
                    eof: bool = False) -> ParseResult: ...
+
+JSON_FOUND: int
+JSON_MISSING: int
+JSON_MALFORMED: int
+
+def json_find(doc: bytes, path: bytes, complete: bool = True) -> tuple[int, int, bytes | None]: ...
+def json_equals(doc: bytes, path: bytes, expected: bytes, complete: bool = True) -> bool: ...
+def check_response(raw: bytes, chunked: bool = False) -> tuple[bytes, bytes] | None: ...

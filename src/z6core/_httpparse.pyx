@@ -22,7 +22,8 @@ from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT,
 
 __all__ = ["MORE", "DONE", "ERR_PROTOCOL", "ERR_LIMIT", "ERR_CLOSED", "RESULT_NAMES",
            "MAX_HEADER_BYTES", "MAX_LINE_BYTES", "MAX_BODY_BYTES", "STATE_SIZE",
-           "ParseResult", "ResponseParser", "parse_response"]
+           "ParseResult", "ResponseParser", "parse_response",
+           "JSON_FOUND", "JSON_MISSING", "JSON_MALFORMED", "json_find", "json_equals", "check_response"]
 
 MORE = Z6_HTTP_MORE
 DONE = Z6_HTTP_DONE
@@ -153,3 +154,76 @@ def parse_response(data, bint head=False, splits=(), bint eof=False):
         rc = z6_http_eof(&resp)
     return ParseResult(rc, RESULT_NAMES[rc], resp.status, bool(resp.keep_alive), resp.http_minor,
                        resp.body_bytes, resp.wire_bytes, consumed)
+
+
+# ---------------------------------------------------------------- response checks (z6_json.h, z6_check.h)
+
+from z6core._checks cimport (Z6_JSON_FOUND, Z6_JSON_MALFORMED, Z6_JSON_MISSING, z6_check_dechunk, z6_check_split,
+                             z6_json_equals, z6_json_find, z6_json_value_t)
+
+JSON_FOUND = Z6_JSON_FOUND
+JSON_MISSING = Z6_JSON_MISSING
+JSON_MALFORMED = Z6_JSON_MALFORMED
+
+
+cdef char* _exact_copy(const unsigned char[::1] data) except NULL:
+    # The bytes in a buffer of exactly their size (one spare byte for an empty
+    # input), so a read past the end is caught by AddressSanitizer.
+    cdef size_t n = data.shape[0]
+    cdef char* out = <char*>malloc(n if n else 1)
+    if out == NULL:
+        raise MemoryError()
+    if n:
+        memcpy(out, &data[0], n)
+    return out
+
+
+def json_find(const unsigned char[::1] doc, const unsigned char[::1] path, bint complete=True):
+    """``(code, type, value bytes)`` of the compiled ``path`` in ``doc``
+    (`z6.scenario._json_path.compile_json_path`); bytes are None unless found."""
+    cdef char* d = _exact_copy(doc)
+    cdef char* pth = _exact_copy(path)
+    cdef z6_json_value_t v
+    cdef int code
+    try:
+        code = z6_json_find(d, doc.shape[0], complete, <const unsigned char*>pth, path.shape[0], &v)
+        if code != Z6_JSON_FOUND:
+            return code, 0, None
+        return code, v.type, d[v.start:v.start + v.len]
+    finally:
+        free(d)
+        free(pth)
+
+
+def json_equals(const unsigned char[::1] doc, const unsigned char[::1] path, const unsigned char[::1] expected,
+                bint complete=True):
+    """Whether the value at ``path`` is found and equals ``expected``
+    (`z6.scenario._json_path.encode_expected`): what a JSON check decides."""
+    cdef char* d = _exact_copy(doc)
+    cdef char* pth = _exact_copy(path)
+    cdef char* want = _exact_copy(expected)
+    cdef z6_json_value_t v
+    try:
+        if z6_json_find(d, doc.shape[0], complete, <const unsigned char*>pth, path.shape[0], &v) != Z6_JSON_FOUND:
+            return False
+        return z6_json_equals(d, &v, <const unsigned char*>want, expected.shape[0]) != 0
+    finally:
+        free(d)
+        free(pth)
+        free(want)
+
+
+def check_response(const unsigned char[::1] raw, bint chunked=False):
+    """A captured response split as the checks see it: ``(head, body)`` with a
+    chunked body decoded, or None when no complete head was captured."""
+    cdef char* buf = _exact_copy(raw)
+    cdef size_t head_len = 0, body_at = 0, body_len
+    try:
+        if not z6_check_split(buf, raw.shape[0], &head_len, &body_at):
+            return None
+        body_len = raw.shape[0] - body_at
+        if chunked:
+            body_len = z6_check_dechunk(buf + body_at, body_len)
+        return buf[:head_len], buf[body_at:body_at + body_len]
+    finally:
+        free(buf)

@@ -45,11 +45,13 @@ import numpy as np
 from z6core._arrays cimport cnp_data
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns
-from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL, Z6_HTTP_MORE,
-                           z6_http_eof, z6_http_feed, z6_http_reset, z6_http_resp_t)
+from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, Z6_HTTP_ERR_PROTOCOL,
+                           Z6_HTTP_MORE, z6_http_chunked, z6_http_eof, z6_http_feed,
+                           z6_http_reset, z6_http_resp_t)
 from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, count_outcome, sat_add, vu_after_outcome,
                                 vu_done_before_issue, vu_in_flight, vu_next_request, vu_set_state, vu_template_seq,
                                 write_event)
+from z6core._checks cimport CAPTURE_BODY, checks_live
 from z6core._outcomes cimport is_failed_outcome
 from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
                                arrival_state_t, arrivals_advance, arrivals_start)
@@ -274,8 +276,19 @@ cdef class LiveEngine:
     # on an idle connection belong to no request: in bytes_received only.
     cdef uint64_t* req_sent
     cdef uint64_t* req_received
+    # Response checks: each VU's capture of its response in flight (raw bytes as
+    # read: heads, then the body), kept only for requests whose checks need it,
+    # grown on demand up to the request's limit (docs/scenario.md "Checks").
+    cdef char** cap_buf
+    cdef uint32_t* cap_len
+    cdef uint32_t* cap_size
+    cdef uint8_t* cap_cut
 
     def __cinit__(self):
+        self.cap_buf = NULL
+        self.cap_len = NULL
+        self.cap_size = NULL
+        self.cap_cut = NULL
         self.pool = NULL
         self.conns = NULL
         self.req_data = NULL
@@ -368,6 +381,13 @@ cdef class LiveEngine:
         self.ready_cap = POLL_BATCH if POLLER == "epoll" else <int>(n + 1)
         self.ready = <z6_ready_t*>malloc(self.ready_cap * sizeof(z6_ready_t))
         self.rbuf = <char*>malloc(READ_BUF)
+        if self.plan.check_first != NULL:
+            self.cap_buf = <char**>calloc(n, sizeof(char*))
+            self.cap_len = <uint32_t*>calloc(n, sizeof(uint32_t))
+            self.cap_size = <uint32_t*>calloc(n, sizeof(uint32_t))
+            self.cap_cut = <uint8_t*>calloc(n, sizeof(uint8_t))
+            if self.cap_buf == NULL or self.cap_len == NULL or self.cap_size == NULL or self.cap_cut == NULL:
+                raise MemoryError()
         self.stage_cap = 4096
         self.stage = <event_t*>malloc(self.stage_cap * sizeof(event_t))
         self.stage_tmp = <event_t*>malloc(self.stage_cap * sizeof(event_t))
@@ -405,6 +425,13 @@ cdef class LiveEngine:
         free(self.heap_pos)
         free(self.ready)
         free(self.rbuf)
+        if self.cap_buf != NULL:
+            for i in range(self.n_vus):
+                free(self.cap_buf[i])
+        free(self.cap_buf)
+        free(self.cap_len)
+        free(self.cap_size)
+        free(self.cap_cut)
         free(self.stage)
         free(self.stage_tmp)
         free(self.pool)
@@ -674,6 +701,9 @@ cdef class LiveEngine:
         c.written = 0
         c.received = 0
         c.retried = 0
+        if self.cap_buf != NULL:
+            self.cap_len[idx] = 0
+            self.cap_cut[idx] = 0
         z6_http_reset(&c.resp, self.req_head[req])
         if self.tmpl.on and not self._render(idx, req, now):
             return
@@ -922,6 +952,8 @@ cdef class LiveEngine:
                 c.received += <uint32_t>n
             used = 0
             r = z6_http_feed(&c.resp, self.rbuf, <size_t>n, &used)
+            if self.cap_buf != NULL and self.plan.req_capture[vu.request]:
+                self._capture(idx, <size_t>n if r == Z6_HTTP_MORE else used)
             if r == Z6_HTTP_MORE:
                 reads += 1
                 # (TLS hands over one record per read, up to 16 KiB: read on
@@ -953,9 +985,65 @@ cdef class LiveEngine:
                 self._fail(idx, now, EV_ERROR_PROTOCOL_VIOLATION, ERR_PROTOCOL)
             return
 
+    cdef void _capture(self, uint32_t idx, size_t n) noexcept nogil:
+        # Keep rbuf[0..n) of VU idx's response (just fed to the parser), up to
+        # the request's limit: every head and framing byte (the parser bounds
+        # those) and, for body checks, up to capture_max decoded body bytes;
+        # what is past it is dropped and noted (cut).
+        cdef uint16_t req = self.vus[idx].request
+        cdef const z6_http_resp_t* resp = &self.conns[idx].resp
+        cdef uint64_t limit = resp.wire_bytes - resp.body_bytes     # heads and chunk framing so far
+        cdef uint64_t have = self.cap_len[idx], want, size
+        cdef char* grown
+        if self.cap_cut[idx]:
+            return          # already past the limit: nothing after a gap is of use
+        if self.plan.req_capture[req] == CAPTURE_BODY:
+            limit += self.plan.req_capture_max[req]
+        if have + n > limit:
+            if self.plan.req_capture[req] == CAPTURE_BODY:
+                self.cap_cut[idx] = 1
+            n = <size_t>(limit - have) if limit > have else 0
+        if n == 0:
+            return
+        want = have + n
+        if want > self.cap_size[idx]:
+            size = self.cap_size[idx] * 2 if self.cap_size[idx] else 16384
+            if size < want:
+                size = want
+            if size > limit:
+                size = limit
+            if size > <uint64_t>0xFFFFFFFFu:
+                self.cap_cut[idx] = 1
+                return
+            grown = <char*>realloc(self.cap_buf[idx], <size_t>size)
+            if grown == NULL:
+                self.cap_cut[idx] = 1       # no memory for more: the checks see what there is
+                return
+            self.cap_buf[idx] = grown
+            self.cap_size[idx] = <uint32_t>size
+        memcpy(self.cap_buf[idx] + have, self.rbuf, n)
+        self.cap_len[idx] = <uint32_t>want
+
+    cdef int _run_checks(self, uint32_t idx, uint64_t now) noexcept nogil:
+        # The response's checks: a check_failed event per failed one; returns the
+        # class of the first (0: all passed, or the request has none).
+        cdef vu_t* vu = &self.vus[idx]
+        cdef uint16_t req = vu.request
+        cdef uint16_t failed_index[MAX_CHECKS]
+        cdef uint16_t failed_class[MAX_CHECKS]
+        cdef int failed, i
+        if self.plan.check_first == NULL or self.plan.check_first[req + 1] == self.plan.check_first[req]:
+            return 0
+        failed = checks_live(&self.plan, req, self.conns[idx].resp.status, self.cap_buf[idx], self.cap_len[idx],
+                             self.cap_cut[idx], z6_http_chunked(&self.conns[idx].resp), failed_index, failed_class)
+        for i in range(failed):
+            self._emit(now, 0, vu, EV_CHECK_FAILED, req, failed_index[i], failed_class[i])
+        return failed_class[0] if failed else 0
+
     cdef void _respond(self, uint32_t idx, uint64_t now, bint keep) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
         cdef vu_t* vu = &self.vus[idx]
+        cdef int check_error
         if now >= c.deadline_ns:
             # Read after its deadline had passed (the poller reported it in the
             # same batch): the request timed out, whatever came back.
@@ -966,14 +1054,20 @@ cdef class LiveEngine:
             return
         Z6_CHECK(vu_in_flight(vu), "a response ends a request in flight")
         self.responses += 1
-        self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
+        check_error = self._run_checks(idx, now)
+        if check_error:
+            # A failed check fails the request: error_http, with the status the response had.
+            self.failures += 1
+            self._emit(now, now - vu.issue_ns, vu, EV_ERROR_HTTP, vu.request, c.resp.status, <uint16_t>check_error)
+        else:
+            self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
         if keep:
             c.phase = PH_IDLE
             c.responses += 1
             c.idle_since_ns = now
         else:
             self._close(idx, now, ERR_NONE, False)
-        self._finish(idx, now, False, is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status))
+        self._finish(idx, now, False, check_error != 0 or is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status))
 
     cdef bint _resend_on_fresh_connection(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
         # A reused keep-alive connection that the server had already closed
@@ -989,6 +1083,9 @@ cdef class LiveEngine:
             vu_set_state(vu, VU_EXECUTING)  # written again, on the new connection
         c.retried = 1
         c.written = 0
+        if self.cap_buf != NULL:
+            self.cap_len[idx] = 0
+            self.cap_cut[idx] = 0
         z6_http_reset(&c.resp, self.req_head[vu.request])
         self._connect(idx, now)
         return True

@@ -44,6 +44,7 @@ from z6core._arrivals cimport (ARRIVALS_CONSTANT as KIND_CONSTANT, ARRIVALS_POIS
                                arrival_schedule_t, arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
+from z6core._checks cimport checks_modelled
 from z6core._lifecycle cimport VU_CARRIES_ON, sat_add, vu_after_outcome, vu_next_request, vu_set_state, write_event
 from z6core._plan cimport PROF_DEFAULT, PlanArrays, checked_out, plan_t
 from z6core._pool cimport pool_pop, pool_push
@@ -509,6 +510,9 @@ cdef class OpenEngine:
         cdef vu_t* vu = &self.vus[idx]
         cdef uint16_t error = ERR_NONE
         cdef uint8_t outcome = vu.outcome
+        cdef int failed, i
+        cdef uint16_t failed_index[MAX_CHECKS]
+        cdef uint16_t failed_class[MAX_CHECKS]
         self._busy_pop()
         if outcome == EV_RESPONSE_ERROR:
             error = ERR_SIMULATED
@@ -516,6 +520,13 @@ cdef class OpenEngine:
             error = ERR_TIMEOUT
         elif outcome == EV_REQUEST_CANCELLED:
             error = ERR_CANCELLED
+        elif self.plan.check_first != NULL and self.plan.check_first[vu.request + 1] > self.plan.check_first[vu.request]:
+            failed = checks_modelled(&self.plan, vu.request, vu.status, vu.vu_id, vu.seq, failed_index, failed_class)
+            for i in range(failed):
+                self._emit(tick, 0, vu, EV_CHECK_FAILED, vu.request, failed_index[i], failed_class[i])
+            if failed:
+                outcome = EV_ERROR_HTTP
+                error = failed_class[0]
         self._emit(tick, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
         # No think time in an arrival-rate plan (its think is constant 0, no draw):
         # the VU is done (schedule over, or cancelled), back in the pool (its

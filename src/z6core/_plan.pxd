@@ -8,7 +8,7 @@ copies the filled `plan_t` into itself (the pointers stay valid while the engine
 holds the `PlanArrays`).
 """
 
-from libc.stdint cimport uint16_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
 from z6core._defs cimport event_t, vu_t
 
@@ -45,6 +45,17 @@ ctypedef struct plan_t:
     const uint16_t* on_start
     uint16_t n_on_stop
     const uint16_t* on_stop
+    # response checks (z6.plan._checks): request r's are [check_first[r], check_first[r + 1]);
+    # check_first is NULL when the plan has none
+    const uint32_t* check_first
+    const uint8_t* check_kind
+    const uint32_t* check_a
+    const uint32_t* check_b
+    const uint32_t* check_c
+    const uint8_t* check_pool
+    const uint8_t* req_capture       # per request: 0 nothing, 1 the head, 2 head and body
+    const uint32_t* req_capture_max  # per request: body bytes kept at most
+    double check_fail_rate           # simulated: the share of body, header and JSON checks failing
     int think_kind
     double think_a, think_b
     # --- the simulated target (simulated engine only) ---
@@ -74,6 +85,7 @@ cdef class PlanArrays:
     cdef uint64_t unique_rows, unique_vus
     cdef object _array(self, obj, dtype, str name)
     cdef _load_model(self, plan)
+    cdef _load_checks(self, plan)
     cdef object vu_table(self)
 
 

@@ -150,6 +150,7 @@ cdef class PlanArrays:
         self.p.on_start = <const uint16_t*>cnp_data(on_start)
         self.p.n_on_stop = <uint16_t>on_stop.shape[0]
         self.p.on_stop = <const uint16_t*>cnp_data(on_stop)
+        self._load_checks(plan)
 
         _read_distribution(plan.think, DIST_EXPONENTIAL,
                            "plan.think: kind must be constant, uniform or exponential, got {}",
@@ -203,6 +204,45 @@ cdef class PlanArrays:
                 self.p.original_total = self.p.original_total + self.p.original_weights[i]
             self.p.original_think_ns = int(plan.original_think_ticks) * self.p.tick_ns
             self.p.original_latency_ns = int(plan.original_latency_ticks) * self.p.tick_ns
+
+    cdef _load_checks(self, plan):
+        # Response checks: optional (plans built before them have none).
+        checks = getattr(plan, "checks", None)
+        rate = float(getattr(plan, "check_fail_rate", 0.0) or 0.0)
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"plan.check_fail_rate must be between 0 and 1, got {rate}")
+        self.p.check_fail_rate = rate
+        self.p.check_first = NULL
+        if checks is None:
+            return
+        first = self._array(checks.first, np.uint32, "checks.first")
+        kind = self._array(checks.kind, np.uint8, "checks.kind")
+        a = self._array(checks.a, np.uint32, "checks.a")
+        b = self._array(checks.b, np.uint32, "checks.b")
+        c = self._array(checks.c, np.uint32, "checks.c")
+        pool = self._array(checks.pool, np.uint8, "checks.pool")
+        capture = self._array(checks.capture, np.uint8, "checks.capture")
+        capture_max = self._array(checks.capture_max, np.uint32, "checks.capture_max")
+        n = kind.shape[0]
+        if (first.shape[0] != self.p.n_requests + 1 or first[0] != 0 or first[self.p.n_requests] != n
+                or np.any(np.diff(first.astype(np.int64)) < 0) or np.any(np.diff(first.astype(np.int64)) > MAX_CHECKS)):
+            raise ValueError(f"plan.checks.first must hold n_requests + 1 non-decreasing offsets from 0 to the "
+                             f"check count, at most {MAX_CHECKS} checks a request")
+        if a.shape[0] != n or b.shape[0] != n or c.shape[0] != n or np.any(kind > 4):
+            raise ValueError("plan.checks: kind, a, b and c need one entry per check, kinds 0 to 4")
+        ends = a.astype(np.int64) + np.where(kind == 0, 2 * b.astype(np.int64), b.astype(np.int64) + c)
+        if n and ends.max() > pool.shape[0]:
+            raise ValueError("plan.checks: a check's bytes reach past the pool")
+        if capture.shape[0] != self.p.n_requests or capture_max.shape[0] != self.p.n_requests or np.any(capture > 2):
+            raise ValueError("plan.checks: capture (0 to 2) and capture_max need one entry per request")
+        self.p.check_first = <const uint32_t*>cnp_data(first)
+        self.p.check_kind = <const uint8_t*>cnp_data(kind)
+        self.p.check_a = <const uint32_t*>cnp_data(a)
+        self.p.check_b = <const uint32_t*>cnp_data(b)
+        self.p.check_c = <const uint32_t*>cnp_data(c)
+        self.p.check_pool = <const uint8_t*>cnp_data(pool)
+        self.p.req_capture = <const uint8_t*>cnp_data(capture)
+        self.p.req_capture_max = <const uint32_t*>cnp_data(capture_max)
 
     cdef object _array(self, obj, dtype, str name):
         arr = np.ascontiguousarray(obj, dtype=dtype)

@@ -527,6 +527,11 @@ protocol:
     return z6_http__finish(p, Z6_HTTP_ERR_PROTOCOL, i, used);
 }
 
+/* The final response's body is chunked (for a check decoding a captured body). */
+static inline int z6_http_chunked(const z6_http_resp_t* p) {
+    return (p->flags & Z6_HTTP_F_TE_CHUNKED) != 0;
+}
+
 static inline int z6_http_eof(z6_http_resp_t* p) {
     if (p->state == Z6_HTTP_S_BODY_CLOSE) {
         p->state = Z6_HTTP_S_DONE;

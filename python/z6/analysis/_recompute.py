@@ -81,7 +81,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
                              request_bytes=(None if dropped or (plan.templates and plan.templates.any_templated)
                                             else _request_bytes(scenario, header.mode)),
                              think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan),
-                             on_start=len(plan.on_start) > 0)
+                             on_start=len(plan.on_start) > 0,
+                             checks=plan.checks.labels if plan.checks is not None else None)
     rows = RowsRunOut(plan)
     last_tick = 0
     for chunk in log.iter_chunks():

@@ -279,7 +279,8 @@ def _summary_builder(plan, needed: bool):
     if not needed:
         return None, (lambda records: None)
     builder = SummaryBuilder(tuple(plan.request_names), int(plan.tick_ns), open_model=iteration_requests(plan),
-                             on_start=len(plan.on_start) > 0)
+                             on_start=len(plan.on_start) > 0,
+                             checks=plan.checks.labels if plan.checks is not None else None)
     return builder, builder
 
 

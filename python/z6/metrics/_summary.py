@@ -49,6 +49,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from z6.events import FAILURE_STATUS_MIN, OUTCOME_KINDS, ErrorCode, EventKind
+from z6.metrics._checks import CHECK_ERRORS, CheckRecorder, CheckResult, checks_rate
 from z6.metrics._distribution import Distribution
 from z6.metrics._lag import LAG_MIN_SAMPLES, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyFigures, exact_figures, histogram_figures
@@ -76,6 +77,7 @@ _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _OUTCOMES = [int(k) for k in OUTCOME_KINDS]
 _VU_COMPLETE = int(EventKind.VU_COMPLETE)
+_ERROR_HTTP = int(EventKind.ERROR_HTTP)
 _ON_START_FAILED = int(ErrorCode.ON_START_FAILED)
 
 
@@ -89,6 +91,12 @@ class RequestSummary:
     statuses: dict[int, int]
     errors: dict[str, int]   # failure kind -> count
     latency: LatencyStats
+    checks: tuple[CheckResult, ...] = ()   # response checks (overall: every request's)
+
+    @property
+    def checks_rate(self) -> Optional[float]:
+        """Checks passed over checks judged; None without any."""
+        return checks_rate(self.checks)
 
     @property
     def error_rate(self) -> float:
@@ -109,6 +117,8 @@ class RequestSummary:
             "errors": dict(sorted(self.errors.items())),
             "error_rates": dict(sorted(self.error_rates.items())),
             "latency_ms": self.latency.to_dict(),
+            **({"checks": [c.to_dict() for c in self.checks], "checks_rate": self.checks_rate}
+               if self.checks else {}),
         }
 
 
@@ -256,6 +266,14 @@ def assemble_summary(counts: SummaryCounts, latency: LatencyFigures, lag: Latenc
     )
 
 
+def _with_checks(summary: Summary, results: list[tuple[CheckResult, ...]]) -> Summary:
+    # Each request's check results on its summary; the overall one holds them all.
+    per_request = {name: dataclasses.replace(r, checks=results[i])
+                   for i, (name, r) in enumerate(summary.per_request.items())}
+    overall = dataclasses.replace(summary.overall, checks=tuple(c for request in results for c in request))
+    return dataclasses.replace(summary, per_request=per_request, overall=overall)
+
+
 def _clamped_warning(clamped: int) -> Optional[str]:
     if not clamped:
         return None
@@ -285,7 +303,8 @@ class SummaryBuilder:
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
                  request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT,
-                 think_ms: float = 0.0, open_model: Optional[int] = None, on_start: bool = False) -> None:
+                 think_ms: float = 0.0, open_model: Optional[int] = None, on_start: bool = False,
+                 checks: Optional[Sequence[Sequence[str]]] = None) -> None:
         if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
             raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
@@ -302,6 +321,8 @@ class SummaryBuilder:
         # With [lifecycle] on_start requests, VUs whose on_start failed (one
         # numpy pass a chunk, only then).
         self._failed_vus: Optional[int] = 0 if on_start else None
+        # Response checks' labels per request (z6.plan.CheckTables.labels): their failures, by check.
+        self._checks = CheckRecorder(checks) if checks is not None else None
 
     @property
     def percentile_method(self) -> str:
@@ -328,6 +349,8 @@ class SummaryBuilder:
         if self._failed_vus is not None:
             self._failed_vus += int(np.count_nonzero((chunk["error"] == _ON_START_FAILED)
                                                      & (chunk["kind"] == _VU_COMPLETE)))
+        if self._checks is not None:
+            self._checks(chunk)
         self._events += int(chunk.size)
 
     def _switch_to_histograms(self) -> None:
@@ -346,11 +369,15 @@ class SummaryBuilder:
         by_kind = core.request_kind_counts()[:n]
         statuses: list[Counter[int]] = [Counter() for _ in range(n)]
         failures: list[Counter[str]] = [Counter() for _ in range(n)]
+        judged = [0] * n      # responses whose checks were judged: received, or failed by a check
         for (r, kind, status, error), count in sorted(core.outcome_counts().items()):
             if kind == _RECEIVED:
                 statuses[r][status] += count
+                judged[r] += count
             else:
                 failures[r][failure_label(kind, error)] += count
+                if kind == _ERROR_HTTP and error in CHECK_ERRORS:
+                    judged[r] += count
         report_statuses = sorted(sum(statuses, Counter()))
         if core.exact:
             values, requests, status_column = core.exact_latencies()
@@ -370,6 +397,8 @@ class SummaryBuilder:
             statuses=statuses, failures=failures, events=self._events, first_tick=core.first_tick,
             last_tick=core.last_tick, vus_max=core.vus_max, connections=core.connections())
         summary = assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
+        if self._checks is not None:
+            summary = _with_checks(summary, self._checks.finish(judged))
         if self._open is not None:
             summary = dataclasses.replace(summary, open_model=self._open.finish())
         if self._failed_vus is not None:

@@ -23,6 +23,7 @@ import numpy as np
 
 import z6core
 from z6.plan._activations import constant_activations, ramp_activations, stepped_activations
+from z6.plan._checks import CheckTables, compile_checks
 from z6.plan._dynamic import RequestTemplates, compile_request_templates
 from z6.plan._arrivals import ArrivalPlan, arrival_plan
 from z6.errors import ConfigError
@@ -95,6 +96,10 @@ class Plan:
     # iteration, and once when its schedule or iterations end (_lifecycle.pxd)
     on_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
     on_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
+    # Response checks (docs/scenario.md "Checks"): the core's tables, None without
+    # any; a simulated run fails body, header and JSON checks at check_fail_rate.
+    checks: Optional[CheckTables] = None
+    check_fail_rate: float = 0.0
 
     @property
     def n_vus(self) -> int:
@@ -252,6 +257,7 @@ def _request_arrays(scenario: Scenario, src: str) -> dict:
         step_repeat=np.array([s.repeat for s in steps], dtype=np.uint32),
         on_start=np.array(scenario.lifecycle.on_start_index, dtype=np.uint16),
         on_stop=np.array(scenario.lifecycle.on_stop_index, dtype=np.uint16),
+        checks=compile_checks(scenario),
     )
 
 
@@ -264,6 +270,7 @@ def _model_arrays(sim, src: str) -> dict:
         status_cum=np.cumsum(integer_weights([w for _, w in sim.status_codes], f"{src}: simulation.status_codes")
                              if sim else np.ones(1, np.uint64), dtype=np.uint64),
         capacity=(sim.capacity or 0) if sim else 0,
+        check_fail_rate=sim.check_fail_rate if sim else 0.0,
     )
 
 

@@ -60,6 +60,21 @@ def _more_line(result: RunResult, hidden: int) -> str:
     return f"  ... and {hidden:,} more requests: z6 analyze {where} --by request"
 
 
+def _check_lines(shown, overall) -> list[str]:
+    # k6's lines: a check that passed every time gets a tick, any other a cross,
+    # with its pass rate and counts; then all of them together.
+    if not overall.checks:
+        return []
+    lines = ["", f"  checks       {overall.checks_rate:.2%} passed" if overall.checks_rate is not None
+             else "  checks       none judged (no response arrived)"]
+    for name, r in shown:
+        for c in r.checks:
+            mark = "\u2713" if c.total and c.passed == c.total else "\u2717"
+            rate = f"{c.rate:7.2%}" if c.rate is not None else "     --"
+            lines.append(f"  {mark} {name}: {printable(c.label)}  {rate} ({c.passed:,}/{c.total:,})")
+    return lines
+
+
 def render_run(result: RunResult) -> str:
     s = result.summary
     o = s.overall
@@ -129,6 +144,7 @@ def render_run(result: RunResult) -> str:
         lines.append(row)
     if hidden:
         lines.append(_more_line(result, hidden))
+    lines.extend(_check_lines(shown, o))
     if result.assertions:
         lines.append("")
         lines.append("assertions")

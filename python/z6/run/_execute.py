@@ -143,7 +143,8 @@ def execute_run(
                                  request_bytes=([len(w) for w in target.requests]
                                                 if target and target.templates is None else None),
                                  think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan),
-                                 on_start=len(plan.on_start) > 0)
+                                 on_start=len(plan.on_start) > 0,
+                             checks=plan.checks.labels if plan.checks is not None else None)
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
         # The live statistics read the builder's core accumulator, which locks itself.

@@ -35,12 +35,16 @@ from pydantic import (
     model_validator,
 )
 
+from z6.scenario._json_path import encode_expected, parse_json_path
 from z6.scenario._messages import Problem, Violations, problems_from_validation_error, render_number, render_value
 from z6.scenario._types import (
     MAX_DATA_FILES,
     MAX_ARRIVAL_RATE,
     MAX_REQUESTS,
     MAX_LIFECYCLE_REQUESTS,
+    MAX_CHECKS,
+    MAX_CAPTURE_BYTES,
+    DEFAULT_CAPTURE_BYTES,
     MAX_SCHEDULE_STEPS,
     MAX_SEQUENCE_STEPS,
     MAX_VUS,
@@ -70,6 +74,7 @@ __all__ = [
     "SequenceStepModel",
     "SequenceModel",
     "LifecycleModel",
+    "ChecksModel",
     "AssertionLimitsModel",
     "AssertionsModel",
     "SimulationModel",
@@ -262,6 +267,7 @@ class TargetModel(_Table):
     tls_min_version: Optional[Annotated[str, AfterValidator(_check_tls_version)]] = None
     insecure: bool = False
     tls_resume: bool = True
+    max_capture_bytes: Annotated[int, Field(ge=1, le=MAX_CAPTURE_BYTES)] = DEFAULT_CAPTURE_BYTES
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetModel:
@@ -353,6 +359,63 @@ def _check_name(name: str) -> str:
     return name
 
 
+class ChecksModel(_Table):
+    """A request's response checks (docs/scenario.md "Checks")."""
+
+    status: Optional[Annotated[list[Annotated[int, Field(ge=100, le=599)]], Field(min_length=1, max_length=64)]] = None
+    body_contains: Optional[Annotated[str, Field(min_length=1, max_length=4096)]] = None
+    body_not_contains: Optional[Annotated[str, Field(min_length=1, max_length=4096)]] = None
+    header: dict[str, Annotated[str, Field(max_length=4096)]] = Field(default_factory=dict)
+    # "json" would shadow a BaseModel method: the field is json_, the key "json".
+    json_: dict[str, Any] = Field(default_factory=dict, alias="json")
+
+    @field_validator("header")
+    @classmethod
+    def _check_header_names(cls, headers: dict[str, str]) -> dict[str, str]:
+        problems: list[Problem] = []
+        seen: dict[str, str] = {}
+        for name, value in headers.items():
+            if not _TOKEN.fullmatch(name):
+                problems.append(((name,), f"header name must be an HTTP token, got {render_value(name)}"))
+            elif name.lower() in seen:
+                problems.append(((name,), f"names the same header as {render_value(seen[name.lower()])} "
+                                          "(header names are case-insensitive)"))
+            else:
+                seen[name.lower()] = name
+            if any(ch in value for ch in "\r\n\0") or not _is_latin1(value):
+                problems.append(((name,), f"must be a header value (Latin-1, no CR, LF or NUL), got {render_value(value)}"))
+        _raise_if(problems)
+        return headers
+
+    @field_validator("json_")
+    @classmethod
+    def _check_json(cls, paths: dict[str, Any]) -> dict[str, Any]:
+        problems: list[Problem] = []
+        for path, value in paths.items():
+            try:
+                parse_json_path(path)
+            except ValueError as exc:
+                problems.append(((path,), f"path {render_value(path)}: {exc}"))
+                continue
+            try:
+                encode_expected(value)
+            except ValueError as exc:
+                problems.append(((path,), str(exc)))
+        _raise_if(problems)
+        return paths
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ChecksModel:
+        count = ((self.status is not None) + (self.body_contains is not None) + (self.body_not_contains is not None)
+                 + len(self.header) + len(self.json_))
+        if count == 0:
+            raise Violations([((), "must hold at least one check (status, body_contains, body_not_contains, header, "
+                                   "json)")])
+        if count > MAX_CHECKS:
+            raise Violations([((), f"at most {MAX_CHECKS} checks per request, got {count}")])
+        return self
+
+
 class RequestModel(_Table):
     name: Annotated[str, Field(min_length=1), AfterValidator(_check_name)]
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
@@ -364,6 +427,8 @@ class RequestModel(_Table):
     weight: Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False), AfterValidator(_check_weight)] = 1.0
     # body_file's contents are a template only when asked (a file may hold "${" as data)
     template: bool = False
+    checks: Optional[ChecksModel] = None
+    max_capture_bytes: Optional[Annotated[int, Field(ge=1, le=MAX_CAPTURE_BYTES)]] = None
 
     _exclusive = (("body", "body_file", "they are mutually exclusive"),)
 
@@ -590,6 +655,7 @@ class AssertionLimitsModel(_Table):
     success_rate_min: Optional[Fraction] = None
     status_5xx_max_rate: Optional[Fraction] = None
     rps_min: Optional[NonNegativeNumber] = None
+    checks_rate_min: Optional[Fraction] = None
 
 
 class AssertionsModel(AssertionLimitsModel):
@@ -614,6 +680,7 @@ class SimulationModel(_Table):
     error_rate: Fraction = 0.0
     status_codes: dict[str, NonNegativeNumber] = Field(default_factory=lambda: {"200": 1.0})
     capacity: Optional[PositiveVuCount] = None
+    check_fail_rate: Fraction = 0.0
 
     @field_validator("status_codes")
     @classmethod

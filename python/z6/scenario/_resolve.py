@@ -52,6 +52,7 @@ from z6.scenario._model import (
     RuntimeModel,
     SequenceModel,
     LifecycleModel,
+    ChecksModel,
     SimulationModel,
     SpikeScheduleModel,
     StepsScheduleModel,
@@ -78,6 +79,7 @@ from z6.scenario._types import (
     Schedule,
     RequestSequence,
     Lifecycle,
+    Check,
     SequenceStep,
     Simulation,
     SpikeSchedule,
@@ -139,7 +141,8 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | None:
-    tls_keys = {"tls_min_version": model.tls_min_version, "insecure": model.insecure, "tls_resume": model.tls_resume}
+    tls_keys = {"tls_min_version": model.tls_min_version, "insecure": model.insecure, "tls_resume": model.tls_resume,
+                "max_capture_bytes": model.max_capture_bytes}
     files = _tls_files(problems, model, base_dir)
     if files is None:
         return None
@@ -233,6 +236,35 @@ def _read_body_file(problems: _Problems, loc: Loc, value: str, base_dir: str) ->
     return path, data
 
 
+def _render_expected(value: object) -> str:
+    # A JSON check's value as the summary shows it: TOML-like, strings quoted.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return render_value(value)
+    return repr(value)
+
+
+def _checks(model: ChecksModel) -> tuple[Check, ...]:
+    """A request's checks in their numbered order (docs/scenario.md "Checks")."""
+    out: list[Check] = []
+    if model.status is not None:
+        out.append(Check(kind="status", label=f"status in [{', '.join(str(s) for s in model.status)}]",
+                         statuses=tuple(model.status)))
+    if model.body_contains is not None:
+        out.append(Check(kind="body_contains", label=f"body contains {render_value(model.body_contains)}",
+                         text=model.body_contains))
+    if model.body_not_contains is not None:
+        out.append(Check(kind="body_not_contains",
+                         label=f"body does not contain {render_value(model.body_not_contains)}",
+                         text=model.body_not_contains))
+    for name, value in model.header.items():
+        out.append(Check(kind="header", label=f"header {name} == {render_value(value)}", name=name, text=value))
+    for path, value in model.json_.items():
+        out.append(Check(kind="json", label=f"json {path} == {_render_expected(value)}", name=path, value=value))
+    return tuple(out)
+
+
 def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[Request] | None, dict[str, int]]:
     """Validate every request; returns them (None if any failed) and name -> first index.
 
@@ -281,6 +313,8 @@ def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[
                 template=model.template,
                 timeout_ms=model.timeout_ms,
                 weight=model.weight,
+                checks=_checks(model.checks) if model.checks is not None else (),
+                max_capture_bytes=model.max_capture_bytes,
             )
         )
     if not ok:
@@ -531,6 +565,7 @@ def _limits(model: AssertionLimitsModel, per_request: tuple[tuple[str, Assertion
         success_rate_min=model.success_rate_min,
         rps_min=model.rps_min,
         status_5xx_max_rate=model.status_5xx_max_rate,
+        checks_rate_min=model.checks_rate_min,
         dropped_max=getattr(model, "dropped_max", None),
         dropped_rate_max=getattr(model, "dropped_rate_max", None),
         p99_response_time_ms=getattr(model, "p99_response_time_ms", None),
@@ -576,6 +611,7 @@ def _simulation(problems: _Problems, raw: dict[str, Any]) -> Simulation | None:
         error_rate=model.error_rate,
         status_codes=tuple(sorted((int(code), weight) for code, weight in model.status_codes.items())),
         capacity=model.capacity,
+        check_fail_rate=model.check_fail_rate,
     )
 
 
@@ -598,6 +634,17 @@ def _open_model_rules(problems: _Problems, schedule: Schedule | None, think_raw:
                                                   f'"arrival_rate" or "ramping_arrival_rate"), not to '
                                                   f'schedule.type = "{schedule.type}", got '
                                                   f"{render_value(assertions_raw[key])}")
+
+
+def _checks_rate_rules(problems: _Problems, requests: list[Request], assertions: Assertions) -> None:
+    # A limit on the checks' pass rate judges checks: without any it could only fail.
+    with_checks = {r.name for r in requests if r.checks}
+    if assertions.checks_rate_min is not None and not with_checks:
+        problems.add(("assertions", "checks_rate_min"), "needs response checks, but no request has `checks`")
+    for name, limits in assertions.per_request:
+        if limits.checks_rate_min is not None and name not in with_checks:
+            problems.add(("assertions", "requests", name, "checks_rate_min"),
+                         f"needs response checks, but request {render_value(name)} has no `checks`")
 
 
 # --- the document -------------------------------------------------------------
@@ -669,6 +716,8 @@ def resolve_document(
 
     target_resolved = _target(problems, target, base_dir) if target is not None else None
     _open_model_rules(problems, schedule, think_raw, assertions_raw)
+    if requests is not None and assertions is not None:
+        _checks_rate_rules(problems, requests, assertions)
 
     data_sources: tuple[DataSource, ...] | None = ()
     data_raw = data.get("data")

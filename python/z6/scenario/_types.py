@@ -48,6 +48,11 @@ __all__ = [
     "Sequence",
     "Lifecycle",
     "MAX_LIFECYCLE_REQUESTS",
+    "Check",
+    "CHECK_KINDS",
+    "MAX_CHECKS",
+    "MAX_CAPTURE_BYTES",
+    "DEFAULT_CAPTURE_BYTES",
     "Assertions",
     "LatencyModel",
     "Simulation",
@@ -75,6 +80,13 @@ MAX_ARRIVAL_RATE = 10_000_000.0
 MAX_SEQUENCE_STEPS = 65_534
 # [lifecycle] on_start and on_stop: a VU's own log-in and log-out, not a workload.
 MAX_LIFECYCLE_REQUESTS = 64
+# Response checks of one request (a VU's step emits one event per failed check).
+MAX_CHECKS = 32
+# Bodies kept for body and JSON checks, per VU: the default and the most a request may ask.
+DEFAULT_CAPTURE_BYTES = 1 << 20
+MAX_CAPTURE_BYTES = 64 << 20
+# Check kinds, in the order a request's checks are numbered, as the core numbers them.
+CHECK_KINDS = ("status", "body_contains", "body_not_contains", "header", "json")
 # Weights are scaled by 1e6 and rounded when the plan is compiled; a positive
 # weight below this would round to 0 and silently never be chosen.
 MIN_POSITIVE_WEIGHT = 5e-7
@@ -118,6 +130,20 @@ class Target:
     tls_min_version: str | None = None  # "1.2" or "1.3"; None: 1.2
     insecure: bool = False  # no certificate verification (warned in the summary)
     tls_resume: bool = True  # resume TLS sessions on reconnect
+    max_capture_bytes: int = DEFAULT_CAPTURE_BYTES  # body kept per VU for body and JSON checks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One response check: its kind (`CHECK_KINDS`), what it compares, and its
+    label as the summary shows it (``status in [200, 201]``)."""
+
+    kind: str
+    label: str
+    statuses: tuple[int, ...] = ()  # status
+    text: str = ""  # body_contains / body_not_contains: the text; header: the value
+    name: str = ""  # header: the name; json: the path as written
+    value: object = None  # json: the expected value (bool, int, float or str)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +157,8 @@ class Request:
     template: bool = False  # body_file's contents are a template (docs/scenario.md, "Templates")
     timeout_ms: float = 30_000.0
     weight: float = 1.0
+    checks: tuple[Check, ...] = ()  # in order: status, body_contains, body_not_contains, headers, json paths
+    max_capture_bytes: int | None = None  # None: the target's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,6 +350,7 @@ class Assertions:
     success_rate_min: float | None = None
     rps_min: float | None = None
     status_5xx_max_rate: float | None = None
+    checks_rate_min: float | None = None  # response checks passed over judged (docs/scenario.md "Checks")
     # The open model (top level only): dropped arrivals, response time from the intended start.
     dropped_max: int | None = None
     dropped_rate_max: float | None = None
@@ -354,6 +383,7 @@ class Simulation:
     error_rate: float = 0.0
     status_codes: tuple[tuple[int, float], ...] = ((200, 1.0),)  # sorted by code
     capacity: int | None = None  # modelled server concurrency; None = unlimited
+    check_fail_rate: float = 0.0  # share of body, header and JSON checks that fail (status checks use the status)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,110 @@
+"""What response checks cost a live run, beside the same run without them (issue 15).
+
+    PYTHONPATH=src:python python benchmarks/checks_cost.py [--rounds 4 --duration 5 --vus 50]
+
+nginx (one worker on CPU 1, access log off) serves ``/`` (3 bytes) and
+``/item.json`` (a 1 KiB JSON document); z6 runs in this process on CPU 0, 50 VUs,
+no think time. Four runs a round, interleaved and rotated from round to round:
+
+* ``plain``: ``GET /`` without checks;
+* ``status``: ``GET /`` with ``checks = { status = [200] }``;
+* ``json-plain``: ``GET /item.json`` without checks;
+* ``json-check``: ``GET /item.json`` with a JSON check on a value near its end
+  (the body kept and scanned for every response: the work a JSON extraction does).
+
+CPU µs per request is this process's user + system time over the requests the
+run issued. The issue's goals: status check (with a cookie jar, not built yet)
+within 1.1x of plain; a JSON lookup in a 1 KiB body within 1.3x. Figures only:
+nothing here passes or fails on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from _z6bench import ensure_importable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+# A 1 KiB JSON document whose checked value comes last, so the scan reads it all.
+ITEMS = [{"id": i, "name": f"item-{i:03d}", "price": 10.5 + i, "tags": ["a", "b"]} for i in range(13)]
+DOCUMENT = json.dumps({"items": ITEMS, "total": len(ITEMS), "ok": True})
+CHECKED_PATH = "ok"
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def scenario_text(base_url: str, path: str, checks: str, duration_s: float, vus: int) -> str:
+    return (f'[runtime]\nduration_seconds = {duration_s}\nvus = {vus}\nprng_seed = 1\n'
+            f'[target]\nbase_url = "{base_url}"\n'
+            f'[[requests]]\nname = "get"\nmethod = "GET"\npath = "{path}"\n'
+            + (f"checks = {checks}\n" if checks else "")
+            + '[think_time]\ntype = "constant"\nduration_ms = 0\n'
+            + "[assertions]\ndefault = false\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--vus", type=int, default=50)
+    args = parser.parse_args()
+    ensure_importable()
+    import z6
+    from _peers_servers import Nginx
+
+    assert len(DOCUMENT) >= 1000, len(DOCUMENT)
+    body = DOCUMENT.replace("\\", "\\\\").replace('"', '\\"')
+    location = (f"        location = /item.json {{\n            default_type application/json;\n"
+                f"            return 200 \"{body}\";\n        }}\n")
+    workdir = Path(tempfile.mkdtemp(prefix="z6-checks-cost-"))
+    nginx = Nginx(workdir, server_cpu=1, echo_module=None, extra_locations=location)
+    os.sched_setaffinity(0, {0})
+    modes = {
+        "plain": ("/", ""),
+        "status": ("/", "{ status = [200] }"),
+        "json-plain": ("/item.json", ""),
+        "json-check": ("/item.json", f'{{ json = {{ "{CHECKED_PATH}" = true }} }}'),
+    }
+    figures: dict[str, list[float]] = {m: [] for m in modes}
+    try:
+        nginx.start()
+        order = list(modes)
+        for r in range(args.rounds):
+            for mode in order[r % len(order):] + order[:r % len(order)]:
+                path, checks = modes[mode]
+                scenario = z6.parse_scenario(scenario_text(nginx.base_url, path, checks, args.duration, args.vus),
+                                             source=f"{mode}.toml")
+                before = _cpu_s()
+                result = z6.run_scenario(scenario)
+                cpu = _cpu_s() - before
+                o = result.summary.overall
+                if o.failed:
+                    raise SystemExit(f"{mode}: {o.failed} requests failed ({o.errors}): the benchmark is not valid")
+                figures[mode].append(cpu / o.requests * 1e6)
+                print(f"round {r} {mode:<10}: {o.requests} requests, {cpu / o.requests * 1e6:.2f} µs CPU/request",
+                      file=sys.stderr)
+    finally:
+        nginx.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    median = {m: statistics.median(v) for m, v in figures.items()}
+    print(json.dumps({"rounds": args.rounds, "duration_s": args.duration, "vus": args.vus,
+                      "body_bytes": len(DOCUMENT), "cpu_us_per_request": figures, "median": median,
+                      "status_over_plain": median["status"] / median["plain"],
+                      "json_check_over_json_plain": median["json-check"] / median["json-plain"]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

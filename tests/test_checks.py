@@ -1,0 +1,152 @@
+"""Response checks, simulated and in the scenario: status checks judge the
+modelled status, body/header/JSON checks fail at [simulation] check_fail_rate
+(deterministically, without moving any other draw), the summary and summary.json
+give each check's pass rate, checks_rate_min judges them, and every malformed
+`checks` table is refused naming the request and the key."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import z6
+import z6.cli
+from z6.errors import ScenarioError
+from z6.events import ErrorCode, EventKind
+
+K = EventKind
+
+
+def text(checks: str = '{ status = [200], body_contains = "ok", json = { "ok" = true } }',
+         simulation: str = "check_fail_rate = 0.2", assertions: str = "error_rate_max = 1", extra: str = "") -> str:
+    return f"""
+[runtime]
+prng_seed = 21
+duration_seconds = 20
+vus = 20
+[target]
+base_url = "http://127.0.0.1:8080"
+{extra}
+[[requests]]
+name = "get"
+method = "GET"
+path = "/"
+weight = 3
+checks = {checks}
+[[requests]]
+name = "plain"
+method = "GET"
+path = "/plain"
+[think_time]
+type = "constant"
+duration_ms = 100
+[simulation]
+latency = {{ type = "exponential", mean_ms = 20 }}
+status_codes = {{ 200 = 0.9, 500 = 0.1 }}
+{simulation}
+[assertions]
+{assertions}
+"""
+
+
+def events_of(source: str) -> np.ndarray:
+    plan = z6.compile_plan(z6.parse_scenario(source, source="checks.toml"))
+    return np.concatenate(list(z6.iter_chunks(plan, 4096)))
+
+
+def test_modelled_checks_fail_at_the_rate_and_status_checks_judge_the_status():
+    events = events_of(text())
+    issued = events[events["kind"] == K.REQUEST_ISSUED]
+    failed = events[events["kind"] == K.CHECK_FAILED]
+    assert np.all(failed["request"] == 0)
+    gets = int(np.count_nonzero(issued["request"] == 0))
+    by_check = np.bincount(failed["status"], minlength=3)
+    # check 0 (status in [200]) fails exactly on the modelled 500s.
+    http_outcomes = events[(events["kind"] == K.ERROR_HTTP) | (events["kind"] == K.RESPONSE_RECEIVED)]
+    gets_500 = int(np.count_nonzero((http_outcomes["request"] == 0) & (http_outcomes["status"] == 500)))
+    assert by_check[0] == gets_500 > 0
+    # checks 1 and 2 fail about 20% of the time each, independently of the status.
+    for k in (1, 2):
+        assert by_check[k] == pytest.approx(0.2 * gets, rel=0.1)
+    # One outcome per request; a failed check makes it error_http with the first failed class.
+    outcomes = events[np.isin(events["kind"], [K.RESPONSE_RECEIVED, K.ERROR_HTTP])]
+    assert outcomes.size == issued.size
+    bad = events[events["kind"] == K.ERROR_HTTP]
+    assert set(np.unique(bad["error"]).tolist()) <= {ErrorCode.CHECK_STATUS, ErrorCode.CHECK_BODY_CONTAINS,
+                                                     ErrorCode.CHECK_JSON}
+    assert np.all(bad["request"] == 0)
+
+
+def test_checks_move_no_other_draw_and_the_same_seed_gives_the_same_events():
+    with_checks = events_of(text())
+    assert z6.event_digest([with_checks]) == z6.event_digest([events_of(text())])
+    without = events_of(text().replace('checks = { status = [200], body_contains = "ok", json = { "ok" = true } }',
+                                       ""))
+    keep = ~np.isin(with_checks["kind"], [K.CHECK_FAILED])
+    same = with_checks[keep]
+    # The same requests, latencies and statuses; only the outcome kinds of failed checks differ.
+    assert np.array_equal(same[["tick", "vu_id", "request", "seq", "value_ns"]],
+                          without[["tick", "vu_id", "request", "seq", "value_ns"]])
+    assert np.array_equal(same["status"], without["status"])
+
+
+def test_the_summary_reports_each_check_and_checks_rate_min_judges(tmp_path, capsys):
+    path = tmp_path / "checks.toml"
+    path.write_text(text(assertions="error_rate_max = 1\nchecks_rate_min = 0.95\n"
+                                    "[assertions.requests.get]\nchecks_rate_min = 0.5"))
+    assert z6.cli.main(["run", str(path), "--out", str(tmp_path / "run")]) == 1
+    out = capsys.readouterr().out
+    assert "  checks       " in out and "\u2717 get: status in [200]" in out and 'body contains "ok"' in out
+    doc = json.loads((tmp_path / "run" / "summary.json").read_text())
+    checks = doc["requests"]["get"]["checks"]
+    assert [c["check"] for c in checks] == ["status in [200]", 'body contains "ok"', "json ok == true"]
+    assert all(0.7 < c["rate"] < 0.95 for c in checks)
+    assert "checks" not in doc["requests"]["plain"]
+    results = {(a["scope"], a["name"]): a["passed"] for a in doc["assertions"]}
+    assert results[("overall", "checks_rate_min")] is False and results[("get", "checks_rate_min")] is True
+    assert doc["summary"]["checks_rate"] == pytest.approx(
+        sum(c["passed"] for c in checks) / sum(c["passed"] + c["failed"] for c in checks))
+    assert z6.cli.main(["replay", str(tmp_path / "run"), "--verify"]) == 0
+
+
+BAD = [
+    ("{ }", "requests[0].checks: must hold at least one check"),
+    ("{ status = [] }", "requests[0].checks.status"),
+    ("{ status = [99] }", "requests[0].checks.status[0]"),
+    ('{ status = "200" }', "requests[0].checks.status"),
+    ('{ body_contains = "" }', "requests[0].checks.body_contains"),
+    ('{ header = { "Bad Name" = "x" } }', "requests[0].checks.header.\"Bad Name\": header name must be an HTTP token"),
+    ('{ header = { "A" = "1", "a" = "2" } }', "names the same header as \"A\""),
+    ('{ header = { "A" = "x\\ny" } }', "must be a header value"),
+    ('{ json = { "a..b" = 1 } }', "requests[0].checks.json.\"a..b\": path \"a..b\": character 3: empty key"),
+    ('{ json = { "a" = [1] } }', "only a string, number or boolean can be compared"),
+    ('{ json = { "a" = 99999999999999999999 } }', "requests[0].checks.json"),
+    ('{ jsn = { "a" = 1 } }', "requests[0].checks.jsn"),
+    ("{ header = { " + ", ".join(f'"h{i}" = "v"' for i in range(33)) + " } }", "at most 32 checks per request"),
+]
+
+
+@pytest.mark.parametrize("checks, message", BAD, ids=[b[1][:30] for b in BAD])
+def test_bad_checks_are_refused_naming_the_request_and_key(checks, message):
+    with pytest.raises(ScenarioError) as caught:
+        z6.parse_scenario(text(checks=checks), source="checks.toml")
+    assert message in str(caught.value)
+
+
+def test_limits_that_need_checks_and_bad_capture_sizes_are_refused(tmp_path, capsys):
+    no_checks = text().replace('checks = { status = [200], body_contains = "ok", json = { "ok" = true } }', "")
+    with pytest.raises(ScenarioError, match="assertions.checks_rate_min: needs response checks"):
+        z6.parse_scenario(no_checks.replace("error_rate_max = 1", "checks_rate_min = 0.5"), source="c.toml")
+    with pytest.raises(ScenarioError, match='assertions.requests.plain.checks_rate_min: needs response checks'):
+        z6.parse_scenario(text(assertions="[assertions.requests.plain]\nchecks_rate_min = 0.5"), source="c.toml")
+    with pytest.raises(ScenarioError, match="target.max_capture_bytes"):
+        z6.parse_scenario(text(extra="max_capture_bytes = 0"), source="c.toml")
+    with pytest.raises(ScenarioError, match="simulation.check_fail_rate"):
+        z6.parse_scenario(text(simulation="check_fail_rate = 1.5"), source="c.toml")
+    path = tmp_path / "bad.toml"
+    path.write_text(text(checks="{ }"))
+    assert z6.cli.main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "requests[0].checks: must hold at least one check" in err and "Traceback" not in err
