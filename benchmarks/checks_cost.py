@@ -35,7 +35,7 @@ from _z6bench import ensure_importable
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 # A 1 KiB JSON document whose checked value comes last, so the scan reads it all.
-ITEMS = [{"id": i, "name": f"item-{i:03d}", "price": 10.5 + i, "tags": ["a", "b"]} for i in range(13)]
+ITEMS = [{"id": i, "name": f"item-{i:03d}", "price": 10.5 + i, "tags": ["a", "b"]} for i in range(15)]
 DOCUMENT = json.dumps({"items": ITEMS, "total": len(ITEMS), "ok": True})
 CHECKED_PATH = "ok"
 
