@@ -150,3 +150,13 @@ def test_limits_that_need_checks_and_bad_capture_sizes_are_refused(tmp_path, cap
     assert z6.cli.main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "requests[0].checks: must hold at least one check" in err and "Traceback" not in err
+
+
+def test_a_head_request_cannot_check_a_body():
+    source = text(checks='{ status = [200], body_contains = "ok" }').replace('method = "GET"\npath = "/"\nweight = 3',
+                                                                            'method = "HEAD"\npath = "/"\nweight = 3')
+    with pytest.raises(ScenarioError, match="requests\\[0\\].checks: a HEAD response has no body"):
+        z6.parse_scenario(source, source="head.toml")
+    ok = text(checks='{ status = [200], header = { "X-A" = "1" } }').replace('method = "GET"\npath = "/"\nweight = 3',
+                                                                            'method = "HEAD"\npath = "/"\nweight = 3')
+    assert [c.kind for c in z6.parse_scenario(ok, source="head.toml").requests[0].checks] == ["status", "header"]

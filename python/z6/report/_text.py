@@ -67,11 +67,12 @@ def _check_lines(shown, overall) -> list[str]:
         return []
     lines = ["", f"  checks       {overall.checks_rate:.2%} passed" if overall.checks_rate is not None
              else "  checks       none judged (no response arrived)"]
-    for name, r in shown:
-        for c in r.checks:
-            mark = "\u2713" if c.total and c.passed == c.total else "\u2717"
-            rate = f"{c.rate:7.2%}" if c.rate is not None else "     --"
-            lines.append(f"  {mark} {name}: {printable(c.label)}  {rate} ({c.passed:,}/{c.total:,})")
+    rows = [(f"{name}: {printable(c.label)}", c) for name, r in shown for c in r.checks]
+    width = max(len(text) for text, _ in rows) if rows else 0
+    for text, c in rows:
+        mark = "\u2713" if c.total and c.passed == c.total else "\u2717"
+        rate = f"{c.rate:8.2%}" if c.rate is not None else "      --"
+        lines.append(f"  {mark} {text:<{width}}{rate} ({c.passed:,}/{c.total:,})")
     return lines
 
 

@@ -433,6 +433,15 @@ class RequestModel(_Table):
     _exclusive = (("body", "body_file", "they are mutually exclusive"),)
 
     @model_validator(mode="after")
+    def _head_has_no_body_to_check(self) -> RequestModel:
+        checks = self.checks
+        if self.method == "HEAD" and checks is not None and (
+                checks.body_contains is not None or checks.body_not_contains is not None or checks.json_):
+            raise Violations([(("checks",), "a HEAD response has no body: body_contains, body_not_contains "
+                                            "and json checks cannot pass")])
+        return self
+
+    @model_validator(mode="after")
     def _template_needs_body_file(self) -> RequestModel:
         if "template" in self.model_fields_set and self.body_file is None:
             raise Violations([(("template",), "applies to body_file only (path, headers and body are always "
