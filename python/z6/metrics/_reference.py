@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from z6.events import EventKind, outcome_mask
+from z6.metrics._checks import CHECK_ERRORS
 from z6.metrics._lag import LagRecorder
 from z6.metrics._latency import LatencyRecorder
 from z6.metrics._summary import DEFAULT_EXACT_LIMIT, Summary, SummaryCounts, assemble_summary, failure_label
@@ -30,6 +31,8 @@ _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
 _ESTABLISHED = int(EventKind.CONN_ESTABLISHED)
+_ERROR_HTTP = int(EventKind.ERROR_HTTP)
+_CHECK_ERRORS = np.array(sorted(CHECK_ERRORS), dtype=np.uint16)
 # conn_established's status in a live run: 0 plain TCP, 1 TLS full handshake, 2 TLS resumed
 _CONN_TLS_FULL, _CONN_TLS_RESUMED = 1, 2
 _COMPLETE = int(EventKind.VU_COMPLETE)
@@ -61,6 +64,7 @@ class ReferenceSummaryBuilder:
         self._completed = np.zeros(n, dtype=np.int64)
         self._statuses: Counter[tuple[int, int]] = Counter()      # (request, status)
         self._failures: Counter[tuple[int, str]] = Counter()      # (request, label)
+        self._checked: Counter[tuple[int, int]] = Counter()       # (request, status) of responses a check failed
         self._latency = LatencyRecorder(n, self.exact_limit)
         self._lag = LagRecorder(self.exact_limit)
         self._series = TimeSeriesBuilder(tick_ns, request_bytes)
@@ -129,6 +133,12 @@ class ReferenceSummaryBuilder:
             for key, count in zip(keys.tolist(), counts.tolist()):
                 label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
                 self._failures[(key >> 32, label)] += count
+            checked = failed & (kind == _ERROR_HTTP) & np.isin(chunk["error"], _CHECK_ERRORS)
+            if checked.any():
+                keys, counts = np.unique((request[checked].astype(np.int64) << 16) | chunk["status"][checked],
+                                         return_counts=True)
+                for key, count in zip(keys.tolist(), counts.tolist()):
+                    self._checked[(key >> 16, key & 0xFFFF)] += count
 
         established = kind == _ESTABLISHED
         if established.any():
@@ -160,6 +170,9 @@ class ReferenceSummaryBuilder:
             statuses[r][status] += count
         for (r, label), count in self._failures.items():
             failures[r][label] += count
+        checked: list[Counter[int]] = [Counter() for _ in range(n)]
+        for (r, status), count in self._checked.items():
+            checked[r][status] += count
         latency = self._latency.finish(sorted(sum(statuses, Counter())))
         lag_histogram = self._lag.histogram
         return assemble_summary(
@@ -169,6 +182,6 @@ class ReferenceSummaryBuilder:
                 statuses=statuses, failures=failures, events=self._events, first_tick=self._first_tick,
                 last_tick=self._last_tick, vus_max=self._vus_max,
                 connections=(self._conn_opened, self._conn_tls[0], self._conn_tls[1], self._conn_ns_sum,
-                             self._conn_ns_max)),
+                             self._conn_ns_max), checked_statuses=checked),
             latency, self._lag.finish(), self._series.finish(), self.percentile_method,
             latency.clamped + (int(lag_histogram.clamped) if lag_histogram is not None else 0))

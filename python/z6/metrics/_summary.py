@@ -208,10 +208,14 @@ class SummaryCounts:
     last_tick: int
     vus_max: int
     connections: tuple[int, int, int, int, int]   # opened, TLS full, TLS resumed, connect ns sum, max
+    # responses a failed check turned into error_http, by status (counted as failures
+    # under their check's label; shown among the statuses, which the server did send)
+    checked_statuses: Optional[list[Counter[int]]] = None
 
 
 def _request_summary(statuses: Counter[int], failures: Counter[str],
-                     issued: int, completed: int, latency: LatencyStats) -> RequestSummary:
+                     issued: int, completed: int, latency: LatencyStats,
+                     checked: Optional[Counter[int]] = None) -> RequestSummary:
     errors = Counter(failures)
     for status, count in statuses.items():
         if status >= FAILURE_STATUS_MIN:
@@ -220,7 +224,7 @@ def _request_summary(statuses: Counter[int], failures: Counter[str],
         requests=issued,
         completed=completed,
         failed=sum(errors.values()),
-        statuses=dict(statuses),
+        statuses=dict(statuses + checked if checked else statuses),
         errors=dict(errors),
         latency=latency,
     )
@@ -231,14 +235,15 @@ def assemble_summary(counts: SummaryCounts, latency: LatencyFigures, lag: Latenc
     """The `Summary` of what a builder counted (``clamped``: latencies and lags
     beyond the histograms' range)."""
     statuses, failures = counts.statuses, counts.failures
+    checked = counts.checked_statuses or [Counter() for _ in statuses]
     all_statuses: Counter[int] = sum(statuses, Counter())
     per_request = {
         name: _request_summary(statuses[i], failures[i], counts.issued[i], counts.completed[i],
-                               latency.per_request[i])
+                               latency.per_request[i], checked[i])
         for i, name in enumerate(counts.request_names)
     }
     overall = _request_summary(all_statuses, sum(failures, Counter()),
-                               sum(counts.issued), sum(counts.completed), latency.overall)
+                               sum(counts.issued), sum(counts.completed), latency.overall, sum(checked, Counter()))
     per_status = {s: StatusSummary(all_statuses[s], stats) for s, stats in latency.per_status.items()}
     p50 = overall.latency.percentiles["p50"]
     warnings = [w for w in (lag_warning(lag, p50, counts.think_ms), _clamped_warning(clamped)) if w]
@@ -369,6 +374,7 @@ class SummaryBuilder:
         by_kind = core.request_kind_counts()[:n]
         statuses: list[Counter[int]] = [Counter() for _ in range(n)]
         failures: list[Counter[str]] = [Counter() for _ in range(n)]
+        checked: list[Counter[int]] = [Counter() for _ in range(n)]
         judged = [0] * n      # responses whose checks were judged: received, or failed by a check
         for (r, kind, status, error), count in sorted(core.outcome_counts().items()):
             if kind == _RECEIVED:
@@ -378,6 +384,7 @@ class SummaryBuilder:
                 failures[r][failure_label(kind, error)] += count
                 if kind == _ERROR_HTTP and error in CHECK_ERRORS:
                     judged[r] += count
+                    checked[r][status] += count
         report_statuses = sorted(sum(statuses, Counter()))
         if core.exact:
             values, requests, status_column = core.exact_latencies()
@@ -395,7 +402,8 @@ class SummaryBuilder:
             request_names=self.request_names, tick_ns=self.tick_ns, think_ms=self.think_ms,
             issued=by_kind[:, _ISSUED].tolist(), completed=by_kind[:, _OUTCOMES].sum(axis=1).tolist(),
             statuses=statuses, failures=failures, events=self._events, first_tick=core.first_tick,
-            last_tick=core.last_tick, vus_max=core.vus_max, connections=core.connections())
+            last_tick=core.last_tick, vus_max=core.vus_max, connections=core.connections(),
+            checked_statuses=checked)
         summary = assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
         if self._checks is not None:
             summary = _with_checks(summary, self._checks.finish(judged))
