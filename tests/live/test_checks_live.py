@@ -17,6 +17,8 @@ import z6
 import z6.cli
 from z6.events import ErrorCode, EventKind
 
+from .test_tls import ca, pki, tls_nginx  # noqa: F401  (fixtures: a CA and the server's certificates)
+
 pytestmark = pytest.mark.live
 
 K = EventKind
@@ -197,3 +199,15 @@ def test_a_body_past_max_capture_bytes_is_judged_on_its_first_part(tmp_path):
                                                              path="/big", extra="max_capture_bytes = 100000"))
     assert not np.any(events["kind"] == K.CHECK_FAILED)
     assert doc["requests"]["item"]["checks_rate"] == 1.0
+
+
+def test_checks_judge_responses_read_over_tls(tmp_path, pki):
+    # The driver keeps what TLS decrypted: the same checks pass over https.
+    with tls_nginx(tmp_path, pki, body=b'{"ok": true, "n": 5, "who": "nginx"}') as server:
+        text = scenario(server.base_url, '{ status = [200], json = { "ok" = true, "n" = 5 }, body_contains = "nginx" }',
+                        extra=f'ca_file = "{pki / "ca.pem"}"')
+        code, events, doc = run(tmp_path, text)
+        logged = len(server.log_lines())
+    assert code == 0 and not np.any(events["kind"] == K.CHECK_FAILED)
+    assert [(c["passed"], c["failed"]) for c in doc["requests"]["item"]["checks"]] == [(72, 0)] * 4
+    assert logged == 72
