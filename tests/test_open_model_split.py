@@ -171,3 +171,18 @@ def test_z6_run_workers_gives_the_one_process_summary(tmp_path):
     assert a["summary"]["requests"] == b["summary"]["requests"] > 0
     # Each shard's log of its part replays: the merged log verifies as a run of this scenario.
     assert z6.cli.main(["replay", str(two), "--verify"]) == 0
+
+
+@pytest.mark.live
+def test_a_dask_local_cluster_gives_the_one_process_traffic():
+    distributed = pytest.importorskip("distributed")
+    from z6.distributed import DaskCluster
+    plan = compile_plan(open_scenario(CONSTANT))
+    chunks: list[np.ndarray] = []
+    with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+        with DaskCluster(client) as backend:
+            _, dist = run_distributed(plan, [lambda c: chunks.append(c.copy())], backend, shards=3)
+    assert dist.backend == "dask" and [s.status for s in dist.shards] == ["completed"] * 3
+    whole = np.concatenate(list(iter_chunks(plan)))
+    assert np.array_equal(traffic(np.concatenate(chunks)), traffic(whole))
