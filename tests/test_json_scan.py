@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -40,11 +41,15 @@ def paths_of(value, prefix=()):
             yield from paths_of(v, prefix + (str(i),))
 
 
+# A canonical array index, as the scanner reads one: ASCII digits, no leading zero.
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
 def lookup(value, path):
     for key in path:
         if isinstance(value, dict) and key in value:
             value = value[key]
-        elif isinstance(value, list) and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < len(value):
+        elif isinstance(value, list) and _INDEX.fullmatch(key) and int(key) < len(value):
             value = value[int(key)]
         else:
             raise KeyError(key)
