@@ -182,3 +182,13 @@ def test_not_with_an_arrival_rate_schedule(tmp_path, capsys):
     assert z6.cli.main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "lifecycle: does not apply to a schedule.type = \"arrival_rate\" schedule" in err and "Traceback" not in err
+
+
+def test_an_on_start_request_cancelled_by_the_schedules_end_is_not_a_failed_vu():
+    source = text(runtime="duration_seconds = 0.5\nvus = 5\ngraceful_stop_seconds = 0").replace(
+        'latency = { type = "exponential", mean_ms = 15 }', 'latency = { type = "constant", ms = 2000 }')
+    events = run(source)
+    cancelled = events[events["kind"] == K.REQUEST_CANCELLED]
+    assert cancelled.size == 5 and np.all(cancelled["request"] == 0)      # every login cut at the end
+    complete = events[events["kind"] == K.VU_COMPLETE]
+    assert complete.size == 5 and not np.any(complete["error"])

@@ -160,13 +160,13 @@ cdef inline int vu_after_outcome(vu_t* vu, const plan_t* p, uint64_t now, bint c
     # request, else when the think time (counted from the outcome) ends, or at
     # its schedule's end if that comes first.
     cdef uint64_t next_issue
-    cdef bint lifecycle = vu.seq < p.n_on_start or vu.step == VU_EPILOGUE
-    if failed and vu.seq < p.n_on_start:
-        count_outcome(vu, p)
-        return VU_DONE_FAILED
+    cdef bint prologue = vu.seq < p.n_on_start
+    cdef bint lifecycle = prologue or vu.step == VU_EPILOGUE
     count_outcome(vu, p)
     if cancelled:
-        return VU_DONE
+        return VU_DONE          # cut short by a stop: not a failed on_start
+    if failed and prologue:
+        return VU_DONE_FAILED
     if vu.step == VU_EPILOGUE or now >= vu.stop_ns or vu.iter_left == 0:
         if vu_done_before_issue(vu, p, now):
             return VU_DONE
