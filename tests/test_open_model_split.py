@@ -179,7 +179,7 @@ def test_a_dask_local_cluster_gives_the_one_process_traffic():
     from z6.distributed import DaskCluster
     plan = compile_plan(open_scenario(CONSTANT))
     chunks: list[np.ndarray] = []
-    with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
         with DaskCluster(client) as backend:
             _, dist = run_distributed(plan, [lambda c: chunks.append(c.copy())], backend, shards=3)
