@@ -132,11 +132,14 @@ def test_every_prefix_is_malformed_or_gives_the_whole_documents_answer(value, se
     path = compile_json_path(data.draw(st.sampled_from(entries)))
     whole = json_find(doc, path)
     for cut in range(len(doc)):
-        code, kind, raw = json_find(doc[:cut], path, complete=False)
-        if code == JSON_FOUND:
-            assert (code, kind, raw) == whole, (doc, cut)
-        else:
-            assert code in (JSON_MALFORMED, whole[0]), (doc, cut, code)
+        # complete=False: the body was cut at a capture limit; complete=True: a server
+        # sent a document that ends early. Either way, never a wrong value.
+        for complete in (False, True):
+            code, kind, raw = json_find(doc[:cut], path, complete=complete)
+            if code == JSON_FOUND:
+                assert (code, kind, raw) == whole, (doc, cut, complete)
+            else:
+                assert code in (JSON_MALFORMED, whole[0]), (doc, cut, code)
 
 
 NUMBERS = ["0", "-0", "1", "-1", "1.0", "1e0", "10e-1", "0.1e1", "1E+0", "100e-2", "12345678901234567890",
@@ -209,3 +212,14 @@ def test_bad_paths_say_what_and_where(text, message):
 def test_only_scalars_can_be_compared(value, message):
     with pytest.raises(ValueError, match=message):
         encode_expected(value)
+
+
+def test_a_number_at_the_end_of_a_cut_document_is_not_taken_whole():
+    path = compile_json_path(("a",))
+    # {"a":0.5} cut after its 0: even a caller that says "complete" gets no 0.
+    assert json_find(b'{"a":0', path, complete=True)[0] == JSON_MALFORMED
+    assert json_find(b'{"a":0', path, complete=False)[0] == JSON_MALFORMED
+    assert json_find(b'[12', compile_json_path(("0",)))[0] == JSON_MALFORMED
+    # A whole document that is one number has no members.
+    assert json_find(b"5", path)[0] == JSON_MISSING
+    assert json_find(b'{"a":0}', path)[:2] == (JSON_FOUND, 2)

@@ -120,8 +120,8 @@ static inline int z6_json__delimited(const unsigned char* p, const unsigned char
     return p == e || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == ']' || *p == '}';
 }
 
-/* Skip a number at c->p (RFC 8259 grammar); 0 ok. */
-static inline int z6_json__skip_number(z6_json_cur_t* c) {
+/* Skip a number at c->p (RFC 8259 grammar); 0 ok. `nested`: inside a container. */
+static inline int z6_json__skip_number(z6_json_cur_t* c, int nested) {
     const unsigned char* p = c->p;
     const unsigned char* e = c->end;
     if (p < e && *p == '-') p++;
@@ -140,8 +140,10 @@ static inline int z6_json__skip_number(z6_json_cur_t* c) {
         if (p >= e || *p < '0' || *p > '9') return -1;
         while (p < e && *p >= '0' && *p <= '9') p++;
     }
-    /* Running to the end of a cut buffer: more digits may have followed. */
-    if (p == e && !c->complete) return -1;
+    /* Running to the end of the buffer: more digits may have followed in a cut
+       one, and inside a container the document is cut whatever the caller says
+       (its closing bracket is missing), so the number is not known to be whole. */
+    if (p == e && (!c->complete || nested)) return -1;
     if (!z6_json__delimited(p, e)) return -1;     /* "01", "1x": not a number */
     c->p = p;
     return 0;
@@ -154,7 +156,8 @@ static inline int z6_json__skip_literal(z6_json_cur_t* c, const char* word, size
     return 0;
 }
 
-/* Skip one value at c->p (after whitespace); sets *type; 0 ok, -1 malformed or cut. */
+/* Skip one value at c->p (after whitespace), enclosed by `depth` containers; sets
+ * *type; 0 ok, -1 malformed or cut. */
 static inline int z6_json__skip_value(z6_json_cur_t* c, int depth, int* type) {
     int t;
     z6_json__ws(c);
@@ -198,7 +201,10 @@ static inline int z6_json__skip_value(z6_json_cur_t* c, int depth, int* type) {
             c->p++;
         }
     default:
-        if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) { *type = Z6_JSON_NUMBER; return z6_json__skip_number(c); }
+        if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) {
+            *type = Z6_JSON_NUMBER;
+            return z6_json__skip_number(c, depth > 0);
+        }
         return -1;
     }
 }
@@ -288,8 +294,9 @@ static inline int z6_json_find(const char* doc, size_t n, int complete, const un
                 c.p++;
             }
         } else {
-            /* A scalar has no members; it must still be one. */
-            if (z6_json__skip_value(&c, depth, &type) < 0) return Z6_JSON_MALFORMED;
+            /* A scalar has no members; it must still be one (enclosed by the
+               containers entered so far: this segment's is not one). */
+            if (z6_json__skip_value(&c, depth - 1, &type) < 0) return Z6_JSON_MALFORMED;
             return Z6_JSON_MISSING;
         }
         at += len;
