@@ -160,3 +160,17 @@ def test_a_head_request_cannot_check_a_body():
     ok = text(checks='{ status = [200], header = { "X-A" = "1" } }').replace('method = "GET"\npath = "/"\nweight = 3',
                                                                             'method = "HEAD"\npath = "/"\nweight = 3')
     assert [c.kind for c in z6.parse_scenario(ok, source="head.toml").requests[0].checks] == ["status", "header"]
+
+
+def test_the_html_report_lists_the_checks_and_a_run_without_checks_has_no_section():
+    from z6.report import render_html, summary_document
+    result = z6.run_scenario(z6.parse_scenario(text(checks='{ status = [200], body_contains = "<b>" }'),
+                                               source="checks.toml"))
+    page = render_html(summary_document(result))
+    section = page[page.index("<h2>Checks</h2>"):page.index("<h2>Assertions</h2>")]
+    assert "status in [200]" in section and "body contains &quot;&lt;b&gt;&quot;" in section   # escaped
+    assert section.count("<tr>") == 3 and "\u2717" in section                                 # header + 2 checks
+    plain = z6.run_scenario(z6.parse_scenario(
+        text().replace('checks = { status = [200], body_contains = "ok", json = { "ok" = true } }', ""),
+        source="plain.toml"))
+    assert "<h2>Checks</h2>" not in render_html(summary_document(plain))

@@ -303,6 +303,24 @@ def _status_and_errors(doc: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _checks(doc: Mapping[str, Any]) -> str:
+    # Each request's response checks and their pass rates, as the terminal lists them;
+    # nothing for a run without checks.
+    rows = []
+    for name, r in doc["requests"].items():
+        for c in r.get("checks", ()):
+            total = c["passed"] + c["failed"]
+            mark = "\u2713" if total and not c["failed"] else "\u2717"
+            rows.append([escape(mark), escape(name), escape(c["check"]), _percent(c["rate"]),
+                         f"{_number(c['passed'])} / {_number(total)}"])
+    if not rows:
+        return ""
+    overall = doc["summary"].get("checks_rate")
+    return ("<h2>Checks</h2><section>"
+            + (f"<p>{_percent(overall)} of the checks judged passed.</p>" if overall is not None else "")
+            + _table(["", "request", "check", "passed", "passed / judged"], rows) + "</section>")
+
+
 def _assertions(doc: Mapping[str, Any]) -> str:
     if not doc["assertions"]:
         return "<h2>Assertions</h2><section><p>The scenario sets no assertions.</p></section>"
@@ -325,7 +343,7 @@ def render_html(data: Mapping[str, Any]) -> str:
         f'<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
         f'initial-scale=1"><title>{title}</title><style>{_STYLE}</style></head><body><main>'
         + _header(data) + warnings + _cards(data) + _charts(data) + _requests_table(data)
-        + _status_and_errors(data) + _assertions(data)
+        + _status_and_errors(data) + _checks(data) + _assertions(data)
         + f'<script type="application/json" id="z6-summary">{embed_json(data)}</script>'
         + "</main></body></html>\n"
     )
