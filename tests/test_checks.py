@@ -174,3 +174,22 @@ def test_the_html_report_lists_the_checks_and_a_run_without_checks_has_no_sectio
         text().replace('checks = { status = [200], body_contains = "ok", json = { "ok" = true } }', ""),
         source="plain.toml"))
     assert "<h2>Checks</h2>" not in render_html(summary_document(plain))
+
+
+def test_a_captured_response_splits_after_interim_heads_and_decodes_its_chunks():
+    # What the live checks see of a kept response (z6_check.h, through the parser's test module).
+    from z6core._httpparse import check_response
+    raw = (b"HTTP/1.1 100 Continue\r\n\r\n"
+           b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+           b"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\n\r\n")
+    head, body = check_response(raw, chunked=True)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"X-A: 1\r\n\r\n") and body == b"abcdefg"
+    # Cut inside a chunk, or inside a chunk's size line: the part kept, nothing invented
+    # (and nothing of the interim head's bytes left over past the end).
+    assert check_response(raw[:-10], chunked=True)[1] == b"abcd"
+    assert check_response(raw[:-12], chunked=True)[1] == b"abc"
+    plain = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    assert check_response(plain) == (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok")
+    assert check_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") == (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok")
+    assert check_response(b"HTTP/1.1 200 OK\r\nX: 1\r\n") is None          # no complete head

@@ -22,7 +22,7 @@ cdef extern from "z6_check.h" nogil:
         Z6_CHECK_BODY_NOT_CONTAINS
         Z6_CHECK_HEADER
         Z6_CHECK_JSON
-    int z6_check_split(const char* buf, size_t n, size_t* head_len, size_t* body_at)
+    int z6_check_split(char* buf, size_t* n, size_t* head_len, size_t* body_at)
     size_t z6_check_dechunk(char* body, size_t n)
     int z6_check_header(const char* head, size_t n, const char* name, size_t nn, const char* value, size_t vn)
     int z6_check_contains(const char* body, size_t n, const char* text, size_t m)
@@ -46,6 +46,11 @@ cdef enum:
     CAPTURE_NONE = 0
     CAPTURE_HEAD = 1
     CAPTURE_BODY = 2
+
+
+cdef inline bint has_checks(const plan_t* p, uint16_t req) noexcept nogil:
+    # Does request `req` have checks to judge (the one test every engine makes per response)?
+    return p.check_first != NULL and p.check_first[req + 1] > p.check_first[req]
 
 
 cdef inline bint checks_status_ok(const plan_t* p, uint32_t k, uint16_t status) noexcept nogil:
@@ -83,7 +88,7 @@ cdef inline int checks_live(const plan_t* p, uint16_t req, uint16_t status, char
     cdef int failed = 0
     cdef z6_json_value_t value
     if p.req_capture[req] and n:
-        have_head = z6_check_split(buf, n, &head_len, &body_at) != 0
+        have_head = z6_check_split(buf, &n, &head_len, &body_at) != 0
         if have_head:
             body_len = n - body_at
             if chunked:

@@ -42,7 +42,7 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_original_f32, pick_weighted
 from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, sat_add, vu_after_outcome, vu_done_before_issue,
                                 vu_next_request, vu_set_state, write_event)
-from z6core._checks cimport checks_modelled
+from z6core._checks cimport checks_modelled, has_checks
 from z6core._outcomes cimport is_failed_outcome
 from z6core._plan cimport PROF_DEFAULT, PROF_ORIGINAL, PlanArrays, checked_out, plan_t
 from z6core._prng cimport Z6_U64_MAX, xs_float, xs_init
@@ -711,7 +711,7 @@ cdef class Engine:
             error = ERR_TIMEOUT
         elif outcome == EV_REQUEST_CANCELLED:
             error = ERR_CANCELLED
-        elif self.plan.check_first != NULL and self.plan.check_first[vu.request + 1] > self.plan.check_first[vu.request]:
+        elif has_checks(&self.plan, vu.request):
             # A modelled response's checks: each failed one is an event, and the
             # request's outcome an error_http naming the first (`_checks.pxd`).
             failed = checks_modelled(&self.plan, vu.request, vu.status, vu.vu_id, vu.seq, failed_index, failed_class)

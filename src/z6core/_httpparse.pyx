@@ -217,11 +217,11 @@ def check_response(const unsigned char[::1] raw, bint chunked=False):
     """A captured response split as the checks see it: ``(head, body)`` with a
     chunked body decoded, or None when no complete head was captured."""
     cdef char* buf = _exact_copy(raw)
-    cdef size_t head_len = 0, body_at = 0, body_len
+    cdef size_t head_len = 0, body_at = 0, body_len, n = raw.shape[0]
     try:
-        if not z6_check_split(buf, raw.shape[0], &head_len, &body_at):
+        if not z6_check_split(buf, &n, &head_len, &body_at):
             return None
-        body_len = raw.shape[0] - body_at
+        body_len = n - body_at
         if chunked:
             body_len = z6_check_dechunk(buf + body_at, body_len)
         return buf[:head_len], buf[body_at:body_at + body_len]

@@ -51,7 +51,7 @@ from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, 
 from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, count_outcome, sat_add, vu_after_outcome,
                                 vu_done_before_issue, vu_in_flight, vu_next_request, vu_set_state, vu_template_seq,
                                 write_event)
-from z6core._checks cimport CAPTURE_BODY, checks_live
+from z6core._checks cimport CAPTURE_BODY, checks_live, has_checks
 from z6core._outcomes cimport is_failed_outcome
 from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
                                arrival_state_t, arrivals_advance, arrivals_start)
@@ -1032,7 +1032,7 @@ cdef class LiveEngine:
         cdef uint16_t failed_index[MAX_CHECKS]
         cdef uint16_t failed_class[MAX_CHECKS]
         cdef int failed, i
-        if self.plan.check_first == NULL or self.plan.check_first[req + 1] == self.plan.check_first[req]:
+        if not has_checks(&self.plan, req):
             return 0
         failed = checks_live(&self.plan, req, self.conns[idx].resp.status, self.cap_buf[idx], self.cap_len[idx],
                              self.cap_cut[idx], z6_http_chunked(&self.conns[idx].resp), failed_index, failed_class)

@@ -44,7 +44,7 @@ from z6core._arrivals cimport (ARRIVALS_CONSTANT as KIND_CONSTANT, ARRIVALS_POIS
                                arrival_schedule_t, arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
-from z6core._checks cimport checks_modelled
+from z6core._checks cimport checks_modelled, has_checks
 from z6core._lifecycle cimport VU_CARRIES_ON, sat_add, vu_after_outcome, vu_next_request, vu_set_state, write_event
 from z6core._plan cimport PROF_DEFAULT, PlanArrays, checked_out, plan_t
 from z6core._pool cimport pool_pop, pool_push
@@ -520,7 +520,7 @@ cdef class OpenEngine:
             error = ERR_TIMEOUT
         elif outcome == EV_REQUEST_CANCELLED:
             error = ERR_CANCELLED
-        elif self.plan.check_first != NULL and self.plan.check_first[vu.request + 1] > self.plan.check_first[vu.request]:
+        elif has_checks(&self.plan, vu.request):
             failed = checks_modelled(&self.plan, vu.request, vu.status, vu.vu_id, vu.seq, failed_index, failed_class)
             for i in range(failed):
                 self._emit(tick, 0, vu, EV_CHECK_FAILED, vu.request, failed_index[i], failed_class[i])

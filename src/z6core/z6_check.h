@@ -27,22 +27,24 @@ static inline const char* z6_check__find(const char* hay, size_t n, const char* 
     return NULL;
 }
 
-/* The final head (interim 1xx heads skipped) and what follows it; 0 when no
- * complete head was captured. */
-static inline int z6_check_split(const char* buf, size_t n, size_t* head_len, size_t* body_at) {
+/* The final head (interim 1xx heads skipped) and what follows it, moved to the
+ * start of buf: *n becomes the bytes kept from there on; 0 when no complete head
+ * was captured (buf and *n untouched). */
+static inline int z6_check_split(char* buf, size_t* n_io, size_t* head_len, size_t* body_at) {
+    size_t n = *n_io;
     size_t at = 0;
-    const char* end;
+    char* end;
     for (;;) {
-        end = z6_check__find(buf + at, n - at, "\r\n\r\n", 4);
+        end = (char*)z6_check__find(buf + at, n - at, "\r\n\r\n", 4);
         if (end == NULL) return 0;
         if (n - at >= 10 && buf[at + 9] == '1') {   /* "HTTP/1.x 1xx": an interim head */
             at = (size_t)(end - buf) + 4;
             continue;
         }
         *head_len = (size_t)(end - buf) + 4 - at;
-        *body_at = (size_t)(end - buf) + 4;
-        memmove((char*)buf, buf + at, n - at);     /* the final head at the start */
-        *body_at -= at;
+        *body_at = *head_len;
+        memmove(buf, buf + at, n - at);     /* the final head at the start */
+        *n_io = n - at;
         return 1;
     }
 }

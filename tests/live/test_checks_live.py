@@ -201,7 +201,7 @@ def test_a_body_past_max_capture_bytes_is_judged_on_its_first_part(tmp_path):
     assert doc["requests"]["item"]["checks_rate"] == 1.0
 
 
-def test_checks_judge_responses_read_over_tls(tmp_path, pki):
+def test_checks_judge_responses_read_over_tls(tmp_path, pki):  # noqa: F811  (the imported fixture)
     # The driver keeps what TLS decrypted: the same checks pass over https.
     with tls_nginx(tmp_path, pki, body=b'{"ok": true, "n": 5, "who": "nginx"}') as server:
         text = scenario(server.base_url, '{ status = [200], json = { "ok" = true, "n" = 5 }, body_contains = "nginx" }',
