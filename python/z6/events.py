@@ -83,6 +83,12 @@ class ErrorCode(enum.IntEnum):
     CHECK_HEADER = 26  # no such header with that value
     CHECK_JSON = 27  # the JSON value at the path is missing, malformed or unequal
     CHECK_TRUNCATED = 28  # a body or JSON check failed on a body cut at max_capture_bytes
+    # Extracted variables (docs/scenario.md "Extraction"); the first four are check classes:
+    EXTRACT_JSON = 29  # no JSON value at the extraction's path
+    EXTRACT_HEADER = 30  # no such header
+    EXTRACT_REGEX = 31  # the regex did not match (or its group took no part)
+    VAR_TOO_LONG = 32  # the value found is longer than the variable's max_bytes
+    VAR_UNSET = 33  # a template read a variable with no value and no default: the request was not sent
 
 
 # The outcome rule is the core's, written once (docs/architecture.md, "Event kinds

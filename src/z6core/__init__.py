@@ -25,7 +25,7 @@ from z6core._hdr import DEFAULT_HIGHEST_NS, HdrHistogram, RequestHistograms
 from z6core._summary import KIND_SLOTS, SERIES_DTYPE, SummaryAccumulator
 from z6core._outcomes import FAILURE_STATUS_MIN, OUTCOME_KINDS, failed_mask, outcome_mask
 from z6core._live import OPENSSL_VERSION, POLLER, PROGRESS_INTERVAL_NS, LiveEngine, expected_requests
-from z6core._plan import unique_iterations
+from z6core._plan import posix_regex_groups, unique_iterations
 from z6core._template import (
     CONTEXTS,
     DIGEST_START,
@@ -34,9 +34,11 @@ from z6core._template import (
     RENDER_OK,
     RENDER_PLAIN,
     RENDER_REFUSED,
+    RENDER_VARIABLES,
     SEGMENT_DTYPE,
     SEGMENT_KINDS,
     TEMPLATE_REQUEST_DTYPE,
+    VAR_UNSET,
     TemplateTables,
     expected_digests,
     rendered_requests,
@@ -80,6 +82,7 @@ __all__ = [
     "expected_digests",
     "value_stream_seed",
     "unique_iterations",
+    "posix_regex_groups",
     "SEGMENT_DTYPE",
     "TEMPLATE_REQUEST_DTYPE",
     "SEGMENT_KINDS",
@@ -88,6 +91,8 @@ __all__ = [
     "RENDER_PLAIN",
     "RENDER_OK",
     "RENDER_REFUSED",
+    "RENDER_VARIABLES",
+    "VAR_UNSET",
     "DIGEST_START",
     "MAX_HEX_DIGITS",
     "POLLER",

@@ -7,13 +7,20 @@ plan's `check_fail_rate`, by a draw that depends on (seed, VU, request number,
 check) alone: the VU's streams are not touched, so adding a check moves no other
 draw. Both fill the failed checks' indices and classes (ERR_CHECK_*), in the
 request's order, and return how many failed.
+
+Extractions (`extract`, issue 15) are checks of their own kinds, judged the
+same way: one passes when it found its value within its variable's max_bytes.
+`checks_live` then stores the value in the VU's variable (`vars`, NULL when no
+template reads variables); a failed extraction leaves the variable unset.
 """
 
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
 
 from z6core._defs cimport *
 from z6core._plan cimport plan_t
 from z6core._prng cimport splitmix64
+from z6core._template cimport Z6_VAR_UNSET, z6_tmpl_var_room, z6_tvar_t
 
 cdef extern from "z6_check.h" nogil:
     enum:
@@ -22,10 +29,15 @@ cdef extern from "z6_check.h" nogil:
         Z6_CHECK_BODY_NOT_CONTAINS
         Z6_CHECK_HEADER
         Z6_CHECK_JSON
+        Z6_CHECK_EXTRACT_JSON
+        Z6_CHECK_EXTRACT_HEADER
+        Z6_CHECK_EXTRACT_REGEX
     int z6_check_split(char* buf, size_t* n, size_t* head_len, size_t* body_at)
     size_t z6_check_dechunk(char* body, size_t n)
     int z6_check_header(const char* head, size_t n, const char* name, size_t nn, const char* value, size_t vn)
     int z6_check_contains(const char* body, size_t n, const char* text, size_t m)
+    int z6_check_header_value(const char* head, size_t n, const char* name, size_t nn, size_t* at, size_t* length)
+    int z6_check_regex(const void* res, size_t k, char* s, size_t n, unsigned group, size_t* at, size_t* length)
 
 cdef extern from "z6_json.h" nogil:
     ctypedef struct z6_json_value_t:
@@ -39,6 +51,7 @@ cdef extern from "z6_json.h" nogil:
     int z6_json_find(const char* doc, size_t n, int complete, const unsigned char* path, size_t path_len,
                      z6_json_value_t* out)
     int z6_json_equals(const char* doc, const z6_json_value_t* v, const unsigned char* expected, size_t expected_len)
+    int64_t z6_json_value_text(const char* doc, const z6_json_value_t* v, char* out, size_t max_len)
 
 
 # What a live response keeps for its checks (plan_t.req_capture).
@@ -67,25 +80,97 @@ cdef inline uint16_t _failure_class(uint8_t kind, bint cut) noexcept nogil:
         return ERR_CHECK_STATUS
     if kind == Z6_CHECK_HEADER:
         return ERR_CHECK_HEADER
+    if kind == Z6_CHECK_EXTRACT_HEADER:
+        return ERR_EXTRACT_HEADER
     if cut:
         return ERR_CHECK_TRUNCATED     # a body or JSON check judged on the first part only
     if kind == Z6_CHECK_BODY_CONTAINS:
         return ERR_CHECK_BODY_CONTAINS
     if kind == Z6_CHECK_BODY_NOT_CONTAINS:
         return ERR_CHECK_BODY_NOT_CONTAINS
+    if kind == Z6_CHECK_EXTRACT_JSON:
+        return ERR_EXTRACT_JSON
+    if kind == Z6_CHECK_EXTRACT_REGEX:
+        return ERR_EXTRACT_REGEX
     return ERR_CHECK_JSON
 
 
+cdef inline uint32_t _u32_at(const uint8_t* p) noexcept nogil:
+    return <uint32_t>p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef inline uint16_t _store(z6_tvar_t* var, const char* value, size_t n) noexcept nogil:
+    # The found value into the VU's variable (no variable: nothing to keep).
+    cdef char* room
+    if var == NULL:
+        return ERR_NONE
+    room = z6_tmpl_var_room(var, n)
+    if room == NULL:
+        return ERR_RESOURCE_EXHAUSTED
+    memcpy(room, value, n)
+    var.len = <uint32_t>n
+    return ERR_NONE
+
+
+cdef inline uint16_t _extract(const plan_t* p, uint32_t k, uint8_t kind, char* buf, size_t head_len,
+                              size_t body_at, size_t body_len, bint have_head, bint cut,
+                              z6_tvar_t* vars) noexcept nogil:
+    # Extraction k on a captured response: ERR_NONE with the value stored in its
+    # variable, else the class of the failure (the variable then unset).
+    cdef const uint8_t* arg = p.check_pool + p.check_a[k]
+    cdef size_t argn = p.check_b[k], at = 0, length = 0
+    cdef uint32_t max_bytes = _u32_at(arg + argn), group = _u32_at(arg + argn + 4)
+    cdef z6_tvar_t* var = &vars[p.check_c[k]] if vars != NULL else NULL
+    cdef z6_json_value_t value
+    cdef int64_t n
+    cdef char* room
+    cdef bint found
+    if var != NULL:
+        var.len = Z6_VAR_UNSET
+    if kind == Z6_CHECK_EXTRACT_HEADER:
+        if not (have_head and z6_check_header_value(buf, head_len, <const char*>arg, argn, &at, &length)):
+            return ERR_EXTRACT_HEADER
+        if length > max_bytes:
+            return ERR_VAR_TOO_LONG
+        return _store(var, buf + at, length)
+    if kind == Z6_CHECK_EXTRACT_REGEX:
+        found = have_head and z6_check_regex(p.check_regex, k, buf + body_at, body_len, group, &at, &length) != 0
+        if not found:
+            return ERR_CHECK_TRUNCATED if cut else ERR_EXTRACT_REGEX
+        if length > max_bytes:
+            return ERR_VAR_TOO_LONG
+        return _store(var, buf + body_at + at, length)
+    if not (have_head and z6_json_find(buf + body_at, body_len, not cut, arg, argn, &value) == Z6_JSON_FOUND):
+        return ERR_CHECK_TRUNCATED if cut else ERR_EXTRACT_JSON
+    n = z6_json_value_text(buf + body_at, &value, NULL, max_bytes)
+    if n == -1:
+        return ERR_VAR_TOO_LONG
+    if n < 0:
+        return ERR_EXTRACT_JSON
+    if var == NULL:
+        return ERR_NONE
+    room = z6_tmpl_var_room(var, <size_t>n)
+    if room == NULL:
+        return ERR_RESOURCE_EXHAUSTED
+    z6_json_value_text(buf + body_at, &value, room, max_bytes)
+    var.len = <uint32_t>n
+    return ERR_NONE
+
+
 cdef inline int checks_live(const plan_t* p, uint16_t req, uint16_t status, char* buf, size_t n, bint cut,
-                            bint chunked, uint16_t* failed_index, uint16_t* failed_class) noexcept nogil:
+                            bint chunked, uint16_t* failed_index, uint16_t* failed_class,
+                            z6_tvar_t* vars) noexcept nogil:
     # `buf[0..n)`: what was captured of the response (nothing when the request
-    # captures nothing); `cut`: its body was longer than the capture limit.
+    # captures nothing), with one writable byte after it (a regex match may
+    # need it); `cut`: its body was longer than the capture limit. `vars`: the
+    # VU's variables, which extractions set (NULL: none is read by a template).
     cdef uint32_t k, first = p.check_first[req], last = p.check_first[req + 1]
     cdef size_t head_len = 0, body_at = n, body_len = 0
     cdef const char* pool = <const char*>p.check_pool
     cdef uint8_t kind
     cdef bint ok, have_head = False
     cdef int failed = 0
+    cdef uint16_t error
     cdef z6_json_value_t value
     if p.req_capture[req] and n:
         have_head = z6_check_split(buf, &n, &head_len, &body_at) != 0
@@ -95,6 +180,13 @@ cdef inline int checks_live(const plan_t* p, uint16_t req, uint16_t status, char
                 body_len = z6_check_dechunk(buf + body_at, body_len)
     for k in range(first, last):
         kind = p.check_kind[k]
+        if kind >= Z6_CHECK_EXTRACT_JSON:
+            error = _extract(p, k, kind, buf, head_len, body_at, body_len, have_head, cut, vars)
+            if error != ERR_NONE:
+                failed_index[failed] = <uint16_t>(k - first)
+                failed_class[failed] = error
+                failed += 1
+            continue
         if kind == Z6_CHECK_STATUS:
             ok = checks_status_ok(p, k, status)
         elif kind == Z6_CHECK_HEADER:

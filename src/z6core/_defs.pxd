@@ -148,6 +148,13 @@ cdef enum error_code_t:
     ERR_CHECK_HEADER = 26         # no such header with that value
     ERR_CHECK_JSON = 27           # the JSON value at the path is missing, malformed or unequal
     ERR_CHECK_TRUNCATED = 28      # a body or JSON check failed on a body cut at max_capture_bytes
+    # Extracted variables (docs/scenario.md "Extraction"): an extraction is judged
+    # as a check (these are check classes); an unset variable fails a request unsent.
+    ERR_EXTRACT_JSON = 29         # no JSON value at the path
+    ERR_EXTRACT_HEADER = 30       # no such header
+    ERR_EXTRACT_REGEX = 31        # the regex did not match (or its group took no part)
+    ERR_VAR_TOO_LONG = 32         # the value found is longer than the variable's max_bytes
+    ERR_VAR_UNSET = 33            # a template reads a variable with no value and no default: the request was not sent
 
 cdef enum:
     NO_REQUEST = 0xFFFF

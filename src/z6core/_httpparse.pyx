@@ -23,7 +23,8 @@ from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT,
 __all__ = ["MORE", "DONE", "ERR_PROTOCOL", "ERR_LIMIT", "ERR_CLOSED", "RESULT_NAMES",
            "MAX_HEADER_BYTES", "MAX_LINE_BYTES", "MAX_BODY_BYTES", "STATE_SIZE",
            "ParseResult", "ResponseParser", "parse_response",
-           "JSON_FOUND", "JSON_MISSING", "JSON_MALFORMED", "json_find", "json_equals", "check_response"]
+           "JSON_FOUND", "JSON_MISSING", "JSON_MALFORMED", "json_find", "json_equals", "check_response",
+           "extract_value", "CookieJar", "cookie_date", "JAR_MAX_COOKIES", "COOKIE_MAX_BYTES"]
 
 MORE = Z6_HTTP_MORE
 DONE = Z6_HTTP_DONE
@@ -227,3 +228,145 @@ def check_response(const unsigned char[::1] raw, bint chunked=False):
         return buf[:head_len], buf[body_at:body_at + body_len]
     finally:
         free(buf)
+
+
+# ---------------------------------------------------------------- extractions (_checks.pxd's _extract)
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.string cimport memset
+
+from z6core._checks cimport checks_live
+from z6core._plan cimport plan_t
+from z6core._template cimport Z6_VAR_UNSET, z6_tmpl_vars_clear, z6_tvar_t
+
+cdef extern from "z6_check.h" nogil:
+    void* z6_regex_alloc(size_t n)
+    int z6_regex_compile(void* res, size_t k, const char* pattern, char* err, size_t err_len, size_t* groups)
+    void z6_regex_free_slot(void* res, size_t k)
+    enum:
+        Z6_CHECK_EXTRACT_REGEX
+
+
+def extract_value(const unsigned char[::1] raw, int kind, const unsigned char[::1] arg, uint32_t max_bytes=4096,
+                  uint32_t group=0, bint chunked=False, bint cut=False, uint16_t status=200):
+    """One extraction judged on a captured response as the live driver judges it
+    (`_checks.pxd`): ``(error class, value)``, class 0 and the variable's bytes
+    when it was found, else the class and None. ``kind`` is a
+    `z6.scenario.CHECK_KINDS` index (5 to 7); ``arg`` the compiled JSON path,
+    the lower-cased header name or the POSIX regex."""
+    cdef plan_t p
+    cdef uint32_t first[2]
+    cdef uint8_t kinds[1]
+    cdef uint32_t a[1]
+    cdef uint32_t b[1]
+    cdef uint32_t c[1]
+    cdef uint8_t capture[1]
+    cdef uint16_t failed_index[1]
+    cdef uint16_t failed_class[1]
+    cdef z6_tvar_t var
+    cdef char err[256]
+    cdef size_t groups
+    cdef void* regex = NULL
+    cdef char* buf
+    cdef int failed
+    if not 5 <= kind <= 7:
+        raise ValueError(f"kind must be an extraction kind (5 to 7), got {kind}")
+    pool = bytes(arg) + max_bytes.to_bytes(4, "little") + group.to_bytes(4, "little")
+    memset(&p, 0, sizeof(plan_t))
+    first[0], first[1] = 0, 1
+    kinds[0], a[0], b[0], c[0] = kind, 0, arg.shape[0], 0
+    capture[0] = 2
+    p.check_first, p.check_kind, p.check_a, p.check_b, p.check_c = first, kinds, a, b, c
+    p.check_pool = <const uint8_t*><const char*>pool
+    p.req_capture = capture
+    if kind == Z6_CHECK_EXTRACT_REGEX:
+        regex = z6_regex_alloc(1)
+        if regex == NULL:
+            raise MemoryError()
+        if z6_regex_compile(regex, 0, bytes(arg) + b"\0", err, sizeof(err), &groups) != 0:
+            free(regex)
+            raise ValueError(err.decode("utf-8", "replace"))
+        p.check_regex = regex
+    buf = <char*>malloc(raw.shape[0] + 1)     # the capture's spare byte
+    if buf == NULL:
+        raise MemoryError()
+    if raw.shape[0]:
+        memcpy(buf, &raw[0], raw.shape[0])
+    var.p, var.len, var.cap = NULL, Z6_VAR_UNSET, 0
+    try:
+        failed = checks_live(&p, 0, status, buf, raw.shape[0], cut, chunked, failed_index, failed_class, &var)
+        if failed:
+            return int(failed_class[0]), None
+        return 0, var.p[:var.len] if var.len else b""
+    finally:
+        free(buf)
+        z6_tmpl_vars_clear(&var, 1)
+        if regex != NULL:
+            z6_regex_free_slot(regex, 0)
+            free(regex)
+
+
+# ---------------------------------------------------------------- the cookie jar (z6_cookie.h)
+
+from libc.stdint cimport int64_t
+
+from z6core._cookie cimport (Z6_COOKIE_MAX_BYTES, Z6_JAR_MAX_COOKIES, z6_cookie_parse_date, z6_jar_clear,
+                             z6_jar_from_head, z6_jar_header, z6_jar_t)
+
+
+JAR_MAX_COOKIES = Z6_JAR_MAX_COOKIES
+COOKIE_MAX_BYTES = Z6_COOKIE_MAX_BYTES
+
+
+def cookie_date(const unsigned char[::1] text):
+    """An Expires value as seconds since the epoch (RFC 6265 5.1.1), or None."""
+    cdef char* d = _exact_copy(text)
+    cdef int64_t t = 0
+    try:
+        return int(t) if z6_cookie_parse_date(d, text.shape[0], &t) else None
+    finally:
+        free(d)
+
+
+cdef class CookieJar:
+    """One VU's cookie jar as the live driver keeps it (tests): ``store`` a
+    response head's Set-Cookie lines, ``header`` the Cookie line for a request."""
+    cdef z6_jar_t jar
+    cdef bytes host
+
+    def __cinit__(self, host=b"example.test"):
+        memset(&self.jar, 0, sizeof(z6_jar_t))
+        self.host = bytes(host)
+
+    def __dealloc__(self):
+        z6_jar_clear(&self.jar)
+
+    def __len__(self):
+        return self.jar.n
+
+    def store(self, const unsigned char[::1] head, bytes request_path=b"/", uint64_t now_ns=0,
+              int64_t now_unix=1_700_000_000):
+        cdef char* h = _exact_copy(head)
+        cdef int r
+        try:
+            r = z6_jar_from_head(&self.jar, h, head.shape[0], self.host, len(self.host), request_path,
+                                 len(request_path), now_ns, now_unix)
+        finally:
+            free(h)
+        if r < 0:
+            raise MemoryError()
+        return r
+
+    def header(self, bytes path=b"/", bint tls=False, uint64_t now_ns=0):
+        cdef size_t n = z6_jar_header(&self.jar, path, len(path), tls, now_ns, NULL, 0)
+        cdef char* out
+        if n == 0:
+            return b""
+        out = <char*>malloc(n)
+        if out == NULL:
+            raise MemoryError()
+        try:
+            z6_jar_header(&self.jar, path, len(path), tls, now_ns, out, n)
+            return out[:n]
+        finally:
+            free(out)

@@ -51,7 +51,10 @@ from z6core._http cimport (Z6_HTTP_DONE, Z6_HTTP_ERR_CLOSED, Z6_HTTP_ERR_LIMIT, 
 from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, count_outcome, sat_add, vu_after_outcome,
                                 vu_done_before_issue, vu_in_flight, vu_next_request, vu_set_state, vu_template_seq,
                                 write_event)
-from z6core._checks cimport CAPTURE_BODY, checks_live, has_checks
+from z6core._cookie cimport (z6_cookie_head_end, z6_cookie_request_path, z6_cookie_unix_now, z6_jar_clear,
+                             z6_jar_from_head, z6_jar_header, z6_jar_t)
+from z6core._checks cimport (CAPTURE_BODY, CAPTURE_HEAD, CAPTURE_NONE, checks_live, has_checks,
+                             z6_check_split)
 from z6core._outcomes cimport is_failed_outcome
 from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
                                arrival_state_t, arrivals_advance, arrivals_start)
@@ -59,8 +62,8 @@ from z6core._open cimport ArrivalArrays
 from z6core._plan cimport PlanArrays, checked_out, plan_t
 from z6core._pool cimport pool_pop, pool_push
 from z6core._prng cimport vu_stream_state
-from z6core._template cimport (TemplateTables, tmpl_run_free, tmpl_run_init, tmpl_run_t, z6_tmpl_render,
-                               z6_tmpl_reserve)
+from z6core._template cimport (Z6_RENDER_UNSET, TemplateTables, tmpl_run_free, tmpl_run_init, tmpl_run_t,
+                               z6_tmpl_render, z6_tmpl_reserve, z6_tmpl_vars_clear)
 
 __all__ = ["LiveEngine", "expected_requests", "POLLER", "OPENSSL_VERSION", "PROGRESS_INTERVAL_NS"]
 
@@ -283,8 +286,25 @@ cdef class LiveEngine:
     cdef uint32_t* cap_len
     cdef uint32_t* cap_size
     cdef uint8_t* cap_cut
+    # Cookies (docs/scenario.md "Cookies"): each VU's jar, filled from the heads
+    # of its responses (so every head is captured), and the VU's request with its
+    # Cookie line inserted, sent instead of the plain or rendered bytes.
+    cdef bint cookies
+    cdef z6_jar_t* jars
+    cdef char** ck_buf
+    cdef uint32_t* ck_len
+    cdef uint32_t* ck_cap
+    cdef uint32_t* req_head_end      # per pre-serialised request: where a Cookie line goes (0: none goes)
+    cdef const char* cookie_host
+    cdef size_t cookie_host_len
+    cdef uint64_t cookies_stored
 
     def __cinit__(self):
+        self.jars = NULL
+        self.ck_buf = NULL
+        self.ck_len = NULL
+        self.ck_cap = NULL
+        self.req_head_end = NULL
         self.cap_buf = NULL
         self.cap_len = NULL
         self.cap_size = NULL
@@ -381,7 +401,26 @@ cdef class LiveEngine:
         self.ready_cap = POLL_BATCH if POLLER == "epoll" else <int>(n + 1)
         self.ready = <z6_ready_t*>malloc(self.ready_cap * sizeof(z6_ready_t))
         self.rbuf = <char*>malloc(READ_BUF)
-        if self.plan.check_first != NULL:
+        self.cookies = bool(getattr(target, "cookies", False))
+        if self.cookies:
+            host = str(target.cookie_host).lower().encode("idna" if not str(target.cookie_host).isascii() else "ascii")
+            self._keep.append(host)
+            self.cookie_host = <const char*>host
+            self.cookie_host_len = len(host)
+            self.jars = <z6_jar_t*>calloc(n, sizeof(z6_jar_t))
+            self.ck_buf = <char**>calloc(n, sizeof(char*))
+            self.ck_len = <uint32_t*>calloc(n, sizeof(uint32_t))
+            self.ck_cap = <uint32_t*>calloc(n, sizeof(uint32_t))
+            self.req_head_end = <uint32_t*>calloc(self.plan.n_requests, sizeof(uint32_t))
+            if (self.jars == NULL or self.ck_buf == NULL or self.ck_len == NULL or self.ck_cap == NULL
+                    or self.req_head_end == NULL):
+                raise MemoryError()
+            own = tuple(getattr(target, "own_cookie", ()))
+            for i in range(self.plan.n_requests):
+                # a request with a Cookie header of its own sends that one alone
+                if not (i < len(own) and own[i]):
+                    self.req_head_end[i] = <uint32_t>z6_cookie_head_end(self.req_data[i], self.req_len[i])
+        if self.plan.check_first != NULL or self.cookies:
             self.cap_buf = <char**>calloc(n, sizeof(char*))
             self.cap_len = <uint32_t*>calloc(n, sizeof(uint32_t))
             self.cap_size = <uint32_t*>calloc(n, sizeof(uint32_t))
@@ -432,6 +471,17 @@ cdef class LiveEngine:
         free(self.cap_len)
         free(self.cap_size)
         free(self.cap_cut)
+        if self.jars != NULL:
+            for i in range(self.n_vus):
+                z6_jar_clear(&self.jars[i])
+        if self.ck_buf != NULL:
+            for i in range(self.n_vus):
+                free(self.ck_buf[i])
+        free(self.jars)
+        free(self.ck_buf)
+        free(self.ck_len)
+        free(self.ck_cap)
+        free(self.req_head_end)
         free(self.stage)
         free(self.stage_tmp)
         free(self.pool)
@@ -707,6 +757,8 @@ cdef class LiveEngine:
         z6_http_reset(&c.resp, self.req_head[req])
         if self.tmpl.on and not self._render(idx, req, now):
             return
+        if self.cookies and not self._add_cookies(idx, req, now):
+            return
         # A server may close an idle keep-alive connection at any moment (its
         # idle timeout); one that has sat idle a while is checked first, so the
         # request is not written into a connection that is already gone.
@@ -723,6 +775,7 @@ cdef class LiveEngine:
         # A templated request is rendered now, into the VU's buffer (kept for a
         # resend); False when it failed instead (its outcome is emitted).
         cdef vu_t* vu = &self.vus[idx]
+        cdef int64_t n
         self.tmpl.vus[idx].len = 0
         if self.tmpl.t.reqs[req].head_count == 0:
             return True
@@ -730,15 +783,72 @@ cdef class LiveEngine:
             self.out_of_memory = True
             self.done = True
             return False
-        if z6_tmpl_render(&self.tmpl.t, req, vu.vu_id, vu_template_seq(vu, &self.plan), &self.tmpl.vus[idx],
-                          &self.tmpl.rows[<size_t>idx * (self.tmpl.t.n_data + 1)]) < 0:
-            # A header value would have carried CR/LF/NUL: nothing is written,
-            # the connection stays as it was, the VU carries on.
+        n = z6_tmpl_render(&self.tmpl.t, req, vu.vu_id, vu_template_seq(vu, &self.plan), &self.tmpl.vus[idx],
+                           &self.tmpl.rows[<size_t>idx * (self.tmpl.t.n_data + 1)])
+        if n < 0:
+            # A header value would have carried CR/LF/NUL, or a variable it reads
+            # has no value: nothing is written, the connection stays as it was,
+            # the VU carries on.
             self.failures += 1
-            self._emit(now, 0, vu, EV_ERROR_HTTP, req, 0, ERR_HEADER_VALUE)
+            self._emit(now, 0, vu, EV_ERROR_HTTP, req, 0, ERR_VAR_UNSET if n == Z6_RENDER_UNSET else ERR_HEADER_VALUE)
             self._finish(idx, now, False, True)
             return False
         return True
+
+    cdef bint _add_cookies(self, uint32_t idx, uint16_t req, uint64_t now) noexcept nogil:
+        # The request with a Cookie line for the VU's cookies that match its path
+        # (none: it goes as it is); False when memory ran out (the run ends).
+        cdef const char* data = self.req_data[req]
+        cdef size_t length = self.req_len[req], head_end = self.req_head_end[req], path_at = 0, path_len, line
+        cdef size_t need
+        cdef char* grown
+        self.ck_len[idx] = 0
+        if self.jars[idx].n == 0 or head_end == 0:
+            return True
+        if self.tmpl.on and self.tmpl.vus[idx].len:
+            data = self.tmpl.vus[idx].buf
+            length = self.tmpl.vus[idx].len
+            head_end = z6_cookie_head_end(data, length)
+        if head_end == 0:
+            return True
+        path_len = z6_cookie_request_path(data, length, &path_at)
+        line = z6_jar_header(&self.jars[idx], data + path_at, path_len, self.tls_enabled, now, NULL, 0)
+        if line == 0:
+            return True
+        need = length + line
+        if need > 0xFFFFFFFEu:
+            return True         # (a request of 4 GiB: sent without its cookies rather than not at all)
+        if need > self.ck_cap[idx]:
+            grown = <char*>realloc(self.ck_buf[idx], need)
+            if grown == NULL:
+                self.out_of_memory = True
+                self.done = True
+                return False
+            self.ck_buf[idx] = grown
+            self.ck_cap[idx] = <uint32_t>need
+        memcpy(self.ck_buf[idx], data, head_end)
+        z6_jar_header(&self.jars[idx], data + path_at, path_len, self.tls_enabled, now, self.ck_buf[idx] + head_end,
+                      line)
+        memcpy(self.ck_buf[idx] + head_end + line, data + head_end, length - head_end)
+        self.ck_len[idx] = <uint32_t>need
+        return True
+
+    cdef void _store_cookies(self, uint32_t idx, uint64_t now) noexcept nogil:
+        # The Set-Cookie lines of the response just completed, into the VU's jar.
+        cdef size_t n = self.cap_len[idx], head_len = 0, body_at = 0, path_at = 0, path_len
+        cdef const char* sent = self.req_data[self.vus[idx].request]
+        cdef size_t sent_len = self.req_len[self.vus[idx].request]
+        cdef int stored
+        if n == 0 or not z6_check_split(self.cap_buf[idx], &n, &head_len, &body_at):
+            return
+        if self.tmpl.on and self.tmpl.vus[idx].len:
+            sent = self.tmpl.vus[idx].buf
+            sent_len = self.tmpl.vus[idx].len
+        path_len = z6_cookie_request_path(sent, sent_len, &path_at)
+        stored = z6_jar_from_head(&self.jars[idx], self.cap_buf[idx], head_len, self.cookie_host, self.cookie_host_len,
+                                  sent + path_at, path_len, now, z6_cookie_unix_now())
+        if stored > 0:
+            self.cookies_stored += <uint64_t>stored
 
     cdef void _arm_request_timer(self, uint32_t idx) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
@@ -870,6 +980,9 @@ cdef class LiveEngine:
         if self.tmpl.on and self.tmpl.vus[idx].len:
             data = self.tmpl.vus[idx].buf
             length = self.tmpl.vus[idx].len
+        if self.cookies and self.ck_len[idx]:
+            data = self.ck_buf[idx]
+            length = self.ck_len[idx]
         while c.written < length:
             if c.ssl != NULL:
                 n = z6_tls_write(c.ssl, data + c.written, length - c.written, &code)
@@ -952,7 +1065,7 @@ cdef class LiveEngine:
                 c.received += <uint32_t>n
             used = 0
             r = z6_http_feed(&c.resp, self.rbuf, <size_t>n, &used)
-            if self.cap_buf != NULL and self.plan.req_capture[vu.request]:
+            if self.cap_buf != NULL and self._capture_kind(vu.request):
                 self._capture(idx, <size_t>n if r == Z6_HTTP_MORE else used)
             if r == Z6_HTTP_MORE:
                 reads += 1
@@ -985,6 +1098,14 @@ cdef class LiveEngine:
                 self._fail(idx, now, EV_ERROR_PROTOCOL_VIOLATION, ERR_PROTOCOL)
             return
 
+    cdef inline uint8_t _capture_kind(self, uint16_t req) noexcept nogil:
+        # What of request req's response is kept: its checks' need, and with
+        # cookies on at least the head (for its Set-Cookie lines).
+        cdef uint8_t kind = self.plan.req_capture[req] if self.plan.check_first != NULL else CAPTURE_NONE
+        if self.cookies and kind == CAPTURE_NONE:
+            return CAPTURE_HEAD
+        return kind
+
     cdef void _capture(self, uint32_t idx, size_t n) noexcept nogil:
         # Keep rbuf[0..n) of VU idx's response (just fed to the parser), up to
         # the request's limit: every head and framing byte (the parser bounds
@@ -997,10 +1118,11 @@ cdef class LiveEngine:
         cdef char* grown
         if self.cap_cut[idx]:
             return          # already past the limit: nothing after a gap is of use
-        if self.plan.req_capture[req] == CAPTURE_BODY:
+        cdef bint body = self._capture_kind(req) == CAPTURE_BODY
+        if body:
             limit += self.plan.req_capture_max[req]
         if have + n > limit:
-            if self.plan.req_capture[req] == CAPTURE_BODY:
+            if body:
                 self.cap_cut[idx] = 1
             n = <size_t>(limit - have) if limit > have else 0
         if n == 0:
@@ -1012,10 +1134,11 @@ cdef class LiveEngine:
                 size = want
             if size > limit:
                 size = limit
-            if size > <uint64_t>0xFFFFFFFFu:
+            if size > <uint64_t>0xFFFFFFFEu:
                 self.cap_cut[idx] = 1
                 return
-            grown = <char*>realloc(self.cap_buf[idx], <size_t>size)
+            # (one byte more than kept: a regex extraction may NUL-terminate the body)
+            grown = <char*>realloc(self.cap_buf[idx], <size_t>size + 1)
             if grown == NULL:
                 self.cap_cut[idx] = 1       # no memory for more: the checks see what there is
                 return
@@ -1035,7 +1158,8 @@ cdef class LiveEngine:
         if not has_checks(&self.plan, req):
             return 0
         failed = checks_live(&self.plan, req, self.conns[idx].resp.status, self.cap_buf[idx], self.cap_len[idx],
-                             self.cap_cut[idx], z6_http_chunked(&self.conns[idx].resp), failed_index, failed_class)
+                             self.cap_cut[idx], z6_http_chunked(&self.conns[idx].resp), failed_index, failed_class,
+                             self.tmpl.vus[idx].vars if self.tmpl.on else NULL)
         for i in range(failed):
             self._emit(now, 0, vu, EV_CHECK_FAILED, req, failed_index[i], failed_class[i])
         return failed_class[0] if failed else 0
@@ -1055,6 +1179,8 @@ cdef class LiveEngine:
         Z6_CHECK(vu_in_flight(vu), "a response ends a request in flight")
         self.responses += 1
         check_error = self._run_checks(idx, now)
+        if self.cookies:
+            self._store_cookies(idx, now)
         if check_error:
             # A failed check fails the request: error_http, with the status the response had.
             self.failures += 1
@@ -1157,6 +1283,10 @@ cdef class LiveEngine:
         vu_set_state(vu, VU_COMPLETE)
         self.active_vus -= 1
         self.vus_done += 1
+        if self.tmpl.on:
+            z6_tmpl_vars_clear(self.tmpl.vus[idx].vars, self.tmpl.t.n_vars)     # a VU's variables end with it
+        if self.cookies:
+            z6_jar_clear(&self.jars[idx])       # and its cookies
 
     # ------------------------------------------------------------------ the open model
 

@@ -55,6 +55,7 @@ ctypedef struct plan_t:
     const uint8_t* check_pool
     const uint8_t* req_capture       # per request: 0 nothing, 1 the head, 2 head and body
     const uint32_t* req_capture_max  # per request: body bytes kept at most
+    const void* check_regex          # compiled regexes, one slot per check (z6_check.h), or NULL
     double check_fail_rate           # simulated: the share of body, header and JSON checks failing
     int think_kind
     double think_a, think_b
@@ -83,9 +84,13 @@ cdef class PlanArrays:
     # data files read with pick = "unique" (templates): the fewest rows among
     # them and the run's VU count cap each VU's iterations (0: no such file)
     cdef uint64_t unique_rows, unique_vus
+    # the regex extractions' compiled patterns (plan_t.check_regex), freed with the PlanArrays
+    cdef void* _regex
+    cdef object _regex_slots
     cdef object _array(self, obj, dtype, str name)
     cdef _load_model(self, plan)
     cdef _load_checks(self, plan)
+    cdef _compile_regexes(self, kind, a, b, pool)
     cdef object vu_table(self)
 
 

@@ -5,7 +5,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PlanArrays", "vu_id_stride", "unique_iterations", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
+__all__ = ["PlanArrays", "vu_id_stride", "unique_iterations", "posix_regex_groups", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
            "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "DEBUG_BUILD"]
 
 EVENT_DTYPE: np.dtype
@@ -59,3 +59,7 @@ class PlanArrays:
     """A checked plan held as C data (ValueError names the broken rule)."""
 
     def __init__(self, plan: EnginePlan, *, simulated: bool) -> None: ...
+
+def posix_regex_groups(pattern: str | bytes) -> int:
+    """How many groups a POSIX extended regex has; ValueError (the C library's message) when it does not compile."""
+    ...

@@ -14,6 +14,7 @@ dtypes are read off the C structs here, never typed twice.
 """
 
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free
 
 import numpy as np
 
@@ -22,7 +23,16 @@ from z6core._defs cimport *
 from z6core._draw cimport DIST_CONSTANT, DIST_EXPONENTIAL, DIST_LOGNORMAL
 from z6core._prng cimport Z6_U64_MAX, vu_stream_state
 
-__all__ = ["PlanArrays", "vu_id_stride", "unique_iterations", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
+cdef extern from "z6_check.h" nogil:
+    enum:
+        Z6_CHECK_EXTRACT_JSON
+        Z6_CHECK_EXTRACT_REGEX
+        Z6_CHECK_KINDS
+    void* z6_regex_alloc(size_t n)
+    int z6_regex_compile(void* res, size_t k, const char* pattern, char* err, size_t err_len, size_t* groups)
+    void z6_regex_free_slot(void* res, size_t k)
+
+__all__ = ["PlanArrays", "vu_id_stride", "unique_iterations", "posix_regex_groups", "EVENT_DTYPE", "VU_DTYPE", "ITER_UNLIMITED", "CLOCK_LIMIT_NS",
            "PROFILE_DEFAULT", "PROFILE_ORIGINAL", "DEBUG_BUILD"]
 
 PROFILE_DEFAULT = PROF_DEFAULT
@@ -60,6 +70,28 @@ def unique_iterations(rows, vus, vu_id):
     if rows < 1 or vus < 1 or vu_id < 1:
         raise ValueError(f"rows, vus and vu_id must be >= 1, got {rows}, {vus}, {vu_id}")
     return _unique_cap(rows, vus, vu_id)
+
+
+def posix_regex_groups(pattern):
+    """How many groups ``pattern`` (str or bytes; POSIX extended syntax, as the
+    C library compiles it for a regex extraction) has; ValueError with the C
+    library's message when it does not compile."""
+    cdef char err[256]
+    cdef size_t groups = 0
+    cdef void* slot
+    raw = pattern.encode("utf-8") if isinstance(pattern, str) else bytes(pattern)
+    if b"\0" in raw:
+        raise ValueError("a regex must not hold NUL")
+    slot = z6_regex_alloc(1)
+    if slot == NULL:
+        raise MemoryError()
+    try:
+        if z6_regex_compile(slot, 0, raw + b"\0", err, sizeof(err), &groups) != 0:
+            raise ValueError(err.decode("utf-8", "replace"))
+        z6_regex_free_slot(slot, 0)
+    finally:
+        free(slot)
+    return int(groups)
 
 
 cdef class PlanArrays:
@@ -228,11 +260,15 @@ cdef class PlanArrays:
                 or np.any(np.diff(first.astype(np.int64)) < 0) or np.any(np.diff(first.astype(np.int64)) > MAX_CHECKS)):
             raise ValueError(f"plan.checks.first must hold n_requests + 1 non-decreasing offsets from 0 to the "
                              f"check count, at most {MAX_CHECKS} checks a request")
-        if a.shape[0] != n or b.shape[0] != n or c.shape[0] != n or np.any(kind > 4):
-            raise ValueError("plan.checks: kind, a, b and c need one entry per check, kinds 0 to 4")
-        ends = a.astype(np.int64) + np.where(kind == 0, 2 * b.astype(np.int64), b.astype(np.int64) + c)
+        if a.shape[0] != n or b.shape[0] != n or c.shape[0] != n or np.any(kind >= Z6_CHECK_KINDS):
+            raise ValueError(f"plan.checks: kind, a, b and c need one entry per check, kinds 0 to {Z6_CHECK_KINDS - 1}")
+        extract = kind >= Z6_CHECK_EXTRACT_JSON
+        # an extraction's c is its variable; its argument is followed by u32 max_bytes and u32 group
+        ends = a.astype(np.int64) + np.where(kind == 0, 2 * b.astype(np.int64),
+                                             b.astype(np.int64) + np.where(extract, 8, c.astype(np.int64)))
         if n and ends.max() > pool.shape[0]:
             raise ValueError("plan.checks: a check's bytes reach past the pool")
+        self._compile_regexes(kind, a, b, pool)
         if capture.shape[0] != self.p.n_requests or capture_max.shape[0] != self.p.n_requests or np.any(capture > 2):
             raise ValueError("plan.checks: capture (0 to 2) and capture_max need one entry per request")
         self.p.check_first = <const uint32_t*>cnp_data(first)
@@ -243,6 +279,39 @@ cdef class PlanArrays:
         self.p.check_pool = <const uint8_t*>cnp_data(pool)
         self.p.req_capture = <const uint8_t*>cnp_data(capture)
         self.p.req_capture_max = <const uint32_t*>cnp_data(capture_max)
+        self.p.check_regex = self._regex
+
+    cdef _compile_regexes(self, kind, a, b, pool):
+        # Each regex extraction's pattern (checked when the scenario was read,
+        # `posix_regex_groups`), compiled once for the engines' per-response use.
+        cdef char err[256]
+        cdef size_t groups
+        cdef Py_ssize_t k
+        slots = [k for k in range(kind.shape[0]) if kind[k] == Z6_CHECK_EXTRACT_REGEX]
+        if not slots:
+            return
+        self._regex = z6_regex_alloc(kind.shape[0])
+        if self._regex == NULL:
+            raise MemoryError()
+        self._regex_slots = []
+        raw = pool.tobytes()
+        for k in slots:
+            pattern = raw[a[k]:a[k] + b[k]]
+            if b"\0" in pattern:
+                raise ValueError(f"plan.checks[{k}]: a regex must not hold NUL")
+            if z6_regex_compile(self._regex, k, pattern + b"\0", err, sizeof(err), &groups) != 0:
+                raise ValueError(f"plan.checks[{k}]: regex {pattern!r}: {err.decode('utf-8', 'replace')}")
+            self._regex_slots.append(k)
+            group = int.from_bytes(raw[a[k] + b[k] + 4:a[k] + b[k] + 8], "little")
+            if group > groups:
+                raise ValueError(f"plan.checks[{k}]: regex {pattern!r} has {groups} group(s), not {group}")
+
+    def __dealloc__(self):
+        if self._regex != NULL:
+            for k in (self._regex_slots or ()):
+                z6_regex_free_slot(self._regex, k)
+            free(self._regex)
+            self._regex = NULL
 
     cdef object _array(self, obj, dtype, str name):
         arr = np.ascontiguousarray(obj, dtype=dtype)

@@ -20,6 +20,7 @@ cdef extern from "z6_tmpl.h" nogil:
         Z6_SEG_CHOICE
         Z6_SEG_UUID
         Z6_SEG_HEX
+        Z6_SEG_VAR
         Z6_SEG_KINDS
         Z6_CTX_RAW
         Z6_CTX_PATH
@@ -30,6 +31,9 @@ cdef extern from "z6_tmpl.h" nogil:
         Z6_PICK_RANDOM
     const uint32_t Z6_TMPL_CL_MAX
     const uint64_t Z6_FNV_OFFSET
+    const uint32_t Z6_VAR_UNSET
+    const int64_t Z6_RENDER_BAD_HEADER
+    const int64_t Z6_RENDER_UNSET
     ctypedef struct z6_seg_t:
         uint32_t kind
         uint32_t ctx
@@ -42,6 +46,7 @@ cdef extern from "z6_tmpl.h" nogil:
         uint32_t body_count
         uint32_t content_length
         uint32_t bound
+        uint32_t has_var
     ctypedef struct z6_data_t:
         uint64_t n_rows
         uint32_t n_cols
@@ -59,6 +64,13 @@ cdef extern from "z6_tmpl.h" nogil:
         uint64_t total_vus
         uint64_t pass_len
         uint32_t max_bound
+        uint32_t n_vars
+        const uint32_t* var_max
+        const uint32_t* var_default
+    ctypedef struct z6_tvar_t:
+        char* p
+        uint32_t len
+        uint32_t cap
     ctypedef struct z6_tvu_t:
         uint64_t rng
         uint64_t digest
@@ -66,11 +78,16 @@ cdef extern from "z6_tmpl.h" nogil:
         char* buf
         uint32_t len
         uint32_t cap
+        z6_tvar_t* vars
     uint64_t z6_tmpl_stream_seed(uint64_t seed, uint64_t vu_id, uint64_t stream)
     void z6_tmpl_vu_init(z6_tvu_t* st, uint64_t seed, uint32_t vu_id)
     int z6_tmpl_reserve(z6_tvu_t* st, uint32_t need)
     int64_t z6_tmpl_render(const z6_tmpl_t* t, uint32_t req, uint32_t vu_id, uint64_t seq, z6_tvu_t* st,
                            uint64_t* rows)
+    int64_t z6_tmpl_render_placeholder(const z6_tmpl_t* t, uint32_t req, uint32_t vu_id, uint64_t seq,
+                                       z6_tvu_t* st, uint64_t* rows)
+    void z6_tmpl_vars_clear(z6_tvar_t* vars, uint32_t n)
+    char* z6_tmpl_var_room(z6_tvar_t* v, size_t n)
 
 
 cdef class TemplateTables:
@@ -80,11 +97,13 @@ cdef class TemplateTables:
     cdef list _keep
 
 
-# The per-VU render state of a run: one z6_tvu_t and n_data row slots per VU.
+# The per-VU render state of a run: one z6_tvu_t, n_data row slots and n_vars
+# variables per VU.
 ctypedef struct tmpl_run_t:
     z6_tmpl_t t
     z6_tvu_t* vus
     uint64_t* rows
+    z6_tvar_t* vars
     uint32_t n_vus
     bint on
 

@@ -30,7 +30,7 @@ from z6core._prng cimport vu_stream_state
 
 __all__ = ["TemplateTables", "SEGMENT_DTYPE", "TEMPLATE_REQUEST_DTYPE", "SEGMENT_KINDS", "CONTEXTS", "PICKS",
            "value_stream_seed", "rendered_requests", "expected_digests", "RENDER_PLAIN", "RENDER_OK",
-           "RENDER_REFUSED", "DIGEST_START", "MAX_HEX_DIGITS"]
+           "RENDER_REFUSED", "RENDER_VARIABLES", "DIGEST_START", "MAX_HEX_DIGITS", "VAR_UNSET"]
 
 cdef z6_seg_t _seg_probe
 cdef z6_treq_t _treq_probe
@@ -39,16 +39,19 @@ TEMPLATE_REQUEST_DTYPE = np.asarray(<z6_treq_t[:1]>&_treq_probe).dtype
 
 SEGMENT_KINDS = {"literal": Z6_SEG_LITERAL, "vu": Z6_SEG_VU, "iteration": Z6_SEG_ITERATION, "data": Z6_SEG_DATA,
                  "random.int": Z6_SEG_RANDOM_INT, "random.choice": Z6_SEG_CHOICE, "random.uuid": Z6_SEG_UUID,
-                 "random.hex": Z6_SEG_HEX}
+                 "random.hex": Z6_SEG_HEX, "var": Z6_SEG_VAR}
 CONTEXTS = {"body": Z6_CTX_RAW, "path": Z6_CTX_PATH, "header": Z6_CTX_HEADER}
 PICKS = {"per_vu": Z6_PICK_PER_VU, "sequential": Z6_PICK_SEQUENTIAL, "unique": Z6_PICK_UNIQUE,
          "random": Z6_PICK_RANDOM}
 RENDER_PLAIN = 0      # rendered_requests: the request is sent pre-serialised
 RENDER_OK = 1
 RENDER_REFUSED = 2    # a header value would have carried CR, LF or NUL
+RENDER_VARIABLES = 3  # the request reads variables: its placeholder rendering (what the digest covers)
+VAR_UNSET = Z6_VAR_UNSET
 DIGEST_START = Z6_FNV_OFFSET
 MAX_HEX_DIGITS = 4096
 cdef uint64_t BOUND_LIMIT = 0x7FFFFFFF
+MAX_VAR_BYTES = 1 << 20
 
 
 def value_stream_seed(seed, vu_id):
@@ -64,8 +67,10 @@ cdef class TemplateTables:
     (``TEMPLATE_REQUEST_DTYPE``, one per plan request; ``head_count == 0``: not
     templated), ``literals`` (bytes), ``choices`` (uint32 offset/length pairs
     into the literals), ``data`` (objects with ``pick``, ``n_cols``, ``cells``:
-    uint32 offsets, ``arena``: bytes), ``total_vus`` and ``pass_len``.
-    A broken rule is a ValueError naming the field.
+    uint32 offsets, ``arena``: bytes), ``total_vus``, ``pass_len``, and the
+    variables: ``var_max`` (uint32, the most bytes of each) and ``var_default``
+    (uint32 offset/length pairs into the literals, length ``VAR_UNSET``: no
+    default). A broken rule is a ValueError naming the field.
     """
 
     def __cinit__(self):
@@ -86,11 +91,26 @@ cdef class TemplateTables:
         req_arr = np.array(wire.requests, dtype=TEMPLATE_REQUEST_DTYPE, copy=True)  # bound is filled in here
         lit = bytes(wire.literals)
         choice_arr = np.ascontiguousarray(wire.choices, dtype=np.uint32)
+        var_max_arr = np.ascontiguousarray(wire.var_max, dtype=np.uint32)
+        var_default_arr = np.ascontiguousarray(wire.var_default, dtype=np.uint32)
         if seg_arr.ndim != 1 or req_arr.ndim != 1 or choice_arr.ndim != 1 or choice_arr.shape[0] % 2:
             raise ValueError("templates: segments, requests and choices must be 1-d (choices in pairs)")
+        if var_max_arr.ndim != 1 or var_default_arr.shape != (var_max_arr.shape[0] * 2,):
+            raise ValueError("templates: var_max must be 1-d and var_default hold one (offset, length) pair each")
         if req_arr.shape[0] != n_requests:
             raise ValueError(f"templates: expected {n_requests} requests (one per plan request), got {req_arr.shape[0]}")
-        self._keep += [seg_arr, req_arr, lit, choice_arr]
+        self._keep += [seg_arr, req_arr, lit, choice_arr, var_max_arr, var_default_arr]
+        self.t.n_vars = <uint32_t>var_max_arr.shape[0]
+        # (a 0-length array may have no storage: keep the pointers valid)
+        self.t.var_max = <const uint32_t*>cnp_data(var_max_arr) if var_max_arr.shape[0] else NULL
+        self.t.var_default = <const uint32_t*>cnp_data(var_default_arr) if var_max_arr.shape[0] else NULL
+        for i in range(self.t.n_vars):
+            if var_max_arr[i] < 1 or var_max_arr[i] > MAX_VAR_BYTES:
+                raise ValueError(f"templates.var_max[{i}] must be 1 to {MAX_VAR_BYTES}")
+            if var_default_arr[2 * i + 1] != Z6_VAR_UNSET and (
+                    var_default_arr[2 * i + 1] > var_max_arr[i]
+                    or <uint64_t>var_default_arr[2 * i] + var_default_arr[2 * i + 1] > <uint64_t>len(lit)):
+                raise ValueError(f"templates.var_default[{i}] lies outside the literals or exceeds var_max")
         n_seg = seg_arr.shape[0]
         n_lit = len(lit)
         n_choice = choice_arr.shape[0] // 2
@@ -141,6 +161,8 @@ cdef class TemplateTables:
                 raise ValueError(f"templates.segments[{i}]: hex digits must be 1 to {MAX_HEX_DIGITS}")
             if kind == Z6_SEG_RANDOM_INT and <int64_t>a > <int64_t>b:
                 raise ValueError(f"templates.segments[{i}]: random.int range is empty")
+            if kind == Z6_SEG_VAR and a >= self.t.n_vars:
+                raise ValueError(f"templates.segments[{i}]: no variable {a}")
 
         self.t.max_bound = 0
         for i in range(n_requests):
@@ -150,8 +172,10 @@ cdef class TemplateTables:
             if (<uint64_t>reqs[i].head_first + reqs[i].head_count > <uint64_t>n_seg
                     or <uint64_t>reqs[i].body_first + reqs[i].body_count > <uint64_t>n_seg):
                 raise ValueError(f"templates.requests[{i}]: segment range outside the segments")
-            head = _bound(segs, reqs[i].head_first, reqs[i].head_count, choice, col_max)
-            body = _bound(segs, reqs[i].body_first, reqs[i].body_count, choice, col_max)
+            head = _bound(segs, reqs[i].head_first, reqs[i].head_count, choice, col_max, self.t.var_max)
+            body = _bound(segs, reqs[i].body_first, reqs[i].body_count, choice, col_max, self.t.var_max)
+            reqs[i].has_var = _reads_var(segs, reqs[i].head_first, reqs[i].head_count) or \
+                _reads_var(segs, reqs[i].body_first, reqs[i].body_count)
             extra = head + Z6_TMPL_CL_MAX + body
             if extra > BOUND_LIMIT:
                 raise ValueError(f"templates.requests[{i}]: a rendering could exceed {BOUND_LIMIT} bytes")
@@ -177,10 +201,23 @@ cdef class TemplateTables:
         """The most bytes one rendering of ``request`` can take (0: not templated)."""
         return self.t.reqs[request].bound
 
+    def reads_variables(self, Py_ssize_t request):
+        """True when ``request`` renders a ``${var.NAME}``."""
+        return self.t.reqs[request].has_var != 0
+
+
+cdef bint _reads_var(const z6_seg_t* segs, uint32_t first, uint32_t count) noexcept:
+    cdef uint32_t j
+    for j in range(first, first + count):
+        if segs[j].kind == Z6_SEG_VAR:
+            return True
+    return False
+
 
 cdef uint64_t _bound(const z6_seg_t* segs, uint32_t first, uint32_t count, const uint32_t* choice,
-                     list col_max) except? 0:
-    # The most bytes these segments can render to (a path value may triple).
+                     list col_max, const uint32_t* var_max) except? 0:
+    # The most bytes these segments can render to (a path value may triple; a
+    # variable's placeholder, "${var.<index>}", takes at most 17).
     cdef uint64_t total = 0, m, widest, k
     cdef uint32_t j
     for j in range(first, first + count):
@@ -204,6 +241,8 @@ cdef uint64_t _bound(const z6_seg_t* segs, uint32_t first, uint32_t count, const
             total += 36
         elif s.kind == Z6_SEG_HEX:
             total += s.a
+        elif s.kind == Z6_SEG_VAR:
+            total += max(<uint64_t>var_max[s.a] * widen, 17)
     return total
 
 
@@ -217,11 +256,17 @@ cdef int tmpl_run_init(tmpl_run_t* run, object tables, uint64_t seed, uint32_t f
     run.n_vus = n_vus
     run.vus = <z6_tvu_t*>calloc(n_vus, sizeof(z6_tvu_t))
     run.rows = <uint64_t*>calloc(<size_t>n_vus * (tt.t.n_data + 1), sizeof(uint64_t))
-    if run.vus == NULL or run.rows == NULL:
+    run.vars = NULL
+    if tt.t.n_vars:
+        run.vars = <z6_tvar_t*>calloc(<size_t>n_vus * tt.t.n_vars, sizeof(z6_tvar_t))
+    if run.vus == NULL or run.rows == NULL or (tt.t.n_vars and run.vars == NULL):
         tmpl_run_free(run)
         raise MemoryError()
     for i in range(n_vus):
         z6_tmpl_vu_init(&run.vus[i], seed, first_vu_id + i * vu_id_step)
+        if tt.t.n_vars:
+            run.vus[i].vars = run.vars + <size_t>i * tt.t.n_vars
+            z6_tmpl_vars_clear(run.vus[i].vars, tt.t.n_vars)    # every variable unset
     return 0
 
 
@@ -230,10 +275,13 @@ cdef void tmpl_run_free(tmpl_run_t* run) noexcept nogil:
     if run.vus != NULL:
         for i in range(run.n_vus):
             free(run.vus[i].buf)
+            z6_tmpl_vars_clear(run.vus[i].vars, run.t.n_vars)
     free(run.vus)
     free(run.rows)
+    free(run.vars)
     run.vus = NULL
     run.rows = NULL
+    run.vars = NULL
     run.on = False
 
 
@@ -266,7 +314,16 @@ cdef int _replay(PlanArrays arrays, TemplateTables tt, uint32_t vu_id, uint64_t 
             vu_enter_epilogue(&vu, &p)
         for m in range(count):
             req = vu_next_request(&vu, &p)
-            if tt.t.reqs[req].head_count:
+            if tt.t.reqs[req].head_count and tt.t.reqs[req].has_var:
+                # No variable is ever set here (no server answers a replay): the
+                # request is shown as its digest sees it, with placeholders.
+                with nogil:
+                    n = z6_tmpl_render_placeholder(&tt.t, req, vu_id, vu_template_seq(&vu, &p), &st, rows)
+                if out_bytes is not None:
+                    out_bytes.append((req, RENDER_VARIABLES, st.buf[:n]) if n >= 0 else (req, RENDER_REFUSED, None))
+                with nogil:
+                    z6_tmpl_render(&tt.t, req, vu_id, vu_template_seq(&vu, &p), &st, rows)
+            elif tt.t.reqs[req].head_count:
                 with nogil:
                     n = z6_tmpl_render(&tt.t, req, vu_id, vu_template_seq(&vu, &p), &st, rows)
                 if out_bytes is not None:

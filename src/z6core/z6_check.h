@@ -6,13 +6,20 @@
 #ifndef Z6_CHECK_H
 #define Z6_CHECK_H
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Check kinds, numbered as z6.scenario.CHECK_KINDS. */
+/* Check kinds, numbered as z6.scenario.CHECK_KINDS. The extractions (issue 15)
+ * are judged as checks: each passes when it found its value. */
 enum { Z6_CHECK_STATUS = 0, Z6_CHECK_BODY_CONTAINS = 1, Z6_CHECK_BODY_NOT_CONTAINS = 2, Z6_CHECK_HEADER = 3,
-       Z6_CHECK_JSON = 4 };
+       Z6_CHECK_JSON = 4, Z6_CHECK_EXTRACT_JSON = 5, Z6_CHECK_EXTRACT_HEADER = 6, Z6_CHECK_EXTRACT_REGEX = 7,
+       Z6_CHECK_KINDS = 8 };
+
+/* The most groups a regex extraction may name (\0 the whole match .. \9). */
+#define Z6_REGEX_MAX_GROUP 9
 
 static inline const char* z6_check__find(const char* hay, size_t n, const char* needle, size_t m) {
     size_t i;
@@ -81,14 +88,16 @@ static inline size_t z6_check_dechunk(char* body, size_t n) {
 
 static inline int z6_check__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* Does the head hold a header `name` (lower-case) whose value, without its
- * surrounding whitespace, is exactly `value`? Any of several such lines counts. */
-static inline int z6_check_header(const char* head, size_t n, const char* name, size_t nn, const char* value,
-                                  size_t vn) {
-    size_t line = 0, eol, i, v0, v1;
-    /* Skip the status line. */
-    while (line < n && head[line] != '\n') line++;
-    line++;
+/* The next line of header `name` (lower-case) in the head from *pos on (the
+ * status line skipped when *pos is 0): 1 with its value's span without the
+ * surrounding whitespace, *pos past the line; 0 when there is none. */
+static inline int z6_check__next_header(const char* head, size_t n, const char* name, size_t nn, size_t* pos,
+                                        size_t* at, size_t* len) {
+    size_t line = *pos, eol, i, v0, v1;
+    if (line == 0) {
+        while (line < n && head[line] != '\n') line++;
+        line++;
+    }
     while (line < n) {
         eol = line;
         while (eol < n && head[eol] != '\n') eol++;
@@ -100,12 +109,80 @@ static inline int z6_check_header(const char* head, size_t n, const char* name, 
                 if (v1 > v0 && head[v1 - 1] == '\r') v1--;
                 while (v0 < v1 && (head[v0] == ' ' || head[v0] == '\t')) v0++;
                 while (v1 > v0 && (head[v1 - 1] == ' ' || head[v1 - 1] == '\t')) v1--;
-                if (v1 - v0 == vn && memcmp(head + v0, value, vn) == 0) return 1;
+                *at = v0;
+                *len = v1 - v0;
+                *pos = eol + 1;
+                return 1;
             }
         }
         line = eol + 1;
     }
+    *pos = n;
     return 0;
+}
+
+/* Does the head hold a header `name` (lower-case) whose value, without its
+ * surrounding whitespace, is exactly `value`? Any of several such lines counts. */
+static inline int z6_check_header(const char* head, size_t n, const char* name, size_t nn, const char* value,
+                                  size_t vn) {
+    size_t pos = 0, at, len;
+    while (z6_check__next_header(head, n, name, nn, &pos, &at, &len))
+        if (len == vn && memcmp(head + at, value, vn) == 0) return 1;
+    return 0;
+}
+
+/* The value of the first header `name` (lower-case) in the head, without its
+ * surrounding whitespace: 1 and its span, or 0 when the head has no such line. */
+static inline int z6_check_header_value(const char* head, size_t n, const char* name, size_t nn, size_t* at,
+                                        size_t* len) {
+    size_t pos = 0;
+    return z6_check__next_header(head, n, name, nn, &pos, at, len);
+}
+
+/* Compiled POSIX extended regexes, one slot per check (only the regex
+ * extractions' slots compiled): regex_t is opaque to Cython, so the array lives here. */
+static inline void* z6_regex_alloc(size_t n) { return calloc(n ? n : 1, sizeof(regex_t)); }
+
+/* Compile `pattern` (NUL-terminated) into slot k; 0 ok, else the error's text in err. */
+static inline int z6_regex_compile(void* res, size_t k, const char* pattern, char* err, size_t err_len,
+                                   size_t* groups) {
+    regex_t* re = (regex_t*)res + k;
+    int rc = regcomp(re, pattern, REG_EXTENDED);
+    if (rc != 0) {
+        regerror(rc, re, err, err_len);
+        return rc;
+    }
+    *groups = re->re_nsub;
+    return 0;
+}
+
+static inline void z6_regex_free_slot(void* res, size_t k) { regfree((regex_t*)res + k); }
+
+/* Match slot k's regex against s[0..n) (s[n] must be writable where the C
+ * library lacks REG_STARTEND: it is NUL-terminated for the call); 1 and the
+ * span of `group` when it matched and the group took part. */
+static inline int z6_check_regex(const void* res, size_t k, char* s, size_t n, unsigned group, size_t* at,
+                                 size_t* len) {
+    const regex_t* re = (const regex_t*)res + k;
+    regmatch_t m[Z6_REGEX_MAX_GROUP + 1];
+    int rc;
+    if (group > Z6_REGEX_MAX_GROUP) return 0;
+#ifdef REG_STARTEND
+    m[0].rm_so = 0;
+    m[0].rm_eo = (regoff_t)n;
+    rc = regexec(re, s, group + 1, m, REG_STARTEND);
+#else
+    {
+        char saved = s[n];
+        s[n] = '\0';
+        rc = regexec(re, s, group + 1, m, 0);
+        s[n] = saved;
+    }
+#endif
+    if (rc != 0 || m[group].rm_so < 0) return 0;
+    *at = (size_t)m[group].rm_so;
+    *len = (size_t)(m[group].rm_eo - m[group].rm_so);
+    return 1;
 }
 
 static inline int z6_check_contains(const char* body, size_t n, const char* text, size_t m) {

@@ -384,4 +384,30 @@ static inline int z6_json_equals(const char* doc, const z6_json_value_t* v, cons
     }
 }
 
+/* A found value as a variable holds it: a STRING's text with its escapes decoded
+ * to UTF-8, any other value's JSON text. Written to out (NULL: only measured),
+ * at most `max` bytes (a decoded string is never longer than its escaped form,
+ * so min(v->len, max) bytes of out suffice). Returns the length, -1 when it is
+ * longer than max, -2 when the string is malformed. */
+static inline int64_t z6_json_value_text(const char* doc, const z6_json_value_t* v, char* out, size_t max) {
+    const unsigned char* p = (const unsigned char*)doc + v->start;
+    const unsigned char* end = p + v->len;
+    unsigned char ch[4];
+    size_t n = 0;
+    int r;
+    if (v->type != Z6_JSON_STRING) {
+        if (v->len > max) return -1;
+        if (out != NULL) memcpy(out, doc + v->start, v->len);
+        return (int64_t)v->len;
+    }
+    while (p < end) {
+        r = z6_json__char(&p, end, ch);
+        if (r <= 0) return -2;
+        if (n + (size_t)r > max) return -1;
+        if (out != NULL) memcpy(out + n, ch, (size_t)r);
+        n += (size_t)r;
+    }
+    return (int64_t)n;
+}
+
 #endif

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Segment kinds. Appended only (issue 15 adds captured variables). */
+/* Segment kinds. Appended only. */
 enum {
     Z6_SEG_LITERAL = 0,   /* a = offset in lit, b = length */
     Z6_SEG_VU = 1,        /* the 1-based VU id */
@@ -36,8 +36,16 @@ enum {
     Z6_SEG_CHOICE = 5,    /* a = first entry of choice (offset, length pairs), b = count */
     Z6_SEG_UUID = 6,      /* a version 4 UUID from two draws */
     Z6_SEG_HEX = 7,       /* a = number of hex digits */
-    Z6_SEG_KINDS = 8
+    Z6_SEG_VAR = 8,       /* a = the VU's variable (extracted from a response, issue 15) */
+    Z6_SEG_KINDS = 9
 };
+
+/* A variable's length when it holds no value. */
+#define Z6_VAR_UNSET 0xFFFFFFFFu
+
+/* Render results besides a length. */
+#define Z6_RENDER_BAD_HEADER (-1)   /* a header value would hold CR, LF or NUL */
+#define Z6_RENDER_UNSET (-2)        /* a ${var.NAME} without a value or a default */
 
 enum { Z6_CTX_RAW = 0, Z6_CTX_PATH = 1, Z6_CTX_HEADER = 2 };
 
@@ -59,6 +67,7 @@ typedef struct {
     uint32_t body_count;
     uint32_t content_length;  /* 1: a Content-Length line of the rendered body's length */
     uint32_t bound;       /* most bytes a rendering can take (set by the loader) */
+    uint32_t has_var;     /* 1: a segment reads a variable (the digest then covers placeholders; set by the loader) */
 } z6_treq_t;
 
 typedef struct {
@@ -80,7 +89,17 @@ typedef struct {
     uint64_t total_vus;       /* VUs of the whole run (not of a shard): the row formulas' VUs */
     uint64_t pass_len;        /* requests per iteration: 1, or one pass of the sequence */
     uint32_t max_bound;
+    uint32_t n_vars;
+    const uint32_t* var_max;     /* per variable: the most bytes it holds */
+    const uint32_t* var_default; /* per variable: (offset, length) into lit; length Z6_VAR_UNSET: none */
 } z6_tmpl_t;
+
+/* One variable of one VU: its value, grown on demand up to its var_max. */
+typedef struct {
+    char* p;
+    uint32_t len;             /* Z6_VAR_UNSET: no value */
+    uint32_t cap;
+} z6_tvar_t;
 
 /* Per-VU render state, beside the VU table. */
 typedef struct {
@@ -89,6 +108,7 @@ typedef struct {
     uint64_t rows_iter;       /* the iteration rows[] were assigned for; UINT64_MAX: none yet */
     char* buf;                /* the rendered request being sent */
     uint32_t len, cap;
+    z6_tvar_t* vars;          /* n_vars of them (NULL: none, or a replay, where none is ever set) */
 } z6_tvu_t;
 
 #define Z6_FNV_OFFSET 0xcbf29ce484222325ULL
@@ -168,6 +188,34 @@ static inline void z6_tmpl_vu_init(z6_tvu_t* st, uint64_t seed, uint32_t vu_id) 
     st->buf = NULL;
     st->len = 0;
     st->cap = 0;
+    st->vars = NULL;
+}
+
+/* Forget every variable of a VU (its values' memory freed): a VU that completes,
+ * or one whose run ends. */
+static inline void z6_tmpl_vars_clear(z6_tvar_t* vars, uint32_t n) {
+    uint32_t i;
+    if (vars == NULL) return;
+    for (i = 0; i < n; i++) {
+        free(vars[i].p);
+        vars[i].p = NULL;
+        vars[i].len = Z6_VAR_UNSET;
+        vars[i].cap = 0;
+    }
+}
+
+/* Room for a value of `n` bytes in variable v (its length left unset until
+ * written); NULL when out of memory. */
+static inline char* z6_tmpl_var_room(z6_tvar_t* v, size_t n) {
+    if (v->cap < n || v->p == NULL) {
+        size_t want = n ? n : 1;
+        char* grown = (char*)realloc(v->p, want);
+        if (grown == NULL) return NULL;
+        v->p = grown;
+        v->cap = (uint32_t)want;
+    }
+    v->len = Z6_VAR_UNSET;
+    return v->p;
 }
 
 /* A send buffer of at least `need` bytes; 0 when out of memory. */
@@ -246,8 +294,12 @@ static inline char* z6_put_value(char* o, const char* v, size_t n, uint32_t ctx,
     return o + n;
 }
 
+/* `placeholder`: a ${var.NAME} renders as "${var.<index>}" (the digest's view,
+ * which replays reproduce without the server's answers); else as the VU's
+ * value, its default, or *bad |= 2 when it has neither. */
 static inline char* z6_render_segs(const z6_tmpl_t* t, const z6_seg_t* s, uint32_t count, uint32_t vu_id,
-                                   uint64_t k, z6_tvu_t* st, const uint64_t* rows, char* o, int* bad) {
+                                   uint64_t k, z6_tvu_t* st, const uint64_t* rows, char* o, int* bad,
+                                   int placeholder) {
     for (uint32_t j = 0; j < count; j++, s++) {
         switch (s->kind) {
         case Z6_SEG_LITERAL:
@@ -312,6 +364,21 @@ static inline char* z6_render_segs(const z6_tmpl_t* t, const z6_seg_t* s, uint32
             }
             break;
         }
+        case Z6_SEG_VAR: {
+            const z6_tvar_t* v = st->vars != NULL ? &st->vars[s->a] : NULL;
+            if (placeholder) {
+                memcpy(o, "${var.", 6);
+                o = z6_put_u64(o + 6, s->a);
+                *o++ = '}';
+            } else if (v != NULL && v->len != Z6_VAR_UNSET) {
+                o = z6_put_value(o, v->p, v->len, s->ctx, bad);
+            } else if (t->var_default[2 * s->a + 1] != Z6_VAR_UNSET) {
+                o = z6_put_value(o, t->lit + t->var_default[2 * s->a], t->var_default[2 * s->a + 1], s->ctx, bad);
+            } else {
+                *bad |= 2;
+            }
+            break;
+        }
         default:
             *bad = 1;   /* refused by the loader; never reached */
             break;
@@ -320,28 +387,28 @@ static inline char* z6_render_segs(const z6_tmpl_t* t, const z6_seg_t* s, uint32
     return o;
 }
 
-/* Render request `req` of VU `vu_id` at its request number `seq` into st->buf
- * (at least t->reqs[req].bound bytes, z6_tmpl_reserve). rows: the VU's
- * n_data row slots. Returns the length, or -1 when a header value would
- * carry CR, LF or NUL (every draw is made either way, so the stream stays in
- * step). The digest covers the bytes of every successful rendering. */
-static inline int64_t z6_tmpl_render(const z6_tmpl_t* t, uint32_t req, uint32_t vu_id, uint64_t seq,
-                                     z6_tvu_t* st, uint64_t* rows) {
-    const z6_treq_t* r = &t->reqs[req];
+/* Assign VU `vu_id`'s rows for the iteration of request number `seq` (once per
+ * iteration: the first templated request of it draws the random ones). */
+static inline void z6_tmpl_rows(const z6_tmpl_t* t, uint32_t vu_id, uint64_t seq, z6_tvu_t* st, uint64_t* rows) {
     uint64_t k = seq / t->pass_len;
-    char* o = st->buf;
-    char* body;
-    char* end;
-    int bad = 0;
     uint32_t d;
     if (st->rows_iter != k) {
         for (d = 0; d < t->n_data; d++) rows[d] = z6_tmpl_row(t, &t->data[d], vu_id, k, &st->rng);
         st->rows_iter = k;
     }
-    o = z6_render_segs(t, t->segs + r->head_first, r->head_count, vu_id, k, st, rows, o, &bad);
+}
+
+/* One rendering of request `r` into st->buf (rows assigned); its length.
+ * *bad: 1 a header value with CR/LF/NUL, 2 an unset variable. */
+static inline uint32_t z6_tmpl__pass(const z6_tmpl_t* t, const z6_treq_t* r, uint32_t vu_id, uint64_t k,
+                                     z6_tvu_t* st, const uint64_t* rows, int placeholder, int* bad) {
+    char* o = st->buf;
+    char* body;
+    char* end;
+    o = z6_render_segs(t, t->segs + r->head_first, r->head_count, vu_id, k, st, rows, o, bad, placeholder);
     /* The body goes after room for the Content-Length line, then moves up to it. */
     body = o + Z6_TMPL_CL_MAX;
-    end = z6_render_segs(t, t->segs + r->body_first, r->body_count, vu_id, k, st, rows, body, &bad);
+    end = z6_render_segs(t, t->segs + r->body_first, r->body_count, vu_id, k, st, rows, body, bad, placeholder);
     if (r->content_length) {
         memcpy(o, "Content-Length: ", 16);
         o = z6_put_u64(o + 16, (uint64_t)(end - body));
@@ -352,12 +419,51 @@ static inline int64_t z6_tmpl_render(const z6_tmpl_t* t, uint32_t req, uint32_t 
     *o++ = '\n';
     memmove(o, body, (size_t)(end - body));
     o += end - body;
+    return (uint32_t)(o - st->buf);
+}
+
+/* Request `req` as the digest sees it, into st->buf: each variable as its
+ * placeholder. The value stream is left as it was (the real rendering makes
+ * the same draws). Returns the length, or Z6_RENDER_BAD_HEADER. */
+static inline int64_t z6_tmpl_render_placeholder(const z6_tmpl_t* t, uint32_t req, uint32_t vu_id, uint64_t seq,
+                                                 z6_tvu_t* st, uint64_t* rows) {
+    uint64_t rng;
+    uint32_t n;
+    int bad = 0;
+    z6_tmpl_rows(t, vu_id, seq, st, rows);
+    rng = st->rng;
+    n = z6_tmpl__pass(t, &t->reqs[req], vu_id, seq / t->pass_len, st, rows, 1, &bad);
+    st->rng = rng;
+    return bad ? Z6_RENDER_BAD_HEADER : (int64_t)n;
+}
+
+/* Render request `req` of VU `vu_id` at its request number `seq` into st->buf
+ * (at least t->reqs[req].bound bytes, z6_tmpl_reserve). rows: the VU's
+ * n_data row slots. Returns the length, Z6_RENDER_BAD_HEADER when a header
+ * value would carry CR, LF or NUL, or Z6_RENDER_UNSET when a variable it reads
+ * has no value and no default (every draw is made either way, so the stream
+ * stays in step). The digest covers the bytes of every successful rendering;
+ * for a request reading variables, those of its placeholder rendering
+ * (z6_tmpl_render_placeholder) whenever that succeeds, whatever the values:
+ * a replay, which has no server's answers, computes the same digest. */
+static inline int64_t z6_tmpl_render(const z6_tmpl_t* t, uint32_t req, uint32_t vu_id, uint64_t seq,
+                                     z6_tvu_t* st, uint64_t* rows) {
+    const z6_treq_t* r = &t->reqs[req];
+    int64_t shown;
+    uint32_t n;
+    int bad = 0;
+    z6_tmpl_rows(t, vu_id, seq, st, rows);
+    if (r->has_var) {
+        shown = z6_tmpl_render_placeholder(t, req, vu_id, seq, st, rows);
+        if (shown >= 0) st->digest = z6_fnv1a(st->digest, st->buf, (size_t)shown);
+    }
+    n = z6_tmpl__pass(t, r, vu_id, seq / t->pass_len, st, rows, 0, &bad);
     if (bad) {
         st->len = 0;
-        return -1;
+        return (bad & 2) ? Z6_RENDER_UNSET : Z6_RENDER_BAD_HEADER;
     }
-    st->len = (uint32_t)(o - st->buf);
-    st->digest = z6_fnv1a(st->digest, st->buf, st->len);
+    st->len = n;
+    if (!r->has_var) st->digest = z6_fnv1a(st->digest, st->buf, st->len);
     return st->len;
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -17,6 +17,8 @@ import z6
 import z6.cli
 from z6.events import ErrorCode, EventKind
 
+from .handler_server import HandlerServer
+
 from .test_tls import ca, pki, tls_nginx  # noqa: F401  (fixtures: a CA and the server's certificates)
 
 pytestmark = pytest.mark.live
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.live
 K = EventKind
 
 
-class MarkingServer:
+class MarkingServer(HandlerServer):
     """GET /item: every fourth answer (by the server's count) is marked: its
     JSON has ok = false, its X-Mark header "yes", its body the word "error".
     Odd answers are chunked. /big answers a JSON body of ``big`` bytes whose
@@ -68,24 +70,7 @@ class MarkingServer:
             def log_message(self, *args) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> "MarkingServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def scenario(base_url: str, checks: str, path: str = "/item", extra: str = "") -> str:

@@ -6,6 +6,8 @@ server), on 127.0.0.1, with a timeout on every socket and a bounded number of re
 
 from __future__ import annotations
 
+import json
+
 import os
 import pathlib
 import re
@@ -522,6 +524,21 @@ def test_echo_returns_the_request_body_length(builtin_target: BuiltinTarget) -> 
         assert read_response(wire).body == b"31\n"
         wire.send(get("/echo", "PUT", body=b"x" * 1_000_000))
         assert read_response(wire).body == b"1000000\n"
+
+
+def test_token_issues_a_token_that_auth_accepts(builtin_target: BuiltinTarget) -> None:
+    with Wire(builtin_target.host, builtin_target.port) as wire:
+        wire.send(get("/token/u-7", "POST"))
+        response = read_response(wire)
+        assert response.status == 200 and b"X-Token: t-u-7\r\n" in response.head
+        assert json.loads(response.body) == {"access_token": "t-u-7", "token_type": "Bearer", "user": {"name": "u-7"}}
+        wire.send(get("/auth/t-u-7"))
+        assert (read_response(wire).status) == 200
+        for bad in ("/auth/u-7", "/auth/t-", "/auth/t-a%20b"):
+            wire.send(get(bad))
+            assert read_response(wire).status == 403, bad
+        wire.send(get("/token/" + "x" * 65))
+        assert read_response(wire).status == 400
 
 
 def test_expect_100_continue_gets_an_interim_response_before_the_body(builtin_target: BuiltinTarget) -> None:

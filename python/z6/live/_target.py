@@ -56,6 +56,10 @@ class LiveTarget:
     tls_resume: bool = True
     # templated requests (z6.live.wire_templates), None when there are none
     templates: WireTemplates | None = None
+    # a cookie jar per VU (docs/scenario.md "Cookies"), for cookies of this host
+    cookies: bool = False
+    cookie_host: str = ""
+    own_cookie: tuple[bool, ...] = ()  # the request sets its own Cookie header: the jar adds none to it
 
 
 def _resolve(host: str, port: int, source: str) -> tuple[tuple[int, bytes], ...]:
@@ -115,6 +119,9 @@ def resolve_target(scenario, base_url: str | None = None, ca_file: str | None = 
         tls_min_version=target.tls_min_version,
         insecure=target.insecure,
         tls_resume=target.tls_resume,
+        cookies=target.cookies,
+        cookie_host=host.lower(),
+        own_cookie=tuple(any(name.lower() == "cookie" for name, _ in r.headers) for r in scenario.requests),
     )
 
 

@@ -31,12 +31,14 @@ class WireTemplates:
     def __init__(self) -> None:
         self._part_start = 0
         self.segments: list[tuple[int, int, int, int]] = []
-        self.requests: list[tuple[int, int, int, int, int, int]] = []
+        self.requests: list[tuple[int, int, int, int, int, int, int]] = []
         self.literals = bytearray()
         self.choices: list[int] = []
         self.data: list = []
         self.total_vus = 1
         self.pass_len = 1
+        self.var_max: list[int] = []  # per variable (issue 15's extraction): the most bytes it holds
+        self.var_default: list[int] = []  # per variable: (offset, length) into the literals; VAR_UNSET: none
         self.authority = b""  # the Host and User-Agent values rendered into the heads
         self.user_agent = b""
 
@@ -68,6 +70,8 @@ class WireTemplates:
                 self.segments.append((_KIND["random.choice"], _CTX[context], first, len(seg[1])))
             elif kind == "random.hex":
                 self.segments.append((_KIND["random.hex"], _CTX[context], seg[1], 0))
+            elif kind == "var":
+                self.segments.append((_KIND["var"], _CTX[context], seg[1], 0))
             else:
                 self.segments.append((_KIND[kind], _CTX[context], 0, 0))
 
@@ -89,7 +93,7 @@ def wire_templates(plan_templates, requests, host_authority: bytes, user_agent: 
     w.authority, w.user_agent = host_authority, user_agent
     for request, t in zip(requests, plan_templates.requests):
         if not t.templated:
-            w.requests.append((0, 0, 0, 0, 0, 0))
+            w.requests.append((0, 0, 0, 0, 0, 0, 0))
             continue
         head_first = w.begin_part()
         w.add((("literal", request.method.encode("ascii") + b" "
@@ -111,14 +115,23 @@ def wire_templates(plan_templates, requests, host_authority: bytes, user_agent: 
             w.add(t.body, "body")
         body_count = len(w.segments) - body_first
         content_length = 1 if (t.body is not None or request.method.upper() in _BODY_METHODS) else 0
-        w.requests.append((head_first, head_count, body_first, body_count, content_length, 0))
+        w.requests.append((head_first, head_count, body_first, body_count, content_length, 0, 0))
     w.total_vus = plan_templates.total_vus
     w.pass_len = plan_templates.pass_len
     w.data = [_CoreData(t) for t in plan_templates.data]
+    for variable in plan_templates.variables:
+        w.var_max.append(variable.max_bytes)
+        if variable.default is None:
+            w.var_default += [0, z6core.VAR_UNSET]
+        else:
+            w.var_default += [len(w.literals), len(variable.default)]
+            w.literals += variable.default
     w.segments = np.array(w.segments, dtype=z6core.SEGMENT_DTYPE) if w.segments else np.zeros(0, z6core.SEGMENT_DTYPE)
     w.requests = np.array(w.requests, dtype=z6core.TEMPLATE_REQUEST_DTYPE)
     w.literals = bytes(w.literals)
     w.choices = np.array(w.choices, dtype=np.uint32)
+    w.var_max = np.array(w.var_max, dtype=np.uint32)
+    w.var_default = np.array(w.var_default, dtype=np.uint32)
     del w._part_start
     z6core.TemplateTables(w, len(requests))
     return w

@@ -23,7 +23,9 @@ _CHECK_FAILED = int(EventKind.CHECK_FAILED)
 # The error classes of a response that failed a check (its outcome is error_http).
 CHECK_ERRORS = frozenset(int(e) for e in (ErrorCode.CHECK_STATUS, ErrorCode.CHECK_BODY_CONTAINS,
                                           ErrorCode.CHECK_BODY_NOT_CONTAINS, ErrorCode.CHECK_HEADER,
-                                          ErrorCode.CHECK_JSON, ErrorCode.CHECK_TRUNCATED))
+                                          ErrorCode.CHECK_JSON, ErrorCode.CHECK_TRUNCATED,
+                                          ErrorCode.EXTRACT_JSON, ErrorCode.EXTRACT_HEADER, ErrorCode.EXTRACT_REGEX,
+                                          ErrorCode.VAR_TOO_LONG))
 
 
 @dataclass(frozen=True)

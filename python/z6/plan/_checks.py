@@ -7,7 +7,10 @@ pool: a status check's statuses are ``b`` little-endian u16 at ``a``; a body
 check's text is ``b`` bytes at ``a``; a header check's lower-cased name is ``b``
 bytes at ``a`` and its value the ``c`` bytes after it; a JSON check's compiled
 path is ``b`` bytes at ``a`` and its tagged expected value the ``c`` bytes after it
-(`z6.scenario._json_path`). ``capture[r]`` says what a live response must keep:
+(`z6.scenario._json_path`). An extraction's argument (compiled JSON path,
+lower-cased header name, or POSIX regex) is ``b`` bytes at ``a``, followed by its
+variable's max_bytes and its regex group as two little-endian u32; ``c`` is its
+variable's index in ``scenario.variables``. ``capture[r]`` says what a live response must keep:
 0 nothing, 1 its head (header checks), 2 head and body, up to ``capture_max[r]``
 body bytes.
 """
@@ -49,6 +52,7 @@ def compile_checks(scenario: Scenario) -> CheckTables | None:
     """The tables of ``scenario``'s checks, or None when no request has any."""
     if not any(r.checks for r in scenario.requests):
         return None
+    var_index = {v.name: i for i, v in enumerate(scenario.variables)}
     pool = bytearray()
     first, kinds, a_col, b_col, c_col, capture, capture_max, labels = [0], [], [], [], [], [], [], []
     for request in scenario.requests:
@@ -65,6 +69,18 @@ def compile_checks(scenario: Scenario) -> CheckTables | None:
                 pool += raw
                 b = len(raw)
                 need = CAPTURE_BODY
+            elif check.kind.startswith("extract_"):
+                if check.kind == "extract_json":
+                    raw = compile_json_path(parse_json_path(check.name))
+                    need = CAPTURE_BODY
+                elif check.kind == "extract_header":
+                    raw = check.name.lower().encode("ascii")
+                    need = max(need, CAPTURE_HEAD)
+                else:
+                    raw = check.posix.encode("utf-8")
+                    need = CAPTURE_BODY
+                pool += raw + struct.pack("<II", check.max_bytes, check.group)
+                b, c = len(raw), var_index[check.var]
             elif check.kind == "header":
                 name, value = check.name.lower().encode("ascii"), check.text.encode("latin-1")
                 pool += name + value

@@ -313,6 +313,17 @@ def _compile_open(scenario: Scenario, schedule, mode: str, seed: Optional[int]) 
     )
 
 
+def _variables_have_defaults(scenario: Scenario) -> None:
+    # A simulated run gets no responses to extract from: its variables hold their
+    # defaults, so each needs one (docs/scenario.md "Extraction").
+    for i, request in enumerate(scenario.requests):
+        for check in request.checks:
+            if check.var and next(v for v in scenario.variables if v.name == check.var).default is None:
+                raise ConfigError(f"{scenario.source}: requests[{i}].extract.{check.var}: a simulated run needs a "
+                                  "default for every extracted variable (it gets no responses to extract from): "
+                                  f"add default = \"...\"")
+
+
 def compile_plan(
     scenario: Scenario,
     *,
@@ -335,6 +346,8 @@ def compile_plan(
         raise ConfigError(f"mode must be 'simulate' or 'live', got {mode!r}")
     if mode == "simulate" and scenario.simulation is None:
         raise ConfigError(f"{src}: --simulate needs a [simulation] section describing the modelled target")
+    if mode == "simulate":
+        _variables_have_defaults(scenario)
     runtime = scenario.runtime
     schedule = scenario.schedule
     if vus is not None or duration_s is not None:

@@ -41,6 +41,7 @@ class RequestTemplates:
     total_vus: int  # the whole run's VU count (a shard keeps it): the row formulas' VUs
     pass_len: int  # requests per iteration
     warnings: tuple[str, ...] = ()
+    variables: tuple = ()  # the scenario's extracted variables (z6.scenario.Variable), indexed by ${var.NAME}
 
     @property
     def any_templated(self) -> bool:
@@ -76,11 +77,12 @@ def compile_request_templates(scenario, total_vus: int, pass_len: int,
         return None
     tables = tuple(load_data(source, f"{src}: data[{i}] ({source.name})") for i, source in enumerate(scenario.data))
     columns = {t.name: DataColumns(i, t.columns, t.path) for i, t in enumerate(tables)}
+    variables = {v.name: i for i, v in enumerate(scenario.variables)}
     compiled = []
     for i, r in enumerate(scenario.requests):
         where = f"{src}: requests[{i}]"
-        path = compile_template(r.path, f"{where}.path", "path", columns, env)
-        headers = tuple((name, compile_template(value, f"{where}.headers.{name}", "header", columns, env))
+        path = compile_template(r.path, f"{where}.path", "path", columns, env, variables)
+        headers = tuple((name, compile_template(value, f"{where}.headers.{name}", "header", columns, env, variables))
                         for name, value in r.headers)
         templated = has_template(r.path) or any(has_template(v) for _, v in r.headers)
         body = None
@@ -88,11 +90,25 @@ def compile_request_templates(scenario, total_vus: int, pass_len: int,
             if r.body_file is None or r.template:
                 text = _body_text(r, f"{where}.body_file")
                 key = "body_file" if r.body_file is not None else "body"
-                body = compile_template(text, f"{where}.{key}", "body", columns, env)
+                body = compile_template(text, f"{where}.{key}", "body", columns, env, variables)
                 templated = templated or has_template(text)
             else:
                 body = (("literal", r.body),) if r.body else ()
         compiled.append(RequestTemplate(templated=templated, path=path, headers=headers, body=body))
     warnings = tuple(w for t in tables for w in t.warnings)
+    _defaults_fit_headers(scenario, compiled, src)
     return RequestTemplates(requests=tuple(compiled), data=tables, total_vus=total_vus, pass_len=pass_len,
-                            warnings=warnings)
+                            warnings=warnings, variables=tuple(scenario.variables))
+
+
+def _defaults_fit_headers(scenario, compiled, src: str) -> None:
+    # A variable's default is known now: one a header reads must not hold CR, LF or NUL.
+    for i, t in enumerate(compiled):
+        for name, segments in t.headers:
+            for seg in segments:
+                if seg[0] != "var":
+                    continue
+                variable = scenario.variables[seg[1]]
+                if variable.default is not None and any(c in variable.default for c in b"\r\n\0"):
+                    raise ConfigError(f"{src}: requests[{i}].headers.{name}: the default of variable "
+                                      f"{variable.name!r} holds CR, LF or NUL, which a header value must not")

@@ -9,12 +9,12 @@ once (in Python) into segments: literal bytes or a value reference.
     ${random.uuid}             a version 4 UUID
     ${random.hex(N)}           N hex digits, 1 <= N <= 4096
     ${env.NAME}                an environment variable, read once at start
+    ${var.NAME}                the VU's variable NAME, extracted from a response (`extract`)
     $$                         a literal "$" (a "$" before anything but "{" or "$" is literal too)
 
 A problem is a `TemplateProblem`: the column (and line, in a multi-line body) of
 the expression and what is wrong. Value kinds are a closed table (`_VALUE_KINDS`
-and `_parse_expression`); a new kind (issue 15's captured ``${var.NAME}``) is one
-more entry there and in `z6_tmpl.h`.
+and `_parse_expression`); a new kind is one more entry there and in `z6_tmpl.h`.
 
 `${env...}` is resolved here, so the core only ever sees it as a literal: in a
 path it is percent-encoded now, in a header value a CR, LF or NUL is refused now.
@@ -37,14 +37,16 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _INT = re.compile(r"\s*(-?[0-9]+)\s*")
 _ENV = re.compile(rf"env\.({_NAME})")
 _DATA = re.compile(rf"data\.({_NAME})\.(.+)")
+_VAR = re.compile(rf"var\.({_NAME})")
 _CALL = re.compile(r"(random\.[a-z]+)\((.*)\)", re.S)
 _KNOWN = ("vu", "iteration", "data.NAME.COLUMN", "random.int(A,B)", "random.choice(a|b)", "random.uuid",
-          "random.hex(N)", "env.NAME")
+          "random.hex(N)", "env.NAME", "var.NAME")
 # RFC 3986 unreserved and sub-delims: what a path value keeps as it is (z6_tmpl.h's z6_path_safe).
 _PATH_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=")
 
 # A segment: ("literal", bytes) | ("vu",) | ("iteration",) | ("data", file index, column index)
 # | ("random.int", low, high) | ("random.choice", (bytes, ...)) | ("random.uuid",) | ("random.hex", digits)
+# | ("var", variable index)
 Segment = tuple
 
 
@@ -80,7 +82,7 @@ class DataColumns:
 
 
 def _parse_expression(expr: str, fail, data: Mapping[str, DataColumns], env: Mapping[str, str],
-                      context: str) -> Segment:
+                      context: str, variables: Mapping[str, int]) -> Segment:
     if expr == "vu":
         return ("vu",)
     if expr == "iteration":
@@ -95,6 +97,12 @@ def _parse_expression(expr: str, fail, data: Mapping[str, DataColumns], env: Map
         if context == "header" and any(c in value for c in b"\r\n\0"):
             fail(f"environment variable {m.group(1)} holds CR, LF or NUL, which a header value must not")
         return ("literal", percent_encode(value) if context == "path" else value)
+    m = _VAR.fullmatch(expr)
+    if m:
+        if m.group(1) not in variables:
+            fail(f"no request extracts a variable {m.group(1)!r} (a request's extract = {{ {m.group(1)} = ... }} "
+                 "sets it)" + (f"; extracted: {sorted(variables)}" if variables else ""))
+        return ("var", variables[m.group(1)])
     m = _DATA.fullmatch(expr)
     if m:
         name, column = m.group(1), m.group(2)
@@ -135,9 +143,10 @@ def _parse_expression(expr: str, fail, data: Mapping[str, DataColumns], env: Map
 
 
 def compile_template(text: str, where: str, context: str, data: Mapping[str, DataColumns],
-                     env: Mapping[str, str]) -> tuple[Segment, ...]:
+                     env: Mapping[str, str], variables: Mapping[str, int] | None = None) -> tuple[Segment, ...]:
     """``text`` as segments (adjacent literals merged); TemplateProblem at the first
-    expression that does not compile. ``context`` is "path", "header" or "body"."""
+    expression that does not compile. ``context`` is "path", "header" or "body";
+    ``variables``: the extracted variables' indices by name."""
     out: list[Segment] = []
     literal = bytearray()
     i, n = 0, len(text)
@@ -164,7 +173,7 @@ def compile_template(text: str, where: str, context: str, data: Mapping[str, Dat
         def fail(message: str, _at: int = j) -> None:
             raise TemplateProblem(where, text, _at, f"${{{expr}}}: {message}")
 
-        segment = _parse_expression(expr, fail, data, env, context)
+        segment = _parse_expression(expr, fail, data, env, context, variables or {})
         if segment[0] == "literal":
             literal += segment[1]
         else:

@@ -35,7 +35,10 @@ from pydantic import (
     model_validator,
 )
 
+import z6core
+
 from z6.scenario._json_path import encode_expected, parse_json_path
+from z6.scenario._regex import to_posix
 from z6.scenario._messages import Problem, Violations, problems_from_validation_error, render_number, render_value
 from z6.scenario._types import (
     MAX_DATA_FILES,
@@ -45,6 +48,9 @@ from z6.scenario._types import (
     MAX_CHECKS,
     MAX_CAPTURE_BYTES,
     DEFAULT_CAPTURE_BYTES,
+    DEFAULT_VAR_BYTES,
+    MAX_VAR_BYTES,
+    MAX_REGEX_GROUP,
     MAX_SCHEDULE_STEPS,
     MAX_SEQUENCE_STEPS,
     MAX_VUS,
@@ -268,6 +274,7 @@ class TargetModel(_Table):
     insecure: bool = False
     tls_resume: bool = True
     max_capture_bytes: Annotated[int, Field(ge=1, le=MAX_CAPTURE_BYTES)] = DEFAULT_CAPTURE_BYTES
+    cookies: bool = True
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetModel:
@@ -416,6 +423,75 @@ class ChecksModel(_Table):
         return self
 
 
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _regex_groups(pattern: str) -> int:
+    # The pattern as the C library compiles it: its group count, or a ValueError
+    # naming what is wrong (a column of the pattern as written, or the library's word).
+    posix = to_posix(pattern)
+    try:
+        return z6core.posix_regex_groups(posix)
+    except ValueError as exc:
+        raise ValueError(f"does not compile as a POSIX extended regex: {exc}") from None
+
+
+class ExtractModel(_Table):
+    """One extracted variable (docs/scenario.md "Extraction"): where its value is
+    found in the response, and the variable's bounds."""
+
+    json_: Optional[Annotated[str, Field(min_length=1)]] = Field(default=None, alias="json")
+    header: Optional[str] = None
+    regex: Optional[Annotated[str, Field(min_length=1, max_length=4096)]] = None
+    group: Optional[Annotated[int, Field(ge=0, le=MAX_REGEX_GROUP)]] = None
+    max_bytes: Annotated[int, Field(ge=1, le=MAX_VAR_BYTES)] = DEFAULT_VAR_BYTES
+    default: Optional[str] = None
+
+    @field_validator("json_")
+    @classmethod
+    def _check_json_path(cls, path: Optional[str]) -> Optional[str]:
+        if path is not None:
+            parse_json_path(path)
+        return path
+
+    @field_validator("header")
+    @classmethod
+    def _check_header_name(cls, name: Optional[str]) -> Optional[str]:
+        if name is not None and not _TOKEN.fullmatch(name):
+            raise ValueError(f"must be a header name (an HTTP token), got {render_value(name)}")
+        return name
+
+    @field_validator("regex")
+    @classmethod
+    def _check_regex(cls, pattern: Optional[str]) -> Optional[str]:
+        if pattern is not None:
+            _regex_groups(pattern)
+        return pattern
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExtractModel:
+        given = [key for key, value in (("json", self.json_), ("header", self.header), ("regex", self.regex))
+                 if value is not None]
+        if len(given) != 1:
+            raise Violations([((), "needs exactly one of json, header or regex (where the value is found), got "
+                                   + (", ".join(given) if given else "none"))])
+        if self.group is not None and self.regex is None:
+            raise Violations([(("group",), "applies to a regex extraction only")])
+        if self.regex is not None and self.group is not None and self.group > _regex_groups(self.regex):
+            raise Violations([(("group",), f"the regex has {_regex_groups(self.regex)} group(s), so group "
+                                           f"{self.group} does not exist")])
+        if self.default is not None and len(self.default.encode("utf-8")) > self.max_bytes:
+            raise Violations([(("default",), f"is longer than max_bytes ({self.max_bytes} bytes)")])
+        return self
+
+    @property
+    def regex_group(self) -> int:
+        """The group whose text is the value: as given, else 1 when the regex has a group, else 0."""
+        if self.group is not None:
+            return self.group
+        return 1 if self.regex is not None and _regex_groups(self.regex) >= 1 else 0
+
+
 class RequestModel(_Table):
     name: Annotated[str, Field(min_length=1), AfterValidator(_check_name)]
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
@@ -428,9 +504,33 @@ class RequestModel(_Table):
     # body_file's contents are a template only when asked (a file may hold "${" as data)
     template: bool = False
     checks: Optional[ChecksModel] = None
+    extract: dict[str, ExtractModel] = Field(default_factory=dict)
     max_capture_bytes: Optional[Annotated[int, Field(ge=1, le=MAX_CAPTURE_BYTES)]] = None
 
     _exclusive = (("body", "body_file", "they are mutually exclusive"),)
+
+    @field_validator("extract")
+    @classmethod
+    def _check_variable_names(cls, extract: dict[str, ExtractModel]) -> dict[str, ExtractModel]:
+        bad = [((name,), f"a variable name is letters, digits and _ (not starting with a digit), got "
+                         f"{render_value(name)}") for name in extract if not _VAR_NAME.fullmatch(name)]
+        _raise_if(bad)
+        return extract
+
+    @model_validator(mode="after")
+    def _checks_and_extractions_bounded(self) -> RequestModel:
+        checks = self.checks
+        count = len(self.extract) + (0 if checks is None else (
+            (checks.status is not None) + (checks.body_contains is not None) + (checks.body_not_contains is not None)
+            + len(checks.header) + len(checks.json_)))
+        if count > MAX_CHECKS:
+            raise Violations([(("extract",), f"checks and extractions together: at most {MAX_CHECKS} a request, "
+                                             f"got {count}")])
+        if self.method == "HEAD":
+            body_based = [name for name, e in self.extract.items() if e.header is None]
+            if body_based:
+                raise Violations([(("extract", body_based[0]), "a HEAD response has no body to extract from")])
+        return self
 
     @model_validator(mode="after")
     def _head_has_no_body_to_check(self) -> RequestModel:

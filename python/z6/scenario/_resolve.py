@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from z6.errors import Problem as ScenarioProblem
 from z6.errors import ScenarioError
 from z6.scenario._files import FileProblem, read_regular
+from z6.scenario._regex import to_posix
 from z6.scenario._messages import (
     Loc,
     Problem,
@@ -80,6 +81,8 @@ from z6.scenario._types import (
     RequestSequence,
     Lifecycle,
     Check,
+    DEFAULT_VAR_BYTES,
+    Variable,
     SequenceStep,
     Simulation,
     SpikeSchedule,
@@ -141,8 +144,8 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | None:
-    tls_keys = {"tls_min_version": model.tls_min_version, "insecure": model.insecure, "tls_resume": model.tls_resume,
-                "max_capture_bytes": model.max_capture_bytes}
+    shared_keys = {"tls_min_version": model.tls_min_version, "insecure": model.insecure, "tls_resume": model.tls_resume,
+                "max_capture_bytes": model.max_capture_bytes, "cookies": model.cookies}
     files = _tls_files(problems, model, base_dir)
     if files is None:
         return None
@@ -152,7 +155,7 @@ def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | 
         scheme = "https" if model.tls else "http"
         return Target(base_url=f"{scheme}://127.0.0.1", scheme=scheme, host="127.0.0.1", port=0,
                       tls=bool(model.tls), builtin=True, connection_timeout_ms=model.connection_timeout_ms,
-                      **tls_keys)
+                      **shared_keys)
     assert model.base_url is not None
     parts = urlsplit(model.base_url)
     scheme = "https" if parts.scheme == "https" else "http"
@@ -167,7 +170,7 @@ def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | 
         connection_timeout_ms=model.connection_timeout_ms,
         path_prefix=prefix,
         **files,
-        **tls_keys,
+        **shared_keys,
     )
 
 
@@ -265,6 +268,51 @@ def _checks(model: ChecksModel) -> tuple[Check, ...]:
     return tuple(out)
 
 
+def _extractions(model: RequestModel) -> tuple[Check, ...]:
+    """A request's extractions, numbered after its checks (docs/scenario.md "Extraction")."""
+    out: list[Check] = []
+    for var, e in model.extract.items():
+        if e.json_ is not None:
+            out.append(Check(kind="extract_json", label=f"extract {var} from json {e.json_}", name=e.json_, var=var,
+                             max_bytes=e.max_bytes))
+        elif e.header is not None:
+            out.append(Check(kind="extract_header", label=f"extract {var} from header {e.header}", name=e.header,
+                             var=var, max_bytes=e.max_bytes))
+        else:
+            assert e.regex is not None
+            group = e.regex_group
+            out.append(Check(kind="extract_regex", label=f"extract {var} from regex {render_value(e.regex)}"
+                             + (f" group {group}" if group != 1 else ""), name=e.regex, posix=to_posix(e.regex),
+                             group=group, var=var, max_bytes=e.max_bytes))
+    return tuple(out)
+
+
+def _variables(problems: _Problems, raw: list[Any], requests: list[Request]) -> tuple[Variable, ...]:
+    """The scenario's variables, in order of first extraction. A variable
+    several requests extract holds the largest max_bytes among them; its
+    default, when more than one gives it, must be the same."""
+    found: dict[str, tuple[int, str | None, int]] = {}  # name -> (max_bytes, default, request index giving it)
+    for index, item in enumerate(raw):
+        extract = item.get("extract") if isinstance(item, dict) else None
+        if not isinstance(extract, dict):
+            continue
+        for name, spec in extract.items():
+            default = spec.get("default") if isinstance(spec, dict) else None
+            size = max((c.max_bytes for r in requests for c in r.checks if c.var == name), default=DEFAULT_VAR_BYTES)
+            if name in found:
+                _, earlier, at = found[name]
+                if default is not None and earlier is not None and default != earlier:
+                    problems.add(("requests", index, "extract", name, "default"),
+                                 f"differs from the default requests[{at}] gives the same variable "
+                                 f"({render_value(earlier)})")
+                if earlier is None and default is not None:
+                    found[name] = (size, default, index)
+            else:
+                found[name] = (size, default, index)
+    return tuple(Variable(name=name, max_bytes=size, default=None if default is None else default.encode("utf-8"))
+                 for name, (size, default, _) in found.items())
+
+
 def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[Request] | None, dict[str, int]]:
     """Validate every request; returns them (None if any failed) and name -> first index.
 
@@ -313,7 +361,7 @@ def _requests(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[list[
                 template=model.template,
                 timeout_ms=model.timeout_ms,
                 weight=model.weight,
-                checks=_checks(model.checks) if model.checks is not None else (),
+                checks=(_checks(model.checks) if model.checks is not None else ()) + _extractions(model),
                 max_capture_bytes=model.max_capture_bytes,
             )
         )
@@ -724,6 +772,10 @@ def resolve_document(
     if isinstance(data_raw, list):
         data_sources = _data(problems, data_raw, base_dir)
 
+    variables: tuple[Variable, ...] = ()
+    if requests is not None and isinstance(data.get("requests"), list):
+        variables = _variables(problems, data["requests"], requests)
+
     if problems.items:
         raise ScenarioError([ScenarioProblem.at(source, render_path(loc), message) for loc, message in problems.items])
 
@@ -758,4 +810,5 @@ def resolve_document(
         simulation=simulation,
         data=data_sources or (),
         lifecycle=lifecycle,
+        variables=variables,
     )

@@ -53,6 +53,10 @@ __all__ = [
     "MAX_CHECKS",
     "MAX_CAPTURE_BYTES",
     "DEFAULT_CAPTURE_BYTES",
+    "DEFAULT_VAR_BYTES",
+    "MAX_VAR_BYTES",
+    "MAX_REGEX_GROUP",
+    "Variable",
     "Assertions",
     "LatencyModel",
     "Simulation",
@@ -86,7 +90,14 @@ MAX_CHECKS = 32
 DEFAULT_CAPTURE_BYTES = 1 << 20
 MAX_CAPTURE_BYTES = 64 << 20
 # Check kinds, in the order a request's checks are numbered, as the core numbers them.
-CHECK_KINDS = ("status", "body_contains", "body_not_contains", "header", "json")
+# Extractions (`extract`) are judged as checks of the last three kinds.
+CHECK_KINDS = ("status", "body_contains", "body_not_contains", "header", "json", "extract_json", "extract_header",
+               "extract_regex")
+# Extracted variables: the bytes one holds by default and at most (docs/scenario.md "Extraction").
+DEFAULT_VAR_BYTES = 4096
+MAX_VAR_BYTES = 1 << 20
+# The highest group a regex extraction may take (0: the whole match).
+MAX_REGEX_GROUP = 9
 # Weights are scaled by 1e6 and rounded when the plan is compiled; a positive
 # weight below this would round to 0 and silently never be chosen.
 MIN_POSITIVE_WEIGHT = 5e-7
@@ -131,6 +142,7 @@ class Target:
     insecure: bool = False  # no certificate verification (warned in the summary)
     tls_resume: bool = True  # resume TLS sessions on reconnect
     max_capture_bytes: int = DEFAULT_CAPTURE_BYTES  # body kept per VU for body and JSON checks
+    cookies: bool = True  # a cookie jar per VU (docs/scenario.md "Cookies")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,8 +154,22 @@ class Check:
     label: str
     statuses: tuple[int, ...] = ()  # status
     text: str = ""  # body_contains / body_not_contains: the text; header: the value
-    name: str = ""  # header: the name; json: the path as written
+    name: str = ""  # header: the name; json: the path as written; extract_*: the path, header name or regex
     value: object = None  # json: the expected value (bool, int, float or str)
+    var: str = ""  # extract_*: the variable it sets
+    group: int = 0  # extract_regex: the group whose text is the value
+    posix: str = ""  # extract_regex: the pattern in POSIX extended syntax (z6.scenario._regex)
+    max_bytes: int = 0  # extract_*: the variable's max_bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variable:
+    """A per-VU variable that responses set (`extract`) and templates read
+    (``${var.NAME}``): its most bytes and its value before any is extracted."""
+
+    name: str
+    max_bytes: int = DEFAULT_VAR_BYTES
+    default: bytes | None = None  # None: a template reading it unset fails its request (var_unset)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -402,6 +428,7 @@ class Scenario:
     simulation: Simulation | None
     data: tuple[DataSource, ...] = ()  # [[data]] files, in file order (read by z6.plan)
     lifecycle: Lifecycle = Lifecycle()  # [lifecycle]; empty when the scenario has none
+    variables: tuple[Variable, ...] = ()  # extracted per-VU variables, in order of first extraction
 
     @property
     def simulated(self) -> bool:

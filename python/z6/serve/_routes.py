@@ -315,6 +315,27 @@ def _huge_headers(request: Request, query: dict[str, str]) -> Reply:
     return _plain(request, 200, FIXED_BODY, headers=_TEXT + headers)
 
 
+_JSON: Final = (("Content-Type", "application/json"),)
+_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _token(request: Request, name: str, query: dict[str, str]) -> Reply:
+    # A log-in that issues a token for NAME, in the body (JSON) and a header, for
+    # scenarios that extract it (docs/scenario.md "Extraction"); /auth/TOKEN checks it.
+    if not _NAME.fullmatch(name):
+        raise _RouteError(f"/token/NAME: NAME must be 1 to 64 letters, digits, _ or -, got {name[:80]!r}")
+    token = f"t-{name}"
+    body = b'{"access_token": "%s", "token_type": "Bearer", "user": {"name": "%s"}}\n' % (token.encode(),
+                                                                                            name.encode())
+    return _plain(request, 200, body, headers=_JSON + (("X-Token", token),))
+
+
+def _auth(request: Request, token: str, query: dict[str, str]) -> Reply:
+    if token.startswith("t-") and _NAME.fullmatch(token[2:]):
+        return _plain(request, 200, FIXED_BODY)
+    return _plain(request, 403, b"403 Forbidden: not a token /token/NAME issued\n")
+
+
 # (first path segment, number of further segments) -> handler(request, *segments, query)
 ROUTES: Final[dict[tuple[str, int], Callable[..., Reply]]] = {
     ("bytes", 1): _bytes,
@@ -330,6 +351,8 @@ ROUTES: Final[dict[tuple[str, int], Callable[..., Reply]]] = {
     ("trickle", 0): _trickle,
     ("echo", 0): _echo,
     ("huge-headers", 0): _huge_headers,
+    ("token", 1): _token,
+    ("auth", 1): _auth,
 }
 
 
