@@ -158,27 +158,27 @@ static inline int z6_regex_compile(void* res, size_t k, const char* pattern, cha
 
 static inline void z6_regex_free_slot(void* res, size_t k) { regfree((regex_t*)res + k); }
 
-/* Match slot k's regex against s[0..n) (s[n] must be writable where the C
- * library lacks REG_STARTEND: it is NUL-terminated for the call); 1 and the
- * span of `group` when it matched and the group took part. */
+/* Match slot k's regex against s[0..n) (s[n] must be writable: the text is
+ * NUL-terminated for the call, which a C library without REG_STARTEND needs and
+ * which keeps any library's string scan, and AddressSanitizer's, within the
+ * buffer); 1 and the span of `group` when it matched and the group took part. */
 static inline int z6_check_regex(const void* res, size_t k, char* s, size_t n, unsigned group, size_t* at,
                                  size_t* len) {
     const regex_t* re = (const regex_t*)res + k;
     regmatch_t m[Z6_REGEX_MAX_GROUP + 1];
+    char saved;
     int rc;
     if (group > Z6_REGEX_MAX_GROUP) return 0;
+    saved = s[n];
+    s[n] = '\0';
 #ifdef REG_STARTEND
     m[0].rm_so = 0;
     m[0].rm_eo = (regoff_t)n;
-    rc = regexec(re, s, group + 1, m, REG_STARTEND);
+    rc = regexec(re, s, group + 1, m, REG_STARTEND);   /* the whole body, NUL bytes included */
 #else
-    {
-        char saved = s[n];
-        s[n] = '\0';
-        rc = regexec(re, s, group + 1, m, 0);
-        s[n] = saved;
-    }
+    rc = regexec(re, s, group + 1, m, 0);              /* the body up to its first NUL */
 #endif
+    s[n] = saved;
     if (rc != 0 || m[group].rm_so < 0) return 0;
     *at = (size_t)m[group].rm_so;
     *len = (size_t)(m[group].rm_eo - m[group].rm_so);
