@@ -193,3 +193,42 @@ def test_a_captured_response_splits_after_interim_heads_and_decodes_its_chunks()
     assert check_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok")
     assert check_response(b"HTTP/1.1 200 OK\r\nX: 1\r\n") is None          # no complete head
+
+
+def test_a_status_the_check_lists_is_a_success_even_at_400_and_above(tmp_path):
+    from z6.metrics._reference import ReferenceSummaryBuilder
+    from z6.metrics._summary import SummaryBuilder
+    source = text(checks="{ status = [200, 500] }", simulation="")
+    events = events_of(source)
+    get = 0
+    received = events[(events["kind"] == int(K.RESPONSE_RECEIVED)) & (events["request"] == get)]
+    five = received["status"] == 500
+    assert five.any() and np.all(received["error"][five] == int(ErrorCode.STATUS_LISTED))
+    assert np.all(received["error"][~five] == 0)
+    # the unlisted request's 500s stay failures
+    plain = events[(events["kind"] == int(K.RESPONSE_RECEIVED)) & (events["request"] == 1)]
+    assert np.any(plain["status"] == 500) and np.all(plain["error"] == 0)
+    assert not z6.events.failed_mask(received["kind"], received["status"], received["error"]).any()
+    assert z6.events.failed_mask(received["kind"], received["status"]).sum() == five.sum()
+    # core fold, numpy reference and the run's own summary agree: no http_5xx for "get"
+    plan = z6.compile_plan(z6.parse_scenario(source, source="checks.toml"))
+    core, reference = SummaryBuilder(plan.request_names, plan.tick_ns), ReferenceSummaryBuilder(plan.request_names,
+                                                                                                plan.tick_ns)
+    for chunk in np.array_split(events, 7):
+        core(chunk)
+        reference(chunk)
+    a, b = core.finish(), reference.finish()
+    assert a == b and a.to_dict() == b.to_dict()
+    get_summary, plain_summary = a.per_request["get"], a.per_request["plain"]
+    assert get_summary.failed == 0 and "http_5xx" not in get_summary.errors
+    assert get_summary.statuses[500] == int(five.sum())
+    assert plain_summary.errors["http_5xx"] == plain_summary.statuses[500] == plain_summary.failed
+    assert a.overall.failed == plain_summary.failed
+    path = tmp_path / "listed.toml"
+    path.write_text(source)
+    assert z6.cli.main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) in (0, 1)
+    doc = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert doc["requests"]["get"]["failed"] == 0
+    assert z6.cli.main(["report", str(tmp_path / "run"), "--json", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["requests"] == doc["requests"]

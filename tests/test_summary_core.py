@@ -175,7 +175,7 @@ def _streams(draw):
                                        min_size=n, max_size=n))
     events["status"] = draw(st.lists(st.sampled_from([0, 1, 2, 200, 404, 503, 1023, 1024, 4000]),
                                      min_size=n, max_size=n))
-    events["error"] = draw(st.lists(st.sampled_from([0, 2, 4, 9, 11, 200]), min_size=n, max_size=n))
+    events["error"] = draw(st.lists(st.sampled_from([0, 2, 4, 9, 11, 34, 200]), min_size=n, max_size=n))
     events["seq"] = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
     events["vu_id"] = draw(st.lists(st.integers(1, 5), min_size=n, max_size=n))
     requests = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=np.uint16)

@@ -89,13 +89,16 @@ class ErrorCode(enum.IntEnum):
     EXTRACT_REGEX = 31  # the regex did not match (or its group took no part)
     VAR_TOO_LONG = 32  # the value found is longer than the variable's max_bytes
     VAR_UNSET = 33  # a template read a variable with no value and no default: the request was not sent
+    # On a response_received only: its status (>= 400) is one its status check lists: a success.
+    STATUS_LISTED = 34
 
 
 # The outcome rule is the core's, written once (docs/architecture.md, "Event kinds
 # and the outcome rule"): OUTCOME_KINDS are the kinds that end a request (every
 # request_issued gets exactly one, with the same vu_id and seq); outcome_mask and
 # failed_mask apply it to a chunk's columns in C; a response with a status of
-# FAILURE_STATUS_MIN or above is a failed one.
+# FAILURE_STATUS_MIN or above is a failed one, unless its error is STATUS_LISTED
+# (its request's status check lists that status).
 
 
 def event_digest(chunks: Iterable[np.ndarray]) -> str:

@@ -75,6 +75,17 @@ cdef inline bint checks_status_ok(const plan_t* p, uint32_t k, uint16_t status) 
     return False
 
 
+cdef inline bint status_listed(const plan_t* p, uint16_t req, uint16_t status) noexcept nogil:
+    # A status of 400 or above that request req's status check lists: its response,
+    # once every check passed, is a success (error ERR_STATUS_LISTED on the outcome).
+    # A status check is always the request's first check.
+    cdef uint32_t k
+    if status < 400 or not has_checks(p, req):
+        return False
+    k = p.check_first[req]
+    return p.check_kind[k] == Z6_CHECK_STATUS and checks_status_ok(p, k, status)
+
+
 cdef inline uint16_t _failure_class(uint8_t kind, bint cut) noexcept nogil:
     if kind == Z6_CHECK_STATUS:
         return ERR_CHECK_STATUS

@@ -155,6 +155,9 @@ cdef enum error_code_t:
     ERR_EXTRACT_REGEX = 31        # the regex did not match (or its group took no part)
     ERR_VAR_TOO_LONG = 32         # the value found is longer than the variable's max_bytes
     ERR_VAR_UNSET = 33            # a template reads a variable with no value and no default: the request was not sent
+    # On a response_received only: its status, 400 or above, is one its request's
+    # `status` check lists, so the response is a success (docs/scenario.md "Checks").
+    ERR_STATUS_LISTED = 34
 
 cdef enum:
     NO_REQUEST = 0xFFFF

@@ -42,7 +42,7 @@ from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_original_f32, pick_weighted
 from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, sat_add, vu_after_outcome, vu_done_before_issue,
                                 vu_next_request, vu_set_state, write_event)
-from z6core._checks cimport checks_modelled, has_checks
+from z6core._checks cimport checks_modelled, has_checks, status_listed
 from z6core._outcomes cimport is_failed_outcome
 from z6core._plan cimport PROF_DEFAULT, PROF_ORIGINAL, PlanArrays, checked_out, plan_t
 from z6core._prng cimport Z6_U64_MAX, xs_float, xs_init
@@ -720,11 +720,13 @@ cdef class Engine:
             if failed:
                 outcome = EV_ERROR_HTTP
                 error = failed_class[0]
+            elif status_listed(&self.plan, vu.request, vu.status):
+                error = ERR_STATUS_LISTED     # a status the request's check lists: a success
         self._emit(t, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
         # Think time counts from the response; a VU due past its schedule's end
         # wakes at the end instead, to complete.
         next_step = vu_after_outcome(vu, &self.plan, now, outcome == EV_REQUEST_CANCELLED,
-                                     is_failed_outcome(outcome, vu.status))
+                                     is_failed_outcome(outcome, vu.status, error))
         if next_step != VU_CARRIES_ON:
             self._complete(vu, t, ERR_ON_START_FAILED if next_step == VU_DONE_FAILED else ERR_NONE)
 

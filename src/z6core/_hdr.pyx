@@ -128,7 +128,7 @@ cdef class HdrHistogram:
                 if kind == EV_RESPONSE_RECEIVED:
                     hdr_record(&self.h, ev[i].value_ns)
                 outcomes += is_outcome_kind(kind)
-                failures += is_failed_outcome(kind, ev[i].status)
+                failures += is_failed_outcome(kind, ev[i].status, ev[i].error)
         return outcomes, failures
 
     def add(self, HdrHistogram other not None):

@@ -53,7 +53,7 @@ from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, count_outcome, sa
                                 write_event)
 from z6core._cookie cimport (z6_cookie_head_end, z6_cookie_request_path, z6_cookie_unix_now, z6_jar_clear,
                              z6_jar_from_head, z6_jar_header, z6_jar_t)
-from z6core._checks cimport (CAPTURE_BODY, CAPTURE_HEAD, CAPTURE_NONE, checks_live, has_checks,
+from z6core._checks cimport (CAPTURE_BODY, CAPTURE_HEAD, CAPTURE_NONE, checks_live, has_checks, status_listed,
                              z6_check_split)
 from z6core._outcomes cimport is_failed_outcome
 from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
@@ -1168,6 +1168,7 @@ cdef class LiveEngine:
         cdef conn_t* c = &self.conns[idx]
         cdef vu_t* vu = &self.vus[idx]
         cdef int check_error
+        cdef uint16_t listed = ERR_NONE
         if now >= c.deadline_ns:
             # Read after its deadline had passed (the poller reported it in the
             # same batch): the request timed out, whatever came back.
@@ -1186,14 +1187,16 @@ cdef class LiveEngine:
             self.failures += 1
             self._emit(now, now - vu.issue_ns, vu, EV_ERROR_HTTP, vu.request, c.resp.status, <uint16_t>check_error)
         else:
-            self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
+            listed = ERR_STATUS_LISTED if status_listed(&self.plan, vu.request, c.resp.status) else ERR_NONE
+            self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, listed)
         if keep:
             c.phase = PH_IDLE
             c.responses += 1
             c.idle_since_ns = now
         else:
             self._close(idx, now, ERR_NONE, False)
-        self._finish(idx, now, False, check_error != 0 or is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status))
+        self._finish(idx, now, False,
+                     check_error != 0 or is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status, listed))
 
     cdef bint _resend_on_fresh_connection(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
         # A reused keep-alive connection that the server had already closed

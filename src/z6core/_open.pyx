@@ -44,7 +44,7 @@ from z6core._arrivals cimport (ARRIVALS_CONSTANT as KIND_CONSTANT, ARRIVALS_POIS
                                arrival_schedule_t, arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._defs cimport *
 from z6core._draw cimport draw_ns, pick_weighted
-from z6core._checks cimport checks_modelled, has_checks
+from z6core._checks cimport checks_modelled, has_checks, status_listed
 from z6core._lifecycle cimport VU_CARRIES_ON, sat_add, vu_after_outcome, vu_next_request, vu_set_state, write_event
 from z6core._plan cimport PROF_DEFAULT, PlanArrays, checked_out, plan_t
 from z6core._pool cimport pool_pop, pool_push
@@ -527,6 +527,8 @@ cdef class OpenEngine:
             if failed:
                 outcome = EV_ERROR_HTTP
                 error = failed_class[0]
+            elif status_listed(&self.plan, vu.request, vu.status):
+                error = ERR_STATUS_LISTED     # a status the request's check lists: a success
         self._emit(tick, now - vu.issue_ns, vu, outcome, vu.request, vu.status, error)
         # No think time in an arrival-rate plan (its think is constant 0, no draw):
         # the VU is done (schedule over, or cancelled), back in the pool (its

@@ -15,9 +15,11 @@ FAILURE_STATUS_MIN: Final[int]  # 400: a response with this status or above is f
 def outcome_mask(kind: npt.NDArray[np.uint16]) -> npt.NDArray[np.bool_]:
     """True where ``kind`` ends a request (1-d uint16 in, bool of the same length out)."""
 
-def failed_mask(kind: npt.NDArray[np.uint16], status: npt.NDArray[np.uint16]) -> npt.NDArray[np.bool_]:
+def failed_mask(kind: npt.NDArray[np.uint16], status: npt.NDArray[np.uint16],
+                error: npt.NDArray[np.uint16] | None = None) -> npt.NDArray[np.bool_]:
     """True where the event is a failed outcome: any outcome but response_received,
-    or a response_received with status >= FAILURE_STATUS_MIN."""
+    or a response_received with status >= FAILURE_STATUS_MIN whose error is not
+    status_listed (34: a status its status check lists). ``error`` None: all 0."""
 
 def tally_outcomes(records: npt.NDArray[Any], latencies: npt.NDArray[np.uint64]) -> tuple[int, int, int, int, int]:
     """(events, issued, completed, failed, received) of a contiguous EVENT_DTYPE chunk, counted in

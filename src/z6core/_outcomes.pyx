@@ -47,20 +47,25 @@ def outcome_mask(kind):
     return out
 
 
-def failed_mask(kind, status):
-    """``kind``, ``status`` (uint16, 1-d, same length) -> bool array: True where
-    the event is a failed outcome (any outcome but ``response_received``, or a
-    ``response_received`` with status >= ``FAILURE_STATUS_MIN``)."""
+def failed_mask(kind, status, error=None):
+    """``kind``, ``status``, ``error`` (uint16, 1-d, same length; ``error`` None:
+    all 0) -> bool array: True where the event is a failed outcome (any outcome
+    but ``response_received``, or a ``response_received`` with status >=
+    ``FAILURE_STATUS_MIN`` whose error is not ``status_listed``)."""
     cdef const uint16_t[:] k = _checked_u16(kind, "kind")
     cdef const uint16_t[:] s = _checked_u16(status, "status")
+    cdef const uint16_t[:] e
     cdef Py_ssize_t i, n = k.shape[0]
     if s.shape[0] != n:
         raise ValueError(f"status: expected {n} entries (one per kind), got {s.shape[0]}")
+    e = _checked_u16(np.zeros(n, np.uint16) if error is None else error, "error")
+    if e.shape[0] != n:
+        raise ValueError(f"error: expected {n} entries (one per kind), got {e.shape[0]}")
     out = np.empty(n, dtype=np.bool_)
     cdef uint8_t[::1] o = out.view(np.uint8)
     with nogil:
         for i in range(n):
-            o[i] = is_failed_outcome(k[i], s[i])
+            o[i] = is_failed_outcome(k[i], s[i], e[i])
     return out
 
 
@@ -90,7 +95,7 @@ def tally_outcomes(records, latencies):
                 issued += 1
             elif is_outcome_kind(ev[i].kind):
                 completed += 1
-                failed += is_failed_outcome(ev[i].kind, ev[i].status)
+                failed += is_failed_outcome(ev[i].kind, ev[i].status, ev[i].error)
                 if ev[i].kind == EV_RESPONSE_RECEIVED:
                     if received < room:
                         out[received] = ev[i].value_ns

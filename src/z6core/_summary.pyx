@@ -53,10 +53,10 @@ cimport numpy as cnp
 from cpython.ref cimport Py_INCREF
 
 from z6core._defs cimport (EV_CONN_ESTABLISHED, EV_REQUEST_ISSUED, EV_RESPONSE_RECEIVED, EV_VU_COMPLETE,
-                           EV_VU_SPAWNED, event_t)
+                           EV_VU_SPAWNED, ERR_STATUS_LISTED, event_t)
 from z6core._hdr cimport (HdrHistogram, hdr_highest_at, hdr_index_of_rank, hdr_record, hdr_record_zeros,
                           hdr_t)
-from z6core._outcomes cimport Z6_FAILURE_STATUS_MIN, is_failed_outcome, is_outcome_kind
+from z6core._outcomes cimport is_failed_response, is_outcome_kind
 
 from z6core._hdr import DEFAULT_HIGHEST_NS
 from z6core._plan import EVENT_DTYPE
@@ -126,6 +126,11 @@ ctypedef struct count_map_t:
     uint64_t* counts
     int bits
     uint64_t size
+
+
+cdef inline uint64_t _listed_bit(const event_t* e) noexcept nogil:
+    # A response's error, kept in its outcome key only when it says its status was listed.
+    return ERR_STATUS_LISTED if e.error == ERR_STATUS_LISTED else 0
 
 
 cdef inline uint64_t outcome_key(const event_t* e) noexcept nogil:
@@ -656,10 +661,10 @@ cdef class SummaryAccumulator:
                         kept_lags += 1
             elif cls == CLASS_RECEIVED:
                 second.completed += 1
-                second.errors += e.status >= Z6_FAILURE_STATUS_MIN
-                if e.status < Z6_DENSE_STATUSES:
+                second.errors += is_failed_response(e.status, e.error)
+                if e.status < Z6_DENSE_STATUSES and e.error != ERR_STATUS_LISTED:
                     response_statuses[<uint64_t>request * Z6_DENSE_STATUSES + e.status] += 1
-                elif map_add(&self.outcomes, outcome_key(e) & ~(<uint64_t>0xFFFF), 1) != 0:
+                elif map_add(&self.outcomes, outcome_key(e) & ~(<uint64_t>0xFFFF) | _listed_bit(e), 1) != 0:
                     failed = -1
                     break
                 value = e.value_ns
@@ -846,7 +851,8 @@ cdef class SummaryAccumulator:
 
     def outcome_counts(self):
         """Outcomes counted: a dict (request, kind, status, error) -> count; responses
-        are counted by request and status alone (their error is 0 here)."""
+        are counted by request and status alone (their error is 0 here), but for
+        those a status check listed (error ``status_listed``)."""
         return self._outcome_counts()
 
     cdef dict _outcome_counts(self):
@@ -861,8 +867,8 @@ cdef class SummaryAccumulator:
         for i in range((<uint64_t>1) << self.outcomes.bits):
             key = self.outcomes.keys[i]
             if key != MAP_EMPTY:
-                out[(int(key >> 48), int((key >> 32) & 0xFFFF), int((key >> 16) & 0xFFFF), int(key & 0xFFFF))] = \
-                    int(self.outcomes.counts[i])
+                k = (int(key >> 48), int((key >> 32) & 0xFFFF), int((key >> 16) & 0xFFFF), int(key & 0xFFFF))
+                out[k] = out.get(k, 0) + int(self.outcomes.counts[i])
         return out
 
     def connections(self):
@@ -968,7 +974,7 @@ cdef class SummaryAccumulator:
             for (request, kind, status, error), count in self._outcome_counts().items():
                 per_request[request][1] += count
                 if kind == EV_RESPONSE_RECEIVED:
-                    if status >= Z6_FAILURE_STATUS_MIN:
+                    if is_failed_response(status, error):
                         per_request[request][2] += count
                         failed_statuses[status] = failed_statuses.get(status, 0) + count
                         into = request_failed_statuses[request]

@@ -196,3 +196,38 @@ def test_checks_judge_responses_read_over_tls(tmp_path, pki):  # noqa: F811  (th
     assert code == 0 and not np.any(events["kind"] == K.CHECK_FAILED)
     assert [(c["passed"], c["failed"]) for c in doc["requests"]["item"]["checks"]] == [(72, 0)] * 4
     assert logged == 72
+
+
+def test_a_listed_404_is_a_success_and_an_unlisted_one_a_failure(builtin_target, tmp_path):
+    source = f"""
+[runtime]
+prng_seed = 4
+iterations = 10
+vus = 2
+[target]
+base_url = "http://{builtin_target.host}:{builtin_target.port}"
+[[requests]]
+name = "expected"
+method = "GET"
+path = "/status/404"
+checks = {{ status = [404] }}
+[[requests]]
+name = "unexpected"
+method = "GET"
+path = "/status/404"
+[think_time]
+type = "constant"
+duration_ms = 0
+[assertions]
+error_rate_max = 1
+"""
+    path = tmp_path / "listed.toml"
+    path.write_text(source)
+    result = z6.run_scenario(z6.load_scenario(str(path)), mode="live", keep_events=True)
+    expected, unexpected = result.summary.per_request["expected"], result.summary.per_request["unexpected"]
+    assert expected.requests + unexpected.requests == 20
+    assert expected.statuses == {404: expected.requests} and expected.failed == 0 and expected.errors == {}
+    assert unexpected.failed == unexpected.requests and unexpected.errors == {"http_4xx": unexpected.requests}
+    received = result.events[result.events["kind"] == int(EventKind.RESPONSE_RECEIVED)]
+    listed = received["error"] == int(ErrorCode.STATUS_LISTED)
+    assert int(listed.sum()) == expected.requests

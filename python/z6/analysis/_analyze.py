@@ -5,7 +5,7 @@ equals its summary:
 
 * ``requests``: ``request_issued`` events; ``completed``: outcome events
   (`z6.events.OUTCOME_KINDS`); ``failed``: outcomes other than
-  ``response_received``, plus responses with status >= 400; ``error_rate``:
+  ``response_received``, plus responses with status >= 400 that no status check listed; ``error_rate``:
   failed / completed.
 * latency: ``value_ns`` of ``response_received`` events, in milliseconds, with
   exact nearest-rank percentiles (`z6.metrics.nearest_rank`) and the mean of the
@@ -210,7 +210,7 @@ class _Aggregator:
         status = chunk["status"][member]
         received = kind == _RECEIVED
         outcome = outcome_mask(kind)
-        failed = failed_mask(kind, status)
+        failed = failed_mask(kind, status, chunk["error"][member])
         keys = keys[member]
         self.counts.add(keys, [None, kind == _ISSUED, outcome, failed])
         self.lat_keys.append(keys[received])

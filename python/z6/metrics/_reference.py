@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from z6.events import EventKind, outcome_mask
+from z6.events import ErrorCode, EventKind, outcome_mask
 from z6.metrics._checks import CHECK_ERRORS
 from z6.metrics._lag import LagRecorder
 from z6.metrics._latency import LatencyRecorder
@@ -28,6 +28,7 @@ from z6.metrics._timeseries import TimeSeriesBuilder
 __all__ = ["ReferenceSummaryBuilder"]
 
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
+_STATUS_LISTED = int(ErrorCode.STATUS_LISTED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
 _ESTABLISHED = int(EventKind.CONN_ESTABLISHED)
@@ -65,6 +66,7 @@ class ReferenceSummaryBuilder:
         self._statuses: Counter[tuple[int, int]] = Counter()      # (request, status)
         self._failures: Counter[tuple[int, str]] = Counter()      # (request, label)
         self._checked: Counter[tuple[int, int]] = Counter()       # (request, status) of responses a check failed
+        self._listed: Counter[tuple[int, int]] = Counter()        # (request, status) of responses a status check listed
         self._latency = LatencyRecorder(n, self.exact_limit)
         self._lag = LagRecorder(self.exact_limit)
         self._series = TimeSeriesBuilder(tick_ns, request_bytes)
@@ -124,6 +126,12 @@ class ReferenceSummaryBuilder:
         keys, counts = np.unique(received_requests.astype(np.int64) << 16 | status, return_counts=True)
         for key, count in zip(keys.tolist(), counts.tolist()):
             self._statuses[(key >> 16, key & 0xFFFF)] += count
+        listed = chunk["error"][received] == _STATUS_LISTED
+        if listed.any():
+            keys, counts = np.unique(received_requests[listed].astype(np.int64) << 16 | status[listed],
+                                     return_counts=True)
+            for key, count in zip(keys.tolist(), counts.tolist()):
+                self._listed[(key >> 16, key & 0xFFFF)] += count
 
         failed = outcome & ~received
         if failed.any():
@@ -173,6 +181,9 @@ class ReferenceSummaryBuilder:
         checked: list[Counter[int]] = [Counter() for _ in range(n)]
         for (r, status), count in self._checked.items():
             checked[r][status] += count
+        listed: list[Counter[int]] = [Counter() for _ in range(n)]
+        for (r, status), count in self._listed.items():
+            listed[r][status] += count
         latency = self._latency.finish(sorted(sum(statuses, Counter())))
         lag_histogram = self._lag.histogram
         return assemble_summary(
@@ -182,6 +193,6 @@ class ReferenceSummaryBuilder:
                 statuses=statuses, failures=failures, events=self._events, first_tick=self._first_tick,
                 last_tick=self._last_tick, vus_max=self._vus_max,
                 connections=(self._conn_opened, self._conn_tls[0], self._conn_tls[1], self._conn_ns_sum,
-                             self._conn_ns_max), checked_statuses=checked),
+                             self._conn_ns_max), checked_statuses=checked, listed_statuses=listed),
             latency, self._lag.finish(), self._series.finish(), self.percentile_method,
             latency.clamped + (int(lag_histogram.clamped) if lag_histogram is not None else 0))

@@ -74,6 +74,7 @@ DEFAULT_EXACT_LIMIT = 8_000_000
 PERCENTILE_METHODS = ("exact", "hdr")
 
 _RECEIVED = int(EventKind.RESPONSE_RECEIVED)
+_STATUS_LISTED = int(ErrorCode.STATUS_LISTED)
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _OUTCOMES = [int(k) for k in OUTCOME_KINDS]
 _VU_COMPLETE = int(EventKind.VU_COMPLETE)
@@ -208,6 +209,8 @@ class SummaryCounts:
     last_tick: int
     vus_max: int
     connections: tuple[int, int, int, int, int]   # opened, TLS full, TLS resumed, connect ns sum, max
+    # responses of 400 and above a status check listed, by status (successes, not http_Nxx errors)
+    listed_statuses: Optional[list[Counter[int]]] = None
     # responses a failed check turned into error_http, by status (counted as failures
     # under their check's label; shown among the statuses, which the server did send)
     checked_statuses: Optional[list[Counter[int]]] = None
@@ -215,11 +218,12 @@ class SummaryCounts:
 
 def _request_summary(statuses: Counter[int], failures: Counter[str],
                      issued: int, completed: int, latency: LatencyStats,
-                     checked: Optional[Counter[int]] = None) -> RequestSummary:
+                     checked: Optional[Counter[int]] = None, listed: Optional[Counter[int]] = None) -> RequestSummary:
     errors = Counter(failures)
     for status, count in statuses.items():
-        if status >= FAILURE_STATUS_MIN:
-            errors[f"http_{status // 100}xx"] += count
+        failed = count - (listed[status] if listed else 0)
+        if status >= FAILURE_STATUS_MIN and failed:
+            errors[f"http_{status // 100}xx"] += failed
     return RequestSummary(
         requests=issued,
         completed=completed,
@@ -236,14 +240,16 @@ def assemble_summary(counts: SummaryCounts, latency: LatencyFigures, lag: Latenc
     beyond the histograms' range)."""
     statuses, failures = counts.statuses, counts.failures
     checked = counts.checked_statuses or [Counter() for _ in statuses]
+    listed = counts.listed_statuses or [Counter() for _ in statuses]
     all_statuses: Counter[int] = sum(statuses, Counter())
     per_request = {
         name: _request_summary(statuses[i], failures[i], counts.issued[i], counts.completed[i],
-                               latency.per_request[i], checked[i])
+                               latency.per_request[i], checked[i], listed[i])
         for i, name in enumerate(counts.request_names)
     }
     overall = _request_summary(all_statuses, sum(failures, Counter()),
-                               sum(counts.issued), sum(counts.completed), latency.overall, sum(checked, Counter()))
+                               sum(counts.issued), sum(counts.completed), latency.overall, sum(checked, Counter()),
+                               sum(listed, Counter()))
     per_status = {s: StatusSummary(all_statuses[s], stats) for s, stats in latency.per_status.items()}
     p50 = overall.latency.percentiles["p50"]
     warnings = [w for w in (lag_warning(lag, p50, counts.think_ms), _clamped_warning(clamped)) if w]
@@ -375,11 +381,14 @@ class SummaryBuilder:
         statuses: list[Counter[int]] = [Counter() for _ in range(n)]
         failures: list[Counter[str]] = [Counter() for _ in range(n)]
         checked: list[Counter[int]] = [Counter() for _ in range(n)]
+        listed: list[Counter[int]] = [Counter() for _ in range(n)]
         judged = [0] * n      # responses whose checks were judged: received, or failed by a check
         for (r, kind, status, error), count in sorted(core.outcome_counts().items()):
             if kind == _RECEIVED:
                 statuses[r][status] += count
                 judged[r] += count
+                if error == _STATUS_LISTED:
+                    listed[r][status] += count
             else:
                 failures[r][failure_label(kind, error)] += count
                 if kind == _ERROR_HTTP and error in CHECK_ERRORS:
@@ -403,7 +412,7 @@ class SummaryBuilder:
             issued=by_kind[:, _ISSUED].tolist(), completed=by_kind[:, _OUTCOMES].sum(axis=1).tolist(),
             statuses=statuses, failures=failures, events=self._events, first_tick=core.first_tick,
             last_tick=core.last_tick, vus_max=core.vus_max, connections=core.connections(),
-            checked_statuses=checked)
+            checked_statuses=checked, listed_statuses=listed)
         summary = assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
         if self._checks is not None:
             summary = _with_checks(summary, self._checks.finish(judged))

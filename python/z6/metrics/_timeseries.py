@@ -103,19 +103,22 @@ class TimeSeriesBuilder:
             cuts = [0, *starts.tolist(), chunk.size]
             seconds = [first, *second[starts].tolist()]
         kind, status, value_ns, request = chunk["kind"], chunk["status"], chunk["value_ns"], chunk["request"]
+        error = chunk["error"]
         for (start, stop), sec in zip(zip(cuts, cuts[1:]), seconds):
             if sec != self._second:
                 self._close_second()
                 self._second = sec
-            self._count(kind[start:stop], status[start:stop], value_ns[start:stop], request[start:stop])
+            self._count(kind[start:stop], status[start:stop], value_ns[start:stop], request[start:stop],
+                        error[start:stop])
 
-    def _count(self, kind: np.ndarray, status: np.ndarray, value_ns: np.ndarray, request: np.ndarray) -> None:
+    def _count(self, kind: np.ndarray, status: np.ndarray, value_ns: np.ndarray, request: np.ndarray,
+               error: np.ndarray) -> None:
         per_kind = np.bincount(kind, minlength=_KIND_SLOTS)
         received = kind == _RECEIVED
         counts = self._counts
         counts[0] += int(per_kind[_ISSUED])
         counts[1] += int(np.count_nonzero(outcome_mask(kind)))
-        counts[2] += int(np.count_nonzero(failed_mask(kind, status)))
+        counts[2] += int(np.count_nonzero(failed_mask(kind, status, error)))
         counts[3] += int(per_kind[_SPAWNED]) - int(per_kind[_COMPLETE])
         if self._request_bytes is not None and per_kind[_ISSUED]:
             issued = request[kind == _ISSUED]
