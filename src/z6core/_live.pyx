@@ -297,7 +297,6 @@ cdef class LiveEngine:
     cdef uint32_t* req_head_end      # per pre-serialised request: where a Cookie line goes (0: none goes)
     cdef const char* cookie_host
     cdef size_t cookie_host_len
-    cdef uint64_t cookies_stored
 
     def __cinit__(self):
         self.jars = NULL
@@ -403,7 +402,7 @@ cdef class LiveEngine:
         self.rbuf = <char*>malloc(READ_BUF)
         self.cookies = bool(getattr(target, "cookies", False))
         if self.cookies:
-            host = str(target.cookie_host).lower().encode("idna" if not str(target.cookie_host).isascii() else "ascii")
+            host = str(target.cookie_host).lower().encode("ascii")     # base_url's host is ASCII (xn-- form)
             self._keep.append(host)
             self.cookie_host = <const char*>host
             self.cookie_host_len = len(host)
@@ -838,17 +837,14 @@ cdef class LiveEngine:
         cdef size_t n = self.cap_len[idx], head_len = 0, body_at = 0, path_at = 0, path_len
         cdef const char* sent = self.req_data[self.vus[idx].request]
         cdef size_t sent_len = self.req_len[self.vus[idx].request]
-        cdef int stored
         if n == 0 or not z6_check_split(self.cap_buf[idx], &n, &head_len, &body_at):
             return
         if self.tmpl.on and self.tmpl.vus[idx].len:
             sent = self.tmpl.vus[idx].buf
             sent_len = self.tmpl.vus[idx].len
         path_len = z6_cookie_request_path(sent, sent_len, &path_at)
-        stored = z6_jar_from_head(&self.jars[idx], self.cap_buf[idx], head_len, self.cookie_host, self.cookie_host_len,
-                                  sent + path_at, path_len, now, z6_cookie_unix_now())
-        if stored > 0:
-            self.cookies_stored += <uint64_t>stored
+        z6_jar_from_head(&self.jars[idx], self.cap_buf[idx], head_len, self.cookie_host, self.cookie_host_len,
+                         sent + path_at, path_len, now, z6_cookie_unix_now())
 
     cdef void _arm_request_timer(self, uint32_t idx) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]

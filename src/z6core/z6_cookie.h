@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "z6_check.h"   /* z6_check__lower, z6_check__next_header: header lines as the checks read them */
+
 #define Z6_JAR_MAX_COOKIES 50
 #define Z6_COOKIE_MAX_BYTES 4096
 #define Z6_COOKIE_MAX_PATH 1024
@@ -55,13 +57,11 @@ static inline void z6_jar_clear(z6_jar_t* jar) {
     jar->n = jar->cap = 0;
 }
 
-static inline int z6_cookie__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
 static inline int z6_cookie__ieq(const char* a, size_t an, const char* b, size_t bn) {
     size_t i;
     if (an != bn) return 0;
     for (i = 0; i < an; i++)
-        if (z6_cookie__lower((unsigned char)a[i]) != z6_cookie__lower((unsigned char)b[i])) return 0;
+        if (z6_check__lower((unsigned char)a[i]) != z6_check__lower((unsigned char)b[i])) return 0;
     return 1;
 }
 
@@ -133,9 +133,9 @@ static inline int z6_cookie_parse_date(const char* s, size_t n, int64_t* out) {
         }
         if (!have_month && len >= 3) {
             for (k = 0; k < 12; k++) {
-                if (z6_cookie__lower((unsigned char)s[start]) == months[3 * k]
-                        && z6_cookie__lower((unsigned char)s[start + 1]) == months[3 * k + 1]
-                        && z6_cookie__lower((unsigned char)s[start + 2]) == months[3 * k + 2]) {
+                if (z6_check__lower((unsigned char)s[start]) == months[3 * k]
+                        && z6_check__lower((unsigned char)s[start + 1]) == months[3 * k + 1]
+                        && z6_check__lower((unsigned char)s[start + 2]) == months[3 * k + 2]) {
                     have_month = 1; month = (int)k + 1;
                     break;
                 }
@@ -296,22 +296,12 @@ static inline int z6_jar_set(z6_jar_t* jar, const char* v, size_t n, const char*
  * or -1 when out of memory. */
 static inline int z6_jar_from_head(z6_jar_t* jar, const char* head, size_t n, const char* host, size_t host_len,
                                    const char* req_path, size_t req_path_len, uint64_t now_ns, int64_t now_unix) {
-    size_t line = 0, eol, v0, v1;
+    size_t pos = 0, at, len;
     int stored = 0, r;
-    while (line < n && head[line] != '\n') line++;
-    line++;
-    while (line < n) {
-        eol = line;
-        while (eol < n && head[eol] != '\n') eol++;
-        if (eol - line > 11 && head[line + 10] == ':' && z6_cookie__ieq(head + line, 10, "set-cookie", 10)) {
-            v0 = line + 11;
-            v1 = eol;
-            if (v1 > v0 && head[v1 - 1] == '\r') v1--;
-            r = z6_jar_set(jar, head + v0, v1 - v0, host, host_len, req_path, req_path_len, now_ns, now_unix);
-            if (r < 0) return -1;
-            stored += r;
-        }
-        line = eol + 1;
+    while (z6_check__next_header(head, n, "set-cookie", 10, &pos, &at, &len)) {
+        r = z6_jar_set(jar, head + at, len, host, host_len, req_path, req_path_len, now_ns, now_unix);
+        if (r < 0) return -1;
+        stored += r;
     }
     return stored;
 }

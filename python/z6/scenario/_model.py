@@ -477,9 +477,9 @@ class ExtractModel(_Table):
                                    + (", ".join(given) if given else "none"))])
         if self.group is not None and self.regex is None:
             raise Violations([(("group",), "applies to a regex extraction only")])
-        if self.regex is not None and self.group is not None and self.group > _regex_groups(self.regex):
-            raise Violations([(("group",), f"the regex has {_regex_groups(self.regex)} group(s), so group "
-                                           f"{self.group} does not exist")])
+        groups = _regex_groups(self.regex) if self.regex is not None else 0
+        if self.group is not None and self.group > groups:
+            raise Violations([(("group",), f"the regex has {groups} group(s), so group {self.group} does not exist")])
         if self.default is not None and len(self.default.encode("utf-8")) > self.max_bytes:
             raise Violations([(("default",), f"is longer than max_bytes ({self.max_bytes} bytes)")])
         return self
