@@ -7,11 +7,12 @@ nginx (one worker on CPU 1, access log off) serves ``/session`` (3 bytes and a
 document); z6 runs in this process on CPU 0, 50 VUs, no think time. Five runs a
 round, interleaved and rotated from round to round:
 
-* ``plain``: ``GET /session`` without checks, ``[target] cookies = false``;
-* ``status-jar``: the same with ``checks = { status = [200] }`` and the cookie jar
-  on (every head kept and its Set-Cookie stored, every request sent with its
-  ``Cookie`` line);
-* ``json-plain``: ``GET /item.json`` without checks, cookies off;
+* ``plain``: ``GET /session`` without checks, ``[target] cookies = false`` and
+  ``follow_redirects = 0`` (nothing of a response kept);
+* ``status-jar``: the same with ``checks = { status = [200] }``, the cookie jar on
+  and redirects followed (the defaults: every head kept, its Set-Cookie stored and
+  its status looked at for a redirect, every request sent with its ``Cookie`` line);
+* ``json-plain``: ``GET /item.json`` without checks, cookies and redirects off;
 * ``json-check``: ``GET /item.json`` with a JSON check on a value near its end;
 * ``json-extract``: ``GET /item.json`` extracting that value into a variable which
   the request's own header sends back (the body kept, scanned and the value stored
@@ -53,6 +54,7 @@ def _cpu_s() -> float:
 def scenario_text(base_url: str, path: str, keys: str, duration_s: float, vus: int, cookies: bool) -> str:
     return (f'[runtime]\nduration_seconds = {duration_s}\nvus = {vus}\nprng_seed = 1\n'
             f'[target]\nbase_url = "{base_url}"\ncookies = {"true" if cookies else "false"}\n'
+            f'follow_redirects = {10 if cookies else 0}\n'
             f'[[requests]]\nname = "get"\nmethod = "GET"\npath = "{path}"\n'
             + keys
             + '[think_time]\ntype = "constant"\nduration_ms = 0\n'

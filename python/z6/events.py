@@ -49,6 +49,11 @@ class EventKind(enum.IntEnum):
     # outcome (error_http): request, status = the check's index among the
     # request's checks, error = its class (CHECK_*). Not an outcome.
     CHECK_FAILED = 22
+    # A redirect chain that ended in a response: after that response's outcome,
+    # value_ns = the whole chain's latency, status = the last response's. Not a
+    # request, not an outcome; each hop is (its request_issued's status = the
+    # hop's number, 1 on). docs/scenario.md "Redirects".
+    REDIRECT_CHAIN = 23
 
 
 class ErrorCode(enum.IntEnum):
@@ -91,6 +96,10 @@ class ErrorCode(enum.IntEnum):
     VAR_UNSET = 33  # a template read a variable with no value and no default: the request was not sent
     # On a response_received only: its status (>= 400) is one its status check lists: a success.
     STATUS_LISTED = 34
+    # Redirects (docs/scenario.md "Redirects"), on an error_http with the 3xx status:
+    REDIRECT_OFFSITE = 35  # the Location is another origin (scheme, host or port): not followed
+    REDIRECT_LIMIT = 36  # one redirect more than [target] follow_redirects allows
+    REDIRECT_LOCATION = 37  # the Location is not a URL a request can go to
 
 
 # The outcome rule is the core's, written once (docs/architecture.md, "Event kinds

@@ -102,6 +102,9 @@ class RunStats:
     # live runs: bytes sent and received by request (the core's counters); None
     # for a simulated run, and for a log written before they were recorded
     transfer: Optional[Transfer] = None
+    # live runs: the first Location to another origin a redirect named (not
+    # followed: docs/scenario.md "Redirects"), up to 512 characters; None when none
+    redirect_offsite: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ def run_plan(
         stopped=stop is not None and stop.applied and not stopper.signalled,
         request_digests=request_digests(plan, engine),
         transfer=engine_transfer(engine),
+        redirect_offsite=engine.offsite_location if isinstance(engine, LiveEngine) else None,
     )
 
 

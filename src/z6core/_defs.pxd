@@ -114,6 +114,13 @@ cdef enum event_kind_t:
     # Not an outcome: the outcome that follows is error_http with the first
     # failed check's class and the response's HTTP status.
     EV_CHECK_FAILED = 22
+    # A redirect chain that ended in a response (docs/scenario.md "Redirects"):
+    # after that response's outcome, value_ns = the whole chain's latency (first
+    # byte of its first request written to the last byte of its last response),
+    # request and seq = the logical request's, status = the last response's.
+    # Not a request, not an outcome: its hops are (their request_issued carries
+    # the hop's number, 1 on, in status).
+    EV_REDIRECT_CHAIN = 23
 
 cdef enum error_code_t:
     ERR_NONE = 0
@@ -158,6 +165,10 @@ cdef enum error_code_t:
     # On a response_received only: its status, 400 or above, is one its request's
     # `status` check lists, so the response is a success (docs/scenario.md "Checks").
     ERR_STATUS_LISTED = 34
+    # Redirects (docs/scenario.md "Redirects"), on an error_http with the 3xx status:
+    ERR_REDIRECT_OFFSITE = 35     # the Location is another origin (scheme, host or port): not followed
+    ERR_REDIRECT_LIMIT = 36       # one more redirect than [target] follow_redirects allows
+    ERR_REDIRECT_LOCATION = 37    # the Location is not a URL a request can go to
 
 cdef enum:
     NO_REQUEST = 0xFFFF

@@ -7,7 +7,8 @@ __all__ = ["MORE", "DONE", "ERR_PROTOCOL", "ERR_LIMIT", "ERR_CLOSED", "RESULT_NA
            "MAX_HEADER_BYTES", "MAX_LINE_BYTES", "MAX_BODY_BYTES", "STATE_SIZE",
            "ParseResult", "ResponseParser", "parse_response",
            "JSON_FOUND", "JSON_MISSING", "JSON_MALFORMED", "json_find", "json_equals", "check_response",
-           "extract_value", "CookieJar", "cookie_date", "JAR_MAX_COOKIES", "COOKIE_MAX_BYTES"]
+           "extract_value", "CookieJar", "cookie_date", "JAR_MAX_COOKIES", "COOKIE_MAX_BYTES",
+           "redirect_target", "redirect_request"]
 
 MORE: int
 DONE: int
@@ -70,3 +71,7 @@ class CookieJar:
     def __len__(self) -> int: ...
     def store(self, head: bytes, request_path: bytes = b"/", now_ns: int = 0, now_unix: int = 1_700_000_000) -> int: ...
     def header(self, path: bytes = b"/", tls: bool = False, now_ns: int = 0) -> bytes: ...
+
+def redirect_target(location: bytes, tls: bool, host: bytes, port: int, current: bytes = b"/",
+                    cap: int = 8192) -> tuple[str, bytes | None]: ...
+def redirect_request(request: bytes, target: bytes, status: int) -> bytes | None: ...

@@ -24,7 +24,8 @@ __all__ = ["MORE", "DONE", "ERR_PROTOCOL", "ERR_LIMIT", "ERR_CLOSED", "RESULT_NA
            "MAX_HEADER_BYTES", "MAX_LINE_BYTES", "MAX_BODY_BYTES", "STATE_SIZE",
            "ParseResult", "ResponseParser", "parse_response",
            "JSON_FOUND", "JSON_MISSING", "JSON_MALFORMED", "json_find", "json_equals", "check_response",
-           "extract_value", "CookieJar", "cookie_date", "JAR_MAX_COOKIES", "COOKIE_MAX_BYTES"]
+           "extract_value", "CookieJar", "cookie_date", "JAR_MAX_COOKIES", "COOKIE_MAX_BYTES",
+           "redirect_target", "redirect_request"]
 
 MORE = Z6_HTTP_MORE
 DONE = Z6_HTTP_DONE
@@ -370,3 +371,50 @@ cdef class CookieJar:
             return out[:n]
         finally:
             free(out)
+
+
+from z6core._redirect cimport (Z6_REDIR_BAD, Z6_REDIR_OFFSITE, Z6_REDIR_SAME, z6_redirect_method_len,
+                               z6_redirect_request, z6_redirect_resolve, z6_redirect_to_get)
+
+REDIRECT_RESULTS = {Z6_REDIR_SAME: "same", Z6_REDIR_OFFSITE: "offsite", Z6_REDIR_BAD: "bad"}
+
+
+def redirect_target(const unsigned char[::1] location, bint tls, bytes host, unsigned port, bytes current=b"/",
+                    size_t cap=8192):
+    """Where a Location value sends the live driver (tests): ``("same", target)``
+    with the request target to ask for, or ``("offsite", None)`` / ``("bad", None)``."""
+    cdef char* loc = _exact_copy(location)
+    cdef char* cur = _exact_copy(current)
+    cdef char* out = <char*>malloc(cap if cap else 1)
+    cdef size_t n = 0
+    cdef int r
+    try:
+        if out == NULL:
+            raise MemoryError()
+        r = z6_redirect_resolve(loc, location.shape[0], tls, host, len(host), port, cur, len(current), out, cap, &n)
+        return REDIRECT_RESULTS[r], (out[:n] if r == Z6_REDIR_SAME else None)
+    finally:
+        free(loc)
+        free(cur)
+        free(out)
+
+
+def redirect_request(const unsigned char[::1] request, bytes target, unsigned status):
+    """The request the live driver sends after a redirect with ``status`` to
+    ``target`` (tests): the same request, its method turned to GET where a
+    browser would (then without its body); None when it has no request head."""
+    cdef size_t n = request.shape[0]
+    cdef char* req = _exact_copy(request)
+    cdef char* out = <char*>malloc(n + len(target) + 8)
+    cdef size_t m, written
+    try:
+        if out == NULL:
+            raise MemoryError()
+        m = z6_redirect_method_len(req, n)
+        if m == 0:
+            return None
+        written = z6_redirect_request(req, n, target, len(target), z6_redirect_to_get(status, req, m), out)
+        return out[:written] if written else None
+    finally:
+        free(req)
+        free(out)

@@ -28,6 +28,8 @@ class LiveTargetLike(Protocol):
     # tls_min_version: str | None ("1.2" / "1.3"); insecure: bool; tls_resume: bool
     # templates: a z6core._template.WireTemplates (z6.live.wire_templates) or None (read with
     # getattr: None sends every request pre-serialised)
+    # cookies: bool; cookie_host: str; own_cookie: Sequence[bool] (read with getattr: no jar without them)
+    # follow_redirects: int (0: none); origin_host: str, lower case (read with getattr: 0 without it)
 
 class LiveEngine:
     """Run a compiled plan's VUs against a real HTTP/1.1 server."""
@@ -45,6 +47,8 @@ class LiveEngine:
     dropped_iterations: int  # open model: arrivals dropped with the pool busy at max_vus
     tls_enabled: bool  # the target is reached over TLS
     tls_resumed: int  # TLS connections made by resuming a session
+    redirects_followed: int  # hops sent after a same-origin redirect
+    redirects_offsite: int  # redirects to another origin, not followed
     def __init__(self, plan: EnginePlan, target: LiveTargetLike) -> None: ...
     def fill(self, out: npt.NDArray[np.void]) -> int: ...
     def stop(self) -> None: ...
@@ -63,6 +67,9 @@ class LiveEngine:
     def vus(self) -> npt.NDArray[np.void]: ...
     def transfer(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
         """Bytes (sent, received) so far by request definition, copied."""
+    @property
+    def offsite_location(self) -> str | None:
+        """The first Location to another origin a redirect named (up to 512 bytes); None when none."""
     @property
     def request_digests(self) -> npt.NDArray[np.uint64] | None:
         """Each VU's digest of its rendered requests (VU table order); None without templates."""

@@ -54,8 +54,10 @@ from z6core._lifecycle cimport (VU_CARRIES_ON, VU_DONE_FAILED, count_outcome, sa
 from z6core._cookie cimport (z6_cookie_head_end, z6_cookie_request_path, z6_cookie_unix_now, z6_jar_clear,
                              z6_jar_from_head, z6_jar_header, z6_jar_t)
 from z6core._checks cimport (CAPTURE_BODY, CAPTURE_HEAD, CAPTURE_NONE, checks_live, has_checks, status_listed,
-                             z6_check_split)
+                             z6_check_header_value, z6_check_split)
 from z6core._outcomes cimport is_failed_outcome
+from z6core._redirect cimport (Z6_REDIR_BAD, Z6_REDIR_OFFSITE, z6_redirect_is_status, z6_redirect_method_len,
+                               z6_redirect_request, z6_redirect_resolve, z6_redirect_to_get)
 from z6core._arrivals cimport (Z6_NO_ARRIVAL, arrival_next_own, arrival_schedule_t,
                                arrival_state_t, arrivals_advance, arrivals_start)
 from z6core._open cimport ArrivalArrays
@@ -148,6 +150,8 @@ PROGRESS_INTERVAL_NS = PROGRESS_NS
 cdef enum:
     READ_BUF = 65536       # one shared receive buffer: bodies are counted, not kept
     POLL_BATCH = 1024
+    HOP_TARGET_MAX = 8192  # the longest request target a redirect is followed to
+    OFFSITE_KEEP = 512     # bytes kept of the first Location to another origin, for the summary
 
 cdef enum conn_phase_t:
     PH_IDLE = 0            # no request on the connection (or no connection)
@@ -180,6 +184,9 @@ ctypedef struct conn_t:
     uint8_t want_write     # the poller is watching for writability
     uint8_t deadline_cancels  # the deadline is the graceful-stop cancel, not a timeout
     uint8_t retried        # the request in flight was already resent once on a fresh connection
+    uint8_t hops           # redirects followed for the logical request in flight (its hop's number)
+    uint8_t hop_get        # a redirect of its chain turned it into a GET
+    uint64_t chain_ns      # with hops: when its first request's first byte was written
 
 ctypedef struct timer_t:
     uint64_t ns
@@ -297,6 +304,23 @@ cdef class LiveEngine:
     cdef uint32_t* req_head_end      # per pre-serialised request: where a Cookie line goes (0: none goes)
     cdef const char* cookie_host
     cdef size_t cookie_host_len
+    # Redirects (docs/scenario.md "Redirects"): a 301/302/303/307/308 to the
+    # run's origin is followed by the VU on its own connection, up to `follow`
+    # hops per request. A hop's request, written into the VU's hop buffer from
+    # the chain's first request, stands in for that request's bytes (`_wire`).
+    cdef uint8_t follow
+    cdef bint origin_tls
+    cdef const char* origin_host
+    cdef size_t origin_host_len
+    cdef unsigned origin_port
+    cdef char** hop_buf
+    cdef uint32_t* hop_len
+    cdef uint32_t* hop_cap
+    cdef char* hop_target          # scratch: the next hop's request target
+    cdef char offsite[OFFSITE_KEEP]
+    cdef uint32_t offsite_len
+    cdef readonly uint64_t redirects_followed
+    cdef readonly uint64_t redirects_offsite
 
     def __cinit__(self):
         self.jars = NULL
@@ -304,6 +328,10 @@ cdef class LiveEngine:
         self.ck_len = NULL
         self.ck_cap = NULL
         self.req_head_end = NULL
+        self.hop_buf = NULL
+        self.hop_len = NULL
+        self.hop_cap = NULL
+        self.hop_target = NULL
         self.cap_buf = NULL
         self.cap_len = NULL
         self.cap_size = NULL
@@ -419,7 +447,21 @@ cdef class LiveEngine:
                 # a request with a Cookie header of its own sends that one alone
                 if not (i < len(own) and own[i]):
                     self.req_head_end[i] = <uint32_t>z6_cookie_head_end(self.req_data[i], self.req_len[i])
-        if self.plan.check_first != NULL or self.cookies:
+        self.follow = <uint8_t>min(max(int(getattr(target, "follow_redirects", 0)), 0), 255)
+        if self.follow:
+            origin = str(target.origin_host).lower().encode("ascii")
+            self._keep.append(origin)
+            self.origin_host = <const char*>origin
+            self.origin_host_len = len(origin)
+            self.origin_port = <unsigned>int(target.port)
+            self.origin_tls = bool(getattr(target, "tls", False))
+            self.hop_buf = <char**>calloc(n, sizeof(char*))
+            self.hop_len = <uint32_t*>calloc(n, sizeof(uint32_t))
+            self.hop_cap = <uint32_t*>calloc(n, sizeof(uint32_t))
+            self.hop_target = <char*>malloc(HOP_TARGET_MAX)
+            if self.hop_buf == NULL or self.hop_len == NULL or self.hop_cap == NULL or self.hop_target == NULL:
+                raise MemoryError()
+        if self.plan.check_first != NULL or self.cookies or self.follow:
             self.cap_buf = <char**>calloc(n, sizeof(char*))
             self.cap_len = <uint32_t*>calloc(n, sizeof(uint32_t))
             self.cap_size = <uint32_t*>calloc(n, sizeof(uint32_t))
@@ -481,6 +523,13 @@ cdef class LiveEngine:
         free(self.ck_len)
         free(self.ck_cap)
         free(self.req_head_end)
+        if self.hop_buf != NULL:
+            for i in range(self.n_vus):
+                free(self.hop_buf[i])
+        free(self.hop_buf)
+        free(self.hop_len)
+        free(self.hop_cap)
+        free(self.hop_target)
         free(self.stage)
         free(self.stage_tmp)
         free(self.pool)
@@ -600,6 +649,14 @@ cdef class LiveEngine:
             sent[i] = self.req_sent[i]
             received[i] = self.req_received[i]
         return sent, received
+
+    @property
+    def offsite_location(self):
+        """The first Location to another origin a redirect named (up to 512
+        bytes, as text), or None when there was none."""
+        if self.offsite_len == 0:
+            return None
+        return self.offsite[:self.offsite_len].decode("latin-1")
 
     # ------------------------------------------------------------------ the loop
 
@@ -727,7 +784,6 @@ cdef class LiveEngine:
         cdef vu_t* vu = &self.vus[idx]
         cdef conn_t* c = &self.conns[idx]
         cdef uint16_t req
-        cdef uint64_t deadline, cancel_at
         if vu_done_before_issue(vu, &self.plan, now):
             self._complete(idx, now, ERR_NONE)
             return
@@ -740,6 +796,21 @@ cdef class LiveEngine:
         self.requests_issued += 1
         vu_set_state(vu, VU_EXECUTING)      # until the request is fully written
         vu.status = 0
+        c.hops = 0
+        c.hop_get = 0
+        if self.hop_len != NULL:
+            self.hop_len[idx] = 0
+        if self.tmpl.on and not self._render(idx, req, now):
+            return
+        self._send(idx, req, now)
+
+    cdef void _send(self, uint32_t idx, uint16_t req, uint64_t now) noexcept nogil:
+        # The request just issued (or a redirect's hop) onto the VU's connection,
+        # a new one when there is none: its deadline, a fresh parser and capture,
+        # its Cookie line.
+        cdef vu_t* vu = &self.vus[idx]
+        cdef conn_t* c = &self.conns[idx]
+        cdef uint64_t deadline, cancel_at
         deadline = sat_add(now, self.plan.timeout_ns[req])
         cancel_at = sat_add(vu.stop_ns, self.plan.graceful_ns)
         c.deadline_cancels = 0
@@ -754,8 +825,6 @@ cdef class LiveEngine:
             self.cap_len[idx] = 0
             self.cap_cut[idx] = 0
         z6_http_reset(&c.resp, self.req_head[req])
-        if self.tmpl.on and not self._render(idx, req, now):
-            return
         if self.cookies and not self._add_cookies(idx, req, now):
             return
         # A server may close an idle keep-alive connection at any moment (its
@@ -797,16 +866,15 @@ cdef class LiveEngine:
     cdef bint _add_cookies(self, uint32_t idx, uint16_t req, uint64_t now) noexcept nogil:
         # The request with a Cookie line for the VU's cookies that match its path
         # (none: it goes as it is); False when memory ran out (the run ends).
-        cdef const char* data = self.req_data[req]
-        cdef size_t length = self.req_len[req], head_end = self.req_head_end[req], path_at = 0, path_len, line
+        cdef uint32_t wire_len
+        cdef const char* data = self._wire(idx, &wire_len)
+        cdef size_t length = wire_len, head_end = self.req_head_end[req], path_at = 0, path_len, line
         cdef size_t need
         cdef char* grown
         self.ck_len[idx] = 0
         if self.jars[idx].n == 0 or head_end == 0:
             return True
-        if self.tmpl.on and self.tmpl.vus[idx].len:
-            data = self.tmpl.vus[idx].buf
-            length = self.tmpl.vus[idx].len
+        if data != self.req_data[req]:
             head_end = z6_cookie_head_end(data, length)
         if head_end == 0:
             return True
@@ -835,16 +903,26 @@ cdef class LiveEngine:
     cdef void _store_cookies(self, uint32_t idx, uint64_t now) noexcept nogil:
         # The Set-Cookie lines of the response just completed, into the VU's jar.
         cdef size_t n = self.cap_len[idx], head_len = 0, body_at = 0, path_at = 0, path_len
-        cdef const char* sent = self.req_data[self.vus[idx].request]
-        cdef size_t sent_len = self.req_len[self.vus[idx].request]
+        cdef uint32_t sent_len
+        cdef const char* sent = self._wire(idx, &sent_len)
         if n == 0 or not z6_check_split(self.cap_buf[idx], &n, &head_len, &body_at):
             return
-        if self.tmpl.on and self.tmpl.vus[idx].len:
-            sent = self.tmpl.vus[idx].buf
-            sent_len = self.tmpl.vus[idx].len
         path_len = z6_cookie_request_path(sent, sent_len, &path_at)
         z6_jar_from_head(&self.jars[idx], self.cap_buf[idx], head_len, self.cookie_host, self.cookie_host_len,
                          sent + path_at, path_len, now, z6_cookie_unix_now())
+
+    cdef inline const char* _wire(self, uint32_t idx, uint32_t* length) noexcept nogil:
+        # VU idx's request in flight as it goes out before its Cookie line: a
+        # redirect's hop, else the request rendered from its template, else as serialised.
+        cdef uint16_t req = self.vus[idx].request
+        if self.hop_len != NULL and self.hop_len[idx]:
+            length[0] = self.hop_len[idx]
+            return self.hop_buf[idx]
+        if self.tmpl.on and self.tmpl.vus[idx].len:
+            length[0] = self.tmpl.vus[idx].len
+            return self.tmpl.vus[idx].buf
+        length[0] = self.req_len[req]
+        return self.req_data[req]
 
     cdef void _arm_request_timer(self, uint32_t idx) noexcept nogil:
         cdef conn_t* c = &self.conns[idx]
@@ -971,11 +1049,8 @@ cdef class LiveEngine:
         cdef uint16_t req = vu.request
         cdef long n
         cdef int err, code = 0
-        cdef const char* data = self.req_data[req]
-        cdef uint32_t length = self.req_len[req]
-        if self.tmpl.on and self.tmpl.vus[idx].len:
-            data = self.tmpl.vus[idx].buf
-            length = self.tmpl.vus[idx].len
+        cdef uint32_t length
+        cdef const char* data = self._wire(idx, &length)
         if self.cookies and self.ck_len[idx]:
             data = self.ck_buf[idx]
             length = self.ck_len[idx]
@@ -1098,7 +1173,7 @@ cdef class LiveEngine:
         # What of request req's response is kept: its checks' need, and with
         # cookies on at least the head (for its Set-Cookie lines).
         cdef uint8_t kind = self.plan.req_capture[req] if self.plan.check_first != NULL else CAPTURE_NONE
-        if self.cookies and kind == CAPTURE_NONE:
+        if (self.cookies or self.follow) and kind == CAPTURE_NONE:
             return CAPTURE_HEAD
         return kind
 
@@ -1175,6 +1250,8 @@ cdef class LiveEngine:
             return
         Z6_CHECK(vu_in_flight(vu), "a response ends a request in flight")
         self.responses += 1
+        if self.follow and z6_redirect_is_status(c.resp.status) and self._redirect(idx, now, keep):
+            return
         check_error = self._run_checks(idx, now)
         if self.cookies:
             self._store_cookies(idx, now)
@@ -1185,14 +1262,102 @@ cdef class LiveEngine:
         else:
             listed = ERR_STATUS_LISTED if status_listed(&self.plan, vu.request, c.resp.status) else ERR_NONE
             self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, listed)
+            if c.hops:
+                self._emit(now, now - c.chain_ns, vu, EV_REDIRECT_CHAIN, vu.request, c.resp.status, ERR_NONE)
+        self._settle(idx, now, keep)
+        self._finish(idx, now, False,
+                     check_error != 0 or is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status, listed))
+
+    cdef void _settle(self, uint32_t idx, uint64_t now, bint keep) noexcept nogil:
+        # After a response: the connection kept for the VU's next request, or closed.
+        cdef conn_t* c = &self.conns[idx]
         if keep:
             c.phase = PH_IDLE
             c.responses += 1
             c.idle_since_ns = now
         else:
             self._close(idx, now, ERR_NONE, False)
-        self._finish(idx, now, False,
-                     check_error != 0 or is_failed_outcome(EV_RESPONSE_RECEIVED, c.resp.status, listed))
+
+    cdef bint _redirect(self, uint32_t idx, uint64_t now, bint keep) noexcept nogil:
+        # A redirect's response: recorded as its hop's outcome and followed (the
+        # next hop issued and sent), or failed with its class when it cannot be
+        # followed; False when it has no Location (then it is the request's
+        # outcome like any other response). Its Set-Cookie lines count either way.
+        cdef conn_t* c = &self.conns[idx]
+        cdef vu_t* vu = &self.vus[idx]
+        cdef size_t n = self.cap_len[idx], head_len = 0, body_at = 0, at = 0, loc_len = 0, target_len = 0
+        cdef size_t cur_at = 0, cur_len, method_len, need
+        cdef uint32_t sent_len, first_len
+        cdef const char* sent
+        cdef const char* first
+        cdef char* grown
+        cdef int where
+        cdef bint to_get
+        cdef uint16_t error = ERR_NONE
+        if n == 0 or not z6_check_split(self.cap_buf[idx], &n, &head_len, &body_at):
+            return False
+        self.cap_len[idx] = <uint32_t>n
+        if not z6_check_header_value(self.cap_buf[idx], head_len, "location", 8, &at, &loc_len):
+            return False
+        sent = self._wire(idx, &sent_len)
+        cur_len = z6_cookie_request_path(sent, sent_len, &cur_at)
+        where = z6_redirect_resolve(self.cap_buf[idx] + at, loc_len, self.origin_tls, self.origin_host,
+                                    self.origin_host_len, self.origin_port, sent + cur_at, cur_len, self.hop_target,
+                                    HOP_TARGET_MAX, &target_len)
+        if where == Z6_REDIR_OFFSITE:
+            error = ERR_REDIRECT_OFFSITE
+            self.redirects_offsite += 1
+            if self.offsite_len == 0:
+                self.offsite_len = <uint32_t>(loc_len if loc_len < OFFSITE_KEEP else OFFSITE_KEEP)
+                memcpy(self.offsite, self.cap_buf[idx] + at, self.offsite_len)
+        elif where == Z6_REDIR_BAD:
+            error = ERR_REDIRECT_LOCATION
+        elif c.hops >= self.follow:
+            error = ERR_REDIRECT_LIMIT
+        if self.cookies:
+            self._store_cookies(idx, now)       # (before the hop's bytes replace the request's)
+        if error != ERR_NONE:
+            self.failures += 1
+            self._emit(now, now - vu.issue_ns, vu, EV_ERROR_HTTP, vu.request, c.resp.status, error)
+            self._settle(idx, now, keep)
+            self._finish(idx, now, False, True)
+            return True
+        # The next hop: the chain's first request (as rendered) asked again for
+        # the new target, a GET from the first redirect that made it one.
+        method_len = z6_redirect_method_len(sent, sent_len)
+        to_get = c.hop_get or z6_redirect_to_get(c.resp.status, sent, method_len)
+        first = self.req_data[vu.request]
+        first_len = self.req_len[vu.request]
+        if self.tmpl.on and self.tmpl.vus[idx].len:
+            first = self.tmpl.vus[idx].buf
+            first_len = self.tmpl.vus[idx].len
+        need = <size_t>first_len + target_len + 8
+        if need > self.hop_cap[idx]:
+            grown = <char*>realloc(self.hop_buf[idx], need)
+            if grown == NULL:
+                self.out_of_memory = True
+                self.done = True
+                return True
+            self.hop_buf[idx] = grown
+            self.hop_cap[idx] = <uint32_t>need
+        self.hop_len[idx] = <uint32_t>z6_redirect_request(first, first_len, self.hop_target, target_len, to_get,
+                                                          self.hop_buf[idx])
+        Z6_CHECK(self.hop_len[idx] != 0, "a serialised request has a request line and a head")
+        self._emit(now, now - vu.issue_ns, vu, EV_RESPONSE_RECEIVED, vu.request, c.resp.status, ERR_NONE)
+        self._settle(idx, now, keep)
+        if c.hops == 0:
+            c.chain_ns = vu.issue_ns
+        c.hops += 1
+        c.hop_get = to_get
+        self.redirects_followed += 1
+        # The hop is a request of its own (the server sees one): issued now,
+        # with the logical request's index and seq, its number in status.
+        self._emit(now, 0, vu, EV_REQUEST_ISSUED, vu.request, c.hops, ERR_NONE)
+        self.requests_issued += 1
+        vu_set_state(vu, VU_EXECUTING)
+        vu.issue_ns = now
+        self._send(idx, vu.request, now)
+        return True
 
     cdef bint _resend_on_fresh_connection(self, uint32_t idx, uint64_t now, uint16_t error) noexcept nogil:
         # A reused keep-alive connection that the server had already closed

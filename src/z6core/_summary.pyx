@@ -516,7 +516,7 @@ cdef class SummaryAccumulator:
             for i in range(n):
                 e = &ev[i]
                 received += e.kind == EV_RESPONSE_RECEIVED
-                late += (e.kind == EV_REQUEST_ISSUED) & (e.value_ns != 0) & (e.seq != 0)
+                late += (e.kind == EV_REQUEST_ISSUED) & (e.value_ns != 0) & (e.seq != 0) & (e.status == 0)
         if beyond:
             for i in range(n):
                 kind = ev[i].kind
@@ -650,7 +650,9 @@ cdef class SummaryAccumulator:
                 second.requests += 1
                 if request < n_bytes:
                     second.bytes_sent += bytes_p[request]
-                if e.seq != 0:   # each VU's first request is its start-up, not lag (z6.metrics._lag)
+                # each VU's first request is its start-up, and a redirect's hop
+                # (status: its number) goes at once: neither is lag (z6.metrics._lag)
+                if e.seq != 0 and e.status == 0:
                     value = e.value_ns
                     if value == 0:
                         lag_zeros += 1

@@ -49,9 +49,11 @@ def _request_bytes(scenario, mode: str) -> Optional[list[int]]:
             for i, r in enumerate(scenario.requests)]
 
 
-def with_live_warnings(summary: Summary, scenario, mode: str, writer_stalled_s: float) -> Summary:
+def with_live_warnings(summary: Summary, scenario, mode: str, writer_stalled_s: float,
+                       redirect_offsite: Optional[str] = None) -> Summary:
     """``summary`` with the warnings a live run adds beside its figures: an insecure
-    TLS target, and a writer the run had to wait on. One rule for the run
+    TLS target, a writer the run had to wait on, and a redirect to another origin
+    (named: the events hold only its class). One rule for the run
     (`z6.run_scenario`) and for its rebuild from the log, so the two agree."""
     if mode != "live":
         return summary
@@ -59,6 +61,11 @@ def with_live_warnings(summary: Summary, scenario, mode: str, writer_stalled_s: 
     stall = writer_stall_warning(writer_stalled_s)
     if stall is not None:
         extra.append(stall)
+    if redirect_offsite is not None:
+        count = summary.overall.errors.get("error:redirect_offsite", 0)
+        extra.append(f"{count:,} redirect{'s' if count != 1 else ''} to another origin not followed "
+                     f"(error redirect_offsite: a run tests its target's origin alone); the first went to "
+                     f"{redirect_offsite!r}")
     return dataclasses.replace(summary, warnings=(*summary.warnings, *extra)) if extra else summary
 
 
@@ -82,7 +89,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
                                             else _request_bytes(scenario, header.mode)),
                              think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan),
                              on_start=len(plan.on_start) > 0,
-                             checks=plan.checks.labels if plan.checks is not None else None)
+                             checks=plan.checks.labels if plan.checks is not None else None,
+                             redirects=header.mode == "live" and scenario.target.follow_redirects > 0)
     rows = RowsRunOut(plan)
     last_tick = 0
     for chunk in log.iter_chunks():
@@ -97,7 +105,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
         last_tick = max(last_tick, int(traffic["tick"].max()))
     summary = builder.finish()
     # The run's own wait on its writer, as the footer recorded it.
-    summary = with_live_warnings(summary, scenario, header.mode, log.footer.writer_stalled_s if log.footer else 0.0)
+    summary = with_live_warnings(summary, scenario, header.mode, log.footer.writer_stalled_s if log.footer else 0.0,
+                                 log.footer.redirect_offsite if log.footer else None)
     summary = with_rows_note(summary, rows)
     status = log.status
     interrupted = status != "completed"
@@ -109,7 +118,8 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     stats = RunStats(events=summary.events, requests_issued=summary.overall.requests, final_tick=last_tick,
                      wall_s=log.footer.elapsed_s if log.footer is not None else None, interrupted=interrupted,
                      writer_stalled_s=log.footer.writer_stalled_s if log.footer is not None else 0.0,
-                     transfer=None if transfer is None else Transfer.from_json_dict(dict(transfer)))
+                     transfer=None if transfer is None else Transfer.from_json_dict(dict(transfer)),
+                     redirect_offsite=log.footer.redirect_offsite if log.footer is not None else None)
     return RunResult(
         scenario_source=header.scenario_source,
         scenario_sha256=header.scenario_sha256,

@@ -352,7 +352,8 @@ def _verify_live(log: EventLog, scenario, plan, notes: tuple[str, ...]) -> Verif
     logged = _LoggedRecords(log)
     parts: dict[str, list[np.ndarray]] = {"vu_id": [], "seq": [], "request": [], "tick": []}
     for chunk in logged.engine_chunks():
-        issued = chunk[chunk["kind"] == _ISSUED]
+        # a redirect's hop (status: its number) repeats its request: the server's doing, not the plan's
+        issued = chunk[(chunk["kind"] == _ISSUED) & (chunk["status"] == 0)]
         for name, values in parts.items():
             values.append(issued[name])
     vu, seq, request, tick = (np.concatenate(parts[n]) if parts[n] else np.zeros(0, np.uint32)

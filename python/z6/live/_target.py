@@ -60,6 +60,11 @@ class LiveTarget:
     cookies: bool = False
     cookie_host: str = ""
     own_cookie: tuple[bool, ...] = ()  # the request sets its own Cookie header: the jar adds none to it
+    # same-origin redirects followed per request (docs/scenario.md "Redirects"), 0: none;
+    # a Location is the same origin when its scheme is this one's (tls), its host
+    # origin_host (lower case, an IPv6 address without brackets) and its port this port
+    follow_redirects: int = 0
+    origin_host: str = ""
 
 
 def _resolve(host: str, port: int, source: str) -> tuple[tuple[int, bytes], ...]:
@@ -121,6 +126,8 @@ def resolve_target(scenario, base_url: str | None = None, ca_file: str | None = 
         tls_resume=target.tls_resume,
         cookies=target.cookies,
         cookie_host=host.lower(),
+        follow_redirects=target.follow_redirects,
+        origin_host=host.lower(),
         own_cookie=tuple(any(name.lower() == "cookie" for name, _ in r.headers) for r in scenario.requests),
     )
 

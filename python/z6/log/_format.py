@@ -327,9 +327,15 @@ class LogFooter:
     # a live run: bytes sent and received by request, {"sent": [...], "received": [...]}
     # (z6.result.Transfer.to_json_dict); None otherwise and in older logs
     transfer: Optional[Mapping[str, Any]] = None
+    # a live run: the first Location to another origin a redirect named (not
+    # followed), up to 512 characters; None otherwise and in older logs
+    redirect_offsite: Optional[str] = None
 
     def __post_init__(self) -> None:
         problems = []
+        ro = self.redirect_offsite
+        if ro is not None and not (isinstance(ro, str) and 0 < len(ro) <= 512):
+            problems.append(f"redirect_offsite must be a string of 1 to 512 characters, got {ro!r:.200}")
         tr = self.transfer
         if tr is not None and not (
                 isinstance(tr, Mapping) and set(tr) == {"sent", "received"}
@@ -382,6 +388,7 @@ class LogFooter:
             "writer_stalled_s": float(self.writer_stalled_s),
             **({"request_digests": dict(self.request_digests)} if self.request_digests is not None else {}),
             **({"transfer": dict(self.transfer)} if self.transfer is not None else {}),
+            **({"redirect_offsite": self.redirect_offsite} if self.redirect_offsite is not None else {}),
         }
 
 
@@ -413,6 +420,7 @@ def footer_from_json(doc: Any) -> LogFooter:
         writer_stalled_s=doc.get("writer_stalled_s", 0.0),   # optional: older logs lack it
         request_digests=doc.get("request_digests"),           # optional: live runs with templates only
         transfer=doc.get("transfer"),                         # optional: live runs (and not older logs)
+        redirect_offsite=doc.get("redirect_offsite"),         # optional: live runs redirected off-site
     )
 
 

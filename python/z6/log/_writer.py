@@ -367,7 +367,7 @@ class EventLogWriter:
             self._thread = None
 
     def finish(self, status: str = "completed", request_digests: Optional[dict] = None,
-               transfer: Optional[dict] = None) -> Path:
+               transfer: Optional[dict] = None, redirect_offsite: Optional[str] = None) -> Path:
         """Write every queued chunk, then the footer; fsync, rename to ``events.z6log``
         and return its path.
 
@@ -393,6 +393,7 @@ class EventLogWriter:
             writer_stalled_s=self.stalled_s,
             request_digests=request_digests,
             transfer=transfer,
+            redirect_offsite=redirect_offsite,
         )
         try:
             try:

@@ -7,7 +7,9 @@ in its ``request_issued`` event's ``value_ns`` (a live run measures it; a simula
 run issues every request on time, so it is 0). z6 reports the lag beside latency
 and warns when it is large.
 
-What lag includes: every request but each VU's first (``seq`` 0). A VU's first
+What lag includes: every request but each VU's first (``seq`` 0) and redirect hops
+(a ``request_issued`` whose ``status`` is the hop's number: it goes the moment the
+redirect arrives, never due at a moment of its own). A VU's first
 request is due one tick after it spawns, together with every VU spawned at that
 tick (a constant schedule spawns them all at tick 0), and the generator issues them
 one after another, opening a connection for each: the last of a burst of 100 VUs
@@ -85,8 +87,9 @@ def lag_warning(lag: LatencyStats, p50_latency_ms: Optional[float], think_ms: fl
 
 
 def _not_first(chunk: np.ndarray) -> np.ndarray:
-    """``chunk`` without the request_issued events of a VU's first request (seq 0)."""
-    first = (chunk["kind"] == _ISSUED) & (chunk["seq"] == 0)
+    """``chunk`` without the request_issued events of a VU's first request (seq 0)
+    and of redirect hops (status: the hop's number)."""
+    first = (chunk["kind"] == _ISSUED) & ((chunk["seq"] == 0) | (chunk["status"] != 0))
     return chunk[~first] if first.any() else chunk
 
 
@@ -109,7 +112,7 @@ class LagRecorder:
     @staticmethod
     def late_in(chunk: np.ndarray, issued: np.ndarray) -> int:
         """How many lags of ``chunk`` an exact recorder would keep (``issued``: its request_issued mask)."""
-        return int(np.count_nonzero(issued & (chunk["value_ns"] != 0) & (chunk["seq"] != 0)))
+        return int(np.count_nonzero(issued & (chunk["value_ns"] != 0) & (chunk["seq"] != 0) & (chunk["status"] == 0)))
 
     @property
     def stored(self) -> int:
@@ -125,7 +128,7 @@ class LagRecorder:
         if self._histogram is not None:
             self._histogram.record_events(_not_first(chunk), _ISSUED)
             return
-        lag = chunk["value_ns"][(chunk["kind"] == _ISSUED) & (chunk["seq"] != 0)]
+        lag = chunk["value_ns"][(chunk["kind"] == _ISSUED) & (chunk["seq"] != 0) & (chunk["status"] == 0)]
         late = lag[lag != 0]
         self._zeros += int(lag.size - late.size)
         if late.size:

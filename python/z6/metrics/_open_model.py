@@ -87,7 +87,9 @@ class OpenModelRecorder:
         kind = chunk["kind"]
         self.dropped += int(np.count_nonzero(kind == _DROPPED))
         issued = kind == _ISSUED
-        self.iterations += int(np.count_nonzero(issued & (chunk["seq"] % self._per_iteration == 0)))
+        # (a redirect's hop, status = its number, repeats its request's seq: not a new iteration)
+        self.iterations += int(np.count_nonzero(issued & (chunk["seq"] % self._per_iteration == 0)
+                                                & (chunk["status"] == 0)))
         pairs = issued | outcome_mask(kind)
         if not pairs.any():
             return

@@ -55,6 +55,7 @@ from z6.metrics._lag import LAG_MIN_SAMPLES, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyFigures, exact_figures, histogram_figures
 from z6.metrics._open_model import OpenModelRecorder, OpenModelStats
 from z6.metrics._percentile import NS_PER_MS, LatencyStats
+from z6.metrics._redirects import RedirectRecorder, RedirectStats
 from z6.metrics._running import RunningSummary, failure_label, running_summary
 from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries
 from z6core import DEFAULT_HIGHEST_NS, SummaryAccumulator
@@ -93,6 +94,7 @@ class RequestSummary:
     errors: dict[str, int]   # failure kind -> count
     latency: LatencyStats
     checks: tuple[CheckResult, ...] = ()   # response checks (overall: every request's)
+    redirects: Optional[RedirectStats] = None  # live runs that followed a redirect (z6.metrics._redirects)
 
     @property
     def checks_rate(self) -> Optional[float]:
@@ -120,6 +122,7 @@ class RequestSummary:
             "latency_ms": self.latency.to_dict(),
             **({"checks": [c.to_dict() for c in self.checks], "checks_rate": self.checks_rate}
                if self.checks else {}),
+            **({"redirects": self.redirects.to_dict()} if self.redirects is not None else {}),
         }
 
 
@@ -285,6 +288,14 @@ def _with_checks(summary: Summary, results: list[tuple[CheckResult, ...]]) -> Su
     return dataclasses.replace(summary, per_request=per_request, overall=overall)
 
 
+def _with_redirects(summary: Summary, overall: Optional[RedirectStats],
+                    per_request: list[Optional[RedirectStats]]) -> Summary:
+    named = {name: dataclasses.replace(r, redirects=per_request[i])
+             for i, (name, r) in enumerate(summary.per_request.items())}
+    return dataclasses.replace(summary, per_request=named,
+                               overall=dataclasses.replace(summary.overall, redirects=overall))
+
+
 def _clamped_warning(clamped: int) -> Optional[str]:
     if not clamped:
         return None
@@ -310,12 +321,14 @@ class SummaryBuilder:
     ``open_model``, for an arrival-rate run, is the requests one iteration issues
     (`z6.metrics.iteration_requests(plan)`): the summary then also counts dropped
     iterations and response time from the intended start (`z6.metrics._open_model`).
+    ``redirects`` (a live run that follows redirects) adds each request's hops and
+    chain latency (`z6.metrics._redirects`).
     """
 
     def __init__(self, request_names: tuple[str, ...], tick_ns: int, *,
                  request_bytes: Optional[Sequence[int]] = None, exact_limit: int = DEFAULT_EXACT_LIMIT,
                  think_ms: float = 0.0, open_model: Optional[int] = None, on_start: bool = False,
-                 checks: Optional[Sequence[Sequence[str]]] = None) -> None:
+                 checks: Optional[Sequence[Sequence[str]]] = None, redirects: bool = False) -> None:
         if isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer)) or exact_limit < 0:
             raise ValueError(f"exact_limit must be a non-negative integer, got {exact_limit!r}")
         self.request_names = tuple(request_names)
@@ -334,6 +347,7 @@ class SummaryBuilder:
         self._failed_vus: Optional[int] = 0 if on_start else None
         # Response checks' labels per request (z6.plan.CheckTables.labels): their failures, by check.
         self._checks = CheckRecorder(checks) if checks is not None else None
+        self._redirects = RedirectRecorder(len(self.request_names), self.exact_limit) if redirects else None
 
     @property
     def percentile_method(self) -> str:
@@ -362,6 +376,8 @@ class SummaryBuilder:
                                                      & (chunk["kind"] == _VU_COMPLETE)))
         if self._checks is not None:
             self._checks(chunk)
+        if self._redirects is not None:
+            self._redirects(chunk)
         self._events += int(chunk.size)
 
     def _switch_to_histograms(self) -> None:
@@ -416,6 +432,8 @@ class SummaryBuilder:
         summary = assemble_summary(counts, latency, lag, self._time_series(), self.percentile_method, clamped)
         if self._checks is not None:
             summary = _with_checks(summary, self._checks.finish(judged))
+        if self._redirects is not None:
+            summary = _with_redirects(summary, *self._redirects.finish())
         if self._open is not None:
             summary = dataclasses.replace(summary, open_model=self._open.finish())
         if self._failed_vus is not None:

@@ -76,6 +76,22 @@ def _check_lines(shown, overall) -> list[str]:
     return lines
 
 
+def _redirect_lines(shown, overall) -> list[str]:
+    # Redirects followed: the hops, then each chain's latency from its first
+    # request's first byte to its last response's last byte, per request.
+    r = overall.redirects
+    if r is None:
+        return []
+    rows = [(name, q.redirects) for name, q in shown if q.redirects is not None and q.redirects.chains]
+    width = max([len("chain latency ms"), *(len(name) for name, _ in rows)])
+    header = ["min", *(p for p, _ in PERCENTILES), "max"]
+    lines = ["", f"  redirects    {r.hops:,} hops followed; {r.chains:,} chains ended in a response"]
+    if rows:
+        lines.append(f"  {'chain latency ms':<{width}}" + "".join(f"{h:>10}" for h in header))
+        lines.extend(_latency_row(name, stats.chain_latency, width) for name, stats in rows)
+    return lines
+
+
 def render_run(result: RunResult) -> str:
     s = result.summary
     o = s.overall
@@ -126,6 +142,7 @@ def render_run(result: RunResult) -> str:
                if c.tls_full or c.tls_resumed else "")
         lines.append(f"  connections {c.opened}{tls}; connect{' + handshake' if tls else ''} ms: "
                      f"mean {c.connect_ms_mean:.3f}, max {c.connect_ms_max:.3f}")
+    lines.extend(_redirect_lines(shown, o))
     if s.per_status:
         lines.append("")
         lines.append(f"  {'status':<{width}}{'count':>10}" + "".join(f"{h:>10}" for h in header))

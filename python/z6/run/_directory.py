@@ -118,7 +118,8 @@ class RunDirectory:
                     pass  # the footer may still fit; the verdicts are rebuilt from the header
             transfer = result.stats.transfer
             self.log_path = self.writer.finish(result.status, request_digests=self._request_digests(result),
-                                               transfer=None if transfer is None else transfer.to_json_dict())
+                                               transfer=None if transfer is None else transfer.to_json_dict(),
+                                               redirect_offsite=result.stats.redirect_offsite)
             # summary.json carries the footer's figure, so a summary rebuilt from the log agrees.
             result = dataclasses.replace(result, stats=dataclasses.replace(
                 result.stats, writer_stalled_s=self.writer.stalled_s))

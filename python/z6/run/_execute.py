@@ -144,7 +144,8 @@ def execute_run(
                                                 if target and target.templates is None else None),
                                  think_ms=mean_think_ms(scenario.think_time), open_model=iteration_requests(plan),
                                  on_start=len(plan.on_start) > 0,
-                             checks=plan.checks.labels if plan.checks is not None else None)
+                                 checks=plan.checks.labels if plan.checks is not None else None,
+                                 redirects=target is not None and target.follow_redirects > 0)
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
         # The live statistics read the builder's core accumulator, which locks itself.
@@ -196,7 +197,7 @@ def execute_run(
         raise
     summary = builder.finish()
     stalled_s = outputs.writer.stalled_s if outputs else 0.0
-    summary = with_live_warnings(summary, scenario, plan.mode, stalled_s)
+    summary = with_live_warnings(summary, scenario, plan.mode, stalled_s, stats.redirect_offsite)
     summary = with_rows_note(summary, rows)
     stats = dataclasses.replace(stats, writer_stalled_s=stalled_s)
     missed, offered = hooks.chunks_missed()

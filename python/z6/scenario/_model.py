@@ -48,6 +48,8 @@ from z6.scenario._types import (
     MAX_CHECKS,
     MAX_CAPTURE_BYTES,
     DEFAULT_CAPTURE_BYTES,
+    DEFAULT_FOLLOW_REDIRECTS,
+    MAX_FOLLOW_REDIRECTS,
     DEFAULT_VAR_BYTES,
     MAX_VAR_BYTES,
     MAX_REGEX_GROUP,
@@ -275,6 +277,8 @@ class TargetModel(_Table):
     tls_resume: bool = True
     max_capture_bytes: Annotated[int, Field(ge=1, le=MAX_CAPTURE_BYTES)] = DEFAULT_CAPTURE_BYTES
     cookies: bool = True
+    # Redirects followed per request (docs/scenario.md "Redirects"); 0: none.
+    follow_redirects: Annotated[int, Field(ge=0, le=MAX_FOLLOW_REDIRECTS)] = DEFAULT_FOLLOW_REDIRECTS
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetModel:

@@ -145,7 +145,8 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 
 def _target(problems: _Problems, model: TargetModel, base_dir: str) -> Target | None:
     shared_keys = {"tls_min_version": model.tls_min_version, "insecure": model.insecure, "tls_resume": model.tls_resume,
-                "max_capture_bytes": model.max_capture_bytes, "cookies": model.cookies}
+                "max_capture_bytes": model.max_capture_bytes, "cookies": model.cookies,
+                   "follow_redirects": model.follow_redirects}
     files = _tls_files(problems, model, base_dir)
     if files is None:
         return None

@@ -53,6 +53,8 @@ __all__ = [
     "MAX_CHECKS",
     "MAX_CAPTURE_BYTES",
     "DEFAULT_CAPTURE_BYTES",
+    "DEFAULT_FOLLOW_REDIRECTS",
+    "MAX_FOLLOW_REDIRECTS",
     "DEFAULT_VAR_BYTES",
     "MAX_VAR_BYTES",
     "MAX_REGEX_GROUP",
@@ -89,6 +91,10 @@ MAX_CHECKS = 32
 # Bodies kept for body and JSON checks, per VU: the default and the most a request may ask.
 DEFAULT_CAPTURE_BYTES = 1 << 20
 MAX_CAPTURE_BYTES = 64 << 20
+# Same-origin redirects followed per request (k6's and browsers' default is 10;
+# the core counts hops in a byte).
+DEFAULT_FOLLOW_REDIRECTS = 10
+MAX_FOLLOW_REDIRECTS = 100
 # Check kinds, in the order a request's checks are numbered, as the core numbers them.
 # Extractions (`extract`) are judged as checks of the last three kinds.
 CHECK_KINDS = ("status", "body_contains", "body_not_contains", "header", "json", "extract_json", "extract_header",
@@ -143,6 +149,7 @@ class Target:
     tls_resume: bool = True  # resume TLS sessions on reconnect
     max_capture_bytes: int = DEFAULT_CAPTURE_BYTES  # body kept per VU for body and JSON checks
     cookies: bool = True  # a cookie jar per VU (docs/scenario.md "Cookies")
+    follow_redirects: int = DEFAULT_FOLLOW_REDIRECTS  # same-origin redirects followed per request; 0: none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
