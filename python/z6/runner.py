@@ -34,7 +34,7 @@ from z6.result import ProgressSnapshot, RunStats, Transfer
 
 
 __all__ = ["DEFAULT_CHUNK_RECORDS", "iter_chunks", "run_plan", "make_engine", "request_digests", "engine_transfer",
-           "RunStats", "ProgressSnapshot", "stop_signals", "RunStop"]
+           "engine_offsite", "RunStats", "ProgressSnapshot", "stop_signals", "RunStop"]
 
 # 65,536 records = 2 MiB a chunk: large enough that Python's per-chunk cost
 # vanishes, small enough to stay in cache-friendly territory.
@@ -208,8 +208,14 @@ def run_plan(
         stopped=stop is not None and stop.applied and not stopper.signalled,
         request_digests=request_digests(plan, engine),
         transfer=engine_transfer(engine),
-        redirect_offsite=engine.offsite_location if isinstance(engine, LiveEngine) else None,
+        redirect_offsite=engine_offsite(engine),
     )
+
+
+def engine_offsite(engine: AnyEngine) -> Optional[str]:
+    """The first Location to another origin a live engine's redirects named
+    (not followed); None when there was none, and for the simulated engine."""
+    return engine.offsite_location if isinstance(engine, LiveEngine) else None
 
 
 def engine_transfer(engine: AnyEngine) -> Optional[Transfer]:

@@ -212,3 +212,19 @@ def test_follow_redirects_0_leaves_the_redirect_as_the_outcome(tmp_path):
     assert set(result.summary.overall.statuses) == {302}
     assert result.summary.overall.redirects is None
     assert not (events["kind"] == EventKind.REDIRECT_CHAIN).any()
+
+
+@pytest.mark.slow
+def test_split_over_two_workers_the_hops_and_the_off_origin_location_come_through(tmp_path):
+    requests = request("chain", "/start") + request("away", "/away")
+    with RedirectServer() as server:
+        path = tmp_path / "redirects.toml"
+        path.write_text(scenario(server.base_url, requests, vus=4, seconds=1.0))
+        result = z6.run_scenario(z6.load_scenario(str(path)), mode="live", out_dir=str(tmp_path / "out"), workers=2)
+    overall = result.summary.overall
+    assert overall.requests == len(server.log)
+    chains = [p for _, p, _ in server.log].count("/start")
+    assert overall.redirects.hops == 2 * chains and overall.redirects.chain_latency.count == chains
+    assert result.stats.redirect_offsite == "http://127.0.0.1:1/elsewhere"
+    assert any("http://127.0.0.1:1/elsewhere" in w for w in result.summary.warnings)
+    assert recompute_run(tmp_path / "out" / "events.z6log").summary.to_dict() == result.summary.to_dict()

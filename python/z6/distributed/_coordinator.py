@@ -148,6 +148,9 @@ class _Coordinator:
             interrupted=self.signals_forwarded > 0,
             request_digests=self._request_digests(),
             transfer=self._transfer(),
+            # the first shard's (in shard order) first off-origin Location
+            redirect_offsite=next((off for link in self.links
+                                   if (off := (link.done or {}).get("redirect_offsite")) is not None), None),
         )
         return stats, self._scale_out()
 

@@ -27,7 +27,7 @@ from z6.distributed._split import ShardRange
 from z6.errors import ConfigError
 from z6.live import LiveTarget, ensure_descriptors
 from z6.plan import Plan
-from z6.runner import engine_transfer, make_engine, request_digests
+from z6.runner import engine_offsite, engine_transfer, make_engine, request_digests
 from z6core import EVENT_DTYPE, LiveEngine
 
 __all__ = ["ShardTask", "run_shard", "worker_clock"]
@@ -129,6 +129,7 @@ def _stream(sock: socket.socket, task: ShardTask, engine: Any) -> dict[str, Any]
         "interrupted": interrupted,
         "request_digests": request_digests(task.plan, engine),
         "transfer": None if (t := engine_transfer(engine)) is None else t.to_json_dict(),
+        "redirect_offsite": engine_offsite(engine),
     }
 
 
