@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from z6.events import EVENT_DTYPE
-from z6core._columns import COLUMN_NAMES, decode_columns, encode_columns, records_sound
+from z6core._columns import COLUMN_NAMES, add_kind_counts, decode_columns, encode_columns, records_sound
 
 # (name, offset, width) in record order: the column order of format 2.
 _LAYOUT = tuple((name, EVENT_DTYPE.fields[name][1], EVENT_DTYPE.fields[name][0].itemsize)
@@ -134,3 +134,19 @@ def test_records_sound_agrees_with_the_reasoned_check(seed, n, names, first, ste
     from z6.events import EventKind
     fast = records_sound(records, previous, names, first, step, n_vus, len(EventKind))
     assert fast == (checker.reason(records) is None)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 2000), slots=st.integers(1, 70))
+def test_add_kind_counts_adds_a_bincount_or_names_the_kind_beyond(seed, n, slots):
+    rng = np.random.default_rng(seed)
+    records = np.zeros(n, dtype=EVENT_DTYPE)
+    records["kind"] = rng.integers(0, 40, n)
+    counts = np.arange(slots, dtype=np.int64)
+    before = counts.copy()
+    largest = add_kind_counts(records, counts)
+    assert largest == (int(records["kind"].max()) if n else -1)
+    if largest < slots:
+        expected = before + np.bincount(records["kind"], minlength=slots)[:slots] if n else before
+        assert np.array_equal(counts, expected)
+    else:
+        assert np.array_equal(counts, before)   # nothing added: the caller grows and asks again

@@ -183,3 +183,18 @@ def test_a_failed_run_seals_what_was_written_even_when_a_write_failed_unreported
     sealed = outputs.fail()
     log = read_log(sealed)
     assert log.status == "failed" and np.array_equal(log.events, events[:8])
+
+
+def test_the_footer_counts_every_kind_even_beyond_the_writers_first_table(tmp_path):
+    # The footer's counts by kind come from the core's count (64 slots at first);
+    # a kind beyond them (a later kind in a log read back by a newer writer) grows
+    # the table, and the chunk is counted once.
+    writer = _writer(tmp_path)
+    records = np.zeros(5, dtype=z6.EVENT_DTYPE)
+    records["kind"] = [0, 70, 70, 2, 0]
+    writer(records)
+    writer(records[:1])
+    writer.flush()
+    assert writer._kind_counts[0] == 3 and writer._kind_counts[70] == 2 and writer._kind_counts[2] == 1
+    assert int(writer._kind_counts.sum()) == 6
+    writer.abort()

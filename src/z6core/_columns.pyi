@@ -5,7 +5,7 @@ from typing import Any, Final, Iterable, Optional
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound"]
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", "add_kind_counts"]
 
 # The record's fields in column order: tick, value_ns, vu_id, kind, request, status, error, seq.
 COLUMN_NAMES: Final[tuple[str, ...]]
@@ -19,6 +19,11 @@ def decode_columns(data: Any, out: npt.NDArray[Any], only: Optional[Iterable[str
     """Fill ``out`` (contiguous, writable EVENT_DTYPE) from the decoded bytes ``data`` (a buffer of
     at least 32 * len(out) bytes); with ``only``, just those fields. Runs without the GIL.
     ValueError for a wrong array or too few bytes, or an unknown field name."""
+
+def add_kind_counts(records: npt.NDArray[Any], counts: npt.NDArray[np.int64]) -> int:
+    """Add each record's kind to ``counts`` (contiguous int64, index = kind) and return the largest
+    kind seen (-1 for none); when it is not below ``len(counts)`` nothing was added (grow, call
+    again). One pass without the GIL."""
 
 def records_sound(records: npt.NDArray[Any], previous_tick: Optional[int], n_names: int, first_vu: int,
                   vu_step: int, n_vus: int, n_kinds: int) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 from z6core._defs cimport event_t
 from z6core._engine import EVENT_DTYPE
 
-__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound"]
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", "add_kind_counts"]
 
 cdef enum:
     RECORD_SIZE = 32
@@ -36,12 +36,39 @@ cdef uint32_t[N_COLUMNS] _WIDTH = [8, 8, 4, 2, 2, 2, 2, 4]
 COLUMN_NAMES = ("tick", "value_ns", "vu_id", "kind", "request", "status", "error", "seq")
 
 
-cdef inline void _encode_column(const uint8_t* rows, Py_ssize_t n, uint8_t* planes, uint32_t offset,
-                                uint32_t width, bint deltas) noexcept nogil:
+cdef extern from "z6_shuffle.h" nogil:
+    enum: Z6_SHUFFLE_BLOCK
+    void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const size_t* plane, uint8_t* out,
+                           uint64_t* previous)
+
+
+cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    # Whole blocks of records by transposes (z6_shuffle.h), then the few left
+    # column by column: each record's field read as one word, its bytes stored to
+    # the column's w planes.
+    cdef size_t plane[RECORD_SIZE]      # where byte p of a record goes: its plane's start
+    cdef Py_ssize_t at = 0, blocks = n // Z6_SHUFFLE_BLOCK, done = blocks * Z6_SHUFFLE_BLOCK
+    cdef uint32_t c, b
+    cdef uint64_t last_tick = 0
+    for c in range(N_COLUMNS):
+        for b in range(_WIDTH[c]):
+            plane[_OFFSET[c] + b] = <size_t>(at + b * n)
+        at += _WIDTH[c] * n
+    z6_shuffle_blocks(rows, <size_t>blocks, plane, out, &last_tick)
+    at = 0
+    for c in range(N_COLUMNS):
+        if done < n:
+            _encode_tail(rows, n, done, out + at, _OFFSET[c], _WIDTH[c], c == 0, last_tick)
+        at += _WIDTH[c] * n
+
+
+cdef inline void _encode_tail(const uint8_t* rows, Py_ssize_t n, Py_ssize_t start, uint8_t* planes,
+                              uint32_t offset, uint32_t width, bint deltas, uint64_t previous) noexcept nogil:
+    # Records start..n-1 of one column (fewer than eight: the blocks did the rest).
     cdef Py_ssize_t i
     cdef uint32_t b
-    cdef uint64_t v, tick, previous = 0
-    for i in range(n):
+    cdef uint64_t v, tick
+    for i in range(start, n):
         v = 0
         memcpy(&v, rows + i * RECORD_SIZE + offset, width)       # little-endian hosts only
         if deltas:
@@ -50,22 +77,6 @@ cdef inline void _encode_column(const uint8_t* rows, Py_ssize_t n, uint8_t* plan
             previous = tick
         for b in range(width):
             planes[b * n + i] = <uint8_t>(v >> (8 * b))
-
-
-cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexcept nogil:
-    # Column by column: each record's field read as one word, its bytes stored to
-    # the column's w planes (w sequential streams): a word load per field instead
-    # of a byte load per byte. Constant widths let the compiler unroll each loop.
-    cdef Py_ssize_t at = 0
-    cdef uint32_t c
-    for c in range(N_COLUMNS):
-        if _WIDTH[c] == 8:
-            _encode_column(rows, n, out + at, _OFFSET[c], 8, c == 0)
-        elif _WIDTH[c] == 4:
-            _encode_column(rows, n, out + at, _OFFSET[c], 4, False)
-        else:
-            _encode_column(rows, n, out + at, _OFFSET[c], 2, False)
-        at += _WIDTH[c] * n
 
 
 cdef inline void _decode_column(const uint8_t* planes, Py_ssize_t n, uint8_t* rows, uint32_t offset,
@@ -147,6 +158,33 @@ def decode_columns(data, out, only=None):
     cdef uint8_t[::1] rows = out.view(np.uint8)
     with nogil:
         _decode(&src[0], n, &rows[0], mask)
+
+
+def add_kind_counts(records, counts):
+    """Add each record's kind (contiguous EVENT_DTYPE ``records``) to ``counts`` (a
+    contiguous int64 array, index = kind); returns the largest kind seen, or -1 for
+    no records. When that is not below ``len(counts)`` nothing was added: the caller
+    grows ``counts`` and calls again. One pass without the GIL (numpy's bincount
+    holds it, and first widens the whole column)."""
+    if records.dtype.itemsize != sizeof(event_t) or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("add_kind_counts needs a contiguous 1-d array of event records")
+    if counts.dtype != np.int64 or not counts.flags.c_contiguous or counts.ndim != 1:
+        raise ValueError("add_kind_counts needs a contiguous 1-d int64 array of counts")
+    cdef Py_ssize_t i, n = records.shape[0], slots = counts.shape[0]
+    if n == 0:
+        return -1
+    cdef const uint8_t[::1] raw = records.view(np.uint8)
+    cdef const event_t* ev = <const event_t*>&raw[0]
+    cdef int64_t[::1] out = counts
+    cdef uint16_t largest = 0
+    with nogil:
+        for i in range(n):
+            if ev[i].kind > largest:
+                largest = ev[i].kind
+        if largest < slots:
+            for i in range(n):
+                out[ev[i].kind] += 1
+    return largest
 
 
 def records_sound(records, previous_tick, int64_t n_names, int64_t first_vu, int64_t vu_step, int64_t n_vus,

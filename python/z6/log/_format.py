@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import numpy as np
-from z6core._columns import decode_columns, encode_columns, records_sound
+from z6core._columns import add_kind_counts, decode_columns, encode_columns, records_sound
 
 from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 
@@ -69,6 +69,7 @@ __all__ = [
     "frame_crc_v2",
     "encode_columns",
     "decode_columns",
+    "add_kind_counts",
     "FOOTER_PREFIX",
     "CHUNK_MARKER",
     "FOOTER_MARKER",

@@ -49,6 +49,7 @@ from z6.log._format import (
     CHUNK_MARKER,
     LogFooter,
     LogHeader,
+    add_kind_counts,
     encode_columns,
     encode_footer,
     encode_frame_header,
@@ -168,7 +169,7 @@ class EventLogWriter:
         self._records = 0
         self._chunks = 0
         self._stored_bytes = 0
-        self._kind_counts = np.zeros(0, dtype=np.int64)
+        self._kind_counts = np.zeros(64, dtype=np.int64)   # by kind; grows for a kind beyond
         self._sha = hashlib.sha256()
         self._started = time.monotonic()
         # The worker's state: chunks waiting, the thread (started with the first
@@ -343,12 +344,11 @@ class EventLogWriter:
         self._chunks += 1
         self._records += records.size
         self._sha.update(records.view(np.uint8))
-        counts = np.bincount(records["kind"])
-        if counts.size > self._kind_counts.size:
-            counts[: self._kind_counts.size] += self._kind_counts
-            self._kind_counts = counts.astype(np.int64)
-        else:
-            self._kind_counts[: counts.size] += counts
+        largest = add_kind_counts(records, self._kind_counts)
+        if largest >= self._kind_counts.size:   # a kind beyond the table: room for it, then count
+            self._kind_counts = np.concatenate([self._kind_counts,
+                                                np.zeros(largest + 1 - self._kind_counts.size, dtype=np.int64)])
+            add_kind_counts(records, self._kind_counts)
 
     def drain(self) -> None:
         """Wait until every queued chunk is written (or dropped after a failed write)."""

@@ -15,6 +15,7 @@ responses within that distance of a bin edge can land in the neighbouring bin.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -89,7 +90,19 @@ def bucket_bounds(histogram: "HdrHistogram", index: np.ndarray) -> tuple[np.ndar
     return lowest, highest
 
 
+# 40 significant digits: each edge is then its float's nearest, whatever the
+# last digits of the decimal computation.
+_EDGE_CONTEXT = Context(prec=40)
+
+
 def _edges_ns(low: int, high: int, bins: int) -> np.ndarray:
-    edges_ns = np.geomspace(max(low, 1), high, bins + 1)
-    edges_ns[0], edges_ns[-1] = low, high   # exact ends, whatever geomspace rounded
+    # low * (high / low) ** (i / bins), in decimal arithmetic: software, the same
+    # on every machine. numpy's log and power take SIMD paths chosen by the CPU
+    # (AVX-512 or not), whose last bits differ: the same run's summary differed
+    # in an edge's 17th digit from one machine to another.
+    start = Decimal(max(low, 1))
+    step = _EDGE_CONTEXT.divide(_EDGE_CONTEXT.ln(_EDGE_CONTEXT.divide(Decimal(high), start)), bins)
+    edges_ns = np.array([float(_EDGE_CONTEXT.multiply(start, _EDGE_CONTEXT.exp(_EDGE_CONTEXT.multiply(step, i))))
+                         for i in range(bins + 1)])
+    edges_ns[0], edges_ns[-1] = low, high   # exact ends
     return edges_ns
