@@ -55,16 +55,17 @@ cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexce
             plane[_OFFSET[c] + b] = <size_t>(at + b * n)
         at += _WIDTH[c] * n
     z6_shuffle_blocks(rows, <size_t>blocks, plane, out, &last_tick)
+    if done == n:
+        return
     at = 0
     for c in range(N_COLUMNS):
-        if done < n:
-            _encode_tail(rows, n, done, out + at, _OFFSET[c], _WIDTH[c], c == 0, last_tick)
+        _encode_tail(rows, n, done, out + at, _OFFSET[c], _WIDTH[c], c == 0, last_tick)
         at += _WIDTH[c] * n
 
 
 cdef inline void _encode_tail(const uint8_t* rows, Py_ssize_t n, Py_ssize_t start, uint8_t* planes,
                               uint32_t offset, uint32_t width, bint deltas, uint64_t previous) noexcept nogil:
-    # Records start..n-1 of one column (fewer than eight: the blocks did the rest).
+    # Records start..n-1 of one column (fewer than a block: the blocks did the rest).
     cdef Py_ssize_t i
     cdef uint32_t b
     cdef uint64_t v, tick

@@ -15,7 +15,7 @@ responses within that distance of a bin edge can land in the neighbouring bin.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -100,9 +100,9 @@ def _edges_ns(low: int, high: int, bins: int) -> np.ndarray:
     # on every machine. numpy's log and power take SIMD paths chosen by the CPU
     # (AVX-512 or not), whose last bits differ: the same run's summary differed
     # in an edge's 17th digit from one machine to another.
-    start = Decimal(max(low, 1))
-    step = _EDGE_CONTEXT.divide(_EDGE_CONTEXT.ln(_EDGE_CONTEXT.divide(Decimal(high), start)), bins)
-    edges_ns = np.array([float(_EDGE_CONTEXT.multiply(start, _EDGE_CONTEXT.exp(_EDGE_CONTEXT.multiply(step, i))))
-                         for i in range(bins + 1)])
+    with localcontext(_EDGE_CONTEXT):
+        start = Decimal(max(low, 1))
+        step = (Decimal(high) / start).ln() / bins
+        edges_ns = np.array([float(start * (step * i).exp()) for i in range(bins + 1)])
     edges_ns[0], edges_ns[-1] = low, high   # exact ends
     return edges_ns
