@@ -196,6 +196,27 @@ def test_synthetic_streams_give_the_reference_summary(events, chunk, exact_limit
     _assert_same(core, reference)
 
 
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 300), exact_limit=st.integers(0, 300))
+def test_the_switch_to_histograms_gives_each_status_its_values(data, n, exact_limit):
+    # The switch hands a request whose responses share one status its whole
+    # histogram, and records the others' values one by one: some requests here have
+    # one status (a listed one, or one beyond the dense table, among them), some several.
+    shares = [data.draw(st.lists(st.sampled_from([(200, 0), (404, 0), (503, 0), (404, 34), (1024, 0), (4000, 0)]),
+                                 min_size=1, max_size=2, unique=True)) for _ in range(3)]
+    events = np.zeros(n, dtype=EVENT_DTYPE)
+    events["tick"] = np.arange(n) * 3
+    events["kind"] = int(EventKind.RESPONSE_RECEIVED)
+    events["request"] = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    for i in range(n):
+        events[i]["status"], events[i]["error"] = data.draw(st.sampled_from(shares[int(events[i]["request"])]))
+    events["value_ns"] = data.draw(st.lists(st.integers(1, 2**40), min_size=n, max_size=n))
+    chunk = data.draw(st.integers(1, 64))
+    core, reference = _both(("a", "b", "c"), 1_000_000, [events[i:i + chunk] for i in range(0, n, chunk)],
+                            exact_limit=exact_limit)
+    _assert_same(core, reference)
+
+
 def test_connections_tls_and_transport_failures_are_counted_as_the_reference_counts_them():
     rows = [  # (tick, kind, request, status, error, value_ns, seq)
         (0, EventKind.CONN_ESTABLISHED, NO_REQUEST, 0, 0, 500_000, 0),
@@ -276,6 +297,31 @@ def test_a_bad_chunk_is_refused_as_the_reference_refuses_it_and_nothing_of_it_is
         core(chunk)
         clean(chunk)
     assert core.finish() == clean.finish()
+
+
+@pytest.mark.parametrize("count", [True, False], ids=["counting", "bound"])
+@pytest.mark.parametrize("damage", ["request", "tick_within", "tick_before"])
+def test_the_check_refuses_the_same_chunks_whether_it_counts_or_not(damage, count):
+    plan, chunks = _run_chunks()
+    core = SummaryAccumulator(len(plan.request_names), plan.tick_ns)
+    core.check(chunks[0], count)
+    core.fold(chunks[0])
+    clean = chunks[1]
+    kinds = clean["kind"]
+    kept = int(np.count_nonzero(kinds == int(EventKind.RESPONSE_RECEIVED))) + int(np.count_nonzero(
+        (kinds == int(EventKind.REQUEST_ISSUED)) & (clean["value_ns"] != 0) & (clean["seq"] != 0)
+        & (clean["status"] == 0)))
+    assert core.check(clean, count) == (kept if count else clean.size)
+    bad = clean.copy()
+    if damage == "request":
+        bad["request"][int(np.flatnonzero(kinds == int(EventKind.REQUEST_ISSUED))[0])] = len(plan.request_names)
+    elif damage == "tick_within":
+        bad["tick"][50] = bad["tick"][49] - 1
+        bad["tick"][:50] = bad["tick"][49]
+    else:
+        bad["tick"][:] = 0
+    with pytest.raises(ValueError, match="names request" if damage == "request" else "out of tick order"):
+        core.check(bad, count)
 
 
 def test_the_accumulator_refuses_what_is_not_an_event_chunk():

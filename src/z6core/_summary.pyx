@@ -482,9 +482,11 @@ cdef class SummaryAccumulator:
 
     # --- folding ---------------------------------------------------------------
 
-    def check(self, events):
+    def check(self, events, bint count=True):
         """Check one EVENT_DTYPE chunk without counting it; returns how many values
-        an exact fold of it would keep (responses plus late lags).
+        an exact fold of it would keep (responses plus late lags), or with
+        ``count=False`` the chunk's length, a bound of that (the pass is then
+        lighter, and fold() makes room for that many).
 
         Raises ValueError when an issued or outcome event names a request index
         outside the table, or when the chunk goes back in time (before the last
@@ -504,9 +506,6 @@ cdef class SummaryAccumulator:
         # interval. fold() gives it up once, for the accounting.
         # Without early exits or branches per event; the offending event is
         # looked for only when there is one.
-        # One pass (the chunk is larger than a core's L2: each pass is a read from
-        # L3); what an exact fold would keep is counted in it too, used only
-        # while exact.
         for i in range(n):
             e = &ev[i]
             kind = e.kind
@@ -514,8 +513,16 @@ cdef class SummaryAccumulator:
             beyond |= hit & (e.request >= limit)
             out_of_order |= e.tick < before
             before = e.tick
-            received += kind == EV_RESPONSE_RECEIVED
-            late += (kind == EV_REQUEST_ISSUED) & (e.value_ns != 0) & (e.seq != 0) & (e.status == 0)
+        # What an exact fold would keep is counted in a second pass (a read from L3:
+        # the chunk is larger than a core's L2), asked for only where the chunk's
+        # length could take the kept values past the exact limit, once or twice a run.
+        if count:
+            for i in range(n):
+                e = &ev[i]
+                received += e.kind == EV_RESPONSE_RECEIVED
+                late += (e.kind == EV_REQUEST_ISSUED) & (e.value_ns != 0) & (e.seq != 0) & (e.status == 0)
+        else:
+            received = late = n
         if not self.exact:
             received = late = 0
         if beyond:
@@ -540,7 +547,7 @@ cdef class SummaryAccumulator:
                              "the time series needs the stream in the order the engine emits it")
         self.checked_at, self.checked_n = ev, n
         self.checked_received, self.checked_late = received, late
-        return received + late
+        return received + late if count else n
 
     def fold(self, events):
         """Count one EVENT_DTYPE chunk (checked first, unless it is the chunk
@@ -791,24 +798,70 @@ cdef class SummaryAccumulator:
         self.free_columns()
 
     cdef int switch_to_histograms(self) noexcept nogil:
-        cdef Py_ssize_t i
-        cdef uint16_t status
+        # Until now every response was kept, and also recorded in its request's
+        # histogram. A request whose responses all share one status (the dense
+        # table has one status for it, counting them all) gives that status its
+        # whole histogram at once: the sum is what recording each value would give.
+        # Only the values of the other requests are recorded one by one.
+        cdef Py_ssize_t i, r, n_mixed = 0
+        cdef int64_t s, only
+        cdef uint16_t status, status_of_h = 0
+        cdef uint64_t seen
+        cdef const uint64_t* row
+        cdef hdr_t* h
+        cdef hdr_t* status_h = NULL
+        cdef uint8_t* mixed = <uint8_t*>calloc(self.n_requests + 1, 1)
+        cdef const uint16_t* requests = self.requests_p
+        cdef const uint16_t* statuses = self.statuses_p
+        cdef const uint64_t* values = self.values_p
         self.by_status = <hdr_t**>calloc(0x10000, sizeof(hdr_t*))
         self.lag = hdr_new(&self.layout)
-        if self.by_status == NULL or self.lag == NULL:
+        if mixed == NULL or self.by_status == NULL or self.lag == NULL:
+            free(mixed)
             return -1
-        for i in range(self.kept_latencies):
-            status = self.statuses_p[i]
-            if self.by_status[status] == NULL:
-                self.by_status[status] = hdr_new(&self.layout)
-                if self.by_status[status] == NULL:
+        for r in range(self.n_requests):
+            if self.by_request[r].total == 0:
+                continue
+            row = &self.response_statuses[r * Z6_DENSE_STATUSES]
+            only, seen = -1, 0
+            for s in range(Z6_DENSE_STATUSES):
+                if row[s]:
+                    only = s if seen == 0 else -1
+                    seen += row[s]
+                    if only < 0:
+                        break
+            if only < 0 or seen != self.by_request[r].total:
+                mixed[r] = 1
+                n_mixed += 1
+                continue
+            h = self.status_histogram(<uint16_t>only)
+            if h == NULL:
+                free(mixed)
+                return -1
+            hdr_add(h, self.by_request[r])
+        for i in range(self.kept_latencies if n_mixed else 0):
+            if not mixed[requests[i]]:
+                continue
+            status = statuses[i]
+            if status_h == NULL or status != status_of_h:
+                status_of_h = status
+                status_h = self.status_histogram(status)
+                if status_h == NULL:
+                    free(mixed)
                     return -1
-            hdr_record(self.by_status[status], self.values_p[i])
+            hdr_record(status_h, values[i])
+        free(mixed)
         for i in range(self.kept_lags):
             hdr_record(self.lag, self.late_p[i])
         self.kept_latencies = self.kept_lags = 0
         self.exact = False
         return 0
+
+    cdef hdr_t* status_histogram(self, uint16_t status) noexcept nogil:
+        # by_status[status], made empty the first time; NULL when out of memory.
+        if self.by_status[status] == NULL:
+            self.by_status[status] = hdr_new(&self.layout)
+        return self.by_status[status]
 
     cdef void free_columns(self) noexcept:
         _free_column(<void**>&self.values_p)

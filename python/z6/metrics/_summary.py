@@ -364,9 +364,12 @@ class SummaryBuilder:
             return
         if not chunk.flags.c_contiguous:
             chunk = np.ascontiguousarray(chunk)
-        incoming = self._core.check(chunk)   # refuses a bad chunk before anything is counted
+        # The check refuses a bad chunk before anything is counted. Whether the values
+        # it would keep pass the limit is counted only when its length could.
+        near = self._core.exact and self.exact_values_kept + chunk.size > self.exact_limit
+        incoming = self._core.check(chunk, near)
         # Switch before keeping a chunk that would take the kept values past the limit.
-        if self._core.exact and self.exact_values_kept + incoming > self.exact_limit:
+        if near and self.exact_values_kept + incoming > self.exact_limit:
             self._switch_to_histograms()
         self._core.fold(chunk)
         if self._open is not None:
