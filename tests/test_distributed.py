@@ -175,12 +175,15 @@ def _wire_finished():
 
 
 def test_the_rechunker_hands_out_fixed_chunks_and_the_rest():
-    sizes = []
-    out = Rechunker([lambda c: sizes.append(c.size)], 100, z6.EVENT_DTYPE)
+    sizes, chunks = [], []
+    out = Rechunker([lambda c: sizes.append(c.size), chunks.append], 100, z6.EVENT_DTYPE)
     for n in (30, 150, 0, 95):
-        out(np.zeros(n, z6.EVENT_DTYPE))
+        out(np.arange(n * 4, dtype=np.uint64).view(z6.EVENT_DTYPE))
     out.flush()
     assert sizes == [100, 100, 75] and out.delivered == 275
+    # handed over read-only, as the runner's chunks are, and none shares another's memory
+    assert not any(c.flags.writeable for c in chunks)
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(chunks) for b in chunks[i + 1:])
 
 
 # ---------------------------------------------------------------- the wire

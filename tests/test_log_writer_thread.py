@@ -44,6 +44,54 @@ def test_the_writer_owns_what_it_queues(tmp_path):
     assert _threads() == 0
 
 
+def test_a_frozen_chunk_is_queued_without_a_copy_and_never_pooled(tmp_path, monkeypatch):
+    events = run_events(mixed_scenario())
+    writer = _writer(tmp_path, queue_chunks=1)
+    gate = threading.Event()
+    queued = []
+    append = writer._append
+
+    def held_append(records, compressor):
+        queued.append(records)
+        gate.wait()
+        append(records, compressor)
+
+    monkeypatch.setattr(writer, "_append", held_append)
+    frozen = events.copy()
+    frozen.flags.writeable = False
+    writer(frozen[:5])          # a read-only view of a read-only owner: frozen
+    gate.set()
+    writer.flush()
+    assert np.shares_memory(queued[0], frozen)     # the caller's records, not a copy
+    assert not any(np.shares_memory(free, frozen) for free in writer._free)
+    writer(frozen[5:])
+    assert np.array_equal(read_log(writer.finish()).events, events)
+
+
+def test_a_read_only_view_of_a_writable_array_is_copied(tmp_path):
+    events = run_events(mixed_scenario())
+    writer = _writer(tmp_path)
+    owner = events.copy()
+    view = owner[:]
+    view.flags.writeable = False      # the caller can still change the owner
+    writer(view)
+    owner[:] = np.zeros(owner.size, dtype=z6.EVENT_DTYPE)
+    assert np.array_equal(read_log(writer.finish()).events, events)
+
+
+def test_the_runners_chunks_are_read_only(tmp_path):
+    scn = mixed_scenario()
+    seen = []
+
+    def consumer(chunk):
+        seen.append(chunk.flags.writeable)
+        with pytest.raises(ValueError):
+            chunk["kind"][0] = 0
+
+    z6.run_plan(z6.compile_plan(scn), [consumer])
+    assert seen and not any(seen)
+
+
 def test_the_queue_is_bounded_and_the_wait_is_counted(tmp_path, monkeypatch):
     writer = _writer(tmp_path, queue_chunks=1)
     gate, entered = threading.Event(), threading.Event()

@@ -1,7 +1,9 @@
 """Drive an engine over a plan and hand its event chunks to consumers.
 
 The runner's memory is bounded: each chunk is a fresh fixed-size array that
-consumers may keep or drop, and the engine never holds more than one chunk. What a
+consumers may keep or drop, and the engine never holds more than one chunk. A
+chunk is read-only once filled: every consumer sees the events the engine wrote,
+and one that keeps the array (the log's writer thread) needs no copy. What a
 consumer keeps is its own affair (the summary's memory is bounded too: exact
 latencies up to a limit, an HDR histogram beyond it; docs/metrics.md).
 
@@ -123,6 +125,7 @@ def _drain(engine: AnyEngine, chunk_records: int, stop: Optional[RunStop] = None
             stop.apply(engine)
         chunk = np.empty(chunk_records, dtype=EVENT_DTYPE)
         n = engine.fill(chunk)
+        chunk.flags.writeable = False
         if n:
             yield chunk if n == chunk_records else chunk[:n]
 

@@ -130,7 +130,9 @@ class Rechunker:
             self._emit()
 
     def _emit(self) -> None:
-        # Consumers may keep the chunk: it is handed over, not reused.
+        # Consumers may keep the chunk: it is handed over, not reused, and read-only
+        # as the runner's are (the log's writer keeps it without a copy).
+        self._pending.flags.writeable = False
         chunk = self._pending[:self._n]
         self._pending = np.empty(self._size, dtype=chunk.dtype)
         self._n = 0

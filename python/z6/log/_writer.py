@@ -132,6 +132,21 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _frozen(array: np.ndarray) -> bool:
+    """Whether no one can change ``array``'s records: read-only, and so is every
+    array down to the one that owns the memory (a read-only view of a writable
+    array is not frozen). Owners can be made writable again; the runner, whose
+    chunks these are, never does, and a consumer must not."""
+    while not array.flags.writeable:
+        base = array.base
+        if base is None:
+            return bool(array.flags.owndata)
+        if not isinstance(base, np.ndarray):
+            return False
+        array = base
+    return False
+
+
 class EventLogWriter:
     """Write ``directory/events.z6log`` from a stream of `EVENT_DTYPE` chunks.
 
@@ -253,9 +268,10 @@ class EventLogWriter:
             raise self._write_error() from None
 
     def __call__(self, chunk: np.ndarray) -> None:
-        """Queue a copy of ``chunk`` (EVENT_DTYPE records) to be written as one framed
-        chunk (several above 4 GiB, or 32 MiB in format 2); raises the error of a write
-        that failed since the last call."""
+        """Queue ``chunk`` (EVENT_DTYPE records) to be written as one framed chunk
+        (several above 4 GiB, or 32 MiB in format 2); raises the error of a write
+        that failed since the last call. A chunk nobody can change (`_frozen`: the
+        runner's) is queued as it is, any other as a copy."""
         if self._file is None:
             raise ValueError(f"{self.partial_path}: the event log writer is closed")
         if not isinstance(chunk, np.ndarray) or chunk.dtype != EVENT_DTYPE or chunk.ndim != 1:
@@ -270,15 +286,18 @@ class EventLogWriter:
             self._thread.start()
         step = _MAX_CHUNK_RECORDS[self.version]
         for start in range(0, chunk.size, step):
-            # A copy the writer owns: the caller may reuse or change its array at once.
             piece = chunk[start:start + step]
-            part = self._array_for(piece.size)
-            if piece.flags.c_contiguous:
-                # As bytes: numpy copies a structured dtype field by field, several
-                # times slower than the memcpy a byte view gets.
-                part.view(np.uint8)[...] = piece.view(np.uint8)
+            if piece.flags.c_contiguous and _frozen(piece):
+                part = piece   # no one can change it: queued as it is
             else:
-                np.copyto(part, piece)
+                # A copy the writer owns: the caller may reuse or change its array at once.
+                part = self._array_for(piece.size)
+                if piece.flags.c_contiguous:
+                    # As bytes: numpy copies a structured dtype field by field, several
+                    # times slower than the memcpy a byte view gets.
+                    part.view(np.uint8)[...] = piece.view(np.uint8)
+                else:
+                    np.copyto(part, piece)
             try:
                 self._queue.put_nowait(part)
             except queue.Full:
@@ -301,7 +320,8 @@ class EventLogWriter:
     def _release(self, records: np.ndarray) -> None:
         # The worker is done with the copy: keep its whole array for the next one.
         whole = records.base if isinstance(records.base, np.ndarray) else records
-        if len(self._free) < self._pool_limit and whole.dtype == EVENT_DTYPE:
+        # (a frozen chunk queued without a copy is the caller's, never pooled)
+        if len(self._free) < self._pool_limit and whole.dtype == EVENT_DTYPE and whole.flags.writeable:
             self._free.append(whole)
 
     def _work(self) -> None:

@@ -44,8 +44,8 @@ def run_scenario(
     ``[simulation]`` section is simulated and any other sends real HTTP (a
     ``builtin = true`` target is started for the run and stopped after it).
     ``consumers`` get every event chunk too, in order (e.g. a digest or a writer),
-    on the run's thread: a slow one slows the run (`z6.start`'s ``chunks()``
-    does not). ``base_url`` points the run at another server than the
+    on the run's thread, read-only: a slow one slows the run (`z6.start`'s
+    ``chunks()`` does not). ``base_url`` points the run at another server than the
     scenario's target. ``keep_events`` keeps the events in memory as
     ``result.events`` (default: up to `DEFAULT_KEEP_EVENTS`, docs/api.md).
     With ``out_dir`` the run leaves its event log, summary.json and a copy of the
