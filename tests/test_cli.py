@@ -152,6 +152,25 @@ def test_console_entry_point_runs_as_a_process():
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.parametrize("preset", [None, "3"], ids=["default", "user's"])
+def test_the_command_gives_numpys_blas_one_thread_unless_the_user_chose(preset):
+    # OpenBLAS reads the variable when numpy is imported, which the entry point
+    # does after setting it; a program importing z6 is left alone.
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    script = ("import os, sys\n"
+              "import z6\n"
+              "before = os.environ.get('OPENBLAS_NUM_THREADS')\n"
+              "from z6._entry import main\n"
+              "code = main(['validate', sys.argv[1]])\n"
+              "print(code, before, os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    proc = subprocess.run([sys.executable, "-c", script, QUICKSTART], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-3:] == ["0", str(preset), preset or "1"]
+
+
 def test_bad_seed_text_names_the_problem_not_the_parser(capsys):
     code, _, err = run_cli(capsys, "run", QUICKSTART, "--seed", "abc")
     assert code == 2 and "--seed" in err and "'abc'" in err and "_seed" not in err

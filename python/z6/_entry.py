@@ -13,6 +13,7 @@ the same reason.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -35,6 +36,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     interrupts.install()
     interrupts.holding = True
     try:
+        # numpy's OpenBLAS starts a thread a core at import, which then spins for a
+        # while (about 0.1 s of CPU): z6 does no floating-point linear algebra, and
+        # on a two-core machine that thread takes a core from the run. One thread,
+        # unless the user chose otherwise; only the command's process (and the
+        # workers it starts) is affected, never a program that imports z6.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         # Deferred on purpose (tests/test_architecture.py, DEFERRED_IMPORTS): the
         # handler above must be in place before the package's imports start.
         from z6.cli import main as cli_main
