@@ -608,7 +608,6 @@ cdef class SummaryAccumulator:
         cdef uint8_t cls
         cdef uint64_t* request_kinds = self.request_kinds
         cdef hdr_t** by_request = self.by_request
-        cdef hdr_t** by_status = self.by_status
         cdef hdr_t* lag = self.lag
         cdef hdr_t* status_h = NULL        # the last status's histogram (after the switch)
         cdef uint16_t status_of_h = 0
@@ -687,12 +686,10 @@ cdef class SummaryAccumulator:
                 else:
                     if status_h == NULL or e.status != status_of_h:
                         status_of_h = e.status
-                        status_h = by_status[status_of_h]
+                        status_h = self.status_histogram(status_of_h)
                         if status_h == NULL:
-                            status_h = by_status[status_of_h] = hdr_new(&self.layout)
-                            if status_h == NULL:
-                                failed = -1
-                                break
+                            failed = -1
+                            break
                     hdr_record(status_h, value)
                 if second.latencies == second_capacity:
                     self.second_values = second_values
