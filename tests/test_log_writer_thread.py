@@ -27,7 +27,7 @@ def _writer(directory, **kwargs):
 
 
 def _threads() -> int:
-    return sum(t.name.startswith("z6 log writer") for t in threading.enumerate())
+    return sum(t.name.startswith(("z6 log writer", "z6 log digest")) for t in threading.enumerate())
 
 
 def test_the_writer_owns_what_it_queues(tmp_path):
@@ -49,14 +49,14 @@ def test_a_frozen_chunk_is_queued_without_a_copy_and_never_pooled(tmp_path, monk
     writer = _writer(tmp_path, queue_chunks=1)
     gate = threading.Event()
     queued = []
-    append = writer._append
+    append = writer._store
 
     def held_append(records, compressor):
         queued.append(records)
         gate.wait()
         append(records, compressor)
 
-    monkeypatch.setattr(writer, "_append", held_append)
+    monkeypatch.setattr(writer, "_store", held_append)
     frozen = events.copy()
     frozen.flags.writeable = False
     writer(frozen[:5])          # a read-only view of a read-only owner: frozen
@@ -95,14 +95,14 @@ def test_the_runners_chunks_are_read_only(tmp_path):
 def test_the_queue_is_bounded_and_the_wait_is_counted(tmp_path, monkeypatch):
     writer = _writer(tmp_path, queue_chunks=1)
     gate, entered = threading.Event(), threading.Event()
-    append = writer._append
+    append = writer._store
 
     def slow_append(records, compressor):
         entered.set()
         gate.wait()
         append(records, compressor)
 
-    monkeypatch.setattr(writer, "_append", slow_append)
+    monkeypatch.setattr(writer, "_store", slow_append)
     events = run_events(mixed_scenario())
     writer(events[:4])           # taken by the worker, which waits at the gate
     assert entered.wait(10)
@@ -182,6 +182,51 @@ def test_a_failed_last_write_is_raised_by_flush_or_finish(tmp_path):
         # Told once, the caller seals what was written as failed.
         log = read_log(writer.finish("failed"))
         assert log.status == "failed" and len(log) == 8
+
+
+def test_the_digest_covers_only_what_was_written_while_the_digest_thread_lags(tmp_path, monkeypatch):
+    # The digest thread is held while the store thread writes two chunks and fails
+    # on the third: the failed log's footer still hashes exactly the two written.
+    scn = mixed_scenario()
+    writer = _writer(tmp_path, queue_chunks=4)
+    gate = threading.Event()
+    digest = writer._digest
+
+    def held_digest(records):
+        gate.wait()
+        digest(records)
+
+    monkeypatch.setattr(writer, "_digest", held_digest)
+    events = run_events(scn)
+    writer(events[:8])
+    writer(events[8:16])
+    writer._queue.join()                      # both stored; neither hashed yet
+    writer._file = _FullDisk(writer._file, room=0)
+    writer(events[16:24])
+    writer._queue.join()
+    gate.set()
+    with pytest.raises(RunError, match="No space left on device"):
+        writer.flush()
+    writer._file = writer._file.file
+    log = read_log(writer.finish("failed"))
+    assert log.status == "failed" and np.array_equal(log.events, events[:16])
+    assert log.footer.digest == z6.event_digest(events[:16])
+
+
+def test_a_digest_that_fails_fails_the_log(tmp_path, monkeypatch):
+    writer = _writer(tmp_path)
+    events = run_events(mixed_scenario())
+
+    def no_memory(records):
+        raise MemoryError("no room for the digest")
+
+    monkeypatch.setattr(writer, "_digest", no_memory)
+    writer(events[:8])
+    writer.drain()
+    with pytest.raises(RunError, match="cannot write the event log: no room for the digest"):
+        writer(events[8:])
+    writer.abort()
+    assert _threads() == 0
 
 
 def test_abort_writes_what_was_queued(tmp_path):

@@ -120,6 +120,22 @@ def event_digest(chunks: Iterable[np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def frozen(array: np.ndarray) -> bool:
+    """Whether no one can change ``array``'s records: read-only, and so is every
+    array down to the one that owns the memory (a read-only view of a writable
+    array is not frozen). Owners can be made writable again; the runner, whose
+    chunks these are, never does, and a consumer must not. A consumer that keeps a
+    chunk beyond its call keeps a frozen one as it is and copies any other."""
+    while not array.flags.writeable:
+        base = array.base
+        if base is None:
+            return bool(array.flags.owndata)
+        if not isinstance(base, np.ndarray):
+            return False
+        array = base
+    return False
+
+
 def concat_chunks(chunks: Iterable[np.ndarray]) -> np.ndarray:
     """All records of ``chunks`` as one array (for tests and small runs)."""
     parts = list(chunks)

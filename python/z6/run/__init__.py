@@ -10,6 +10,7 @@ Modules, one job each:
     _handle       start / RunHandle: the run on its own thread, state, stop, result, await
     _live_stats   LiveStats read from the run's summary aggregate (the one adapter to it)
     _chunk_queue  the bounded queue a chunks() reader takes from (drops, counted, when full)
+    _consumer_thread  one consumer fed in order from a thread of its own (a simulated run's summary)
     _run          run_scenario: the same run on the calling thread
     _directory    the run directory: events.z6log streamed, summary.json, scenario copy, report.html
 

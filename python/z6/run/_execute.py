@@ -24,6 +24,7 @@ from z6.live import LiveTarget, check_reachable, ensure_descriptors, host_header
 from z6.metrics import SummaryBuilder, iteration_requests, mean_think_ms
 from z6.plan import Plan, compile_plan
 from z6.result import ProgressSnapshot, RunResult, RunStats
+from z6.run._consumer_thread import ConsumerThread
 from z6.run._directory import RunDirectory
 from z6.runner import RunStop, run_plan
 from z6.scenario import Scenario
@@ -148,15 +149,22 @@ def execute_run(
                                  redirects=target is not None and target.follow_redirects > 0)
         if hooks.on_builder is not None:
             hooks.on_builder(builder)
-        # The live statistics read the builder's core accumulator, which locks itself.
-        sinks = [builder, rows, *([outputs.writer] if outputs else []), *consumers, *hooks.taps]
-        watch = _both(progress, hooks.on_progress)
-        if backend is None:
-            stats = run_plan(plan, sinks, progress=watch, target=target, stop=hooks.stop)
-        else:
-            nonlocal scale_out
-            stats, scale_out = run_distributed(plan, sinks, backend, shards=workers, target=target,
-                                               progress=watch)
+        with contextlib.ExitStack() as folding:
+            # A simulated run folds its summary on a thread of its own, beside the
+            # engine's next fill (z6.run._consumer_thread). A live run folds on its
+            # own thread: its chunks are small, and its figures on screen stay current.
+            fold: Callable[[np.ndarray], None] = builder
+            if plan.mode == "simulate":
+                fold = folding.enter_context(ConsumerThread(builder, name="z6 summary"))
+            # The live statistics read the builder's core accumulator, which locks itself.
+            sinks = [fold, rows, *([outputs.writer] if outputs else []), *consumers, *hooks.taps]
+            watch = _both(progress, hooks.on_progress)
+            if backend is None:
+                stats = run_plan(plan, sinks, progress=watch, target=target, stop=hooks.stop)
+            else:
+                nonlocal scale_out
+                stats, scale_out = run_distributed(plan, sinks, backend, shards=workers, target=target,
+                                                   progress=watch)
         if outputs is not None:
             # The log is written by the writer's thread: wait for it, so that a write
             # that failed at the end fails the run as one during it would.
