@@ -19,7 +19,7 @@ from z6.analysis import analyze_log, compile_filter
 from z6.log import read_log
 from z6.metrics import SummaryBuilder
 
-from test_log_helpers import assertion_events, mixed_scenario, write_log
+from test_log_helpers import assertion_events, mixed_scenario, rewrite_log, write_log
 
 ISSUED, RECEIVED = int(EventKind.REQUEST_ISSUED), int(EventKind.RESPONSE_RECEIVED)
 
@@ -90,6 +90,20 @@ def test_overall_figures_equal_numpy(log):
     assert result.duration_s == duration_s
     assert result.overall.rate == expected["requests"] / duration_s
     assert result.overall.error_rate == expected["failed"] / expected["completed"]
+
+
+def test_responses_of_4_3_s_and_more_are_exact_after_the_narrow_column_widens(log, tmp_path):
+    # The analysis keeps latencies as uint32 until one needs 64 bits: a response of
+    # 2**32 ns or more half-way through the log widens them, and nothing wraps.
+    events = log.events.copy()
+    received = np.flatnonzero(events["kind"] == RECEIVED)
+    middle = received[received.size // 2:received.size // 2 + 3]
+    events["value_ns"][middle] = [2**32, 5 * 10**9 + 7, 2**40 + 1]
+    wide = read_log(rewrite_log(log.path, tmp_path, events=events, chunk_records=300))
+    result = analyze_log(wide, percentiles=PCTS + (99.99, 100))
+    assert _analysis_figures(result.overall, PCTS + (99.99, 100)) == _numpy_figures(_engine(events),
+                                                                                      PCTS + (99.99, 100))
+    assert result.overall.latency.max == (2**40 + 1) / 1e6
 
 
 def test_unfiltered_analysis_equals_the_run_summary(log):

@@ -98,13 +98,34 @@ def test_tally_outcomes_counts_by_the_rule_and_copies_response_latencies():
     kinds, statuses = records["kind"].tolist(), records["status"].tolist()
     received = records["value_ns"][records["kind"] == RESPONSE_RECEIVED]
     expected = (records.size, kinds.count(3), sum(map(is_outcome, kinds)),
-                sum(is_failed(k, s) for k, s in zip(kinds, statuses)), received.size)
+                sum(is_failed(k, s) for k, s in zip(kinds, statuses)), received.size, int(received.max()))
     room = np.zeros(records.size, np.uint64)
     assert tally_outcomes(records, room) == expected
     assert np.array_equal(room[:received.size], received)
     # Too little room: the first values copied, the count still whole.
     small = np.zeros(3, np.uint64)
     assert tally_outcomes(records, small) == expected and np.array_equal(small, received[:3])
-    assert tally_outcomes(records[:0], small) == (0, 0, 0, 0, 0)
+    assert tally_outcomes(records[:0], small) == (0, 0, 0, 0, 0, 0)
+    # Into uint32: each value modulo 2**32, and the widest says a copy wrapped.
+    narrow = np.zeros(records.size, np.uint32)
+    assert tally_outcomes(records, narrow) == expected
+    assert np.array_equal(narrow[:received.size], (received & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    records["value_ns"] = rng.integers(0, 2**32, records.size, dtype=np.uint64)
+    fits = records["value_ns"][records["kind"] == RESPONSE_RECEIVED]
+    assert tally_outcomes(records, narrow)[5] == int(fits.max()) < 2**32
+    assert np.array_equal(narrow[:fits.size], fits)
+    with pytest.raises(TypeError, match="uint64 or uint32"):
+        tally_outcomes(records, np.zeros(3, np.int64))
     with pytest.raises(ValueError, match="contiguous 1-d array of event records"):
         tally_outcomes(records[::2], room)
+
+
+def test_count_assertions_counts_both_assertion_kinds_only():
+    from z6core._outcomes import count_assertions
+    records = np.zeros(100, z6core.EVENT_DTYPE)
+    assert count_assertions(records) == 0 and count_assertions(records[:0]) == 0
+    records["kind"][[3, 50, 99]] = [12, 13, 12]
+    records["kind"][[4, 5]] = [11, 14]
+    assert count_assertions(records) == 3
+    with pytest.raises(ValueError, match="contiguous 1-d array of event records"):
+        count_assertions(records[::2])

@@ -6,16 +6,17 @@ over event columns in C.
 ``outcome_mask(kind)`` and ``failed_mask(kind, status)`` take one-dimensional
 uint16 arrays (strided views such as ``chunk["kind"]`` are fine) and return a
 bool array of the same length. ``tally_outcomes(records, latencies)`` counts a
-chunk of records by the rule in one pass.
+chunk of records by the rule in one pass; ``count_assertions(records)`` counts
+its assertion events.
 """
 
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 import numpy as np
 
 from z6core._defs cimport *
 
-__all__ = ["OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask", "failed_mask", "tally_outcomes"]
+__all__ = ["OUTCOME_KINDS", "FAILURE_STATUS_MIN", "outcome_mask", "failed_mask", "tally_outcomes", "count_assertions"]
 
 # The outcome kinds, in z6.events' order: response, error, timeout, cancel, then
 # a live run's transport failures. Read-only.
@@ -72,22 +73,42 @@ def failed_mask(kind, status, error=None):
 def tally_outcomes(records, latencies):
     """Count a contiguous EVENT_DTYPE array by the outcome rule in one pass, and copy
     the ``value_ns`` of its ``response_received`` events, in order, into
-    ``latencies`` (contiguous uint64) from index 0.
+    ``latencies`` (contiguous uint64, or uint32) from index 0.
 
-    Returns ``(events, issued, completed, failed, received)``: records,
+    Returns ``(events, issued, completed, failed, received, widest)``: records,
     ``request_issued`` events, outcomes, failed outcomes, ``response_received``
-    events. When ``received`` exceeds ``len(latencies)`` only the first
-    ``len(latencies)`` values were copied: the caller makes room and asks again.
+    events, and the largest of their ``value_ns`` (0 without any). When
+    ``received`` exceeds ``len(latencies)`` only the first ``len(latencies)``
+    values were copied: the caller makes room and asks again. Into uint32 each
+    value is copied modulo 2**32: when ``widest`` is 2**32 or more, the caller
+    asks again with uint64 (a response of 4.3 s or more is rare, and a uint32
+    column holds the usual ones in half the memory).
     """
     if records.dtype.itemsize != sizeof(event_t) or not records.flags.c_contiguous or records.ndim != 1:
         raise ValueError("tally_outcomes needs a contiguous 1-d array of event records")
+    if not isinstance(latencies, np.ndarray) or latencies.dtype not in (np.uint64, np.uint32):
+        raise TypeError("tally_outcomes: latencies must be a numpy array of uint64 or uint32")
     cdef const uint8_t[::1] raw = records.view(np.uint8)
-    cdef uint64_t[::1] out = latencies
-    cdef Py_ssize_t i, n = records.shape[0], room = out.shape[0]
+    cdef uint64_t[::1] out64
+    cdef uint32_t[::1] out32
+    cdef uint64_t* wide = NULL
+    cdef uint32_t* narrow = NULL
+    cdef Py_ssize_t i, n = records.shape[0], room
     cdef const event_t* ev
     cdef int64_t issued = 0, completed = 0, failed = 0, received = 0
+    cdef uint64_t value, widest = 0
+    if latencies.dtype == np.uint64:
+        out64 = latencies
+        room = out64.shape[0]
+        if room:
+            wide = &out64[0]
+    else:
+        out32 = latencies
+        room = out32.shape[0]
+        if room:
+            narrow = &out32[0]
     if n == 0:
-        return 0, 0, 0, 0, 0
+        return 0, 0, 0, 0, 0, 0
     ev = <const event_t*>&raw[0]
     with nogil:
         for i in range(n):
@@ -97,7 +118,33 @@ def tally_outcomes(records, latencies):
                 completed += 1
                 failed += is_failed_outcome(ev[i].kind, ev[i].status, ev[i].error)
                 if ev[i].kind == EV_RESPONSE_RECEIVED:
+                    value = ev[i].value_ns
+                    if value > widest:
+                        widest = value
                     if received < room:
-                        out[received] = ev[i].value_ns
+                        if wide != NULL:
+                            wide[received] = value
+                        else:
+                            narrow[received] = <uint32_t>value
                     received += 1
-    return n, issued, completed, failed, received
+    return n, issued, completed, failed, received, widest
+
+
+def count_assertions(records):
+    """How many ``assertion_passed`` and ``assertion_failed`` events a contiguous
+    EVENT_DTYPE array holds: one pass in C without the GIL (a reader that leaves
+    them out filters only the chunks that have any)."""
+    if records.dtype.itemsize != sizeof(event_t) or not records.flags.c_contiguous or records.ndim != 1:
+        raise ValueError("count_assertions needs a contiguous 1-d array of event records")
+    cdef Py_ssize_t i, n = records.shape[0]
+    cdef int64_t found = 0
+    cdef const uint8_t[::1] raw
+    cdef const event_t* ev
+    if n == 0:
+        return 0
+    raw = records.view(np.uint8)
+    ev = <const event_t*>&raw[0]
+    with nogil:
+        for i in range(n):
+            found += (ev[i].kind == EV_ASSERTION_PASSED) | (ev[i].kind == EV_ASSERTION_FAILED)
+    return found
