@@ -16,7 +16,7 @@ plane a strided pass, and a Python loop around them).
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", 
 cdef enum:
     RECORD_SIZE = 32
     N_COLUMNS = 8
+    _LOCAL_KINDS = 64     # kinds add_kind_counts counts on the stack (a run's are below 40)
 
 # (offset, width) of each column in the 32-byte record, in record order.
 cdef uint32_t[N_COLUMNS] _OFFSET = [0, 8, 16, 20, 22, 24, 26, 28]
@@ -40,6 +41,18 @@ cdef extern from "z6_shuffle.h" nogil:
     enum: Z6_SHUFFLE_BLOCK
     void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const size_t* plane, uint8_t* out,
                            uint64_t* previous)
+    void z6_unshuffle_blocks(const uint8_t* data, size_t blocks, const size_t* plane, uint8_t* rows,
+                             uint64_t* tick)
+
+
+cdef inline void _planes(Py_ssize_t n, size_t* plane) noexcept nogil:
+    # Where byte p of a record has its plane: each column's w planes in a row.
+    cdef Py_ssize_t at = 0
+    cdef uint32_t c, b
+    for c in range(N_COLUMNS):
+        for b in range(_WIDTH[c]):
+            plane[_OFFSET[c] + b] = <size_t>(at + b * n)
+        at += _WIDTH[c] * n
 
 
 cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexcept nogil:
@@ -48,12 +61,9 @@ cdef inline void _encode(const uint8_t* rows, Py_ssize_t n, uint8_t* out) noexce
     # the column's w planes.
     cdef size_t plane[RECORD_SIZE]      # where byte p of a record goes: its plane's start
     cdef Py_ssize_t at = 0, blocks = n // Z6_SHUFFLE_BLOCK, done = blocks * Z6_SHUFFLE_BLOCK
-    cdef uint32_t c, b
+    cdef uint32_t c
     cdef uint64_t last_tick = 0
-    for c in range(N_COLUMNS):
-        for b in range(_WIDTH[c]):
-            plane[_OFFSET[c] + b] = <size_t>(at + b * n)
-        at += _WIDTH[c] * n
+    _planes(n, plane)
     z6_shuffle_blocks(rows, <size_t>blocks, plane, out, &last_tick)
     if done == n:
         return
@@ -81,11 +91,12 @@ cdef inline void _encode_tail(const uint8_t* rows, Py_ssize_t n, Py_ssize_t star
 
 
 cdef inline void _decode_column(const uint8_t* planes, Py_ssize_t n, uint8_t* rows, uint32_t offset,
-                                uint32_t width, bint deltas) noexcept nogil:
+                                uint32_t width, bint deltas, Py_ssize_t start=0, uint64_t tick=0) noexcept nogil:
+    # Records start..n-1 of one column; a tick column's running sum goes on from ``tick``.
     cdef Py_ssize_t i
     cdef uint32_t b
-    cdef uint64_t v, tick = 0
-    for i in range(n):
+    cdef uint64_t v
+    for i in range(start, n):
         v = 0
         for b in range(width):
             v |= (<uint64_t>planes[b * n + i]) << (8 * b)
@@ -96,19 +107,28 @@ cdef inline void _decode_column(const uint8_t* planes, Py_ssize_t n, uint8_t* ro
 
 
 cdef inline void _decode(const uint8_t* data, Py_ssize_t n, uint8_t* rows, uint32_t mask) noexcept nogil:
-    # Column by column: each record's field gathered from the column's w planes
-    # into one word and stored whole.
-    cdef Py_ssize_t at = 0
+    # Every field: whole blocks of records by transposes (z6_shuffle.h), the few
+    # left column by column. Some fields: column by column, each record's field
+    # gathered from the column's w planes into one word and stored whole.
+    cdef size_t plane[RECORD_SIZE]
+    cdef Py_ssize_t at = 0, start = 0
     cdef uint32_t c
+    cdef uint64_t tick = 0
+    if mask == (1u << N_COLUMNS) - 1:
+        _planes(n, plane)
+        start = (n // Z6_SHUFFLE_BLOCK) * Z6_SHUFFLE_BLOCK
+        z6_unshuffle_blocks(data, <size_t>(n // Z6_SHUFFLE_BLOCK), plane, rows, &tick)
+        if start == n:
+            return
     for c in range(N_COLUMNS):
         if mask & (1u << c):
             # Constant widths let the compiler unroll each gather.
             if _WIDTH[c] == 8:
-                _decode_column(data + at, n, rows, _OFFSET[c], 8, c == 0)
+                _decode_column(data + at, n, rows, _OFFSET[c], 8, c == 0, start, tick)
             elif _WIDTH[c] == 4:
-                _decode_column(data + at, n, rows, _OFFSET[c], 4, False)
+                _decode_column(data + at, n, rows, _OFFSET[c], 4, False, start)
             else:
-                _decode_column(data + at, n, rows, _OFFSET[c], 2, False)
+                _decode_column(data + at, n, rows, _OFFSET[c], 2, False, start)
         at += _WIDTH[c] * n
 
 
@@ -177,14 +197,31 @@ def add_kind_counts(records, counts):
     cdef const uint8_t[::1] raw = records.view(np.uint8)
     cdef const event_t* ev = <const event_t*>&raw[0]
     cdef int64_t[::1] out = counts
-    cdef uint16_t largest = 0
+    cdef uint16_t largest = 0, kind
+    # One pass into four small tables on the stack, taken in turn: consecutive
+    # records of one kind then add to different words instead of each waiting
+    # for the last one's store. Kinds beyond the tables (none in a run today) are
+    # counted in a second pass.
+    cdef int64_t local[4][_LOCAL_KINDS]
+    cdef int64_t beyond = 0
+    cdef Py_ssize_t k
+    memset(local, 0, sizeof(local))
     with nogil:
         for i in range(n):
-            if ev[i].kind > largest:
-                largest = ev[i].kind
+            kind = ev[i].kind
+            if kind > largest:
+                largest = kind
+            if kind < _LOCAL_KINDS:
+                local[i & 3][kind] += 1
+            else:
+                beyond += 1
         if largest < slots:
-            for i in range(n):
-                out[ev[i].kind] += 1
+            for k in range(min(<Py_ssize_t>_LOCAL_KINDS, slots)):
+                out[k] += local[0][k] + local[1][k] + local[2][k] + local[3][k]
+            if beyond:
+                for i in range(n):
+                    if ev[i].kind >= _LOCAL_KINDS:
+                        out[ev[i].kind] += 1
     return largest
 
 

@@ -1,4 +1,5 @@
-/* The byte shuffle of an event log chunk (format 2), in whole blocks of records.
+/* The byte shuffle of an event log chunk (format 2), in whole blocks of records,
+ * and its inverse for readers.
  *
  * A chunk's 32-byte records are stored as 32 byte planes: byte p of every record,
  * in record order, then byte p + 1 ... (the columns' planes, each column's w planes
@@ -81,6 +82,44 @@ static inline void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const s
     }
 }
 
+/* The inverse, for a reader: the planes' next 16 bytes back into 16 records. An
+ * 8 x 8 byte transpose is its own inverse, so the same unpacks serve: eight plane
+ * rows in, v[j] holds records 2j (low half) and 2j + 1 (high half). The tick words
+ * come out as differences and are summed back from `*tick` (modulo 2**64). */
+static inline void z6_unshuffle_blocks(const uint8_t* data, size_t blocks, const size_t* plane, uint8_t* rows,
+                                       uint64_t* tick) {
+    size_t blk, i, k, q, j;
+    uint64_t ticks[16];
+    __m128i r[16], a[4], b[4], v[16];
+    for (blk = 0; blk < blocks; blk++) {
+        i = blk * 16;
+        for (q = 0; q < 4; q++) {
+            for (k = 0; k < 8; k++) {
+                r[k] = _mm_loadl_epi64((const __m128i*)(data + plane[q * 8 + k] + i));
+                r[8 + k] = _mm_loadl_epi64((const __m128i*)(data + plane[q * 8 + k] + i + 8));
+            }
+            z6_transpose_8x8_sse2(r, a);
+            z6_transpose_8x8_sse2(r + 8, b);
+            for (j = 0; j < 4; j++) {
+                v[2 * j] = a[j];
+                v[2 * j + 1] = _mm_unpackhi_epi64(a[j], a[j]);
+                v[8 + 2 * j] = b[j];
+                v[8 + 2 * j + 1] = _mm_unpackhi_epi64(b[j], b[j]);
+            }
+            if (q == 0) {
+                for (k = 0; k < 16; k++) {
+                    _mm_storel_epi64((__m128i*)&ticks[k], v[k]);
+                    *tick += ticks[k];
+                    memcpy(rows + (i + k) * Z6_SHUFFLE_RECORD, tick, 8);
+                }
+            } else {
+                for (k = 0; k < 16; k++)
+                    _mm_storel_epi64((__m128i*)(rows + (i + k) * Z6_SHUFFLE_RECORD + q * 8), v[k]);
+            }
+        }
+    }
+}
+
 #else
 
 /* An 8 x 8 byte matrix (row k = w[k], column j = its byte j) transposed in place:
@@ -121,6 +160,29 @@ static inline void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const s
             z6_transpose_8x8_words(w);
             for (k = 0; k < 8; k++)
                 memcpy(out + plane[q * 8 + k] + i, &w[k], 8);
+        }
+    }
+}
+
+/* The inverse, for a reader (the transpose is its own inverse); tick words summed
+ * back from `*tick` (modulo 2**64). */
+static inline void z6_unshuffle_blocks(const uint8_t* data, size_t blocks, const size_t* plane, uint8_t* rows,
+                                       uint64_t* tick) {
+    size_t blk, i, k, q;
+    uint64_t w[8];
+    for (blk = 0; blk < blocks; blk++) {
+        i = blk * 8;
+        for (q = 0; q < 4; q++) {
+            for (k = 0; k < 8; k++)
+                memcpy(&w[k], data + plane[q * 8 + k] + i, 8);
+            z6_transpose_8x8_words(w);
+            for (k = 0; k < 8; k++) {
+                if (q == 0) {
+                    *tick += w[k];
+                    w[k] = *tick;
+                }
+                memcpy(rows + (i + k) * Z6_SHUFFLE_RECORD + q * 8, &w[k], 8);
+            }
         }
     }
 }
