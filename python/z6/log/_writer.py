@@ -426,6 +426,11 @@ class EventLogWriter:
         self._stop_worker()
         if self._error is not None and not self._error_reported:
             self._raise_pending()
+        if self._digest_failed:
+            # The digest missed chunks the file holds: no footer can vouch for them.
+            self.abort()
+            raise RunError(f"{self.partial_path}: cannot finish the event log: its digest failed "
+                           f"({self._error}); the complete chunks still read")
         footer = LogFooter(
             records=self._records,
             chunks=self._chunks,

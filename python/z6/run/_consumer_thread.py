@@ -79,8 +79,8 @@ class ConsumerThread:
 
     def _raise_pending(self) -> None:
         if self._error is not None:
+            self._abandoned = True   # nothing after a failed chunk is consumed (set before the error is taken)
             error, self._error = self._error, None
-            self._abandoned = True   # nothing after a failed chunk is consumed
             raise error
 
     def close(self) -> None:
