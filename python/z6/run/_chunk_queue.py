@@ -4,7 +4,7 @@ The run's thread never waits on it: `offer` puts the chunk in when there is room
 and otherwise drops it and counts it as missed. The reader (`RunHandle.chunks`)
 takes chunks in order and learns, at the end, how many it missed; the run's
 result and summary say so too. A chunk is the engine's own array, handed over
-without a copy (the engine makes a fresh one for every fill), read-only.
+without a copy (the runner fills an array again only once nothing refers to it), read-only.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ DEFAULT_KEEP_EVENTS = 4_194_304
 
 
 class _EventKeeper:
-    """A consumer keeping every chunk (the engine's fresh arrays, no copy), up to a limit."""
+    """A consumer keeping every chunk (the runner's arrays, no copy: held, they are never refilled), up to a limit."""
 
     def __init__(self, limit: Optional[int]) -> None:
         self.limit = limit
