@@ -123,9 +123,10 @@ def event_digest(chunks: Iterable[np.ndarray]) -> str:
 def frozen(array: np.ndarray) -> bool:
     """Whether no one can change ``array``'s records: read-only, and so is every
     array down to the one that owns the memory (a read-only view of a writable
-    array is not frozen). Owners can be made writable again; the runner, whose
-    chunks these are, never does, and a consumer must not. A consumer that keeps a
-    chunk beyond its call keeps a frozen one as it is and copies any other."""
+    array is not frozen). Owners can be made writable again: the runner, whose
+    chunks these are, does so only to refill an array nothing refers to any more,
+    and a consumer must not. A consumer that keeps a chunk beyond its call keeps a
+    frozen one as it is (holding it is what keeps it) and copies any other."""
     while not array.flags.writeable:
         base = array.base
         if base is None:
