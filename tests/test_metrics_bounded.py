@@ -237,6 +237,10 @@ def test_values_beyond_the_histogram_range_warn():
 def test_the_exact_mean_survives_sums_beyond_64_bits():
     values = np.array([2**63, 2**63 + 7, 5], dtype=np.uint64)
     assert exact_sum(values) == 2**64 + 12
+    # Narrower unsigned values are summed in one uint64 pass, exactly (beyond 2**32 too).
+    narrow = np.full(3 * 2**20 + 5, 2**32 - 1, dtype=np.uint32)
+    assert exact_sum(narrow) == (3 * 2**20 + 5) * (2**32 - 1)
+    assert exact_sum(narrow[:0]) == 0
     histogram = HdrHistogram()
     histogram.record_values(values)
     expected = float(Fraction(2**64 + 12, 3 * 10**6))

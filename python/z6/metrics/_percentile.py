@@ -60,12 +60,15 @@ def grouped_nearest_rank(starts: np.ndarray, sizes: np.ndarray, percentile: floa
 
 
 def exact_sum(values_ns: np.ndarray) -> int:
-    """The exact sum of unsigned 64-bit values, whatever their count or size.
+    """The exact sum of unsigned values (64 bits or fewer), whatever their count or size.
 
     A uint64 sum overflows silently; summing the high and low 32-bit halves of
     blocks of at most 2**20 values each cannot (2**20 * 2**32 < 2**64), and the
     blocks bound the temporaries to 8 MiB.
     """
+    if values_ns.dtype.kind == "u" and values_ns.dtype.itemsize <= 4 and values_ns.shape[0] < 1 << 32:
+        # Fewer than 2**32 values each below 2**32: their uint64 sum cannot wrap.
+        return int(values_ns.sum(dtype=np.uint64))
     total = 0
     for start in range(0, int(values_ns.shape[0]), _SUM_BLOCK):
         block = values_ns[start:start + _SUM_BLOCK]
