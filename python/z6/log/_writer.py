@@ -10,8 +10,9 @@ the hash alone (1.5 GB/s with SHA instructions) is about as long as the engine:
 one thread doing both would be the run's slowest. The digest only ever covers
 chunks the file holds: a chunk reaches it after its write succeeded. When the
 queue is full the run's thread waits (`EventLogWriter.stalled_s` counts how long),
-so memory stays flat and no event is dropped. A write that fails (a full disk) is reported to the caller at its next call,
-`flush` or `finish`, with the message it always had.
+so memory stays flat and no event is dropped. A write that fails (a full disk) is
+reported to the caller at its next call, `flush` or `finish`, with the message it
+always had.
 
 Each chunk goes to the operating system as soon as it is encoded (an unbuffered
 write, no fsync), so a process killed with SIGKILL loses at most the chunks still
@@ -263,8 +264,8 @@ class EventLogWriter:
     def __call__(self, chunk: np.ndarray) -> None:
         """Queue ``chunk`` (EVENT_DTYPE records) to be written as one framed chunk
         (several above 4 GiB, or 32 MiB in format 2); raises the error of a write
-        that failed since the last call. A chunk nobody can change (`z6.events.frozen`: the
-        runner's) is queued as it is, any other as a copy."""
+        that failed since the last call. A chunk nobody can change
+        (`z6.events.frozen`: the runner's) is queued as it is, any other as a copy."""
         if self._file is None:
             raise ValueError(f"{self.partial_path}: the event log writer is closed")
         if not isinstance(chunk, np.ndarray) or chunk.dtype != EVENT_DTYPE or chunk.ndim != 1:
