@@ -8,6 +8,7 @@ import numpy as np
 
 import z6
 from z6.events import concat_chunks
+from z6 import runner
 from z6.runner import iter_chunks
 
 from conftest import REPO
@@ -27,7 +28,9 @@ def test_a_chunk_nobody_holds_is_filled_again_and_the_events_are_the_same():
     for chunk in iter_chunks(plan, chunk_records=64):
         owners.add(_owner(chunk))
         digests.append(z6.event_digest(chunk))
-    assert len(digests) > 10 and len(owners) <= 3
+    assert len(digests) > 10
+    if runner._UNHELD is not None:   # CPython with the GIL: arrays are reused
+        assert len(owners) <= 3
     kept = list(iter_chunks(plan, chunk_records=64))       # every chunk held: each its own array
     assert len({_owner(c) for c in kept}) == len(kept) == len(digests)
     assert [z6.event_digest(c) for c in kept] == digests

@@ -129,7 +129,7 @@ class _Chunks:
     (no reference to it or to any view of it: CPython's reference count says so,
     as `numpy.ndarray.resize` asks it), its memory is reused. Only then is it
     writable again, for the engine alone; a chunk handed out is read-only. On an
-    interpreter without reference counts every chunk is fresh.
+    interpreter without reference counts, or without the GIL, every chunk is fresh.
     """
 
     # More than the chunks the queues behind a run hold at once (summary, store,
@@ -153,7 +153,9 @@ class _Chunks:
         return chunk
 
 
-_refcount = getattr(sys, "getrefcount", None)
+# Reference counts decide only where they are exact and other threads cannot
+# change them unseen: CPython with its GIL (a free-threaded build gets fresh chunks).
+_refcount = getattr(sys, "getrefcount", None) if getattr(sys, "_is_gil_enabled", lambda: True)() else None
 
 
 def _references(arrays: list, i: int) -> int:
