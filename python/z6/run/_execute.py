@@ -151,8 +151,8 @@ def execute_run(
             hooks.on_builder(builder)
         with contextlib.ExitStack() as folding:
             # A simulated run folds its summary on a thread of its own, beside the
-            # engine's next fill (z6.run._consumer_thread). A live run folds on its
-            # own thread: its chunks are small, and its figures on screen stay current.
+            # engine's next fill (z6.run._consumer_thread). A live run folds on the
+            # run's thread: its chunks are small, and its figures on screen stay current.
             fold: Callable[[np.ndarray], None] = builder
             if plan.mode == "simulate":
                 fold = folding.enter_context(ConsumerThread(builder, name="z6 summary"))
