@@ -3,13 +3,17 @@ in numpy from the layout's description (docs/event-log.md), on random records.""
 
 from __future__ import annotations
 
+import platform
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from z6.events import EVENT_DTYPE
-from z6core._columns import COLUMN_NAMES, add_kind_counts, decode_columns, encode_columns, records_sound
+from z6core._columns import (COLUMN_NAMES, _vector_path, add_kind_counts, decode_columns, encode_columns,
+                             records_sound)
 
 # (name, offset, width) in record order: the column order of format 2.
 _LAYOUT = tuple((name, EVENT_DTYPE.fields[name][1], EVENT_DTYPE.fields[name][0].itemsize)
@@ -81,6 +85,46 @@ def test_ticks_that_wrap_modulo_2_64_decode_exactly(n):
     every = np.zeros(n, EVENT_DTYPE)
     decode_columns(encode_columns(records), every, frozenset(EVENT_DTYPE.names))   # named one by one: the same
     assert every.tobytes() == records.tobytes()
+
+
+def _cpu_has_avx2() -> bool:
+    try:
+        with open("/proc/cpuinfo") as info:
+            return any(line.startswith("flags") and " avx2" in line for line in info)
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def both_vector_paths():
+    """The codec's paths this CPU runs: AVX2 (where it has it) and the baseline; the
+    path chosen at import is put back afterwards."""
+    chosen = _vector_path()
+    paths = ["baseline"] + (["avx2"] if _vector_path(True) == "avx2" else [])
+    yield paths
+    _vector_path(chosen == "avx2")
+
+
+def test_the_avx2_path_is_chosen_where_the_cpu_has_it(both_vector_paths):
+    if not sys.platform.startswith("linux") or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the CPU's flags are read from Linux's /proc/cpuinfo on x86-64")
+    assert ("avx2" in both_vector_paths) == _cpu_has_avx2()
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 63, 64, 65, 111, 127, 128, 129, 250, 4096, 65536])
+def test_both_vector_paths_write_and_read_the_layouts_bytes(both_vector_paths, n):
+    # Whole tiles of 64 records, the tile left over (1-3 blocks) and the records
+    # after the last whole block; ticks wrapping modulo 2**64 in the unsorted case.
+    for sorted_ticks in (True, False):
+        records = random_records(n * 31 + sorted_ticks, n, sorted_ticks)
+        expected = reference_encode(records)
+        for path in both_vector_paths:
+            assert _vector_path(path == "avx2") == path
+            encoded = encode_columns(records)
+            assert np.array_equal(encoded, expected), path
+            out = np.zeros(n, EVENT_DTYPE)
+            decode_columns(encoded.tobytes(), out)
+            assert out.tobytes() == records.tobytes(), path
 
 
 def test_only_some_fields_are_decoded_and_the_rest_left_as_they_were():

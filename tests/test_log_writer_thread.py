@@ -15,6 +15,7 @@ import z6
 from z6.errors import RunError
 from z6.log import EventLogWriter, make_header, read_log
 from z6.log import _writer as writer_module
+from z6.log._format import kind_label
 from z6.report import document_from_log
 
 from conftest import REPO
@@ -211,6 +212,9 @@ def test_the_digest_covers_only_what_was_written_while_the_digest_thread_lags(tm
     log = read_log(writer.finish("failed"))
     assert log.status == "failed" and np.array_equal(log.events, events[:16])
     assert log.footer.digest == z6.event_digest(events[:16])
+    # The kinds too are counted only for chunks written (on the store thread).
+    kinds, counts = np.unique(events[:16]["kind"], return_counts=True)
+    assert dict(log.footer.kind_counts) == {kind_label(int(k)): int(n) for k, n in zip(kinds, counts)}
 
 
 def test_a_digest_that_fails_fails_the_log(tmp_path, monkeypatch):

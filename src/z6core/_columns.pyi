@@ -1,6 +1,6 @@
 """Type stubs for z6core._columns (the event log's format-2 column layout, in C)."""
 
-from typing import Any, Final, Iterable, Optional
+from typing import Any, Final, Iterable, Literal, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,11 @@ def add_kind_counts(records: npt.NDArray[Any], counts: npt.NDArray[np.int64]) ->
     """Add each record's kind to ``counts`` (contiguous int64, index = kind) and return the largest
     kind seen (-1 for none); when it is not below ``len(counts)`` nothing was added (grow, call
     again). One pass without the GIL."""
+
+def _vector_path(avx2: Optional[bool] = None) -> Literal["avx2", "baseline"]:
+    """The codec's whole-block transposes: "avx2" where the CPU runs it (chosen at run time),
+    else "baseline". For tests, ``avx2=False`` forces the baseline and ``avx2=True`` asks for
+    AVX2 again. Both paths write and read the same bytes."""
 
 def records_sound(records: npt.NDArray[Any], previous_tick: Optional[int], n_names: int, first_vu: int,
                   vu_step: int, n_vus: int, n_kinds: int) -> bool:

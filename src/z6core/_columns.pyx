@@ -43,6 +43,8 @@ cdef extern from "z6_shuffle.h" nogil:
                            uint64_t* previous)
     void z6_unshuffle_blocks(const uint8_t* data, size_t blocks, const size_t* plane, uint8_t* rows,
                              uint64_t* tick)
+    int z6_shuffle_use_avx2()
+    int z6_shuffle_set_avx2(int on)
 
 
 cdef inline void _planes(Py_ssize_t n, size_t* plane) noexcept nogil:
@@ -179,6 +181,16 @@ def decode_columns(data, out, only=None):
     cdef uint8_t[::1] rows = out.view(np.uint8)
     with nogil:
         _decode(&src[0], n, &rows[0], mask)
+
+
+def _vector_path(avx2=None):
+    """Which whole-block transposes the codec uses: "avx2" (chosen at run time where
+    the CPU has it) or "baseline" (SSE2 on x86-64, 64-bit words elsewhere). For tests:
+    ``avx2=False`` forces the baseline, ``avx2=True`` asks for AVX2 again (granted
+    only where the CPU runs it). Both paths write and read the same bytes."""
+    if avx2 is not None:
+        z6_shuffle_set_avx2(1 if avx2 else 0)
+    return "avx2" if z6_shuffle_use_avx2() else "baseline"
 
 
 def add_kind_counts(records, counts):
