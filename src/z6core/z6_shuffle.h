@@ -319,6 +319,8 @@ static inline void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const s
     }
 }
 
+/* No AVX2 here: the path above is the only one. */
+static inline int z6_shuffle_use_avx2(void) { return 0; }
 static inline int z6_shuffle_set_avx2(int on) { (void)on; return 0; }
 
 /* The inverse, for a reader (the transpose is its own inverse); tick words summed
