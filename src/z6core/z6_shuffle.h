@@ -248,9 +248,6 @@ static inline int z6_shuffle_set_avx2(int on) {
     z6_shuffle_avx2 = on && __builtin_cpu_supports("avx2") ? 1 : 0;
     return z6_shuffle_avx2;
 }
-#else
-static inline int z6_shuffle_use_avx2(void) { return 0; }
-static inline int z6_shuffle_set_avx2(int on) { (void)on; return 0; }
 #endif
 
 static inline void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const size_t* plane, uint8_t* out,
@@ -319,10 +316,6 @@ static inline void z6_shuffle_blocks(const uint8_t* rows, size_t blocks, const s
     }
 }
 
-/* No AVX2 here: the path above is the only one. */
-static inline int z6_shuffle_use_avx2(void) { return 0; }
-static inline int z6_shuffle_set_avx2(int on) { (void)on; return 0; }
-
 /* The inverse, for a reader (the transpose is its own inverse); tick words summed
  * back from `*tick` (modulo 2**64). */
 static inline void z6_unshuffle_blocks(const uint8_t* data, size_t blocks, const size_t* plane, uint8_t* rows,
@@ -346,6 +339,12 @@ static inline void z6_unshuffle_blocks(const uint8_t* data, size_t blocks, const
     }
 }
 
+#endif
+
+#ifndef Z6_SHUFFLE_AVX2
+/* Where the compiler or the machine has no AVX2 path, the baseline is the only one. */
+static inline int z6_shuffle_use_avx2(void) { return 0; }
+static inline int z6_shuffle_set_avx2(int on) { (void)on; return 0; }
 #endif
 
 #endif
