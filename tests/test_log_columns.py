@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from z6.events import EVENT_DTYPE
-from z6core._columns import (COLUMN_NAMES, _vector_path, add_kind_counts, decode_columns, encode_columns,
+from z6core._columns import (COLUMN_NAMES, _vector_path, add_encoded_kind_counts, add_kind_counts, decode_columns, encode_columns,
                              records_sound)
 
 # (name, offset, width) in record order: the column order of format 2.
@@ -201,3 +201,37 @@ def test_add_kind_counts_adds_a_bincount_or_names_the_kind_beyond(seed, n, slots
         assert np.array_equal(counts, expected)
     else:
         assert np.array_equal(counts, before)   # nothing added: the caller grows and asks again
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 2000), slots=st.integers(1, 300),
+       top=st.sampled_from([1, 40, 256, 257, 300, 65536]))
+def test_add_encoded_kind_counts_reads_the_kind_planes_as_add_kind_counts_reads_records(seed, n, slots, top):
+    # Kinds below 256 leave the high plane zero (one byte table); 256 and up take
+    # the two-plane path. Either way: the largest kind, and the same counts added
+    # (or none, when it is beyond the table), as counting the records themselves.
+    rng = np.random.default_rng(seed)
+    records = np.zeros(n, dtype=EVENT_DTYPE)
+    for name in COLUMN_NAMES:    # every other field noise, so only the kind planes can give the answer
+        info = np.iinfo(records[name].dtype)
+        records[name] = rng.integers(0, info.max, n, dtype=records[name].dtype, endpoint=True)
+    records["kind"] = rng.integers(0, top, n)
+    encoded = encode_columns(records)
+    from_records = np.arange(slots, dtype=np.int64)
+    from_planes = from_records.copy()
+    largest = add_kind_counts(records, from_records)
+    assert add_encoded_kind_counts(encoded, n, from_planes) == largest
+    assert np.array_equal(from_planes, from_records)
+
+
+def test_add_encoded_kind_counts_refuses_what_cannot_be_a_chunks_encoding():
+    records = np.zeros(10, dtype=EVENT_DTYPE)
+    encoded = encode_columns(records)
+    counts = np.zeros(8, dtype=np.int64)
+    with pytest.raises(ValueError, match="fewer than 11 encoded records"):
+        add_encoded_kind_counts(encoded, 11, counts)
+    with pytest.raises(ValueError, match="must not be negative"):
+        add_encoded_kind_counts(encoded, -1, counts)
+    with pytest.raises(ValueError, match="int64"):
+        add_encoded_kind_counts(encoded, 10, np.zeros(8, dtype=np.int32))
+    assert add_encoded_kind_counts(encoded, 0, counts) == -1
+    assert add_encoded_kind_counts(encoded, 10, counts) == 0 and counts[0] == 10

@@ -52,10 +52,10 @@ def test_a_frozen_chunk_is_queued_without_a_copy_and_never_pooled(tmp_path, monk
     queued = []
     append = writer._store
 
-    def held_append(records, compressor):
+    def held_append(records, *rest):
         queued.append(records)
         gate.wait()
-        append(records, compressor)
+        append(records, *rest)
 
     monkeypatch.setattr(writer, "_store", held_append)
     frozen = events.copy()
@@ -98,10 +98,10 @@ def test_the_queue_is_bounded_and_the_wait_is_counted(tmp_path, monkeypatch):
     gate, entered = threading.Event(), threading.Event()
     append = writer._store
 
-    def slow_append(records, compressor):
+    def slow_append(records, *rest):
         entered.set()
         gate.wait()
-        append(records, compressor)
+        append(records, *rest)
 
     monkeypatch.setattr(writer, "_store", slow_append)
     events = run_events(mixed_scenario())
@@ -292,10 +292,10 @@ def test_the_footer_counts_every_kind_even_beyond_the_writers_first_table(tmp_pa
     # the table, and the chunk is counted once.
     writer = _writer(tmp_path)
     records = np.zeros(5, dtype=z6.EVENT_DTYPE)
-    records["kind"] = [0, 70, 70, 2, 0]
+    records["kind"] = [0, 70, 300, 2, 0]     # 300: beyond a byte, both of the kind column's planes
     writer(records)
     writer(records[:1])
     writer.flush()
-    assert writer._kind_counts[0] == 3 and writer._kind_counts[70] == 2 and writer._kind_counts[2] == 1
-    assert int(writer._kind_counts.sum()) == 6
+    assert writer._kind_counts[0] == 3 and writer._kind_counts[70] == 1 and writer._kind_counts[2] == 1
+    assert writer._kind_counts[300] == 1 and int(writer._kind_counts.sum()) == 6
     writer.abort()

@@ -5,7 +5,8 @@ from typing import Any, Final, Iterable, Literal, Optional
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", "add_kind_counts"]
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", "add_kind_counts",
+           "add_encoded_kind_counts"]
 
 # The record's fields in column order: tick, value_ns, vu_id, kind, request, status, error, seq.
 COLUMN_NAMES: Final[tuple[str, ...]]
@@ -24,6 +25,11 @@ def add_kind_counts(records: npt.NDArray[Any], counts: npt.NDArray[np.int64]) ->
     """Add each record's kind to ``counts`` (contiguous int64, index = kind) and return the largest
     kind seen (-1 for none); when it is not below ``len(counts)`` nothing was added (grow, call
     again). One pass without the GIL."""
+
+def add_encoded_kind_counts(data: Any, n: int, counts: npt.NDArray[np.int64]) -> int:
+    """`add_kind_counts` for ``n`` records already encoded (``data``: `encode_columns`' bytes),
+    read from the kind column's two byte planes. ValueError for too few bytes, a negative ``n``
+    or a wrong ``counts``. One pass without the GIL."""
 
 def _vector_path(avx2: Optional[bool] = None) -> Literal["avx2", "baseline"]:
     """The codec's whole-block transposes: "avx2" where the CPU runs it (chosen at run time),

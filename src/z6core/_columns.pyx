@@ -23,12 +23,14 @@ import numpy as np
 from z6core._defs cimport event_t
 from z6core._engine import EVENT_DTYPE
 
-__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", "add_kind_counts"]
+__all__ = ["COLUMN_NAMES", "encode_columns", "decode_columns", "records_sound", "add_kind_counts",
+           "add_encoded_kind_counts"]
 
 cdef enum:
     RECORD_SIZE = 32
     N_COLUMNS = 8
     _LOCAL_KINDS = 64     # kinds add_kind_counts counts on the stack (a run's are below 40)
+    _KIND_COLUMN = 3      # the kind's place in COLUMN_NAMES
 
 # (offset, width) of each column in the 32-byte record, in record order.
 cdef uint32_t[N_COLUMNS] _OFFSET = [0, 8, 16, 20, 22, 24, 26, 28]
@@ -234,6 +236,63 @@ def add_kind_counts(records, counts):
                 for i in range(n):
                     if ev[i].kind >= _LOCAL_KINDS:
                         out[ev[i].kind] += 1
+    return largest
+
+
+def add_encoded_kind_counts(data, Py_ssize_t n, counts):
+    """`add_kind_counts` for a chunk already encoded: ``data`` holds `encode_columns`'
+    bytes for ``n`` records, and the kinds are read from the kind column's two byte
+    planes (n bytes each, contiguous) rather than from every 32-byte record, so
+    the log's writer counts a chunk from 2 bytes a record it has just written
+    instead of reading the whole chunk again. Same contract: returns the largest
+    kind (-1 for none); nothing is added when it is not below ``len(counts)``."""
+    if n < 0:
+        raise ValueError(f"add_encoded_kind_counts: n must not be negative, got {n}")
+    if counts.dtype != np.int64 or not counts.flags.c_contiguous or counts.ndim != 1:
+        raise ValueError("add_encoded_kind_counts needs a contiguous 1-d int64 array of counts")
+    cdef const uint8_t[::1] raw = memoryview(data).cast("B")
+    if raw.shape[0] < n * RECORD_SIZE:
+        raise ValueError(f"add_encoded_kind_counts: {raw.shape[0]} bytes hold fewer than {n} encoded records")
+    if n == 0:
+        return -1
+    cdef Py_ssize_t i, at = 0, slots = counts.shape[0]
+    cdef int c
+    for c in range(_KIND_COLUMN):
+        at += _WIDTH[c] * n
+    cdef const uint8_t* low = &raw[at]
+    cdef const uint8_t* high = low + n
+    cdef int64_t[::1] out = counts
+    cdef int64_t local[4][256]
+    cdef uint8_t any_high = 0
+    cdef uint16_t kind, largest = 0
+    with nogil:
+        for i in range(n):          # vectorized by the compiler: a run's kinds are all below 256
+            any_high |= high[i]
+        if any_high == 0:
+            # Four tables taken in turn, as add_kind_counts: a run of one kind adds
+            # to different words instead of each waiting for the last one's store.
+            memset(local, 0, sizeof(local))
+            for i in range(0, n - 3, 4):
+                local[0][low[i]] += 1
+                local[1][low[i + 1]] += 1
+                local[2][low[i + 2]] += 1
+                local[3][low[i + 3]] += 1
+            for i in range(n - n % 4, n):
+                local[0][low[i]] += 1
+            for i in range(256):
+                if local[0][i] | local[1][i] | local[2][i] | local[3][i]:
+                    largest = <uint16_t>i
+            if largest < slots:
+                for i in range(min(<Py_ssize_t>256, slots)):
+                    out[i] += local[0][i] + local[1][i] + local[2][i] + local[3][i]
+        else:
+            for i in range(n):
+                kind = low[i] | (<uint16_t>high[i] << 8)
+                if kind > largest:
+                    largest = kind
+            if largest < slots:
+                for i in range(n):
+                    out[low[i] | (<uint16_t>high[i] << 8)] += 1
     return largest
 
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import numpy as np
-from z6core._columns import add_kind_counts, decode_columns, encode_columns, records_sound
+from z6core._columns import add_encoded_kind_counts, add_kind_counts, decode_columns, encode_columns, records_sound
 
 from z6.events import EVENT_DTYPE, NO_REQUEST, EventKind
 
@@ -70,6 +70,7 @@ __all__ = [
     "encode_columns",
     "decode_columns",
     "add_kind_counts",
+    "add_encoded_kind_counts",
     "FOOTER_PREFIX",
     "CHUNK_MARKER",
     "FOOTER_MARKER",
