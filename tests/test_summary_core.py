@@ -217,6 +217,38 @@ def test_the_switch_to_histograms_gives_each_status_its_values(data, n, exact_li
     _assert_same(core, reference)
 
 
+@pytest.mark.parametrize("exact_limit", [10**9, 250])
+@pytest.mark.parametrize("big", [2**32, 2**32 + 7, 2**63 + 5])
+def test_latencies_kept_narrow_are_widened_in_place_by_the_first_that_needs_64_bits(big, exact_limit):
+    # The exact column holds uint32 until a response of 2**32 ns or more; that
+    # chunk widens every value kept before it, which must read back unchanged (the
+    # summary equals the reference's), and the switch to histograms (exact_limit
+    # 250, crossed after the widening) reads the widened values of mixed requests.
+    rng = np.random.default_rng(7)
+    n = 300
+    events = np.zeros(n, dtype=EVENT_DTYPE)
+    events["tick"] = np.arange(n)
+    events["kind"] = int(EventKind.RESPONSE_RECEIVED)
+    events["request"] = rng.integers(0, 3, n)
+    events["status"] = rng.choice([200, 404], n)
+    events["value_ns"] = rng.integers(2**32 - 3, 2**32, n)      # the largest narrow values
+    events["value_ns"][:5] = [0, 1, 2**31, 2**32 - 1, 2**32 - 2]
+    events["value_ns"][170] = big
+    chunks = [events[i:i + 40] for i in range(0, n, 40)]      # the big one in the fifth
+    builder = SummaryBuilder(("a", "b", "c"), 1_000_000, exact_limit=exact_limit)
+    for chunk in chunks[:4]:
+        builder(chunk)
+    values, _, _ = builder._core.exact_latencies()
+    assert values.dtype == np.uint32 and np.array_equal(values, events["value_ns"][:160])
+    builder(chunks[4])
+    values, requests, statuses = builder._core.exact_latencies()
+    assert values.dtype == np.uint64 and np.array_equal(values, events["value_ns"][:200])
+    assert np.array_equal(requests, events["request"][:200]) and np.array_equal(statuses, events["status"][:200])
+    core, reference = _both(("a", "b", "c"), 1_000_000, chunks, exact_limit=exact_limit)
+    _assert_same(core, reference)
+    assert core.percentile_method == ("exact" if exact_limit > n else "hdr")
+
+
 def test_connections_tls_and_transport_failures_are_counted_as_the_reference_counts_them():
     rows = [  # (tick, kind, request, status, error, value_ns, seq)
         (0, EventKind.CONN_ESTABLISHED, NO_REQUEST, 0, 0, 500_000, 0),

@@ -16,8 +16,9 @@ What it holds (docs/metrics.md says what each figure means):
   other than responses, and of the responses whose status is beyond the dense
   table below (an open-addressing hash table): the failures by kind and error
   code come out of it;
-* response latencies: every one kept exactly (latency, request, status: 12
-  bytes each, in C columns numpy reads without a copy) until the values kept
+* response latencies: every one kept exactly (latency, request, status: 8
+  bytes each, the latency as uint32 until one needs 64 bits, then all widened
+  in place: 12 bytes; in C columns numpy reads without a copy) until the values kept
   would pass the exact limit, then HDR histograms per status (`_hdr.pxd`'s
   layout, so `HdrHistogram` objects read the same counts); an HDR histogram per
   request is recorded from the start (for `snapshot()`; the overall one is
@@ -394,7 +395,8 @@ cdef class SummaryAccumulator:
     cdef hdr_t** by_request            # from the start: the snapshot's latency, the overall one by summing
     cdef hdr_t** by_status             # 65,536 entries, once switched
     cdef hdr_t* lag                    # once switched; on-time lags stay in lag_zeros
-    cdef uint64_t* values_p            # the exact columns
+    cdef void* values_p                # the exact columns; latencies as uint32 until one needs 64 bits
+    cdef bint values_wide
     cdef uint16_t* requests_p
     cdef uint16_t* statuses_p
     cdef uint64_t* late_p
@@ -418,6 +420,7 @@ cdef class SummaryAccumulator:
     cdef const event_t* checked_at
     cdef Py_ssize_t checked_n
     cdef Py_ssize_t checked_received, checked_late
+    cdef bint checked_wide             # a response of that chunk needs 64 bits
 
     def __cinit__(self, Py_ssize_t n_requests, uint64_t tick_ns, request_bytes=None, Py_ssize_t exact_ceiling=0):
         if not 0 <= n_requests < 0xFFFF:
@@ -498,7 +501,7 @@ cdef class SummaryAccumulator:
         cdef uint16_t kind, limit = <uint16_t>self.n_requests
         cdef uint64_t previous = self.tick_last
         cdef const event_t* e
-        cdef uint64_t beyond = 0, out_of_order = 0, hit, before = previous
+        cdef uint64_t beyond = 0, out_of_order = 0, hit, before = previous, wide = 0
         cdef uint64_t named = self.names_request
         # With the GIL: the pass is short (a few instructions an event, no Python),
         # and giving the GIL up twice a chunk costs more than it lends: with the
@@ -513,6 +516,7 @@ cdef class SummaryAccumulator:
             beyond |= hit & (e.request >= limit)
             out_of_order |= e.tick < before
             before = e.tick
+            wide |= (kind == EV_RESPONSE_RECEIVED) & ((e.value_ns >> 32) != 0)
         # What an exact fold would keep is counted in a second pass (a read from L3:
         # the chunk is larger than a core's L2), asked for only where the chunk's
         # length could take the kept values past the exact limit, once or twice a run.
@@ -547,6 +551,7 @@ cdef class SummaryAccumulator:
                              "the time series needs the stream in the order the engine emits it")
         self.checked_at, self.checked_n = ev, n
         self.checked_received, self.checked_late = received, late
+        self.checked_wide = wide != 0
         return received + late if count else n
 
     def fold(self, events):
@@ -561,7 +566,7 @@ cdef class SummaryAccumulator:
             return
         # The exact columns grow first, with the GIL (tracemalloc is told) and
         # outside the lock (a snapshot never reads them).
-        cdef int failed = self.reserve(self.checked_received, self.checked_late)
+        cdef int failed = self.reserve(self.checked_received, self.checked_late, self.checked_wide)
         if failed == 0:
             with nogil:
                 PyThread_acquire_lock(self.lock, WAIT_LOCK)
@@ -570,15 +575,18 @@ cdef class SummaryAccumulator:
         if failed:
             raise MemoryError("out of memory while counting the summary")
 
-    cdef int reserve(self, Py_ssize_t received, Py_ssize_t late) noexcept:
-        # Room in the exact columns for a chunk's responses and late lags.
+    cdef int reserve(self, Py_ssize_t received, Py_ssize_t late, bint wide) noexcept:
+        # Room in the exact columns for a chunk's responses and late lags, the
+        # latencies widened first when the chunk has one of 2**32 ns (4.3 s) or more.
         cdef Py_ssize_t capacity
         if not self.exact:
             return 0
+        if wide and not self.values_wide and self.widen_values() != 0:
+            return -1
         if self.kept_latencies + received > self.latency_capacity:
             capacity = self.latency_capacity
             if grow_column(<void**>&self.values_p, &capacity, self.kept_latencies + received, self.exact_ceiling,
-                           sizeof(uint64_t)) != 0:
+                           sizeof(uint64_t) if self.values_wide else sizeof(uint32_t)) != 0:
                 return -1
             capacity = self.latency_capacity
             if grow_column(<void**>&self.requests_p, &capacity, self.kept_latencies + received, self.exact_ceiling,
@@ -591,6 +599,24 @@ cdef class SummaryAccumulator:
             self.latency_capacity = capacity
         return grow_column(<void**>&self.late_p, &self.lag_capacity, self.kept_lags + late, self.exact_ceiling,
                            sizeof(uint64_t))
+
+    cdef int widen_values(self) noexcept:
+        # The kept latencies from uint32 to uint64, in place: realloc to twice the
+        # bytes, then each value moved to its wide slot from the last one down (slot
+        # i's 8 bytes cover narrow slots 2i and 2i + 1, both already moved).
+        cdef Py_ssize_t i, capacity = self.latency_capacity
+        cdef void* bigger
+        if capacity:
+            bigger = realloc(self.values_p, <size_t>capacity * sizeof(uint64_t))
+            if bigger == NULL:
+                return -1
+            PyTraceMalloc_Untrack(Z6_TRACE_DOMAIN, <uintptr_t>self.values_p)
+            PyTraceMalloc_Track(Z6_TRACE_DOMAIN, <uintptr_t>bigger, <size_t>capacity * sizeof(uint64_t))
+            self.values_p = bigger
+            for i in range(self.kept_latencies - 1, -1, -1):
+                (<uint64_t*>bigger)[i] = (<uint32_t*>bigger)[i]
+        self.values_wide = True
+        return 0
 
     cdef int fold_events(self, const event_t* ev, Py_ssize_t n) noexcept nogil:
         # The hot loop. Counters live in locals, written back at the end: stores
@@ -611,7 +637,11 @@ cdef class SummaryAccumulator:
         cdef hdr_t* lag = self.lag
         cdef hdr_t* status_h = NULL        # the last status's histogram (after the switch)
         cdef uint16_t status_of_h = 0
-        cdef uint64_t* values = self.values_p
+        # The latencies' column is uint32 until check() finds one of 2**32 ns or
+        # more and reserve() widens it, before this chunk.
+        cdef bint values_wide = self.values_wide
+        cdef uint64_t* wide_values = <uint64_t*>self.values_p
+        cdef uint32_t* narrow_values = <uint32_t*>self.values_p
         cdef uint16_t* requests = self.requests_p
         cdef uint16_t* statuses = self.statuses_p
         cdef uint64_t* late = self.late_p
@@ -679,7 +709,10 @@ cdef class SummaryAccumulator:
                 value = e.value_ns
                 hdr_record(by_request[request], value)
                 if exact:
-                    values[kept] = value
+                    if values_wide:
+                        wide_values[kept] = value
+                    else:
+                        narrow_values[kept] = <uint32_t>value
                     requests[kept] = request
                     statuses[kept] = e.status
                     kept += 1
@@ -810,7 +843,9 @@ cdef class SummaryAccumulator:
         cdef uint8_t* mixed = <uint8_t*>calloc(self.n_requests + 1, 1)
         cdef const uint16_t* requests = self.requests_p
         cdef const uint16_t* statuses = self.statuses_p
-        cdef const uint64_t* values = self.values_p
+        cdef const uint64_t* wide_values = <const uint64_t*>self.values_p
+        cdef const uint32_t* narrow_values = <const uint32_t*>self.values_p
+        cdef bint wide = self.values_wide
         self.by_status = <hdr_t**>calloc(0x10000, sizeof(hdr_t*))
         self.lag = hdr_new(&self.layout)
         if mixed == NULL or self.by_status == NULL or self.lag == NULL:
@@ -846,7 +881,7 @@ cdef class SummaryAccumulator:
                 if status_h == NULL:
                     free(mixed)
                     return -1
-            hdr_record(status_h, values[i])
+            hdr_record(status_h, wide_values[i] if wide else narrow_values[i])
         free(mixed)
         for i in range(self.kept_lags):
             hdr_record(self.lag, self.late_p[i])
@@ -932,9 +967,10 @@ cdef class SummaryAccumulator:
     def exact_latencies(self):
         """(values, requests, statuses) of every response kept, while exact: numpy
         arrays over the accumulator's own columns (no copy; they keep it alive),
-        valid until the next fold."""
+        valid until the next fold. The values are uint32 while every latency kept
+        fits (below 2**32 ns, 4.3 s), uint64 from the first that does not."""
         k = self.kept_latencies
-        return (_column_view(self, self.values_p, k, cnp.NPY_UINT64),
+        return (_column_view(self, self.values_p, k, cnp.NPY_UINT64 if self.values_wide else cnp.NPY_UINT32),
                 _column_view(self, self.requests_p, k, cnp.NPY_UINT16),
                 _column_view(self, self.statuses_p, k, cnp.NPY_UINT16))
 

@@ -2,7 +2,8 @@
 
 `SummaryBuilder` is a chunk consumer: the core's `z6core.SummaryAccumulator`
 folds each chunk in C without the GIL (a few ns an event), keeping counters, the
-latency, request and status of every response (12 bytes a response), the lag of
+latency, request and status of every response (8 bytes a response, 12 once a
+latency needs 64 bits), the lag of
 every late request (8 bytes each; on-time requests are only counted) and one
 second of latencies for the time series, never the events themselves; `finish()`
 turns what it holds into a `Summary` (`assemble_summary`), and `snapshot()` reads
@@ -63,8 +64,8 @@ from z6core import DEFAULT_HIGHEST_NS, SummaryAccumulator
 __all__ = ["RequestSummary", "StatusSummary", "Summary", "SummaryBuilder", "SummaryCounts", "assemble_summary",
            "failure_label", "DEFAULT_EXACT_LIMIT", "PERCENTILE_METHODS"]
 
-# Responses and late lags kept exactly before switching to histograms. At 12 bytes
-# each that is about 100 MB, and finish() needs about as much again for a
+# Responses and late lags kept exactly before switching to histograms. At 8 to 12
+# bytes each that is 64 to 96 MB, and finish() needs about as much again for a
 # partitioned copy and the grouping by request and status (benchmarks/summary_memory.py
 # measures both): modest on any machine that runs a load test, yet exact for most
 # runs (8 million responses is 2 h 13 min at 1,000 requests a second, 2 min 40 s
