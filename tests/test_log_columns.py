@@ -233,5 +233,7 @@ def test_add_encoded_kind_counts_refuses_what_cannot_be_a_chunks_encoding():
         add_encoded_kind_counts(encoded, -1, counts)
     with pytest.raises(ValueError, match="int64"):
         add_encoded_kind_counts(encoded, 10, np.zeros(8, dtype=np.int32))
+    with pytest.raises(ValueError, match="fewer than"):
+        add_encoded_kind_counts(encoded, 2**59, counts)     # 2**59 * 32 wraps to 0 in 64 bits
     assert add_encoded_kind_counts(encoded, 0, counts) == -1
     assert add_encoded_kind_counts(encoded, 10, counts) == 0 and counts[0] == 10

@@ -249,6 +249,31 @@ def test_latencies_kept_narrow_are_widened_in_place_by_the_first_that_needs_64_b
     assert core.percentile_method == ("exact" if exact_limit > n else "hdr")
 
 
+@pytest.mark.parametrize("kept_before, chunk", [(0, 50), (70_000, 35_000)])
+def test_the_widening_of_an_empty_column_or_one_that_also_grows_keeps_every_value(kept_before, chunk):
+    # A wide latency in the first chunk widens a column with no capacity yet; after
+    # 70,000 narrow values (capacity 131,072), a chunk of 100,000 with one wide
+    # latency widens the column and grows it in the same step.
+    rng = np.random.default_rng(11)
+    n = kept_before + 100_000
+    events = np.zeros(n, dtype=EVENT_DTYPE)
+    events["tick"] = np.arange(n) // 50
+    events["kind"] = int(EventKind.RESPONSE_RECEIVED)
+    events["request"] = rng.integers(0, 2, n)
+    events["status"] = 200
+    events["value_ns"] = rng.integers(0, 2**32, n)
+    events["value_ns"][kept_before + 99_999] = 2**40 + 3
+    chunks = [events[i:i + chunk] for i in range(0, kept_before, chunk)] + [events[kept_before:]]
+    builder = SummaryBuilder(("a", "b"), 1_000_000)
+    for part in chunks:
+        builder(part)
+    values, requests, _ = builder._core.exact_latencies()
+    assert values.dtype == np.uint64 and np.array_equal(values, events["value_ns"])
+    assert np.array_equal(requests, events["request"])
+    core, reference = _both(("a", "b"), 1_000_000, chunks)
+    _assert_same(core, reference)
+
+
 def test_connections_tls_and_transport_failures_are_counted_as_the_reference_counts_them():
     rows = [  # (tick, kind, request, status, error, value_ns, seq)
         (0, EventKind.CONN_ESTABLISHED, NO_REQUEST, 0, 0, 500_000, 0),

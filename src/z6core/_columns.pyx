@@ -251,7 +251,7 @@ def add_encoded_kind_counts(data, Py_ssize_t n, counts):
     if counts.dtype != np.int64 or not counts.flags.c_contiguous or counts.ndim != 1:
         raise ValueError("add_encoded_kind_counts needs a contiguous 1-d int64 array of counts")
     cdef const uint8_t[::1] raw = memoryview(data).cast("B")
-    if raw.shape[0] < n * RECORD_SIZE:
+    if n > raw.shape[0] // RECORD_SIZE:     # not n * 32 > size: that product could wrap
         raise ValueError(f"add_encoded_kind_counts: {raw.shape[0]} bytes hold fewer than {n} encoded records")
     if n == 0:
         return -1

@@ -494,6 +494,10 @@ cdef class SummaryAccumulator:
         Raises ValueError when an issued or outcome event names a request index
         outside the table, or when the chunk goes back in time (before the last
         tick folded, or within itself): nothing of the chunk is counted.
+
+        What the check found (how many values to make room for, whether a latency
+        needs 64 bits) is what fold() of the same chunk relies on: the chunk must
+        not change between the two calls (a runner's chunks are read-only).
         """
         cdef const event_t* ev = _event_pointer(events)
         cdef Py_ssize_t i, n = events.shape[0], bad_request = -1, bad_tick = -1
