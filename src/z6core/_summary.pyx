@@ -311,6 +311,19 @@ cdef inline void hdr_add(hdr_t* into, const hdr_t* h) noexcept nogil:
     into.sum_hi += h.sum_hi + (into.sum_lo < before)
 
 
+cdef int resize_column(void** column, size_t size) noexcept:
+    # realloc, tracemalloc told of the move (the column keeps its bytes; -1, the
+    # column untouched, when there is no memory).
+    cdef void* moved = realloc(column[0], size)
+    if moved == NULL:
+        return -1
+    if column[0] != NULL:
+        PyTraceMalloc_Untrack(Z6_TRACE_DOMAIN, <uintptr_t>column[0])
+    PyTraceMalloc_Track(Z6_TRACE_DOMAIN, <uintptr_t>moved, size)
+    column[0] = moved
+    return 0
+
+
 cdef int grow_column(void** column, Py_ssize_t* capacity, Py_ssize_t needed, Py_ssize_t ceiling,
                      size_t item) noexcept:
     # z6.metrics._growable.GrowableArray's rule: double (at least 65,536), capped at
@@ -325,13 +338,8 @@ cdef int grow_column(void** column, Py_ssize_t* capacity, Py_ssize_t needed, Py_
         grown = ceiling
     if grown < needed:
         grown = needed
-    cdef void* bigger = realloc(column[0], <size_t>grown * item)
-    if bigger == NULL:
+    if resize_column(column, <size_t>grown * item) != 0:
         return -1
-    if column[0] != NULL:
-        PyTraceMalloc_Untrack(Z6_TRACE_DOMAIN, <uintptr_t>column[0])
-    PyTraceMalloc_Track(Z6_TRACE_DOMAIN, <uintptr_t>bigger, <size_t>grown * item)
-    column[0] = bigger
     capacity[0] = grown
     return 0
 
@@ -609,16 +617,13 @@ cdef class SummaryAccumulator:
         # bytes, then each value moved to its wide slot from the last one down (slot
         # i's 8 bytes cover narrow slots 2i and 2i + 1, both already moved).
         cdef Py_ssize_t i, capacity = self.latency_capacity
-        cdef void* bigger
+        cdef uint64_t* wide
         if capacity:
-            bigger = realloc(self.values_p, <size_t>capacity * sizeof(uint64_t))
-            if bigger == NULL:
+            if resize_column(&self.values_p, <size_t>capacity * sizeof(uint64_t)) != 0:
                 return -1
-            PyTraceMalloc_Untrack(Z6_TRACE_DOMAIN, <uintptr_t>self.values_p)
-            PyTraceMalloc_Track(Z6_TRACE_DOMAIN, <uintptr_t>bigger, <size_t>capacity * sizeof(uint64_t))
-            self.values_p = bigger
+            wide = <uint64_t*>self.values_p
             for i in range(self.kept_latencies - 1, -1, -1):
-                (<uint64_t*>bigger)[i] = (<uint32_t*>bigger)[i]
+                wide[i] = (<uint32_t*>wide)[i]
         self.values_wide = True
         return 0
 
