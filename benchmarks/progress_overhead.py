@@ -3,13 +3,14 @@
 Cases, each timed over the whole `z6.runner.run_plan` (engine + consumers):
 
 * ``engine``: no consumer at all (the engine's own speed);
-* ``engine+view``: the `ProgressView` alone, as consumer and progress callback,
-  drawing a live terminal line (to a fake terminal that discards the text);
 * ``summary``: `z6.SummaryBuilder`, as `z6 run` uses it;
 * ``summary+quiet`` / ``summary+plain`` / ``summary+terminal``: the summary plus the
-  view in each mode (plain lines and the live line go to a discarding stream);
-* and the view alone over the run's chunks stored beforehand (CPU time of its
-  calls only, one progress snapshot a chunk): its own cost per event, the figure
+  view in each mode, as `z6 run` wires it: the progress callback, reading the
+  summary's running figures (``builder.snapshot``) when it draws a line (plain
+  lines and the live line go to a discarding stream);
+* and the view alone, its progress callback called as after each of the run's
+  chunks (one snapshot a chunk, 0.05 s of wall time apart) with the figures of a
+  summary that has folded the whole run: its own CPU cost per event, the figure
   least disturbed by other work on the machine.
 
 Rounds are interleaved (every case once per round) so drift in the machine's
@@ -58,16 +59,18 @@ class _Discarding(_DiscardingTerminal):
         return False
 
 
+def _view(mode: str, figures) -> ProgressView:
+    stream = _DiscardingTerminal() if mode == "terminal" else _Discarding()
+    return ProgressView(None, "auto" if mode == "terminal" else mode, stream, figures=figures)
+
+
 def _case(plan, summary: bool, mode: str | None) -> tuple[float, float, int]:
     consumers = []
     if summary:
         consumers.append(z6.SummaryBuilder(plan.request_names, plan.tick_ns))
     view = None
     if mode is not None:
-        stream = _DiscardingTerminal() if mode == "terminal" else _Discarding()
-        view = ProgressView(None, "plain" if mode == "plain" else "auto" if mode == "terminal" else "quiet",
-                            stream)
-        consumers.append(view)
+        view = _view(mode, consumers[0].snapshot)
     started, cpu_started = time.perf_counter(), time.process_time()
     stats = run_plan(plan, consumers, progress=view.update if view is not None else None)
     if summary:
@@ -77,15 +80,13 @@ def _case(plan, summary: bool, mode: str | None) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu_started, stats.events
 
 
-def _view_alone(chunks, mode: str) -> float:
-    """CPU seconds the view spends on stored chunks (consumer and progress callback), nothing else."""
-    view = ProgressView(None, "auto" if mode == "terminal" else mode,
-                        _DiscardingTerminal() if mode == "terminal" else _Discarding())
+def _view_alone(sizes: list[int], mode: str, figures) -> float:
+    """CPU seconds the view spends on a run's progress callbacks (chunks of ``sizes``), nothing else."""
+    view = _view(mode, figures)
     requests = 0
     started = time.process_time()
-    for i, chunk in enumerate(chunks):
-        view(chunk)
-        requests += chunk.size // 2
+    for i, size in enumerate(sizes):
+        requests += size // 2
         view.update(ProgressSnapshot(elapsed_s=float(i), total_s=None, active_vus=1, requests_issued=requests,
                                      events=requests * 2, wall_s=i * 0.05))
     view.close()
@@ -94,13 +95,12 @@ def _view_alone(chunks, mode: str) -> float:
 
 CASES = {
     "engine": (False, None),
-    "engine+view": (False, "terminal"),
     "summary": (True, None),
     "summary+quiet": (True, "quiet"),
     "summary+plain": (True, "plain"),
     "summary+terminal": (True, "terminal"),
 }
-BASELINE = {"engine+view": "engine", "summary+quiet": "summary", "summary+plain": "summary",
+BASELINE = {"summary+quiet": "summary", "summary+plain": "summary",
             "summary+terminal": "summary"}
 
 
@@ -134,9 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         mine, theirs = figures["cases"][name], figures["cases"][base]
         for key in ("min_s", "median_s", "cpu_min_s", "cpu_median_s"):
             mine[f"overhead_{key[:-2]}_pct"] = 100 * (mine[key] / theirs[key] - 1)
-    # The view alone over the run's chunks, stored beforehand: its own cost per event.
-    chunks = list(iter_chunks(plan))
-    alone = {mode: min(_view_alone(chunks, mode) for _ in range(args.repeat)) for mode in ("quiet", "plain", "terminal")}
+    # The view alone, as over the run's chunks, reading a finished run's figures: its own cost per event.
+    done = z6.SummaryBuilder(plan.request_names, plan.tick_ns)
+    sizes = []
+    for chunk in iter_chunks(plan):
+        done(chunk)
+        sizes.append(chunk.size)
+    alone = {mode: min(_view_alone(sizes, mode, done.snapshot) for _ in range(args.repeat))
+             for mode in ("quiet", "plain", "terminal")}
     engine_ns = figures["cases"]["engine"]["cpu_min_s"] / events * 1e9
     figures["view_alone"] = {mode: {"cpu_min_s": cpu, "ns_per_event": cpu / events * 1e9,
                                     "pct_of_engine": 100 * cpu / figures["cases"]["engine"]["cpu_min_s"]}
@@ -155,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                if "overhead_cpu_min_pct" in c else "")
         print(f"{name:<18}{c['min_s']:>9.3f}{c['median_s']:>8.3f}{c['cpu_min_s']:>9.3f}{c['cpu_median_s']:>8.3f}"
               f"{events / c['min_s'] / 1e6:>7.1f}{wall:>23}{cpu:>17}")
-    print(f"the view alone over the stored chunks (engine: {engine_ns:.1f} ns/event CPU):")
+    print(f"the view alone, the run's progress callbacks (engine: {engine_ns:.1f} ns/event CPU):")
     for mode, v in figures["view_alone"].items():
         print(f"  {mode:<10}{v['cpu_min_s']:>8.4f} s  {v['ns_per_event']:>6.2f} ns/event  "
               f"{v['pct_of_engine']:>5.1f}% of the engine's time")

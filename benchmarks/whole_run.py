@@ -8,9 +8,11 @@ are done (that is the start-up left out):
   65,536-record chunk to the end (no consumer);
 * ``summary``: the runner with `z6.metrics.SummaryBuilder` as the only consumer,
   then its `finish()` (fresh chunks, as a run hands them out);
-* ``run``: `z6 run FILE --simulate --quiet --out DIR` through the command line's
-  own entry (`z6.cli.main`): scenario, plan, engine, summary, event log on its
-  writer's thread, summary.json, the verdict.
+* ``run``: `z6 run FILE --simulate --out DIR` through the command line's own entry
+  (`z6.cli.main`), as typed in CI: scenario, plan, engine, summary, event log on
+  its writer's thread, the progress view (plain lines: stderr is no terminal),
+  summary.json, the verdict;
+* ``quiet``: the same with ``--quiet`` (no progress view).
 
 Wall and CPU (user + system of the process: the log writer's thread included)
 of each, the rounds interleaved; the median ratio run/engine is the figure.
@@ -70,19 +72,21 @@ def main(argv: list[str] | None = None) -> None:
         run_plan(plan, [builder])
         builder.finish()
 
-    figures: dict[str, list[tuple[float, float]]] = {"engine": [], "summary": [], "run": []}
+    figures: dict[str, list[tuple[float, float]]] = {"engine": [], "summary": [], "run": [], "quiet": []}
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.repeat):
             out = pathlib.Path(tmp) / f"run{round_}"
 
-            def run() -> None:
+            def command(*options: str, out: pathlib.Path) -> None:
                 # The terminal summary goes nowhere: printing it is not what is measured.
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                    code = z6.cli.main(["run", args.scenario, "--simulate", "--quiet", "--out", str(out)])
+                    code = z6.cli.main(["run", args.scenario, "--simulate", *options, "--out", str(out)])
                 if code not in (0, 1):
                     raise SystemExit(f"z6 run exited {code}")
 
-            for name, action in (("engine", engine), ("summary", summary), ("run", run)):
+            for name, action in (("engine", engine), ("summary", summary),
+                                 ("run", lambda: command(out=out)),
+                                 ("quiet", lambda: command("--quiet", out=out.with_name(out.name + "q")))):
                 figures[name].append(_timed(action))
     print(f"{args.scenario}: {events:,} events, {args.repeat} rounds (wall s / CPU s)")
     engine_wall = statistics.median(w for w, _ in figures["engine"])

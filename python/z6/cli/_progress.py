@@ -1,17 +1,21 @@
 """The live view of a running test: elapsed of total, active VUs, rate, errors, p95;
 after the schedule's end, that it ended and how many requests are still in flight.
 
-`ProgressView` is both a chunk consumer (``view(chunk)`` counts outcomes and
-failures and records latencies in a core HDR histogram: one C loop a chunk,
-memory fixed at 272 KiB, never a list of latencies) and the runner's progress callback
-(``view.update(snapshot)`` with a `z6.result.ProgressSnapshot`).
+`ProgressView` is the runner's progress callback (``view.update(snapshot)`` with a
+`z6.result.ProgressSnapshot`, after every chunk). Its counts and p95 are not a
+second count of the events: when it draws a line it reads the run's own figures
+(``view.follow(handle.stats)``: the summary's core accumulator, its counts exact,
+its p95 from the accumulator's HDR histograms), so between lines it costs nothing
+per event. In a simulated run the summary folds on a thread of its own, a chunk or
+two behind the engine: a line drawn mid-run may count a few requests in flight
+that already have their outcome; the line drawn at the end is exact.
 
 Modes:
 
 * ``"auto"``: on a terminal, one live line redrawn at most 4 times a second (rich),
   showing the final state once the run ends; otherwise a plain line every 10 seconds of wall time (CI logs stay short).
 * ``"plain"``: the plain lines, even on a terminal.
-* ``"quiet"``: nothing; the consumer returns at once.
+* ``"quiet"``: nothing; ``update`` returns at once.
 
 Rates and intervals are judged by the snapshot's wall clock (``wall_s``), so the
 view costs the engine nothing between updates. The rate shown is the rate since
@@ -21,18 +25,30 @@ the previous update, in run time (simulated seconds in a simulated run).
 from __future__ import annotations
 
 import sys
-from typing import Optional, TextIO
+from typing import Callable, Mapping, Optional, Protocol, TextIO
 
-import numpy as np
-
-from z6core import HdrHistogram
 from z6.result import ProgressSnapshot
 
-__all__ = ["ProgressView", "PROGRESS_MODES", "TERMINAL_INTERVAL_S", "PLAIN_INTERVAL_S", "format_progress"]
+__all__ = ["ProgressView", "RunFigures", "PROGRESS_MODES", "TERMINAL_INTERVAL_S", "PLAIN_INTERVAL_S",
+           "format_progress"]
 
 PROGRESS_MODES = ("auto", "plain", "quiet")
 TERMINAL_INTERVAL_S = 0.25   # at most 4 redraws a second
 PLAIN_INTERVAL_S = 10.0
+
+
+class RunFigures(Protocol):
+    """What a line shows of the run's figures so far: `z6.run.LiveStats` (a run
+    handle's ``stats()``) and `z6.metrics.RunningSummary` both are."""
+
+    @property
+    def completed(self) -> int: ...      # requests with an outcome
+
+    @property
+    def failed(self) -> int: ...         # failed outcomes (the summary's rule)
+
+    @property
+    def latency_ms(self) -> Mapping[str, Optional[float]]: ...   # "p95" among them; None before a response
 
 
 def _seconds(value: float) -> str:
@@ -61,21 +77,23 @@ def format_progress(snapshot: ProgressSnapshot, total_s: Optional[float], rate: 
 
 
 class ProgressView:
-    """Show a run's progress on ``stream`` (see the module docstring)."""
+    """Show a run's progress on ``stream`` (see the module docstring).
 
-    def __init__(self, total_s: Optional[float], mode: str = "auto", stream: Optional[TextIO] = None) -> None:
+    ``figures`` (or `follow`, once the run exists) is where a line reads the
+    counts and p95 so far; without it they show as none yet."""
+
+    def __init__(self, total_s: Optional[float], mode: str = "auto", stream: Optional[TextIO] = None,
+                 figures: Optional[Callable[[], RunFigures]] = None) -> None:
         if mode not in PROGRESS_MODES:
             raise ValueError(f"progress mode must be one of {', '.join(PROGRESS_MODES)}, got {mode!r}")
         self.total_s = total_s
         self.mode = mode
         self.stream = sys.stderr if stream is None else stream
         self.updates = 0  # lines drawn so far
+        self._figures = figures
         self._active = mode != "quiet"
         self._terminal = mode == "auto" and _is_terminal(self.stream)
         self._interval = TERMINAL_INTERVAL_S if self._terminal else PLAIN_INTERVAL_S
-        self._latency = HdrHistogram()
-        self._errors = 0
-        self._completed = 0
         self._next_wall = 0.0 if self._terminal else PLAIN_INTERVAL_S
         self._last_elapsed = 0.0
         self._last_requests = 0
@@ -83,31 +101,31 @@ class ProgressView:
         self._latest: Optional[ProgressSnapshot] = None
         self._drawn: Optional[ProgressSnapshot] = None
 
-    # --- the chunk consumer ------------------------------------------------
+    def follow(self, figures: Callable[[], RunFigures]) -> None:
+        """Read the counts and p95 from ``figures()`` (e.g. a `z6.run.RunHandle`'s ``stats``)."""
+        self._figures = figures
 
-    def __call__(self, chunk: np.ndarray) -> None:
-        if not self._active:
-            return
-        # One C pass over the chunk: latencies into the histogram, outcomes and failures counted.
-        outcomes, failures = self._latency.record_responses(chunk)
-        self._completed += outcomes
-        self._errors += failures
+    def _read(self) -> tuple[int, int, Optional[float]]:
+        """(completed, errors, p95 ms) so far: one read of the run's figures."""
+        if self._figures is None:
+            return 0, 0, None
+        figures = self._figures()
+        return figures.completed, figures.failed, figures.latency_ms.get("p95")
 
     @property
     def errors(self) -> int:
         """Failed requests so far (transport errors, timeouts, cancels, status >= 400)."""
-        return self._errors
+        return self._read()[1]
 
     @property
     def completed(self) -> int:
         """Requests with an outcome so far."""
-        return self._completed
+        return self._read()[0]
 
     @property
     def p95_ms(self) -> Optional[float]:
         """p95 latency so far (HDR: above the exact value by under 0.1%); None before any response."""
-        p95_ns = self._latency.value_at_percentile(95)
-        return None if p95_ns is None else p95_ns / 1e6
+        return self._read()[2]
 
     # --- the progress callback ---------------------------------------------
 
@@ -144,8 +162,9 @@ class ProgressView:
         rate = done / span if span > 0 else 0.0
         self._last_elapsed, self._last_requests = snapshot.elapsed_s, snapshot.requests_issued
         self._drawn = snapshot
+        completed, errors, p95_ms = self._read()
         line = format_progress(snapshot, self.total_s if self.total_s is not None else snapshot.total_s,
-                               rate, self._errors, self._completed, self.p95_ms)
+                               rate, errors, completed, p95_ms)
         self.updates += 1
         if self._terminal:
             self._draw_live(line)

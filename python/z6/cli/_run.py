@@ -12,7 +12,8 @@ from z6.cli._progress import ProgressView
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
 from z6.live import ensure_descriptors
 from z6.report import render_run, summary_document
-from z6.run import DEFAULT_RUNS_DIR, check_scenario, default_run_dir, run_scenario
+from z6.run import DEFAULT_RUNS_DIR, check_scenario, default_run_dir
+from z6.run._handle import prepare_run
 from z6.scenario import load_scenario
 
 __all__ = ["register", "RUNS_DIR_ENV"]
@@ -91,11 +92,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     view = ProgressView(_planned_seconds(scenario, args.duration), "quiet" if args.quiet or args.json else "auto")
     try:
         with view:
-            result = run_scenario(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
-                                     mode="simulate" if args.simulate else None, consumers=[view],
-                                     progress=view.update, out_dir=out, html=args.html,
-                                     workers=args.workers, cluster=args.cluster, listen=args.listen,
-                                     keep_events=False)  # the log has them; memory stays bounded
+            # `run_scenario` spelled out: the view reads the run's own figures (its
+            # handle's stats), so no second pass over the events counts them again.
+            run = prepare_run(scenario, seed=args.seed, vus=args.vus, duration_s=args.duration,
+                              mode="simulate" if args.simulate else None, progress=view.update, out_dir=out,
+                              html=args.html, workers=args.workers, cluster=args.cluster, listen=args.listen,
+                              keep_events=False)  # the log has them; memory stays bounded
+            view.follow(run.stats)
+            result = run.run_here()
     except BaseException:
         if args.out is None:
             _remove_if_empty(out)  # the directory made for this run, if the run never wrote to it
