@@ -11,7 +11,10 @@ Cases, each timed over the whole `z6.runner.run_plan` (engine + consumers):
 * and the view alone, its progress callback called as after each of the run's
   chunks (one snapshot a chunk, 0.05 s of wall time apart) with the figures of a
   summary that has folded the whole run: its own CPU cost per event, the figure
-  least disturbed by other work on the machine.
+  least disturbed by other work on the machine;
+* what one read of the running figures costs (``SummaryBuilder.snapshot``, what a
+  line or a run handle's ``stats()`` reads), by the scenario's number of request
+  names: it adds up each request's HDR histogram.
 
 Rounds are interleaved (every case once per round) so drift in the machine's
 speed spreads over all cases; min and median wall and process CPU times are
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["view_alone"] = {mode: {"cpu_min_s": cpu, "ns_per_event": cpu / events * 1e9,
                                     "pct_of_engine": 100 * cpu / figures["cases"]["engine"]["cpu_min_s"]}
                              for mode, cpu in alone.items()}
+    figures["snapshot_ms"] = {str(names): _snapshot_ms(names) for names in (1, 10, 50)}
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -164,7 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     for mode, v in figures["view_alone"].items():
         print(f"  {mode:<10}{v['cpu_min_s']:>8.4f} s  {v['ns_per_event']:>6.2f} ns/event  "
               f"{v['pct_of_engine']:>5.1f}% of the engine's time")
+    print("one read of the running figures (SummaryBuilder.snapshot), by request names: " +
+          ", ".join(f"{names}: {ms:.3f} ms" for names, ms in figures["snapshot_ms"].items()))
     return 0
+
+
+def _snapshot_ms(names: int, reads: int = 50) -> float:
+    builder = z6.SummaryBuilder(tuple(f"request_{i}" for i in range(names)), 1_000_000)
+    builder.snapshot()
+    started = time.perf_counter()
+    for _ in range(reads):
+        builder.snapshot()
+    return (time.perf_counter() - started) / reads * 1e3
 
 
 if __name__ == "__main__":
