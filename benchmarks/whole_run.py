@@ -12,11 +12,17 @@ are done (that is the start-up left out):
   (`z6.cli.main`), as typed in CI: scenario, plan, engine, summary, event log on
   its writer's thread, the progress view (plain lines: stderr is no terminal),
   summary.json, the verdict;
-* ``quiet``: the same with ``--quiet`` (no progress view).
+* ``quiet``: the same with ``--quiet`` (no progress view);
+* ``command``: ``python -m z6 run FILE --simulate --out DIR`` as a process of its
+  own, as a user types it: start-up, the run, and the interpreter's exit;
+* ``start-up``: ``python -m z6 --version`` as a process: the same imports and
+  exit with nothing to run. ``command`` less ``start-up`` is the command beyond
+  its start-up, which the in-process rounds cannot see (the exit's share above
+  all: the interpreter's last garbage collections).
 
-Wall and CPU (user + system of the process: the log writer's thread included)
-of each, the rounds interleaved; the median ratio run/engine is the figure.
-Nothing asserts on speed.
+Wall and CPU (user + system of the process: the log writer's thread included;
+of the child for the two processes) of each, the rounds interleaved; the median
+ratio run/engine is the figure. Nothing asserts on speed.
 
     PYTHONPATH=src:python python benchmarks/whole_run.py [--repeat 5] [--scenario FILE]
 """
@@ -26,8 +32,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import pathlib
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +62,23 @@ def _timed(action) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _child(argv: list[str]) -> tuple[float, float]:
+    # The z6 this process imported, for the child too.
+    import z6core
+
+    paths = [str(pathlib.Path(module.__file__).resolve().parents[1]) for module in (z6core, z6)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "z6", *argv], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"z6 {' '.join(argv)} exited {done.returncode}: {done.stderr}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default=str(SCENARIOS / "original_10k.toml"))
@@ -72,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         run_plan(plan, [builder])
         builder.finish()
 
-    figures: dict[str, list[tuple[float, float]]] = {"engine": [], "summary": [], "run": [], "quiet": []}
+    figures: dict[str, list[tuple[float, float]]] = {"engine": [], "summary": [], "run": [], "quiet": [],
+                                                     "command": [], "start-up": []}
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.repeat):
             out = pathlib.Path(tmp) / f"run{round_}"
@@ -86,8 +113,14 @@ def main(argv: list[str] | None = None) -> None:
 
             for name, action in (("engine", engine), ("summary", summary),
                                  ("run", lambda: command(out=out)),
-                                 ("quiet", lambda: command("--quiet", out=out.with_name(out.name + "q")))):
-                figures[name].append(_timed(action))
+                                 ("quiet", lambda: command("--quiet", out=out.with_name(out.name + "q"))),
+                                 ("command", lambda: _child(["run", args.scenario, "--simulate",
+                                                             "--out", str(out.with_name(out.name + "p"))])),
+                                 ("start-up", lambda: _child(["--version"]))):
+                if name in ("command", "start-up"):
+                    figures[name].append(action())
+                else:
+                    figures[name].append(_timed(action))
     print(f"{args.scenario}: {events:,} events, {args.repeat} rounds (wall s / CPU s)")
     engine_wall = statistics.median(w for w, _ in figures["engine"])
     for name, rows in figures.items():
@@ -96,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:>8}: median wall {median:.3f} s = {median / engine_wall:.2f}x the engine  [{walls}]")
     ratios = [r[0] / e[0] for r, e in zip(figures["run"], figures["engine"])]
     print(f"run/engine per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}")
+    beyond = [c[0] - s[0] for c, s in zip(figures["command"], figures["start-up"])]
+    print(f"command beyond start-up (command - start-up, per round): {', '.join(f'{b:.3f}' for b in beyond)} s; "
+          f"median {statistics.median(beyond):.3f} s = {statistics.median(beyond) / engine_wall:.2f}x the engine")
 
 
 if __name__ == "__main__":

@@ -171,6 +171,23 @@ def test_the_command_gives_numpys_blas_one_thread_unless_the_user_chose(preset):
     assert proc.stdout.split()[-3:] == ["0", str(preset), preset or "1"]
 
 
+@pytest.mark.parametrize("own_process", [True, False], ids=["the command's process", "a program's call"])
+def test_the_commands_process_keeps_its_objects_from_the_collector_and_a_program_keeps_its_own(own_process):
+    # The command's own process (no argv: sys.argv's) freezes what its imports made
+    # and what is left at its end, so neither they nor the interpreter's exit walks
+    # them; a program calling main with its own argv finds its collector as it was.
+    call = "main()" if own_process else "main(['validate', path])"
+    script = ("import gc, sys\n"
+              "from z6._entry import main\n"
+              "path = sys.argv[1]\n"
+              "sys.argv = ['z6', 'validate', path]\n"
+              f"code = {call}\n"
+              "print(code, gc.get_freeze_count() > 0, gc.isenabled())\n")
+    proc = subprocess.run([sys.executable, "-c", script, QUICKSTART], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-3:] == ["0", str(own_process), "True"]
+
+
 def test_bad_seed_text_names_the_problem_not_the_parser(capsys):
     code, _, err = run_cli(capsys, "run", QUICKSTART, "--seed", "abc")
     assert code == 2 and "--seed" in err and "'abc'" in err and "_seed" not in err
