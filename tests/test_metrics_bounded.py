@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import mmap
+import os
 import tracemalloc
 from fractions import Fraction
 
@@ -23,6 +25,7 @@ import z6
 from z6.events import EVENT_DTYPE, EventKind, concat_chunks
 from z6.metrics import DEFAULT_EXACT_LIMIT, LatencyStats, Summary, SummaryBuilder
 from z6.metrics._growable import GrowableArray
+from z6.metrics._pages import ordinary_pages_array
 from z6.metrics._percentile import exact_sum
 from z6.metrics._summary import SummaryBuilder as _Builder
 from z6.report import load_schema, render_html, summary_document
@@ -259,6 +262,39 @@ def test_a_growable_column_holds_what_was_appended_in_one_array():
     assert sizes == [0, 65_536, 100_000, 100_000, 140_000]
     column.clear()
     assert len(column) == 0 and column.view().size == 0
+
+
+def _advised_huge(array: np.ndarray) -> bool:
+    # The VmFlags of the mapping that holds the array's middle byte: "hg" is
+    # MADV_HUGEPAGE (numpy advises from the first 2 MiB boundary on, not the head).
+    address = array.__array_interface__["data"][0] + array.nbytes // 2
+    with open("/proc/self/smaps") as smaps:
+        inside = False
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                start, end = (int(x, 16) for x in head.split("-"))
+                inside = start <= address < end
+            elif inside and head == "VmFlags:":
+                return "hg" in line.split()[1:]
+    raise AssertionError("no mapping holds the array")
+
+
+def test_an_ordinary_pages_array_holds_what_is_written_and_is_not_advised_huge_pages():
+    big = ordinary_pages_array(3_000_000, np.uint32)
+    assert big.dtype == np.uint32 and big.shape == (3_000_000,) and big.flags.writeable and big.flags.c_contiguous
+    big[:] = np.arange(3_000_000, dtype=np.uint32)
+    big[:10].partition(5)
+    assert int(big[-1]) == 2_999_999 and int(big[10:].sum(dtype=np.uint64)) == sum(range(10, 3_000_000))
+    if hasattr(mmap, "MADV_HUGEPAGE") and os.path.exists("/proc/self/smaps"):
+        # The flag is seen where it is asked for (so its absence below means something).
+        advised = mmap.mmap(-1, 4 << 20)
+        advised.madvise(mmap.MADV_HUGEPAGE)
+        assert _advised_huge(np.frombuffer(advised, np.uint8))
+        assert not _advised_huge(big)
+    assert ordinary_pages_array(0, np.uint64).shape == (0,)
+    with pytest.raises(ValueError, match="-1 values"):
+        ordinary_pages_array(-1, np.uint32)
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "8", None])

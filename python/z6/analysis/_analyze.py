@@ -46,6 +46,7 @@ from z6.analysis._filter import Filter
 from z6.log import EventLog
 from z6.metrics import PERCENTILES, LatencyStats, failure_label
 from z6.metrics._growable import GrowableArray
+from z6.metrics._pages import ordinary_pages_array
 from z6.metrics._percentile import exact_sum, grouped_nearest_rank, mean_ms, nearest_rank_index
 from z6core._outcomes import count_assertions, tally_outcomes
 
@@ -240,13 +241,13 @@ class _Totals:
         self.counts = np.zeros(4, np.int64)   # events, issued, completed, failed
         # The footer's count of responses bounds the latencies: one allocation,
         # whose pages a filter leaves untouched are never resident.
-        self.known = np.empty(latencies_at_most, np.uint32) if latencies_at_most is not None else None
+        self.known = ordinary_pages_array(latencies_at_most, np.uint32) if latencies_at_most is not None else None
         self.grown = GrowableArray(np.uint64, 1 << 62) if latencies_at_most is None else None
         self.size = 0
 
     def _widen(self) -> None:
         assert self.known is not None
-        wide = np.empty(self.known.size, np.uint64)
+        wide = ordinary_pages_array(self.known.size, np.uint64)
         wide[:self.size] = self.known[:self.size]
         self.known = wide
 
