@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import math
+import struct
+import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -234,6 +236,23 @@ def test_cli_unreadable_log_exits_2(tmp_path, capsys):
     bad.write_bytes(b"\x89Z6LOG\r\n" + b"\0" * 40)
     code, out, err = _run(capsys, "analyze", str(bad))
     assert code == 2 and out == "" and str(bad) in err and "header" in err
+
+
+def test_cli_footer_that_inflates_a_count_exits_2_naming_the_footer(log, tmp_path, capsys):
+    # Analyze sizes one array by the footer's count of responses: a footer (with a
+    # good CRC) claiming 10**15 of them is refused as corrupt, not allocated.
+    data = log.path.read_bytes()
+    at = data.rindex(b"FOOT")
+    (m,) = struct.unpack_from("<I", data, at + 4)
+    doc = json.loads(data[at + 8:at + 8 + m])
+    doc["kind_counts"]["response_received"] = 10**15
+    body = json.dumps(doc).encode()
+    footer = b"FOOT" + struct.pack("<I", len(body)) + body
+    bad = tmp_path / "events.z6log"
+    bad.write_bytes(data[:at] + footer + struct.pack("<I", zlib.crc32(footer)))
+    code, out, err = _run(capsys, "analyze", str(bad))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert str(bad) in err and f"footer at byte offset {at}" in err and "counts per kind add up to" in err
 
 
 def test_cli_partial_log_warns_on_stderr(tmp_path, capsys):

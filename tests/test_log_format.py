@@ -219,17 +219,26 @@ def test_a_header_that_does_not_fit(tmp_path, change, message):
     assert info.value.part == "header"
 
 
-def test_a_footer_that_miscounts_is_an_error(tmp_path):
+def _inflate_responses(doc: dict) -> None:
+    doc["kind_counts"]["response_received"] = 10**15
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda doc: doc.update(records=doc["records"] + 1), "the footer counts"),
+    # A count no reader may size an array by (z6 analyze would ask for 4 PB).
+    (_inflate_responses, r"the footer's counts per kind add up to 1\d{15} records, the file holds \d+"),
+], ids=["records", "a kind's count"])
+def test_a_footer_that_miscounts_is_an_error(tmp_path, change, message):
     data = bytearray(write_log(tmp_path / "a", mixed_scenario()).read_bytes())
     at = data.rindex(b"FOOT")
     (m,) = struct.unpack_from("<I", data, at + 4)
     doc = json.loads(data[at + 8:at + 8 + m])
-    doc["records"] += 1
+    change(doc)
     body = json.dumps(doc).encode()
     footer = b"FOOT" + struct.pack("<I", len(body)) + body
     path = tmp_path / "events.z6log"
     path.write_bytes(bytes(data[:at]) + footer + struct.pack("<I", zlib.crc32(footer)))
-    with pytest.raises(LogError, match="the footer counts") as info:
+    with pytest.raises(LogError, match=message) as info:
         read_log(path)
     assert info.value.part == "footer" and info.value.offset == at
 

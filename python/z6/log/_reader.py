@@ -486,6 +486,12 @@ class _Scan:
             raise LogError(self.path, f"the footer counts {footer.records} records in {footer.chunks} chunks, "
                            f"the file holds {records} in {len(self.chunks)}: the log is corrupt",
                            part="footer", offset=offset, end=end)
+        # Readers size arrays by these counts (`z6 analyze` one for the responses):
+        # they must add up to the records the file holds.
+        by_kind = sum(footer.kind_counts.values())
+        if by_kind != records:
+            raise LogError(self.path, f"the footer's counts per kind add up to {by_kind} records, "
+                           f"the file holds {records}: the log is corrupt", part="footer", offset=offset, end=end)
         self.footer = footer
 
 
