@@ -72,9 +72,9 @@ class _imports_frozen:
     The imports make some 46,000 long-lived objects the collector tracks (modules,
     classes, functions, pydantic's schemas): the hundred-odd collections in the
     middle of them cost 0.02-0.04 s of the command's start, and every full
-    collection later would walk them all again. Frozen, they are never looked at by the collector; they live as
-    long as the process anyway. A program that calls `main` with its own ``argv``
-    keeps its collector as it was."""
+    collection later would walk them all again. Frozen, the collector never looks
+    at them; they live as long as the process anyway. A program that calls `main`
+    with its own ``argv`` keeps its collector as it was."""
 
     def __init__(self, own_process: bool) -> None:
         self.active = own_process and gc.isenabled()
