@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import math
-import struct
-import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -21,7 +19,7 @@ from z6.analysis import analyze_log, compile_filter
 from z6.log import read_log
 from z6.metrics import SummaryBuilder
 
-from test_log_helpers import assertion_events, mixed_scenario, rewrite_log, write_log
+from test_log_helpers import assertion_events, mixed_scenario, rewrite_log, with_footer_doc, write_log
 
 ISSUED, RECEIVED = int(EventKind.REQUEST_ISSUED), int(EventKind.RESPONSE_RECEIVED)
 
@@ -241,15 +239,10 @@ def test_cli_unreadable_log_exits_2(tmp_path, capsys):
 def test_cli_footer_that_inflates_a_count_exits_2_naming_the_footer(log, tmp_path, capsys):
     # Analyze sizes one array by the footer's count of responses: a footer (with a
     # good CRC) claiming 10**15 of them is refused as corrupt, not allocated.
-    data = log.path.read_bytes()
-    at = data.rindex(b"FOOT")
-    (m,) = struct.unpack_from("<I", data, at + 4)
-    doc = json.loads(data[at + 8:at + 8 + m])
-    doc["kind_counts"]["response_received"] = 10**15
-    body = json.dumps(doc).encode()
-    footer = b"FOOT" + struct.pack("<I", len(body)) + body
+    data, at = with_footer_doc(log.path.read_bytes(),
+                               lambda doc: doc["kind_counts"].update(response_received=10**15))
     bad = tmp_path / "events.z6log"
-    bad.write_bytes(data[:at] + footer + struct.pack("<I", zlib.crc32(footer)))
+    bad.write_bytes(data)
     code, out, err = _run(capsys, "analyze", str(bad))
     assert code == 2 and out == "" and "Traceback" not in err
     assert str(bad) in err and f"footer at byte offset {at}" in err and "counts per kind add up to" in err

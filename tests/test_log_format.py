@@ -28,7 +28,7 @@ from z6.log import (
 )
 from z6.runner import iter_chunks, run_plan
 
-from test_log_helpers import mixed_scenario, read_quietly, run_events, write_log
+from test_log_helpers import mixed_scenario, read_quietly, run_events, with_footer_doc, write_log
 
 
 def test_round_trip_events_header_and_footer(tmp_path):
@@ -229,15 +229,9 @@ def _inflate_responses(doc: dict) -> None:
     (_inflate_responses, r"the footer's counts per kind add up to 1\d{15} records, the file holds \d+"),
 ], ids=["records", "a kind's count"])
 def test_a_footer_that_miscounts_is_an_error(tmp_path, change, message):
-    data = bytearray(write_log(tmp_path / "a", mixed_scenario()).read_bytes())
-    at = data.rindex(b"FOOT")
-    (m,) = struct.unpack_from("<I", data, at + 4)
-    doc = json.loads(data[at + 8:at + 8 + m])
-    change(doc)
-    body = json.dumps(doc).encode()
-    footer = b"FOOT" + struct.pack("<I", len(body)) + body
+    data, at = with_footer_doc(write_log(tmp_path / "a", mixed_scenario()).read_bytes(), change)
     path = tmp_path / "events.z6log"
-    path.write_bytes(bytes(data[:at]) + footer + struct.pack("<I", zlib.crc32(footer)))
+    path.write_bytes(data)
     with pytest.raises(LogError, match=message) as info:
         read_log(path)
     assert info.value.part == "footer" and info.value.offset == at

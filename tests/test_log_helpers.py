@@ -6,9 +6,12 @@ No tests here; the test modules import these functions.
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
+import struct
 import warnings
-from typing import Optional, Sequence
+import zlib
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -87,6 +90,18 @@ def rewrite_log(source: pathlib.Path, directory: pathlib.Path, *, events: Option
     for start in range(0, records.size, chunk_records):
         writer(np.ascontiguousarray(records[start:start + chunk_records]))
     return writer.finish(status or log.status)
+
+
+def with_footer_doc(data: bytes, change: Callable[[dict], None]) -> tuple[bytes, int]:
+    """The log bytes ``data`` with its footer JSON changed by ``change`` (in place) and
+    the footer's CRC made good again; and the footer's byte offset."""
+    at = data.rindex(b"FOOT")
+    (m,) = struct.unpack_from("<I", data, at + 4)
+    doc = json.loads(data[at + 8:at + 8 + m])
+    change(doc)
+    body = json.dumps(doc).encode()
+    footer = b"FOOT" + struct.pack("<I", len(body)) + body
+    return bytes(data[:at]) + footer + struct.pack("<I", zlib.crc32(footer)), at
 
 
 def assertion_events(kinds: Sequence[int], tick: int) -> np.ndarray:

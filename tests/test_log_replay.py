@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -27,6 +25,7 @@ from test_log_helpers import (
     read_quietly,
     rewrite_log,
     run_events,
+    with_footer_doc,
     write_log,
 )
 
@@ -162,15 +161,9 @@ def test_trailing_assertion_events_are_recomputed(tmp_path, capsys):
 
 
 def test_a_footer_whose_digest_lies(run_log, tmp_path):
-    data = bytearray(run_log.read_bytes())
-    at = data.rindex(b"FOOT")
-    (m,) = struct.unpack_from("<I", data, at + 4)
-    doc = json.loads(data[at + 8:at + 8 + m])
-    doc["digest_sha256"] = "0" * 64
-    body = json.dumps(doc).encode()
-    footer = b"FOOT" + struct.pack("<I", len(body)) + body
+    data, _ = with_footer_doc(run_log.read_bytes(), lambda doc: doc.update(digest_sha256="0" * 64))
     path = tmp_path / "events.z6log"
-    path.write_bytes(bytes(data[:at]) + footer + struct.pack("<I", zlib.crc32(footer)))
+    path.write_bytes(data)
     result = verify_log(path)
     assert not result.matched and "footer's digest does not match the records" in result.message
 

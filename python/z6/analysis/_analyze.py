@@ -393,10 +393,9 @@ def analyze_log(
 ) -> Analysis:
     """Stream ``log`` once and compute its figures (see the module docstring)."""
     tick_ns = log.header.tick_ns
-    # The footer's count of responses, never above its records (which the reader
-    # checked against the file's chunks): a preallocation no footer can inflate.
-    overall = _Totals(min(log.footer.count(EventKind.RESPONSE_RECEIVED), log.footer.records)
-                      if log.footer is not None else None)
+    # The footer's count of responses: the reader checked that the counts per kind
+    # add up to the records the file holds, so no footer can inflate it.
+    overall = _Totals(log.footer.count(EventKind.RESPONSE_RECEIVED) if log.footer is not None else None)
     grouped = _Aggregator(_key_function(by, tick_ns)) if by is not None else None
     first_tick: Optional[int] = None
     last_tick = 0

@@ -23,10 +23,9 @@ __all__ = ["ordinary_pages_array"]
 def ordinary_pages_array(n: int, dtype: Any) -> np.ndarray:
     """A writable, uninitialised array of ``n`` values of ``dtype`` on an anonymous
     mapping of ordinary pages (freed with the array)."""
-    dtype = np.dtype(dtype)
-    nbytes = n * dtype.itemsize
     if n < 0:
         raise ValueError(f"an array of {n} values")
-    if nbytes == 0:
+    dtype = np.dtype(dtype)
+    if n * dtype.itemsize == 0:
         return np.empty(n, dtype)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype, count=n)
+    return np.frombuffer(mmap.mmap(-1, n * dtype.itemsize), dtype=dtype, count=n)
