@@ -7,6 +7,7 @@ extractions as checks."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 from hypothesis import given, settings
@@ -99,6 +100,31 @@ def test_what_posix_cannot_say_is_refused_with_its_column(pattern, message):
         to_posix(pattern)
 
 
+@pytest.mark.parametrize("pattern, message", [
+    ("[a-z]{1,32767}", "column 6: a repetition count is at most 1000, got 32767"),
+    ("a{1001,}", "column 2: a repetition count is at most 1000, got 1001"),
+    ("((a{0,255}){0,255}){0,255}", "column 12: nested repetitions multiply to 65025 copies, at most 1000"),
+    ("(x{10}){1,101}", "column 8: nested repetitions multiply to 1010 copies"),
+    ("((x{1,1000})+)+", "leave 3996 optional copies, at most 2000"),
+    ("[a-z]{1,1000}" * 3, "leave 2997 optional copies, at most 2000"),
+    ("(([a-z]{1,10}){1,10}){1,10}", "leave 2700 optional copies"),
+])
+def test_repetitions_too_large_to_compile_are_refused_before_the_c_library_sees_them(pattern, message):
+    # glibc expands {m,n} into copies, its optional ones quadratically: the first
+    # of these took regcomp past 14 GB and a segfault, the second 16 GB and 30 s.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        to_posix(pattern)
+
+
+@pytest.mark.parametrize("pattern", [
+    "[a-z]{1,1000}[a-z]{1,1000}", "(ab){0,1000}", "(x{10}){1,100}", "(a|b{1,1000})+c", "a{3}{2}",
+    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "(a{2,})*",
+])
+def test_repetitions_within_the_bounds_reach_the_c_library_as_written(pattern):
+    assert to_posix(pattern) == pattern
+    z6core.posix_regex_groups(pattern)
+
+
 def test_the_c_library_judges_what_translation_lets_through():
     assert z6core.posix_regex_groups("(a)(b(c))") == 3
     with pytest.raises(ValueError):
@@ -143,6 +169,8 @@ BAD = [
     ('token = { regex = "a(b)", group = 2 }', "the regex has 1 group(s), so group 2 does not exist"),
     ('token = { regex = "a(b" }', "requests[0].extract.token.regex: does not compile as a POSIX extended regex"),
     ('token = { regex = "(.*?)" }', "requests[0].extract.token.regex: column 4: lazy quantifiers"),
+    ("token = { regex = '((a{0,255}){0,255}){0,255}' }",
+     "requests[0].extract.token.regex: column 12: nested repetitions multiply to 65025 copies"),
     ('token = { json = "a..b" }', "requests[0].extract.token.json"),
     ('token = { header = "Bad Name" }', "must be a header name"),
     ('token = { json = "a", max_bytes = 0 }', "requests[0].extract.token.max_bytes"),
