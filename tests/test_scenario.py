@@ -514,6 +514,10 @@ INVALID = [
     (doc(extra=SIMULATION + 'status_codes = { "ok" = 1 }\n'), "simulation.status_codes.ok", ['got "ok"']),
     (doc(extra=SIMULATION + 'status_codes = { "200" = -1 }\n'), "simulation.status_codes.200", [">= 0", "got -1"]),
     (doc(extra=SIMULATION + 'status_codes = { "200" = 0, "500" = 0 }\n'), "simulation.status_codes", ["sum of the weights", "got 0"]),
+    # Weights as a request's: an infinite one once ended the compile with an internal error.
+    (doc(extra=SIMULATION + 'status_codes = { "200" = 1e308, "500" = 1 }\n'), "simulation.status_codes.200", ["<= 1000000000", "got 1e+308"]),
+    (doc(extra=SIMULATION + 'status_codes = { "200" = inf }\n'), "simulation.status_codes.200", ["finite"]),
+    (doc(extra=SIMULATION + 'status_codes = { "200" = 1, "500" = 1e-9 }\n'), "simulation.status_codes.500", ["would round to 0"]),
     (doc(extra=SIMULATION + "capacity = 0\n"), "simulation.capacity", [">= 1", "got 0"]),
     (doc(extra=SIMULATION + "capacity = 1.5\n"), "simulation.capacity", ["integer", "got 1.5"]),
     # metadata

@@ -262,9 +262,21 @@ def test_bad_csv_files_are_named_with_line_and_column(tmp_path, content, expecte
     (b'{"name": "a"}\n[1]\n', r"users\.jsonl:2:1: each line must be a JSON object"),
     (b'{"name": "a"}\n{"nom": "b"}\n', r"users\.jsonl:2:1: the object lacks \['name'\]"),
     (b"\n\n", r"users\.jsonl: the file is empty"),
+    # Python's own limits and json's extensions, named as the file's, never an internal error:
+    (b'{"name": "a"}\n{"name": ' + b"9" * 5000 + b"}\n", r"users\.jsonl:2: a number has more digits than z6 reads"),
+    (b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", r"users\.jsonl:1: the object is nested too deeply"),
+    (b'{"name": NaN}\n', r"users\.jsonl:1: not JSON: NaN is not JSON"),
+    (b'{"name": -Infinity}\n', r"users\.jsonl:1: not JSON: -Infinity is not JSON"),
 ])
 def test_bad_jsonl_files_are_named_with_line_and_column(tmp_path, content, expected):
     assert re.search(expected, _plan_error(tmp_path, content, name="users.jsonl"))
+
+
+def test_a_header_of_100000_columns_is_read_in_linear_time_and_a_repeat_found(tmp_path):
+    # The duplicate check was quadratic: this header kept z6 validate busy past 60 s.
+    names = [f"c{i}" for i in range(100_000)]
+    header = ",".join(names + ["c99999"]).encode()
+    assert re.search(r"users\.csv:1: column 'c99999' appears twice", _plan_error(tmp_path, header + b"\n"))
 
 
 def test_a_column_the_header_lacks_is_named_with_the_key_and_column(tmp_path):

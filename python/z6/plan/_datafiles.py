@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from array import array
 from dataclasses import dataclass
 
@@ -96,11 +97,13 @@ def _load_csv(raw: bytes, source: DataSource, where: str, arena: _Arena, warning
         if header is None:
             raise ConfigError(f"{where}: the file is empty (a CSV data file needs a header row)")
         columns = tuple(header)
+        seen: set[str] = set()   # a set: a header of 100,000 columns is read in linear time
         for i, name in enumerate(columns):
             if not name:
                 raise ConfigError(f"{where}:1: column {i + 1} of the header row is empty (every column needs a name)")
-            if name in columns[:i]:
+            if name in seen:
                 raise ConfigError(f"{where}:1: column {name!r} appears twice in the header row")
+            seen.add(name)
         n = len(columns)
         rows = 0
         for row in reader:
@@ -118,16 +121,35 @@ def _load_csv(raw: bytes, source: DataSource, where: str, arena: _Arena, warning
     return columns, rows
 
 
+def _not_json_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _json_line(line: str, where: str) -> object:
+    # One line of a JSON Lines file; ConfigError naming the line for what json
+    # refuses, what it would accept beyond the standard, and what Python cannot
+    # hold (a nesting deeper than its recursion, an integer of over 4,300 digits).
+    try:
+        return json.loads(line, parse_constant=_not_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}:{exc.colno}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: the object is nested too deeply to read (arrays and objects inside "
+                          "each other, some thousand levels)") from None
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise ConfigError(f"{where}: a number has more digits than z6 reads "
+                              f"({sys.get_int_max_str_digits()})") from None
+        raise ConfigError(f"{where}: not JSON: {exc}") from None
+
+
 def _load_jsonl(text: str, where: str, arena: _Arena, warnings: list[str]) -> tuple[tuple[str, ...], int]:
     columns: tuple[str, ...] | None = None
     rows = 0
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}:{number}:{exc.colno}: not JSON: {exc.msg}") from None
+        obj = _json_line(line, f"{where}:{number}")
         if not isinstance(obj, dict):
             raise ConfigError(f"{where}:{number}:1: each line must be a JSON object, got {type(obj).__name__}")
         if columns is None:

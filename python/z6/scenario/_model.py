@@ -360,6 +360,11 @@ def _check_weight(weight: float) -> float:
     return weight
 
 
+# A weight as requests and status codes take it: finite, bounded (the integer
+# weights' sum must fit 63 bits), and never one that rounds to 0.
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False), AfterValidator(_check_weight)]
+
+
 def _check_name(name: str) -> str:
     # A request name is printed in the summary, analyses and messages: a control
     # character (Unicode category Cc: C0 such as CR, LF, ESC; DEL; C1 such as CSI)
@@ -504,7 +509,7 @@ class RequestModel(_Table):
     body: Optional[str] = None
     body_file: Optional[Annotated[str, Field(min_length=1)]] = None
     timeout_ms: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)] = 30_000.0
-    weight: Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False), AfterValidator(_check_weight)] = 1.0
+    weight: Weight = 1.0
     # body_file's contents are a template only when asked (a file may hold "${" as data)
     template: bool = False
     checks: Optional[ChecksModel] = None
@@ -791,7 +796,7 @@ class SimulationModel(_Table):
     # Validated by _resolve with the model its `type` selects.
     latency: dict[str, Any]
     error_rate: Fraction = 0.0
-    status_codes: dict[str, NonNegativeNumber] = Field(default_factory=lambda: {"200": 1.0})
+    status_codes: dict[str, Weight] = Field(default_factory=lambda: {"200": 1.0})
     capacity: Optional[PositiveVuCount] = None
     check_fail_rate: Fraction = 0.0
 
