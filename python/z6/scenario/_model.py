@@ -102,6 +102,11 @@ MAX_WEIGHT = 1e9
 # still lets int into float), booleans never are; NaN and inf are rejected.
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeNumber = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# The least typical latency a modelled server may have, in ms (1 us). Below it a
+# VU without think time would make a billion requests a simulated second (a
+# latency of 1e-7 ms rounds to 0 ns, counted as 1 ns): hours for a second.
+MIN_LATENCY_MS = 0.001
+LatencyMs = Annotated[float, Field(ge=MIN_LATENCY_MS, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 VuCount = Annotated[int, Field(ge=0, le=MAX_VUS)]
 PositiveVuCount = Annotated[int, Field(ge=1, le=MAX_VUS)]
@@ -816,13 +821,13 @@ class SimulationModel(_Table):
 
 class ConstantLatencyModel(_Table):
     type: Literal["constant"]
-    ms: PositiveNumber
+    ms: LatencyMs
 
 
 class UniformLatencyModel(_Table):
     type: Literal["uniform"]
     min_ms: NonNegativeNumber
-    max_ms: PositiveNumber
+    max_ms: LatencyMs
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformLatencyModel:
@@ -835,7 +840,7 @@ class UniformLatencyModel(_Table):
 
 class LognormalLatencyModel(_Table):
     type: Literal["lognormal"]
-    median_ms: PositiveNumber
+    median_ms: LatencyMs
     p99_ms: PositiveNumber
 
     @model_validator(mode="after")
@@ -849,7 +854,7 @@ class LognormalLatencyModel(_Table):
 
 class ExponentialLatencyModel(_Table):
     type: Literal["exponential"]
-    mean_ms: PositiveNumber
+    mean_ms: LatencyMs
 
 
 LATENCY_MODELS: dict[str, type[_Table]] = {
