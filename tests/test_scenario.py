@@ -360,6 +360,10 @@ INVALID = [
     (doc(requests=request("a", headers='{ X = "a\\r\\nb" }')), "requests[0].headers.X", ["CR, LF or NUL", 'got "a\\r\\nb"']),
     (doc(requests=request("a", headers="{ X = 1 }")), "requests[0].headers.X", ["must be a string", "got 1"]),
     (doc(requests=request("a", headers='{ Content-Length = "5" }')), "requests[0].headers.Content-Length", ["set by z6"]),
+    # Both lines would be sent: two Host headers make a server answer 400 (RFC 9112 3.2).
+    (doc(requests=request("a", headers='{ Host = "a", host = "b" }')), "requests[0].headers.host", ['the same header as "Host"', "case-insensitive"]),
+    (doc(requests=request("a", headers='{ X = "a\\u007fb" }')), "requests[0].headers.X", ["control characters other than tab", 'got "a\\x7fb"']),
+    (doc(requests=request("a", headers='{ X = "a\\u001bb" }')), "requests[0].headers.X", ["control characters"]),
     (doc(requests=request("a", timeout_ms="0")), "requests[0].timeout_ms", ["> 0", "got 0"]),
     (doc(requests=request("a", timeout_ms="3600001")), "requests[0].timeout_ms", ["<= 3600000", "got 3600001"]),
     (

@@ -337,6 +337,9 @@ class TargetModel(_Table):
 
 # RFC 9110 token characters: what a header name may consist of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Control characters a header value may not hold (tab is allowed; CR, LF and NUL
+# have their own message).
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Headers z6 writes itself from the request definition; a user value could
 # contradict the body it frames.
 _RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding"})
@@ -566,13 +569,24 @@ class RequestModel(_Table):
     @classmethod
     def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
         problems: list[Problem] = []
+        seen: dict[str, str] = {}
         for name, value in headers.items():
             if not _TOKEN.fullmatch(name):
                 problems.append(((name,), f"header name must be an HTTP token, got {render_value(name)}"))
             elif name.lower() in _RESERVED_HEADERS:
                 problems.append(((name,), "is set by z6 from the body and cannot be given"))
+            elif name.lower() in seen:
+                # TOML keys are case-sensitive, header names are not: both would be
+                # sent, and two Host lines make a server answer 400 (RFC 9112 3.2).
+                problems.append(((name,), f"names the same header as {render_value(seen[name.lower()])} "
+                                          "(header names are case-insensitive)"))
+            else:
+                seen[name.lower()] = name
             if any(ch in value for ch in "\r\n\0"):
                 problems.append(((name,), f"header value must not contain CR, LF or NUL, got {render_value(value)}"))
+            elif _CONTROL.search(value):
+                problems.append(((name,), "header value must not contain control characters other than tab "
+                                          f"(RFC 9110 5.5), got {render_value(value)}"))
             elif not _is_latin1(value):  # header values are sent as Latin-1 bytes
                 problems.append(((name,), "header value must be ASCII or Latin-1 (percent-encode other characters), "
                                           f"got {render_value(value)}"))
