@@ -99,7 +99,7 @@ def test_outputs_under_a_file_exit_2(capsys, log, tmp_path):
     cases = [
         (("report", log, "-o", f"{afile}/r.html"), f"{afile}/r.html: cannot write the HTML report: Not a directory"),
         (("report", log, "--json", f"{afile}/s.json"), f"{afile}/s.json: cannot write the summary document"),
-        (("export", log, "--to", "csv", "-o", f"{afile}/e.csv"), f"{afile}/e.csv: cannot write"),
+        (("export", log, "--to", "csv", "-o", f"{afile}/e.csv"), f"{afile}/e.csv: cannot write: {afile} is not a directory"),
         (("run", QUICKSTART, "--duration", "1", "--quiet", "--out", f"{afile}/run"),
          f"run directory {afile}/run: cannot create it: Not a directory"),
         (("serve", "--port", "0", "--access-log", f"{afile}/access.log"),

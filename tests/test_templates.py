@@ -305,6 +305,10 @@ def test_data_table_keys_are_checked(tmp_path):
     (tmp_path / "u.txt").write_text("a\n1\n")
     for data, expected in [
         ('[[data]]\nname = "u"\nfile = "missing.csv"', r"data\[0\]\.file: no such file"),
+        # a file that exists but is none to read: named for what it is
+        ('[[data]]\nname = "u"\nfile = "/dev/zero"\nformat = "csv"',
+         r"data\[0\]\.file: must be a regular file, got a character device"),
+        ('[[data]]\nname = "u"\nfile = "."\nformat = "csv"', r"data\[0\]\.file: must be a regular file, got a directory"),
         ('[[data]]\nname = "u"\nfile = "u.txt"', r"data\[0\]\.format: required key is missing"),
         ('[[data]]\nname = "u"\nfile = "u.txt"\nformat = "csv"\npick = "each"', r"data\[0\]\.pick"),
         ('[[data]]\nname = "1u"\nfile = "u.txt"\nformat = "csv"', r"data\[0\]\.name: must be a name"),

@@ -225,7 +225,8 @@ def export_log(log: EventLog, fmt: str, output: Optional[str | os.PathLike[str]]
     if dest.exists() and dest.resolve() == log.path.resolve():
         raise ConfigError(f"{dest}: refusing to overwrite the event log being exported")
     if not dest.parent.is_dir():
-        raise ConfigError(f"{dest}: cannot write: the directory {dest.parent} does not exist")
+        what = "is not a directory" if dest.parent.exists() else "does not exist"
+        raise ConfigError(f"{dest}: cannot write: {dest.parent} {what}")
     write, text = _WRITERS[fmt]
     with _atomic(dest, text=text) as handle:
         count = write(log, where, handle)

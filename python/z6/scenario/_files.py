@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["FileProblem", "FileMissing", "read_regular", "describe_size"]
+__all__ = ["FileProblem", "FileMissing", "read_regular", "describe_size", "kind_of"]
 
 
 class FileProblem(Exception):
@@ -34,7 +34,8 @@ def describe_size(limit: int) -> str:
     return f"{limit} bytes ({mib:g} MiB)"
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular one is, from its ``st_mode``: \"a directory\", ..."""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):
@@ -57,7 +58,7 @@ def read_regular(path: str, limit: int) -> bytes:
     except OSError as exc:
         raise FileProblem(f"file must be readable ({exc.strerror or exc})", exc) from None
     if not stat.S_ISREG(info.st_mode):
-        raise FileProblem(f"must be a regular file, got {_kind(info.st_mode)}")
+        raise FileProblem(f"must be a regular file, got {kind_of(info.st_mode)}")
     # Checked before reading, so that a huge file is never loaded.
     if info.st_size > limit:
         raise FileProblem(f"file must be at most {describe_size(limit)}, got {info.st_size} bytes")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import ssl
+import stat
 from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from z6.errors import Problem as ScenarioProblem
 from z6.errors import ScenarioError
-from z6.scenario._files import FileProblem, read_regular
+from z6.scenario._files import FileProblem, kind_of, read_regular
 from z6.scenario._regex import to_posix
 from z6.scenario._messages import (
     Loc,
@@ -400,8 +401,12 @@ def _data(problems: _Problems, raw: list[Any], base_dir: str) -> tuple[DataSourc
             continue
         seen[model.name] = index
         path = os.path.abspath(os.path.join(base_dir, model.file))
-        if not os.path.isfile(path):
-            what = "is a directory" if os.path.isdir(path) else "no such file"
+        try:
+            mode: int | None = os.stat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is None or not stat.S_ISREG(mode):
+            what = "no such file" if mode is None else f"must be a regular file, got {kind_of(mode)}"
             problems.add(loc + ("file",), f"{what}: {render_value(model.file)} (resolved to {path})")
             ok = False
             continue
