@@ -573,6 +573,13 @@ def test_unknown_key_without_close_match_lists_allowed_keys() -> None:
     assert message.startswith("scenario.toml: runtime.zzz: unknown key (allowed: duration_seconds, duration_ms, vus")
 
 
+def test_allowed_keys_are_listed_as_the_scenario_spells_them() -> None:
+    # The field json_ is the key "json": the list once showed the field's name.
+    message = only_problem(doc(requests=request("a", checks="{ zzz = 1 }")))
+    assert message == ("scenario.toml: requests[0].checks.zzz: unknown key "
+                       "(allowed: status, body_contains, body_not_contains, header, json)")
+
+
 @pytest.mark.parametrize("key", ["event_log_path", "flush_interval"])
 def test_seed_runtime_keys_are_unknown(key: str) -> None:
     message = only_problem(doc(runtime=RUNTIME + f'{key} = "x"\n'))

@@ -143,9 +143,10 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
         current = _unwrap(current)
         origin = typing.get_origin(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            if not isinstance(part, str) or part not in current.model_fields:
+            keys = _keys(current)
+            if not isinstance(part, str) or part not in keys:
                 return None
-            current = current.model_fields[part].annotation
+            current = keys[part].annotation
         elif origin in (list, tuple) and isinstance(part, int):
             current = typing.get_args(current)[0]
         elif origin is dict and isinstance(part, str):
@@ -158,9 +159,15 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
     return None
 
 
+def _keys(model: type[BaseModel]) -> dict[str, Any]:
+    # The keys a table takes, as the scenario spells them: a field's alias where
+    # it has one (the field json_ is the key "json").
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
 def _unknown_key_message(model: type[BaseModel], loc: Loc) -> str:
     table = _model_at(model, loc[:-1])
-    allowed = list(table.model_fields) if table is not None else []
+    allowed = list(_keys(table)) if table is not None else []
     hint = did_you_mean(loc[-1], allowed)
     if hint:
         return f"unknown key{hint}"
