@@ -9,6 +9,7 @@ import pathlib
 import struct
 import sys
 import zlib
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -193,15 +194,22 @@ def test_a_directory_without_a_log(tmp_path):
         read_log(tmp_path)
 
 
-def _with_header(data: bytes, change) -> bytes:
-    """``data`` with its header JSON changed by ``change(dict)`` and the CRC made valid again."""
-    magic, version, record_size, n = struct.unpack_from("<8sHHI", data, 0)
-    doc = json.loads(data[16:16 + n])
-    version = change(doc) or version
-    body = json.dumps(doc).encode()
+def _with_header_text(data: bytes, body: bytes, version: Optional[int] = None) -> bytes:
+    """``data`` with its header JSON replaced by the text ``body`` (valid CRC)."""
+    magic, stored_version, record_size, n = struct.unpack_from("<8sHHI", data, 0)
+    version = version or stored_version
     body += b" " * (-(20 + len(body)) % 8)
     head = struct.pack("<8sHHI", magic, version, record_size, len(body)) + body
     return head + struct.pack("<I", zlib.crc32(head)) + data[20 + n:]
+
+
+def _with_header(data: bytes, change) -> bytes:
+    """``data`` with its header JSON changed by ``change(dict)`` (which may return
+    another format version) and the CRC made valid again."""
+    n = struct.unpack_from("<8sHHI", data, 0)[3]
+    doc = json.loads(data[16:16 + n])
+    version = change(doc)
+    return _with_header_text(data, json.dumps(doc).encode(), version)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -217,6 +225,20 @@ def test_a_header_that_does_not_fit(tmp_path, change, message):
     with pytest.raises(LogError, match=message) as info:
         read_log(path)
     assert info.value.part == "header"
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"[1, 2]", "unusable header JSON: the header JSON must be an object, got list"),
+    (b'{"seed": ' + b"7" * 5000 + b"}", "unusable header JSON: a number of more than 4300 digits"),
+], ids=["a list", "a 5000-digit number"])
+def test_a_header_json_python_reads_only_in_its_own_words_is_named_in_ours(tmp_path, body, message):
+    # Once: "'list' object has no attribute 'get'", "use sys.set_int_max_str_digits()".
+    source = write_log(tmp_path / "a", mixed_scenario())
+    path = tmp_path / "events.z6log"
+    path.write_bytes(_with_header_text(source.read_bytes(), body))
+    with pytest.raises(LogError, match=message) as info:
+        read_log(path)
+    assert info.value.part == "header" and "sys." not in str(info.value) and "attribute" not in str(info.value)
 
 
 def _inflate_responses(doc: dict) -> None:

@@ -182,11 +182,24 @@ def test_a_shard_log_replays_its_shard(tmp_path):
 def test_an_unparseable_scenario_or_an_unreadable_log_exits_2(run_log, tmp_path, capsys):
     broken = rewrite_log(run_log, tmp_path / "broken", scenario_text="[runtime\n")
     code, out, err = _cli(capsys, "replay", str(broken), "--verify")
-    assert code == 2 and "test.toml: invalid TOML at line 1" in err and "Traceback" not in err
+    assert code == 2 and f"{broken}: the scenario in its header: " in err and "test.toml: invalid TOML at line 1" in err
+    assert "Traceback" not in err
     code, out, err = _cli(capsys, "replay", str(tmp_path / "nowhere"), "--verify")
     assert code == 2 and "file not found" in err
     code, out, err = _cli(capsys, "replay", str(run_log))
     assert code == 2 and "one of the arguments --verify --metrics-only is required" in err
+
+
+def test_a_header_this_z6_cannot_compile_is_named_as_the_logs(run_log, tmp_path, capsys):
+    # The header's overrides and VU range, not a flag the user gave nor the file
+    # the header's source names, are what is wrong: the messages say so.
+    huge = rewrite_log(run_log, tmp_path / "huge", vus_override=10**9)
+    code, _, err = _cli(capsys, "replay", str(huge), "--metrics-only")
+    assert code == 2 and err.startswith(f"z6: {huge}: the header records the run's --vus 1000000000, ")
+    assert "which this z6 cannot compile: --vus must be between" in err and "Traceback" not in err
+    wide = rewrite_log(run_log, tmp_path / "wide", n_vus=10**6)
+    code, _, err = _cli(capsys, "replay", str(wide), "--verify")
+    assert code == 2 and err.startswith(f"z6: {wide}: the log covers VUs 1-1000000, but the re-compiled plan has")
 
 
 # --- --metrics-only ---------------------------------------------------------

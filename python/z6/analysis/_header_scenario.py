@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from z6.errors import ConfigError, ScenarioError
+from z6.errors import ConfigError, Problem, ScenarioError
 from z6.log import LogHeader
 from z6.plan import Plan, compile_plan
 from z6.scenario import Scenario, parse_scenario
@@ -92,12 +92,13 @@ def parse_header_scenario(header: LogHeader, log_path: Path, base_dir: Optional[
     directory = Path(base_dir) if base_dir is not None else body_base_dir(header, log_path)
     try:
         return parse_scenario(header.scenario_text, source=header.scenario_source, base_dir=directory), ()
-    except ScenarioError:
-        if require_bodies:
-            raise
-        fallback = _without_missing_bodies(header, directory)
+    except ScenarioError as exc:
+        fallback = None if require_bodies else _without_missing_bodies(header, directory)
         if fallback is None:
-            raise  # not (only) missing body files: the original message lists every problem
+            # Not (only) missing body files: every problem, each said to be the
+            # header's (the file its source names may hold other text now, or be gone).
+            raise ScenarioError([Problem(p.path, p.rule, p.value, f"{log_path}: the scenario in its header: {p}")
+                                 for p in exc.problems]) from None
         return fallback
 
 
@@ -113,11 +114,23 @@ def scenario_from_header(header: LogHeader, log_path: Path, base_dir: Optional[s
     return parse_header_scenario(header, log_path, base_dir, require_bodies=require_bodies)[0]
 
 
-def plan_from_header(header: LogHeader, scenario: Scenario) -> Plan:
+def plan_from_header(header: LogHeader, scenario: Scenario, log_path: Optional[str | os.PathLike[str]] = None) -> Plan:
     """Compile ``scenario`` as the logged run did, cut to the log's VUs (ids
-    ``first_vu_id + k * vu_id_step``, k below ``n_vus``)."""
-    plan = compile_plan(scenario, seed=header.seed, vus=header.vus_override, duration_s=header.duration_override_s,
-                        mode=header.mode)
+    ``first_vu_id + k * vu_id_step``, k below ``n_vus``). ``log_path`` names the
+    log in the messages of a header this z6 cannot compile."""
+    where = f"{log_path}: " if log_path is not None else ""
+    try:
+        plan = compile_plan(scenario, seed=header.seed, vus=header.vus_override,
+                            duration_s=header.duration_override_s, mode=header.mode)
+    except ConfigError as exc:
+        if isinstance(exc, ScenarioError) or (header.vus_override is None and header.duration_override_s is None):
+            raise
+        # The run's --vus or --duration, as its header recorded them.
+        given = [f"--{flag} {value}" for flag, value in (("vus", header.vus_override),
+                                                         ("duration", header.duration_override_s))
+                 if value is not None]
+        raise ConfigError(f"{where}the header records the run's {' and '.join(given)}, which this z6 cannot "
+                          f"compile: {exc}") from None
     step = header.vu_id_step
     first = header.first_vu_id - plan.first_vu_id
     stop = first + (header.n_vus - 1) * step + 1
@@ -125,7 +138,7 @@ def plan_from_header(header: LogHeader, scenario: Scenario) -> Plan:
         return plan
     if not 0 <= first < stop <= plan.n_vus:
         stride = f" in steps of {step}" if step > 1 else ""
-        raise ConfigError(f"the log covers VUs {header.first_vu_id}-{header.first_vu_id + (header.n_vus - 1) * step}"
+        raise ConfigError(f"{where}the log covers VUs {header.first_vu_id}-{header.first_vu_id + (header.n_vus - 1) * step}"
                           f"{stride}, but the re-compiled plan has VUs {plan.first_vu_id}-"
                           f"{plan.first_vu_id + plan.n_vus - 1}")
     return plan.shard(first, stop, step)

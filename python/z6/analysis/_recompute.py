@@ -83,7 +83,7 @@ def recompute_run(source: LogSource, *, base_dir: Optional[str | os.PathLike[str
     log = source if isinstance(source, EventLog) else read_log(source)
     header = log.header
     scenario, dropped = parse_header_scenario(header, Path(log.path), base_dir, require_bodies=False)
-    plan = plan_from_header(header, scenario)
+    plan = plan_from_header(header, scenario, log.path)
     builder = SummaryBuilder(tuple(header.request_names), header.tick_ns,
                              request_bytes=(None if dropped or (plan.templates and plan.templates.any_templated)
                                             else _request_bytes(scenario, header.mode)),

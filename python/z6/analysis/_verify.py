@@ -497,7 +497,7 @@ def verify_log(source: LogSource, *, base_dir: Optional[str | os.PathLike[str]] 
     # is gone changes nothing compared here, so it is left out and said so.
     scenario, dropped = parse_header_scenario(header, log.path, base_dir, require_bodies=False)
     remarks = (_bodies_remark(dropped),) if dropped else ()
-    plan = plan_from_header(header, scenario)
+    plan = plan_from_header(header, scenario, log.path)
     problems = _header_problems(header, plan)
     if problems:
         result = VerifyResult(False, header.mode, 0, "\n".join([*problems, *notes]), notes=notes)

@@ -43,6 +43,7 @@ import math
 import re
 import struct
 import zlib
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
@@ -87,6 +88,7 @@ __all__ = [
     "kind_label",
     "MAX_JSON_DEPTH",
     "json_depth_problem",
+    "load_json",
     "RecordChecker",
 ]
 
@@ -424,6 +426,18 @@ def footer_from_json(doc: Any) -> LogFooter:
         transfer=doc.get("transfer"),                         # optional: live runs (and not older logs)
         redirect_offsite=doc.get("redirect_offsite"),         # optional: live runs redirected off-site
     )
+
+
+def load_json(raw: bytes) -> Any:
+    """The JSON document ``raw`` (UTF-8); ValueError in z6's words for what Python's
+    reader says in its own (an integer beyond its 4,300 digits names a setting of
+    the interpreter, of no use to someone reading a log)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError) and "digits" in str(exc):
+            raise ValueError(f"a number of more than {sys.get_int_max_str_digits()} digits") from None
+        raise
 
 
 def json_depth_problem(text: bytes, limit: int = MAX_JSON_DEPTH) -> Optional[str]:

@@ -20,7 +20,6 @@ complete-named log.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import queue
 import tempfile
@@ -62,6 +61,7 @@ from z6.log._format import (
     frame_crc_v2,
     header_from_json,
     json_depth_problem,
+    load_json,
 )
 
 if TYPE_CHECKING:
@@ -256,7 +256,9 @@ class _Scan:
         if nesting is not None:
             raise LogError(self.path, f"unusable header JSON: {nesting}", part="header", offset=0, end=end)
         try:
-            doc = json.loads(head[PREFIX.size:].decode("utf-8"))
+            doc = load_json(head[PREFIX.size:])
+            if not isinstance(doc, dict):
+                raise ValueError(f"the header JSON must be an object, got {type(doc).__name__}")
             if doc.get("record_dtype") != dtype_description():
                 raise ValueError(f"record_dtype is {doc.get('record_dtype')!r}, this z6 reads {dtype_description()!r}")
             return header_from_json(version, doc), end
@@ -478,7 +480,7 @@ class _Scan:
         if nesting is not None:
             raise LogError(self.path, f"unusable footer JSON: {nesting}", part="footer", offset=offset, end=end)
         try:
-            footer = footer_from_json(json.loads(body[FOOTER_PREFIX.size:].decode("utf-8")))
+            footer = footer_from_json(load_json(body[FOOTER_PREFIX.size:]))
         except (ValueError, TypeError, AttributeError) as exc:
             raise LogError(self.path, f"unusable footer JSON: {exc}", part="footer", offset=offset, end=end) from None
         records = sum(c.records for c in self.chunks)
