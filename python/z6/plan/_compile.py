@@ -357,6 +357,9 @@ def compile_plan(
             raise ConfigError(f"--vus must be between 1 and 10000000, got {vus}")
         if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
             raise ConfigError(f"--duration must be a positive number of seconds, got {duration_s}")
+        if duration_s is not None:
+            # Checked as the flag's, not as the file's runtime.duration_seconds it replaces.
+            _checked_ns(duration_s, NS_PER_S, "--duration", CLOCK_LIMIT_NS)
         schedule = _with(
             schedule,
             vus=schedule.vus if vus is None else vus,
