@@ -168,7 +168,16 @@ def _references(arrays: list, i: int) -> int:
 _UNHELD = _references([object()], 0) if _refcount is not None else None
 
 
-def _drain(engine: AnyEngine, chunk_records: int, stop: Optional[RunStop] = None) -> Iterator[np.ndarray]:
+# What `_drain` yields for a fill that returned no event, when asked to.
+_NO_EVENTS = np.empty(0, dtype=EVENT_DTYPE)
+_NO_EVENTS.flags.writeable = False
+
+
+def _drain(engine: AnyEngine, chunk_records: int, stop: Optional[RunStop] = None,
+           idle: bool = False) -> Iterator[np.ndarray]:
+    # ``idle``: yield an empty array for a fill that returned no event too. A live
+    # engine's fill returns at least every 250 ms, events or not, so the caller's
+    # progress runs while every VU waits on a server that does not answer.
     chunks = _Chunks(chunk_records)
     while not engine.finished:
         if stop is not None:
@@ -178,6 +187,8 @@ def _drain(engine: AnyEngine, chunk_records: int, stop: Optional[RunStop] = None
         chunk.flags.writeable = False
         if n:
             yield chunk if n == chunk_records else chunk[:n]
+        elif idle:
+            yield _NO_EVENTS
         del chunk   # the next take() may find this one free
 
 
@@ -229,11 +240,12 @@ def run_plan(
     """Run ``plan`` to the end, calling every consumer with every chunk, in order.
 
     ``progress``, when given, is called after each chunk's consumers with a
-    `ProgressSnapshot` (it rate-limits its own output). A live plan needs
-    ``target``; during a live run SIGINT/SIGTERM stop it gracefully and the
-    stats say it was interrupted. ``stop``, when given, is checked between chunks
-    (`RunStop`): a stop it asks for is graceful unless it cancels in flight, and
-    the stats say the run was stopped.
+    `ProgressSnapshot` (it rate-limits its own output), and after a live fill
+    that returned no event (every 250 ms at least, while a server stalls). A
+    live plan needs ``target``; during a live run SIGINT/SIGTERM stop it
+    gracefully and the stats say it was interrupted. ``stop``, when given, is
+    checked between chunks (`RunStop`): a stop it asks for is graceful unless it
+    cancels in flight, and the stats say the run was stopped.
     """
     engine = make_engine(plan, target)
     started = time.perf_counter()
@@ -241,9 +253,10 @@ def run_plan(
     total_s = None if plan.iterations else plan.end_tick * tick_s
     with contextlib.closing(engine) if isinstance(engine, LiveEngine) else contextlib.nullcontext(), \
             _StopOnSignal(engine) as stopper:
-        for chunk in _drain(engine, chunk_records, stop):
-            for consume in consumers:
-                consume(chunk)
+        for chunk in _drain(engine, chunk_records, stop, idle=progress is not None):
+            if chunk.size:
+                for consume in consumers:
+                    consume(chunk)
             if progress is not None:
                 progress(ProgressSnapshot(
                     elapsed_s=int(engine.tick) * tick_s,

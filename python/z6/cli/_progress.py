@@ -2,8 +2,9 @@
 after the schedule's end, that it ended and how many requests are still in flight.
 
 `ProgressView` is the runner's progress callback (``view.update(snapshot)`` with a
-`z6.result.ProgressSnapshot`, after every chunk). Its counts and p95 are not a
-second count of the events: when it draws a line it reads the run's own figures
+`z6.result.ProgressSnapshot`, after every chunk, and in a live run every 250 ms
+at least, events or not: a stalled server still gets its lines). Its counts and
+p95 are not a second count of the events: when it draws a line it reads the run's own figures
 (``view.follow(handle.stats)``: the summary's core accumulator, its counts exact,
 its p95 from the accumulator's HDR histograms), so between lines it costs nothing
 per event. In a simulated run the summary folds on a thread of its own, a chunk or
