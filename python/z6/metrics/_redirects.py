@@ -17,12 +17,17 @@ from typing import Any, Optional
 
 import numpy as np
 
-from z6.events import EventKind
+from z6.events import ErrorCode, EventKind
 from z6.metrics._growable import GrowableArray
 from z6.metrics._percentile import LatencyStats
 from z6core import HdrHistogram
 
-__all__ = ["RedirectStats", "RedirectRecorder"]
+__all__ = ["RedirectStats", "RedirectRecorder", "REDIRECT_ERRORS"]
+
+# The error classes of a redirect z6 did not follow (its outcome is error_http with
+# the redirect's status): the server sent that response, so it counts under its status.
+REDIRECT_ERRORS = frozenset(int(e) for e in (ErrorCode.REDIRECT_OFFSITE, ErrorCode.REDIRECT_LIMIT,
+                                             ErrorCode.REDIRECT_LOCATION))
 
 _ISSUED = int(EventKind.REQUEST_ISSUED)
 _CHAIN = int(EventKind.REDIRECT_CHAIN)

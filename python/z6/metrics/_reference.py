@@ -20,6 +20,7 @@ import numpy as np
 
 from z6.events import ErrorCode, EventKind, outcome_mask
 from z6.metrics._checks import CHECK_ERRORS
+from z6.metrics._redirects import REDIRECT_ERRORS
 from z6.metrics._lag import LagRecorder
 from z6.metrics._latency import LatencyRecorder
 from z6.metrics._summary import DEFAULT_EXACT_LIMIT, Summary, SummaryCounts, assemble_summary, failure_label
@@ -33,7 +34,8 @@ _ISSUED = int(EventKind.REQUEST_ISSUED)
 _SPAWNED = int(EventKind.VU_SPAWNED)
 _ESTABLISHED = int(EventKind.CONN_ESTABLISHED)
 _ERROR_HTTP = int(EventKind.ERROR_HTTP)
-_CHECK_ERRORS = np.array(sorted(CHECK_ERRORS), dtype=np.uint16)
+# Failed outcomes that are responses (a check failed, a redirect not followed), counted under their status.
+_RESPONSE_ERRORS = np.array(sorted(CHECK_ERRORS | REDIRECT_ERRORS), dtype=np.uint16)
 # conn_established's status in a live run: 0 plain TCP, 1 TLS full handshake, 2 TLS resumed
 _CONN_TLS_FULL, _CONN_TLS_RESUMED = 1, 2
 _COMPLETE = int(EventKind.VU_COMPLETE)
@@ -65,7 +67,7 @@ class ReferenceSummaryBuilder:
         self._completed = np.zeros(n, dtype=np.int64)
         self._statuses: Counter[tuple[int, int]] = Counter()      # (request, status)
         self._failures: Counter[tuple[int, str]] = Counter()      # (request, label)
-        self._checked: Counter[tuple[int, int]] = Counter()       # (request, status) of responses a check failed
+        self._checked: Counter[tuple[int, int]] = Counter()       # (request, status) of responses a check failed or a redirect not followed
         self._listed: Counter[tuple[int, int]] = Counter()        # (request, status) of responses a status check listed
         self._latency = LatencyRecorder(n, self.exact_limit)
         self._lag = LagRecorder(self.exact_limit)
@@ -141,7 +143,7 @@ class ReferenceSummaryBuilder:
             for key, count in zip(keys.tolist(), counts.tolist()):
                 label = failure_label((key >> 16) & 0xFFFF, key & 0xFFFF)
                 self._failures[(key >> 32, label)] += count
-            checked = failed & (kind == _ERROR_HTTP) & np.isin(chunk["error"], _CHECK_ERRORS)
+            checked = failed & (kind == _ERROR_HTTP) & np.isin(chunk["error"], _RESPONSE_ERRORS)
             if checked.any():
                 keys, counts = np.unique((request[checked].astype(np.int64) << 16) | chunk["status"][checked],
                                          return_counts=True)

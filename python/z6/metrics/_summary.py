@@ -56,7 +56,7 @@ from z6.metrics._lag import LAG_MIN_SAMPLES, lag_threshold_ms, lag_warning
 from z6.metrics._latency import LatencyFigures, exact_figures, histogram_figures
 from z6.metrics._open_model import OpenModelRecorder, OpenModelStats
 from z6.metrics._percentile import NS_PER_MS, LatencyStats
-from z6.metrics._redirects import RedirectRecorder, RedirectStats
+from z6.metrics._redirects import REDIRECT_ERRORS, RedirectRecorder, RedirectStats
 from z6.metrics._running import RunningSummary, failure_label, running_summary
 from z6.metrics._timeseries import SERIES_PERCENTILES, TimeSeries
 from z6core import DEFAULT_HIGHEST_NS, SummaryAccumulator
@@ -81,6 +81,8 @@ _ISSUED = int(EventKind.REQUEST_ISSUED)
 _OUTCOMES = [int(k) for k in OUTCOME_KINDS]
 _VU_COMPLETE = int(EventKind.VU_COMPLETE)
 _ERROR_HTTP = int(EventKind.ERROR_HTTP)
+# Failed outcomes that are responses, counted under their status too.
+RESPONSE_ERRORS = CHECK_ERRORS | REDIRECT_ERRORS
 _ON_START_FAILED = int(ErrorCode.ON_START_FAILED)
 
 
@@ -215,8 +217,9 @@ class SummaryCounts:
     connections: tuple[int, int, int, int, int]   # opened, TLS full, TLS resumed, connect ns sum, max
     # responses of 400 and above a status check listed, by status (successes, not http_Nxx errors)
     listed_statuses: Optional[list[Counter[int]]] = None
-    # responses a failed check turned into error_http, by status (counted as failures
-    # under their check's label; shown among the statuses, which the server did send)
+    # responses a failed check or an unfollowed redirect turned into error_http, by
+    # status (counted as failures under their label; shown among the statuses, which
+    # the server did send)
     checked_statuses: Optional[list[Counter[int]]] = None
 
 
@@ -411,9 +414,10 @@ class SummaryBuilder:
                     listed[r][status] += count
             else:
                 failures[r][failure_label(kind, error)] += count
-                if kind == _ERROR_HTTP and error in CHECK_ERRORS:
-                    judged[r] += count
-                    checked[r][status] += count
+                if kind == _ERROR_HTTP and error in RESPONSE_ERRORS:
+                    checked[r][status] += count    # a response the server sent: among the statuses
+                    if error in CHECK_ERRORS:
+                        judged[r] += count
         report_statuses = sorted(sum(statuses, Counter()))
         if core.exact:
             values, requests, status_column = core.exact_latencies()
