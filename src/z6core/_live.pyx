@@ -751,9 +751,12 @@ cdef class LiveEngine:
         elif vu.state == VU_READY:
             self._ready(idx, now)
         elif vu_in_flight(vu):
-            # connect timeout (executing only), graceful-stop cancel or request timeout
-            if ((c.phase == PH_CONNECTING or c.phase == PH_HANDSHAKE) and now >= c.connect_deadline_ns
-                    and c.connect_deadline_ns < c.deadline_ns):
+            # Connect timeout (executing only), graceful-stop cancel or request timeout.
+            # Still connecting (or in the TLS handshake) when the request's own
+            # timeout comes first is a connect timeout too: the server never took
+            # the request, and "slow to answer" would hide "not accepting".
+            if ((c.phase == PH_CONNECTING or c.phase == PH_HANDSHAKE)
+                    and (now >= c.connect_deadline_ns or not c.deadline_cancels)):
                 self._fail(idx, now, EV_ERROR_TIMEOUT, ERR_CONNECT_TIMEOUT)
             elif c.deadline_cancels:
                 self._fail(idx, now, EV_REQUEST_CANCELLED, ERR_CANCELLED)
