@@ -147,6 +147,30 @@ def tls_context(target: LiveTarget) -> ssl.SSLContext:
     return context
 
 
+# OpenSSL's reasons for the failures a user meets most, in words that say what to do.
+_HANDSHAKE_HINTS = {
+    "WRONG_VERSION_NUMBER": "the server answered with something other than TLS: is it plain HTTP on this port? "
+                            "then use an http:// base_url",
+    "UNEXPECTED_EOF_WHILE_READING": "the server closed the connection during the handshake",
+    "TLSV1_ALERT_PROTOCOL_VERSION": "no TLS version both sides accept (see target.tls_min_version)",
+    "UNSUPPORTED_PROTOCOL": "no TLS version both sides accept (see target.tls_min_version)",
+}
+
+
+def _verification_hint(exc: ssl.SSLCertVerificationError, target: LiveTarget) -> str:
+    # Only what can help: a CA file cannot cure an expired certificate or one
+    # for another name, nor help when the run already trusts one.
+    code = exc.verify_code
+    if code == 10:      # X509_V_ERR_CERT_HAS_EXPIRED
+        return "(the certificate has expired: renew it, or set target.insecure = true to skip verification)"
+    if code in (62, 64) or "mismatch" in (exc.verify_message or "").lower():   # X509_V_ERR_{HOSTNAME,IP_ADDRESS}_MISMATCH
+        return (f"(the certificate is not for {target.server_name}: use the name it was issued for, or set "
+                "target.insecure = true to skip verification)")
+    if target.ca_file:
+        return f"(target.ca_file {target.ca_file} does not vouch for it; or set target.insecure = true)"
+    return "(trust it with target.ca_file, or set target.insecure = true to skip verification)"
+
+
 def _tls_probe(target: LiveTarget, sock: socket.socket, source: str) -> None:
     # The handshake the run would make, once: a certificate that fails
     # verification (or a server that does not speak TLS) stops the run here.
@@ -156,9 +180,12 @@ def _tls_probe(target: LiveTarget, sock: socket.socket, source: str) -> None:
     except ssl.SSLCertVerificationError as exc:
         reason = exc.verify_message or exc.reason or str(exc)
         raise RunError(f"{source}: target {target.base_url}: TLS certificate verification failed: {reason} "
-                       f"(trust it with target.ca_file, or set target.insecure = true to skip verification)") from None
+                       f"{_verification_hint(exc, target)}") from None
     except ssl.SSLError as exc:
-        raise RunError(f"{source}: target {target.base_url}: TLS handshake failed: {exc.reason or exc}") from None
+        reason = exc.reason or str(exc)
+        hint = _HANDSHAKE_HINTS.get(reason)
+        raise RunError(f"{source}: target {target.base_url}: TLS handshake failed: {reason}"
+                       + (f" ({hint})" if hint else "")) from None
     except (OSError, ValueError) as exc:
         reason = "no answer within the connection timeout" if isinstance(exc, TimeoutError) else (
             getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
