@@ -82,6 +82,8 @@ def test_failed_assertion_exits_1(capsys, tmp_path):
     (["run", QUICKSTART, "--vus", "0"], "--vus"),
     (["run", QUICKSTART, "--seed", "-1"], "--seed"),
     (["run", QUICKSTART, "--duration", "abc"], "--duration"),
+    # an empty --out once ran into ./z6-runs/ as if none were given
+    (["run", QUICKSTART, "--out", ""], "argument --out: must be a directory path, not empty, got ''"),
     (["bogus"], "invalid choice"),
     ([], "required"),
 ])

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from z6.cli._options import positive_float, positive_int, seed_option
+from z6.cli._options import option, positive_float, positive_int, seed_option
 from z6.cli._progress import ProgressView
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
 from z6.live import ensure_descriptors
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--duration", type=positive_float, metavar="S", help="seconds, for a constant schedule")
     run.add_argument("--simulate", action="store_true",
                      help="run against the scenario's modelled target ([simulation]) instead of sending real traffic")
-    run.add_argument("--out", metavar="DIR",
+    run.add_argument("--out", metavar="DIR", type=option(str, bool, "a directory path, not empty"),
                      help=f"directory for events.z6log, summary.json and the scenario (default: "
                           f"${RUNS_DIR_ENV} or ./{DEFAULT_RUNS_DIR}, one new directory per run)")
     run.add_argument("--html", action="store_true", help="also write report.html into the run directory")
