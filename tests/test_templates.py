@@ -397,3 +397,18 @@ def test_an_arrival_rate_schedule_refuses_dynamic_requests(tmp_path):
     plain = tmp_path / "dollar.toml"
     plain.write_text((REPO_EXAMPLES / "arrival_rate.toml").read_text().replace('"qty": 1', '"qty": 1, "price": "$5"'))
     compile_plan(z6.load_scenario(plain), mode="simulate")
+
+
+def test_a_template_that_can_render_past_the_body_limit_is_refused(tmp_path):
+    # Each VU renders into a buffer of its own: 3,000 random.hex(4096) once sent a
+    # 12 MB body and a 12 MB header, past MAX_BODY_BYTES, from every VU.
+    big = "${random.hex(4096)}" * 2561                      # 10,489,856 bytes: just past 10 MiB
+    with pytest.raises(ConfigError, match=r"requests\[1\]\.body: can render to 10489856 bytes, at most 10485760"):
+        _sim(tmp_path, body=f"body = '{big}'")
+    (tmp_path / "long.csv").write_text("cell\n" + "x" * 100_000 + "\nshort\n")
+    data = '[[data]]\nname = "long"\nfile = "long.csv"'
+    # the longest cell counts, and a path's values are percent-encoded (three bytes each at most)
+    with pytest.raises(ConfigError, match=r"requests\[0\]: the path and headers can render to 12000002 bytes"):
+        _sim(tmp_path, data=data, path="${data.long.cell}" * 40)
+    fits = "${random.hex(4096)}" * 2560                     # exactly 10 MiB
+    assert _sim(tmp_path, body=f"body = '{fits}'").templates is not None

@@ -15,9 +15,12 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+import numpy as np
+
 from z6.errors import ConfigError
 from z6.plan._datafiles import DataTable, load_data
 from z6.plan._templates import DataColumns, Segment, compile_template, has_template
+from z6.scenario import MAX_BODY_BYTES
 
 __all__ = ["RequestTemplate", "RequestTemplates", "compile_request_templates"]
 
@@ -97,8 +100,64 @@ def compile_request_templates(scenario, total_vus: int, pass_len: int,
         compiled.append(RequestTemplate(templated=templated, path=path, headers=headers, body=body))
     warnings = tuple(w for t in tables for w in t.warnings)
     _defaults_fit_headers(scenario, compiled, src)
+    _renders_fit(scenario, compiled, tables, src)
     return RequestTemplates(requests=tuple(compiled), data=tables, total_vus=total_vus, pass_len=pass_len,
                             warnings=warnings, variables=tuple(scenario.variables))
+
+
+# The most bytes a value of each kind renders to (z6_tmpl.h): a signed 64-bit
+# integer, an iteration (unsigned 64-bit), a VU id, a UUID.
+_FIXED_WIDTH = {"random.int": 20, "iteration": 20, "vu": 10, "random.uuid": 36}
+
+
+def _longest_cells(table: DataTable) -> np.ndarray:
+    # The longest cell of each column, in bytes.
+    lengths = np.diff(table.cells.astype(np.int64)).reshape(table.n_rows, table.n_cols)
+    return lengths.max(axis=0)
+
+
+def _most_bytes(segments, context: str, longest: list[np.ndarray], variables) -> int:
+    """The most bytes ``segments`` can render to: a path's values are
+    percent-encoded (up to three bytes each)."""
+    grow = 3 if context == "path" else 1
+    total = 0
+    for seg in segments:
+        kind = seg[0]
+        if kind == "literal":
+            total += len(seg[1])
+        elif kind == "random.hex":
+            total += seg[1]
+        elif kind == "random.choice":
+            total += grow * max(len(item) for item in seg[1])
+        elif kind == "data":
+            total += grow * int(longest[seg[1]][seg[2]])
+        elif kind == "var":
+            total += grow * variables[seg[1]].max_bytes
+        else:
+            total += _FIXED_WIDTH[kind]
+    return total
+
+
+def _renders_fit(scenario, compiled, tables, src: str) -> None:
+    # Each VU renders its requests into a buffer of its own: a template that can
+    # render past MAX_BODY_BYTES (random.hex(4096) three thousand times, a data
+    # column of long cells) is refused now, as a static body that large is,
+    # rather than grow every VU's buffer to it.
+    longest = [_longest_cells(t) for t in tables]
+    for i, t in enumerate(compiled):
+        if not t.templated:
+            continue
+        parts = [("path", "path", t.path)] + [(f"headers.{name}", "header", segs) for name, segs in t.headers]
+        head = sum(_most_bytes(segs, context, longest, scenario.variables) for _, context, segs in parts)
+        if head > MAX_BODY_BYTES:
+            raise ConfigError(f"{src}: requests[{i}]: the path and headers can render to {head} bytes, at most "
+                              f"{MAX_BODY_BYTES} (values at their longest: random.hex(N), data cells, variables' "
+                              "max_bytes)")
+        body = _most_bytes(t.body or (), "body", longest, scenario.variables)
+        if body > MAX_BODY_BYTES:
+            key = "body_file" if scenario.requests[i].body_file is not None else "body"
+            raise ConfigError(f"{src}: requests[{i}].{key}: can render to {body} bytes, at most {MAX_BODY_BYTES} "
+                              "(values at their longest: random.hex(N), data cells, variables' max_bytes)")
 
 
 def _defaults_fit_headers(scenario, compiled, src: str) -> None:
