@@ -155,6 +155,22 @@ def _route_to(host: str, port: int) -> str:
         return socket.gethostbyname(socket.gethostname())
 
 
+def _refused(address: str) -> Optional[str]:
+    """Why a tcp:// scheduler address refuses connections, if it does (nothing
+    listens there); else None. The Dask client retries a refused connect until
+    its timeout (30 s), so a mistyped port would look like a slow network."""
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "") or not parts.hostname or parts.port is None:
+        return None
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=2.0):
+            return None
+    except ConnectionRefusedError as exc:
+        return f"connection refused (nothing listens on port {parts.port}): {exc.strerror}"
+    except (OSError, ValueError):
+        return None    # unknown, unreachable or slow: the client's own attempts say
+
+
 class DaskCluster(Backend):
     """Shards as tasks on a Dask cluster (``--cluster tcp://HOST:8786``), through
     the client's concurrent.futures executor."""
@@ -168,6 +184,9 @@ class DaskCluster(Backend):
         except ImportError:
             raise ConfigError("--cluster needs Dask: pip install 'z6[dask]'") from None
         if isinstance(address, str):
+            refused = _refused(address)
+            if refused is not None:
+                raise RunError(f"cannot reach the Dask scheduler at {address}: {refused}")
             try:
                 self._client = Client(address, timeout=connect_timeout_s, set_as_default=False)
             except (OSError, TimeoutError) as exc:
