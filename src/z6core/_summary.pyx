@@ -400,7 +400,10 @@ cdef class SummaryAccumulator:
     # latency and lag
     cdef readonly bint exact
     cdef hdr_t layout                  # an empty histogram of the default layout (no counts)
-    cdef hdr_t** by_request            # from the start: the snapshot's latency, the overall one by summing
+    cdef hdr_t** by_request            # from a request's first response: the snapshot's latency, the overall
+                                       # one by summing; NULL before (a scenario may have 65,534 requests, and
+                                       # a histogram is 270 KiB)
+    cdef hdr_t* no_responses           # an empty histogram: what a request without responses reports
     cdef hdr_t** by_status             # 65,536 entries, once switched
     cdef hdr_t* lag                    # once switched; on-time lags stay in lag_zeros
     cdef void* values_p                # the exact columns; latencies as uint32 until one needs 64 bits
@@ -415,6 +418,7 @@ cdef class SummaryAccumulator:
     cdef Py_ssize_t exact_ceiling
     # the series
     cdef object _request_bytes
+    cdef object _empty_copy            # request_histograms()' one empty HdrHistogram, once made
     cdef const int64_t* bytes_p
     cdef uint64_t n_bytes
     cdef series_row_t open_row
@@ -458,10 +462,9 @@ cdef class SummaryAccumulator:
             self.kind_class[kind] = _class_of(kind)
             if kind == EV_REQUEST_ISSUED or is_outcome_kind(kind):
                 self.names_request |= (<uint64_t>1) << kind
-        for i in range(n_requests):
-            self.by_request[i] = hdr_new(&self.layout)
-            if self.by_request[i] == NULL:
-                raise MemoryError()
+        self.no_responses = hdr_new(&self.layout)
+        if self.no_responses == NULL:
+            raise MemoryError()
         if request_bytes is not None:
             self._request_bytes = np.ascontiguousarray(request_bytes, dtype=np.int64)
             if self._request_bytes.ndim != 1:
@@ -486,6 +489,7 @@ cdef class SummaryAccumulator:
             for i in range(self.n_requests):
                 hdr_free(self.by_request[i])
             free(self.by_request)
+        hdr_free(self.no_responses)
         if self.by_status != NULL:
             for i in range(0x10000):
                 hdr_free(self.by_status[i])
@@ -716,6 +720,11 @@ cdef class SummaryAccumulator:
                     failed = -1
                     break
                 value = e.value_ns
+                if by_request[request] == NULL:     # the request's first response
+                    by_request[request] = hdr_new(&self.layout)
+                    if by_request[request] == NULL:
+                        failed = -1
+                        break
                 hdr_record(by_request[request], value)
                 if exact:
                     if values_wide:
@@ -861,7 +870,7 @@ cdef class SummaryAccumulator:
             free(mixed)
             return -1
         for r in range(self.n_requests):
-            if self.by_request[r].total == 0:
+            if self.by_request[r] == NULL or self.by_request[r].total == 0:
                 continue
             row = &self.response_statuses[r * Z6_DENSE_STATUSES]
             only, seen = -1, 0
@@ -992,12 +1001,22 @@ cdef class SummaryAccumulator:
         cdef HdrHistogram out = HdrHistogram()
         cdef Py_ssize_t i
         for i in range(self.n_requests):
-            hdr_add(&out.h, self.by_request[i])
+            if self.by_request[i] != NULL:
+                hdr_add(&out.h, self.by_request[i])
         return out
 
     def request_histograms(self):
         """Copies of the per-request histograms, by request index."""
-        return tuple(hdr_object(self.by_request[i]) for i in range(self.n_requests))
+        return tuple(self._request_histogram(i) for i in range(self.n_requests))
+
+    cdef HdrHistogram _request_histogram(self, Py_ssize_t i):
+        # A request without responses shares one empty histogram: a copy each
+        # would be 270 KiB a request, for nothing.
+        if self.by_request[i] == NULL:
+            if self._empty_copy is None:
+                self._empty_copy = hdr_object(self.no_responses)
+            return self._empty_copy
+        return hdr_object(self.by_request[i])
 
     def status_histograms(self):
         """Copies of the per-status histograms (after the switch): dict status -> histogram."""
@@ -1061,11 +1080,13 @@ cdef class SummaryAccumulator:
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             for i in range(<uint64_t>self.n_requests):
-                hdr_add(&overall.h, self.by_request[i])
-                _three_percentiles(self.by_request[i], percents, &request_ns[3 * i])
+                if self.by_request[i] != NULL:
+                    hdr_add(&overall.h, self.by_request[i])
+                    _three_percentiles(self.by_request[i], percents, &request_ns[3 * i])
         try:
             events, first, last, active = self.n_events, self.tick_first, self.tick_last, self.active
-            request_totals = [int(self.by_request[i].total) for i in range(self.n_requests)]
+            request_totals = [int(self.by_request[i].total) if self.by_request[i] != NULL else 0
+                              for i in range(self.n_requests)]
             kinds = self.request_kind_counts().sum(axis=0)
             for i in range(<uint64_t>self.n_requests):
                 per_request[i][0] = self.request_kinds[i * Z6_KIND_SLOTS + EV_REQUEST_ISSUED]
