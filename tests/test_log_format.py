@@ -219,12 +219,18 @@ def _with_header(data: bytes, change) -> bytes:
     (lambda doc: doc.update(mode="replayed"), "mode must be one of simulate, live"),
 ])
 def test_a_header_that_does_not_fit(tmp_path, change, message):
+    error = _header_error(tmp_path, lambda data: _with_header(data, change), message)
+    assert error.part == "header"
+
+
+def _header_error(tmp_path, rewrite, message: str) -> LogError:
+    """The LogError (matching ``message``) of reading a log whose bytes ``rewrite`` changed."""
     source = write_log(tmp_path / "a", mixed_scenario())
     path = tmp_path / "events.z6log"
-    path.write_bytes(_with_header(source.read_bytes(), change))
+    path.write_bytes(rewrite(source.read_bytes()))
     with pytest.raises(LogError, match=message) as info:
         read_log(path)
-    assert info.value.part == "header"
+    return info.value
 
 
 @pytest.mark.parametrize("body, message", [
@@ -233,12 +239,8 @@ def test_a_header_that_does_not_fit(tmp_path, change, message):
 ], ids=["a list", "a 5000-digit number"])
 def test_a_header_json_python_reads_only_in_its_own_words_is_named_in_ours(tmp_path, body, message):
     # Once: "'list' object has no attribute 'get'", "use sys.set_int_max_str_digits()".
-    source = write_log(tmp_path / "a", mixed_scenario())
-    path = tmp_path / "events.z6log"
-    path.write_bytes(_with_header_text(source.read_bytes(), body))
-    with pytest.raises(LogError, match=message) as info:
-        read_log(path)
-    assert info.value.part == "header" and "sys." not in str(info.value) and "attribute" not in str(info.value)
+    error = _header_error(tmp_path, lambda data: _with_header_text(data, body), message)
+    assert error.part == "header" and "sys." not in str(error) and "attribute" not in str(error)
 
 
 def _inflate_responses(doc: dict) -> None:

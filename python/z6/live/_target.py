@@ -148,12 +148,13 @@ def tls_context(target: LiveTarget) -> ssl.SSLContext:
 
 
 # OpenSSL's reasons for the failures a user meets most, in words that say what to do.
+_NO_COMMON_VERSION = "no TLS version both sides accept (see target.tls_min_version)"
 _HANDSHAKE_HINTS = {
     "WRONG_VERSION_NUMBER": "the server answered with something other than TLS: is it plain HTTP on this port? "
                             "then use an http:// base_url",
     "UNEXPECTED_EOF_WHILE_READING": "the server closed the connection during the handshake",
-    "TLSV1_ALERT_PROTOCOL_VERSION": "no TLS version both sides accept (see target.tls_min_version)",
-    "UNSUPPORTED_PROTOCOL": "no TLS version both sides accept (see target.tls_min_version)",
+    "TLSV1_ALERT_PROTOCOL_VERSION": _NO_COMMON_VERSION,
+    "UNSUPPORTED_PROTOCOL": _NO_COMMON_VERSION,
 }
 
 

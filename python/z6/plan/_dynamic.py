@@ -118,7 +118,10 @@ def _longest_cells(table: DataTable) -> np.ndarray:
 
 def _most_bytes(segments, context: str, longest: list[np.ndarray], variables) -> int:
     """The most bytes ``segments`` can render to: a path's values are
-    percent-encoded (up to three bytes each)."""
+    percent-encoded (up to three bytes each). The rule of the core's own bound
+    (`z6core._template`'s ``_bound``, which sizes a live run's buffers from the
+    wire layout), taken here from the plan's segments so that `z6 validate` and
+    simulated runs refuse the same templates."""
     grow = 3 if context == "path" else 1
     total = 0
     for seg in segments:
@@ -147,8 +150,8 @@ def _renders_fit(scenario, compiled, tables, src: str) -> None:
     for i, t in enumerate(compiled):
         if not t.templated:
             continue
-        parts = [("path", "path", t.path)] + [(f"headers.{name}", "header", segs) for name, segs in t.headers]
-        head = sum(_most_bytes(segs, context, longest, scenario.variables) for _, context, segs in parts)
+        head = _most_bytes(t.path, "path", longest, scenario.variables) + sum(
+            _most_bytes(segs, "header", longest, scenario.variables) for _, segs in t.headers)
         if head > MAX_BODY_BYTES:
             raise ConfigError(f"{src}: requests[{i}]: the path and headers can render to {head} bytes, at most "
                               f"{MAX_BODY_BYTES} (values at their longest: random.hex(N), data cells, variables' "
