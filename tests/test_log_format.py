@@ -302,6 +302,23 @@ def test_writer_cannot_create_its_directory(tmp_path):
         EventLogWriter(blocker / "run", make_header(scn, z6.compile_plan(scn)))
 
 
+def test_a_second_writer_in_one_directory_is_refused_and_the_first_log_kept(tmp_path):
+    # Two runs given one out_dir at once: the second must neither truncate the
+    # first's partial file nor later replace its finished log.
+    first, plan = _writer(tmp_path)
+    chunks = list(iter_chunks(plan))
+    for chunk in chunks:
+        first(chunk)
+    with pytest.raises(ConfigError, match=r"already holds a run being written \(events.z6log.partial\)"):
+        _writer(tmp_path)
+    first.finish()
+    with pytest.raises(ConfigError, match=r"already holds a run \(events.z6log\)"):
+        _writer(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.z6log"]
+    log = read_log(tmp_path)
+    assert log.status == "completed" and event_digest(log.events) == event_digest(chunks)
+
+
 def test_header_is_validated():
     scn = mixed_scenario()
     header = make_header(scn, z6.compile_plan(scn))

@@ -5,6 +5,7 @@ chunks, kept events, and the typed API's messages (docs/api.md)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -77,6 +78,12 @@ def test_stop_from_another_thread(tmp_path):
     log = read_log(tmp_path / "run")
     assert log.status == "stopped"
     assert "\nSTOPPED  (" in z6.render_run(result)
+    # Its assertions judged what ran and held, yet a stopped run never passed:
+    # the result says what summary.json's verdict says.
+    assert result.assertions and all(a.passed for a in result.assertions)
+    assert result.passed is False and result.to_dict()["passed"] is False
+    document = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert document["verdict"]["passed"] is False
     # The CLI reads a stopped run as not complete: exit 3.
     replay = subprocess.run([sys.executable, "-m", "z6", "replay", str(tmp_path / "run"), "--metrics-only"],
                             capture_output=True, text=True)

@@ -155,7 +155,10 @@ class RunResult:
 
     @property
     def passed(self) -> bool:
-        return all(a.passed for a in self.assertions)
+        """The run completed and every assertion passed: the verdict PASSED (exit 0).
+        A run stopped, interrupted, failed or partial never passed, whatever its
+        assertions said about the part that ran (summary.json's verdict agrees)."""
+        return self.status == "completed" and all(a.passed for a in self.assertions)
 
     @property
     def failed(self) -> bool:

@@ -37,7 +37,7 @@ import numpy as np
 import zstandard
 
 from z6._version import __version__
-from z6.errors import RunError, io_error
+from z6.errors import ConfigError, RunError, io_error
 from z6.events import EVENT_DTYPE, frozen
 from z6.plan import Plan
 from z6.scenario import Scenario
@@ -203,9 +203,22 @@ class EventLogWriter:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Unbuffered: every write is a write(2), in the kernel's hands at once.
-            self._file: Optional[Any] = open(self.partial_path, "wb", buffering=0)
+            # Exclusive ("x"): a second writer in the same directory (two runs given
+            # one out_dir at once) must not truncate and share the first's file.
+            self._file: Optional[Any] = open(self.partial_path, "xb", buffering=0)
+        except FileExistsError:
+            raise ConfigError(f"{self.directory}: already holds a run being written ({PARTIAL_NAME}); "
+                              "choose another directory") from None
         except OSError as exc:
             raise io_error(f"{self.partial_path}: cannot create the event log", exc) from None
+        # Checked after the partial file is ours: a run that finished before could
+        # only have renamed its partial file away before we created ours, so its log
+        # is there to see now, and `finish` would replace it.
+        if self.path.exists():
+            self._file.close()
+            self._file = None
+            self.partial_path.unlink(missing_ok=True)
+            raise ConfigError(f"{self.directory}: already holds a run ({LOG_NAME}); choose another directory")
         try:
             self._write_all(encode_header(header))
         except OSError as exc:
