@@ -289,3 +289,23 @@ def test_a_simulated_arrival_rate_run_stops_through_its_handle():
     assert int(np.count_nonzero(outcome_mask(kind))) == issued          # every request ended
     spawned = int(np.count_nonzero(kind == z6.EventKind.VU_SPAWNED))
     assert int(np.count_nonzero(kind == z6.EventKind.VU_COMPLETE)) == spawned
+
+
+def test_kept_short_chunks_do_not_pin_the_runners_arrays():
+    # A live fill returns every 250 ms with a few events in a view of a 2 MiB
+    # array; keeping the view would hold the whole array for the run's length.
+    from z6.run._handle import _EventKeeper
+    keeper = _EventKeeper(None)
+    expected = []
+    for i in range(40):
+        array = np.zeros(65_536, dtype=z6.EVENT_DTYPE)
+        array["tick"][:3] = i
+        array.flags.writeable = False
+        keeper(array[:3])
+        expected.append(array[:3].copy())
+    full = np.ones(65_536, dtype=z6.EVENT_DTYPE)
+    keeper(full)
+    held = sum((c.base if c.base is not None else c).nbytes for c in keeper.chunks[:-1])
+    assert held <= 40 * 3 * z6.EVENT_DTYPE.itemsize
+    assert keeper.chunks[-1] is full   # a full chunk is kept as it is, no copy
+    assert np.array_equal(keeper.events(), np.concatenate(expected + [full]))

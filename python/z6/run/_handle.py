@@ -51,7 +51,13 @@ DEFAULT_KEEP_EVENTS = 4_194_304
 
 
 class _EventKeeper:
-    """A consumer keeping every chunk (the runner's arrays, no copy: held, they are never refilled), up to a limit."""
+    """A consumer keeping every chunk, up to a limit.
+
+    A full chunk is kept as it is (the runner's array, no copy: held, it is never
+    refilled). A short one is copied: a live fill returns every 250 ms with the few
+    events it has, and keeping that view would pin its whole 2 MiB array, so an
+    hour's run would hold tens of GB of address space for a few MB of events.
+    """
 
     def __init__(self, limit: Optional[int]) -> None:
         self.limit = limit
@@ -67,6 +73,9 @@ class _EventKeeper:
             self.overflowed = True
             self.chunks = []   # past the limit: keep nothing rather than a truncated stream
             return
+        base = chunk.base
+        if base is not None and 2 * chunk.nbytes < base.nbytes:
+            chunk = chunk.copy()
         self.chunks.append(chunk)
 
     def events(self) -> Optional[np.ndarray]:
