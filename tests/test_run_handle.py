@@ -231,12 +231,66 @@ def test_keep_events_false_keeps_none():
     ({"chunk_queue": -1}, "chunk_queue=-1: must be an integer between 0 and 1,000,000"),
     ({"keep_events": "yes"}, "keep_events='yes': must be True, False or None"),
     ({"base_url": "ftp://x"}, "base_url='ftp://x': must be an absolute http:// or https:// URL"),
-    ({"base_url": "http://h:99999"}, "base_url='http://h:99999': has a port that is not a number"),
+    ({"base_url": "http://h:99999"}, "base_url='http://h:99999': is not a URL with a host and a port"),
+    ({"base_url": "http://[::1"}, "base_url='http://[::1': is not a URL with a host and a port"),
+    ({"base_url": "http://h:0"}, "base_url='http://h:0': port 0 is not a port"),
+    ({"keep_events": 1}, "keep_events=1: must be True, False or None"),
+    ({"consumers": [print, 1]}, "consumers[1]=1: must be callable"),
+    ({"consumers": None}, "consumers=None: must be a sequence"),
+    ({"consumers": print}, "consumers=<built-in function print>: must be a sequence"),
+    ({"progress": "x"}, "progress='x': must be None or callable"),
+    ({"out_dir": 5}, "out_dir=5: must be a path (str or os.PathLike), got int"),
+    ({"out_dir": b"runs"}, "out_dir=b'runs': must be a path"),
+    ({"out_dir": ""}, "out_dir='': must name a directory"),
+    ({"html": True}, "html=True: report.html is written into the run directory; give out_dir too"),
+    ({"html": "yes", "out_dir": "x"}, "html='yes': must be True or False"),
 ])
 def test_bad_keywords_name_the_keyword(kwargs, message):
     with pytest.raises(z6.ConfigError, match=re.escape(message)) as info:
         z6.start(EXAMPLE, **kwargs)
     assert info.value.exit_code == 2
+
+
+def test_a_directory_holding_a_run_is_refused_before_the_run_starts(tmp_path):
+    z6.run_scenario(EXAMPLE, seed=1, out_dir=tmp_path)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    with pytest.raises(z6.ConfigError, match=re.escape(f"run directory {tmp_path}: already holds a run (events.z6log)")):
+        z6.start(EXAMPLE, seed=2, out_dir=tmp_path)   # from start itself, not later from result()
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_handle_methods_refuse_values_that_are_not_their_type():
+    run = long_run(keep_events=False)
+    try:
+        with pytest.raises(z6.ConfigError, match=re.escape("stop(cancel_in_flight='no'): must be True or False")):
+            run.stop(cancel_in_flight="no")  # type: ignore[arg-type]
+        assert run.state in ("starting", "running")   # not stopping
+
+        async def first(interval):
+            async for stats in run.aiter_stats(interval):
+                return stats
+        with pytest.raises(z6.ConfigError, match=re.escape("aiter_stats(interval_s=-1): must be a number of seconds")):
+            asyncio.run(first(-1))
+    finally:
+        run.stop(cancel_in_flight=True)
+    assert run.result(timeout=30).status == "stopped"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seed": 1.5}, "--seed (seed=): must be an integer, got 1.5"),
+    ({"seed": True}, "--seed (seed=): must be an integer, got True"),
+    ({"vus": "3"}, "--vus (vus=): must be an integer, got '3'"),
+    ({"duration_s": "5"}, "--duration (duration_s=): must be a number of seconds, got '5'"),
+])
+def test_compile_plan_refuses_overrides_of_the_wrong_type(kwargs, message):
+    # A float seed ran as its integer part; the others failed with a TypeError.
+    with pytest.raises(z6.ConfigError, match=re.escape(message)):
+        z6.compile_plan(z6.load_scenario(EXAMPLE), **kwargs)
+
+
+def test_compile_plan_names_a_path_given_for_a_scenario():
+    with pytest.raises(z6.ConfigError, match=r"compile_plan takes a z6.Scenario \(z6.load_scenario\(path\)"):
+        z6.compile_plan(str(EXAMPLE))  # type: ignore[arg-type]
 
 
 def test_vus_on_a_ramp_names_the_keyword():
@@ -309,3 +363,18 @@ def test_kept_short_chunks_do_not_pin_the_runners_arrays():
     assert held <= 40 * 3 * z6.EVENT_DTYPE.itemsize
     assert keeper.chunks[-1] is full   # a full chunk is kept as it is, no copy
     assert np.array_equal(keeper.events(), np.concatenate(expected + [full]))
+
+
+def test_a_scenario_changed_after_parsing_cannot_write_a_run_directory(tmp_path):
+    # Its text (what the log header records, and what replay runs) is the file's,
+    # not what would run: the log could not reproduce its own run.
+    import dataclasses
+    parsed = z6.load_scenario(EXAMPLE)
+    changed = dataclasses.replace(parsed, requests=parsed.requests[:1])
+    with pytest.raises(z6.ConfigError, match=r"this Scenario was changed after it was parsed \(dataclasses.replace\)"):
+        z6.start(changed, out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    # Without a run directory it runs as built; a base_url override stays recordable.
+    assert z6.run_scenario(changed, seed=1).plan.request_names == (parsed.requests[0].name,)
+    aimed = z6.run_scenario(parsed, seed=1, mode="simulate", base_url="http://127.0.0.1:9", out_dir=tmp_path / "b")
+    assert aimed.status == "completed"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Optional
@@ -324,6 +325,21 @@ def _variables_have_defaults(scenario: Scenario) -> None:
                                   f"add default = \"...\"")
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_overrides(seed: object, vus: object, duration_s: object) -> None:
+    # The types first: a float seed would run as its integer part, a string
+    # would fail deep inside with a TypeError. (The ranges are checked below.)
+    if seed is not None and not _is_int(seed):
+        raise ConfigError(f"--seed (seed=): must be an integer, got {seed!r}")
+    if vus is not None and not _is_int(vus):
+        raise ConfigError(f"--vus (vus=): must be an integer, got {vus!r}")
+    if duration_s is not None and not (isinstance(duration_s, numbers.Real) and not isinstance(duration_s, bool)):
+        raise ConfigError(f"--duration (duration_s=): must be a number of seconds, got {duration_s!r}")
+
+
 def compile_plan(
     scenario: Scenario,
     *,
@@ -339,13 +355,18 @@ def compile_plan(
     ``vus`` and ``duration_s`` override a constant schedule only; for ramp, spike
     and steps the shape is the scenario's to declare, so they are a ConfigError.
     """
+    if not isinstance(scenario, Scenario):
+        raise ConfigError(f"scenario={scenario!r}: compile_plan takes a z6.Scenario (z6.load_scenario(path) "
+                          f"reads one from a file), got {type(scenario).__name__}")
+    _check_overrides(seed, vus, duration_s)
     src = scenario.source
     if mode is None:
         mode = "simulate" if scenario.simulation is not None else "live"
     if mode not in ("simulate", "live"):
         raise ConfigError(f"mode must be 'simulate' or 'live', got {mode!r}")
     if mode == "simulate" and scenario.simulation is None:
-        raise ConfigError(f"{src}: --simulate needs a [simulation] section describing the modelled target")
+        raise ConfigError(f"{src}: a simulated run (--simulate, mode='simulate') needs a [simulation] section "
+                          "describing the modelled target")
     if mode == "simulate":
         _variables_have_defaults(scenario)
     runtime = scenario.runtime

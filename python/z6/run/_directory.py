@@ -26,7 +26,7 @@ from z6.report import summary_document, write_html, write_json
 from z6.report._atomic import write_text_atomic
 from z6.result import RunResult
 
-__all__ = ["RunDirectory", "default_run_dir", "DEFAULT_RUNS_DIR"]
+__all__ = ["RunDirectory", "check_run_directory", "default_run_dir", "DEFAULT_RUNS_DIR"]
 
 DEFAULT_RUNS_DIR = "z6-runs"
 
@@ -56,6 +56,17 @@ def default_run_dir(scenario, seed: int, base: str | os.PathLike[str] = DEFAULT_
     raise ConfigError(f"runs directory {base}: no free name for {path.name}")
 
 
+def check_run_directory(path: Path) -> None:
+    """Refuse, with a ConfigError, a run directory that is a file or already holds a
+    run. `z6.start` asks before its thread starts; `RunDirectory` asks again (and
+    the log writer creates its file exclusively, for two runs started at once)."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"run directory {path}: exists and is not a directory")
+    for name in (LOG_NAME, PARTIAL_NAME):
+        if (path / name).exists():
+            raise ConfigError(f"run directory {path}: already holds a run ({name}); choose another directory")
+
+
 class RunDirectory:
     """Owns one run's output directory. ``writer`` is the chunk consumer to pass
     to the run; then `finish` (or `abort` when the run failed)."""
@@ -64,11 +75,7 @@ class RunDirectory:
                  vus_override: Optional[int] = None, duration_override_s: Optional[float] = None,
                  shards: int = 1) -> None:
         self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise ConfigError(f"run directory {self.path}: exists and is not a directory")
-        for name in (LOG_NAME, PARTIAL_NAME):
-            if (self.path / name).exists():
-                raise ConfigError(f"run directory {self.path}: already holds a run ({name}); choose another directory")
+        check_run_directory(self.path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -24,6 +24,7 @@ import asyncio
 import concurrent.futures
 import os
 import threading
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Generator, Iterator, Literal, Optional, Sequence
 
 import numpy as np
@@ -36,7 +37,8 @@ from z6.result import ProgressSnapshot, RunResult
 from z6.run._chunk_queue import ChunkQueue
 from z6.run._execute import RunHooks, check_scenario, execute_run
 from z6.run._live_stats import LiveStats, RateWindow, live_stats, read_figures
-from z6.run._options import Mode, ScenarioLike, as_scenario, check_options, with_base_url
+from z6.run._directory import check_run_directory
+from z6.run._options import Mode, ScenarioLike, as_scenario, check_options, check_outputs, with_base_url
 from z6.runner import RunStop
 from z6.scenario import Scenario
 
@@ -194,6 +196,8 @@ class RunHandle:
         cannot be stopped this way (ConfigError)."""
         if self._unstoppable is not None:
             raise ConfigError(self._unstoppable)
+        if not isinstance(cancel_in_flight, bool):   # "no" would be truthy and cancel
+            raise ConfigError(f"stop(cancel_in_flight={cancel_in_flight!r}): must be True or False")
         if self._future.done():
             return
         self._stop.request(cancel_in_flight)
@@ -228,6 +232,8 @@ class RunHandle:
         """`stats()` every ``interval_s`` (default: the run's ``stats_interval_s``)
         until the run ends, then once more with the final figures."""
         interval = self.stats_interval_s if interval_s is None else interval_s
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 < interval <= 3600:
+            raise ConfigError(f"aiter_stats(interval_s={interval_s!r}): must be a number of seconds in (0, 3600]")
         while not self._future.done():
             yield self.stats()
             await asyncio.sleep(interval)
@@ -287,10 +293,18 @@ def prepare_run(
     `run_scenario` on the caller's. Raises ConfigError / ScenarioError."""
     check_options(seed=seed, vus=vus, duration_s=duration_s, mode=mode, workers=workers,
                   stats_interval_s=stats_interval_s, chunk_queue=chunk_queue)
-    if keep_events not in (None, True, False):
+    if keep_events is not None and not isinstance(keep_events, bool):   # 1 == True, yet not a choice
         raise ConfigError(f"keep_events={keep_events!r}: must be True, False or None (keep up to "
                           f"{DEFAULT_KEEP_EVENTS:,} events)")
+    check_outputs(consumers=consumers, progress=progress, out_dir=out_dir, html=html)
+    if out_dir is not None:
+        check_run_directory(Path(out_dir))
     loaded = as_scenario(scenario)
+    if out_dir is not None and not loaded.from_text:
+        raise ConfigError(f"{loaded.source}: this Scenario was changed after it was parsed (dataclasses.replace), "
+                          "so its text no longer describes the run, and a run directory (out_dir) records that "
+                          "text to replay it: put the change into the text and parse it again "
+                          "(z6.parse_scenario), or run without out_dir")
     if base_url is not None:
         loaded = with_base_url(loaded, base_url)
     if (vus is not None or duration_s is not None) and loaded.schedule.type != "constant":

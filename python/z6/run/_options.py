@@ -13,13 +13,14 @@ import dataclasses
 import math
 import numbers
 import os
+from collections.abc import Sequence
 from typing import Any, Literal, Optional, Union
 from urllib.parse import urlsplit
 
 from z6.errors import ConfigError
 from z6.scenario import MAX_VUS, Scenario, load_scenario
 
-__all__ = ["Mode", "ScenarioLike", "as_scenario", "check_options", "with_base_url"]
+__all__ = ["Mode", "ScenarioLike", "as_scenario", "check_options", "check_outputs", "with_base_url"]
 
 Mode = Literal["live", "simulate"]
 ScenarioLike = Union[Scenario, str, "os.PathLike[str]"]
@@ -63,6 +64,29 @@ def check_options(*, seed: Optional[int], vus: Optional[int], duration_s: Option
         raise ConfigError(f"chunk_queue={chunk_queue!r}: must be an integer between 0 and 1,000,000")
 
 
+def check_outputs(*, consumers: Any, progress: Any, out_dir: Any, html: Any) -> None:
+    """Refuse what a run would only trip on later, once traffic had started: a
+    consumer or progress callback that cannot be called, an ``out_dir`` that is
+    not a path."""
+    if isinstance(consumers, (str, bytes)) or not isinstance(consumers, Sequence):
+        raise ConfigError(f"consumers={consumers!r}: must be a sequence (list, tuple) of callables taking a chunk")
+    for i, consumer in enumerate(consumers):
+        if not callable(consumer):
+            raise ConfigError(f"consumers[{i}]={consumer!r}: must be callable (it is called with each chunk)")
+    if progress is not None and not callable(progress):
+        raise ConfigError(f"progress={progress!r}: must be None or callable (it is called with a ProgressSnapshot)")
+    if out_dir is not None:
+        if not isinstance(out_dir, (str, os.PathLike)) or isinstance(os.fspath(out_dir), bytes):
+            raise ConfigError(f"out_dir={out_dir!r}: must be a path (str or os.PathLike), got "
+                              f"{type(out_dir).__name__}")
+        if os.fspath(out_dir) == "":
+            raise ConfigError("out_dir='': must name a directory (None writes no run directory)")
+    if not isinstance(html, bool):
+        raise ConfigError(f"html={html!r}: must be True or False")
+    if html and out_dir is None:
+        raise ConfigError("html=True: report.html is written into the run directory; give out_dir too")
+
+
 def with_base_url(scenario: Scenario, base_url: str) -> Scenario:
     """``scenario`` aimed at ``base_url`` instead of its ``target.base_url`` (or its
     built-in target); the rest of its target (timeouts, TLS files and options) is
@@ -72,11 +96,14 @@ def with_base_url(scenario: Scenario, base_url: str) -> Scenario:
         raise ConfigError(f"base_url={shown}: must be a string such as 'http://127.0.0.1:8080'")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in base_url) or not base_url.isascii():
         raise ConfigError(f"base_url={shown}: must be ASCII without whitespace or control characters")
-    parts = urlsplit(base_url)
     try:
+        parts = urlsplit(base_url)
         port = parts.port
     except ValueError:
-        raise ConfigError(f"base_url={shown}: has a port that is not a number between 0 and 65535") from None
+        # urlsplit's own refusals: an unclosed IPv6 bracket, a port out of range
+        raise ConfigError(f"base_url={shown}: is not a URL with a host and a port between 1 and 65535") from None
+    if port == 0:
+        raise ConfigError(f"base_url={shown}: port 0 is not a port a server listens on")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"base_url={shown}: must be an absolute http:// or https:// URL naming a host")
     if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
@@ -93,4 +120,7 @@ def with_base_url(scenario: Scenario, base_url: str) -> Scenario:
         builtin=False,
         path_prefix=prefix,
     )
-    return dataclasses.replace(scenario, target=target)
+    aimed = dataclasses.replace(scenario, target=target)
+    # Derived on purpose: the run records base_url as an override of the text's target.
+    object.__setattr__(aimed, "from_text", scenario.from_text)
+    return aimed

@@ -788,7 +788,7 @@ def resolve_document(
     # No problems means every section that is present validated; the asserts say so to the type checker.
     assert metadata is not None and runtime is not None and target_resolved is not None and requests is not None
     assert schedule is not None and think_time is not None and assertions is not None and lifecycle is not None
-    return Scenario(
+    scenario = Scenario(
         source=source,
         text=text,
         sha256=sha256,
@@ -818,3 +818,5 @@ def resolve_document(
         lifecycle=lifecycle,
         variables=variables,
     )
+    object.__setattr__(scenario, "from_text", True)   # frozen: set once, here (Scenario.from_text)
+    return scenario

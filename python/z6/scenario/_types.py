@@ -436,6 +436,11 @@ class Scenario:
     data: tuple[DataSource, ...] = ()  # [[data]] files, in file order (read by z6.plan)
     lifecycle: Lifecycle = Lifecycle()  # [lifecycle]; empty when the scenario has none
     variables: tuple[Variable, ...] = ()  # extracted per-VU variables, in order of first extraction
+    # True only on a Scenario `parse_scenario` built from ``text`` (or that z6
+    # derived on purpose, `z6.start(base_url=...)`): `dataclasses.replace` makes a
+    # new one with False, whose ``text`` may no longer describe it. A run directory
+    # records the text, so such a scenario cannot write one (z6.run).
+    from_text: bool = field(default=False, init=False, compare=False, repr=False)
 
     @property
     def simulated(self) -> bool:
