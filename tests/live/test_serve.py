@@ -829,6 +829,29 @@ def test_builtin_target_exposes_its_address_and_stops(tmp_path: pathlib.Path) ->
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S).close()
 
 
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_builtin_target_never_stopped_leaves_no_server_nor_directory(tmp_path: pathlib.Path, tls: bool) -> None:
+    # A process that exits while its target runs (a script that forgets stop(),
+    # or ends while a z6.start handle is live): the child is killed and its
+    # directory (with --tls, the server's private key) is removed.
+    code = ("import os, sys; from z6.serve import BuiltinTarget; "
+            f"t = BuiltinTarget(tls={tls}).start(); print(t.pid, flush=True)")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout)
+    wait_until(lambda: not _alive(pid), timeout_s=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_builtin_target_that_cannot_start_says_why(tmp_path: pathlib.Path) -> None:
     target = BuiltinTarget(access_log=tmp_path / "missing-directory" / "access.log")
     with pytest.raises(RunError) as error:

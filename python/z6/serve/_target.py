@@ -132,8 +132,10 @@ class BuiltinTarget:
                     except OSError as exc:
                         self._cleanup()
                         raise RunError(f"cannot start the built-in target ({command[0]}): {exc}") from None
-                # If the owner forgets stop() (or dies with an exception), never leave the child behind.
-                self._finalizer = weakref.finalize(self, _kill, self._process)
+                # If the owner forgets stop() (or dies with an exception, or the process
+                # exits while a run holds it), never leave the child behind, nor its
+                # directory (with --tls, it holds the server's private key).
+                self._finalizer = weakref.finalize(self, _kill_and_remove, self._process, self._workdir)
             self._port = self._wait_ready(ready_file)
         except BaseException:
             self._kill_and_cleanup()
@@ -233,3 +235,8 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+def _kill_and_remove(process: subprocess.Popen[bytes], workdir: pathlib.Path) -> None:
+    _kill(process)
+    shutil.rmtree(workdir, ignore_errors=True)
