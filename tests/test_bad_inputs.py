@@ -160,7 +160,7 @@ DISAGREEMENTS = [
      "runtime.duration_seconds: must be below"),
     ("think time past one draw's cap", SIM + '[think_time]\nduration_ms = 1e15\n', (),
      "think_time.duration_ms: must be below"),
-    ("--simulate without a [simulation]", LIVE, ("--simulate",), "--simulate needs a [simulation] section"),
+    ("--simulate without a [simulation]", LIVE, ("--simulate",), "a simulated run (--simulate, mode='simulate') needs a [simulation] section"),
 ]
 
 
