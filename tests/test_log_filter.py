@@ -87,6 +87,9 @@ def test_a_filter_keeps_records(records):
     ("", 1, "empty expression"),
     ("1 == 1", 1, "a comparison needs a field on one side"),
     ("status == 1e999", 11, "is not a finite number"),
+    # Python will not turn a 5000-digit integer into an int: a bad option, not a ValueError.
+    ("status == " + "9" * 5000, 11, "the number has too many digits"),
+    ("tick > -" + "9" * 5000, 8, "the number has too many digits"),
     ("__import__('os') == 1", 1, "unknown field '__import__'"),
 ])
 def test_bad_expressions_name_the_column(text, column, message):

@@ -621,6 +621,16 @@ def test_duplicate_toml_key_is_invalid_toml() -> None:
     assert message.startswith("scenario.toml: invalid TOML at line 4, column "), message
 
 
+@pytest.mark.parametrize("digits", ["9" * 5000, "1_" * 4400 + "1"])
+def test_an_integer_python_cannot_convert_is_a_scenario_error(digits: str) -> None:
+    # tomllib hands such an integer to int(), which refuses more than 4300 digits
+    # with a ValueError that used to end the run as an internal error (exit 4).
+    text = doc(runtime="[runtime]\nduration_seconds = 1\nvus = " + digits + "\n")
+    line = text.split("\n").index("vus = " + digits) + 1
+    assert only_problem(text) == (f"scenario.toml: an integer of more than 4300 digits at line {line}; "
+                                  "TOML integers are 64-bit (at most 19 digits)")
+
+
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
     with pytest.raises(ScenarioError) as info:

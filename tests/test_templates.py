@@ -292,6 +292,12 @@ def test_a_column_the_header_lacks_is_named_with_the_key_and_column(tmp_path):
     ("/${random.hex(99999)}", r"column 4: .*random\.hex\(N\) takes a number of digits from 1 to 4096"),
     ("/${env.Z6_SURELY_UNSET_VAR}", r"column 4: .*environment variable Z6_SURELY_UNSET_VAR is not set"),
     ("/${rnd.int}", r"column 4: .*unknown value 'rnd\.int'"),
+    # int() refuses over 4300 digits: these were a ValueError (exit 4), and the message
+    # quotes at most 60 characters of the expression, not the 4500 digits twice.
+    ("/${random.int(1," + "9" * 4500 + ")}", r"column 4: \$\{random\.int\(1,9{44}\.\.\.\}: random\.int's bounds "
+                                         r"must be 64-bit signed integers, got '1,9{55}\.\.\.'$"),
+    ("/${random.hex(" + "9" * 4500 + ")}", r"column 4: .*random\.hex\(N\) takes a number of digits from 1 to 4096, "
+                                         r"got '9{57}\.\.\.'$"),
 ])
 def test_bad_templates_exit_2_with_key_path_and_column(tmp_path, path, expected):
     (tmp_path / "s.toml").write_text(_SIM.format(seed=1, data="", path=path, body=""))

@@ -258,7 +258,11 @@ class _Parser:
         if self._is_field(token):
             return _Field(token.text)
         if token.kind == "number":
-            value = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            try:
+                value = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            except ValueError:
+                # Python refuses to convert integers of more than 4300 digits.
+                raise self.fail(token, "the number has too many digits") from None
             if isinstance(value, float) and not math.isfinite(value):
                 raise self.fail(token, f"{token.text!r} is not a finite number")
             return _Value(value)

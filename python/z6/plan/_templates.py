@@ -119,7 +119,10 @@ def _parse_expression(expr: str, fail, data: Mapping[str, DataColumns], env: Map
             parts = args.split(",")
             bounds = [_INT.fullmatch(p) for p in parts]
             if len(parts) != 2 or not all(bounds):
-                fail(f"random.int takes two integers, random.int(A,B), got {args!r}")
+                fail(f"random.int takes two integers, random.int(A,B), got {_brief(args)!r}")
+            # Length first: int() refuses more than 4300 digits, and no 64-bit bound has 20.
+            if any(len(b.group(1).lstrip("-")) > 19 for b in bounds):
+                fail(f"random.int's bounds must be 64-bit signed integers, got {_brief(args)!r}")
             low, high = (int(b.group(1)) for b in bounds)
             if not (INT64_MIN <= low <= INT64_MAX and INT64_MIN <= high <= INT64_MAX):
                 fail(f"random.int's bounds must be 64-bit signed integers, got {low} and {high}")
@@ -135,11 +138,16 @@ def _parse_expression(expr: str, fail, data: Mapping[str, DataColumns], env: Map
             return ("random.choice", items)
         if func == "random.hex":
             n = _INT.fullmatch(args)
-            if not n or not 1 <= int(n.group(1)) <= MAX_HEX_DIGITS:
-                fail(f"random.hex(N) takes a number of digits from 1 to {MAX_HEX_DIGITS}, got {args!r}")
+            if not n or len(n.group(1)) > 19 or not 1 <= int(n.group(1)) <= MAX_HEX_DIGITS:
+                fail(f"random.hex(N) takes a number of digits from 1 to {MAX_HEX_DIGITS}, got {_brief(args)!r}")
             return ("random.hex", int(n.group(1)))
-    fail(f"unknown value {expr!r} (known: {', '.join(_KNOWN)})")
+    fail(f"unknown value {_brief(expr)!r} (known: {', '.join(_KNOWN)})")
     raise AssertionError("unreachable")
+
+
+def _brief(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters: a message quotes an expression, not pages of it."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def compile_template(text: str, where: str, context: str, data: Mapping[str, DataColumns],
@@ -171,7 +179,7 @@ def compile_template(text: str, where: str, context: str, data: Mapping[str, Dat
         expr = text[j + 2:close]
 
         def fail(message: str, _at: int = j) -> None:
-            raise TemplateProblem(where, text, _at, f"${{{expr}}}: {message}")
+            raise TemplateProblem(where, text, _at, f"${{{_brief(expr)}}}: {message}")
 
         segment = _parse_expression(expr, fail, data, env, context, variables or {})
         if segment[0] == "literal":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from typing import Any
 
 from z6.errors import RunError, ScenarioError, io_error
@@ -139,6 +140,20 @@ def parse_toml(source: str, text: str) -> dict[str, Any]:
         raise ScenarioError([_toml_problem(source, body, exc)]) from None
     except RecursionError:  # a nesting the scan above did not see: still one message, never a traceback
         raise ScenarioError([f"{source}: nests too deeply to parse (limit {MAX_NESTING} levels)"]) from None
+    except ValueError as exc:  # Python's own limit on int(), hit inside tomllib
+        if "digits" not in str(exc):
+            raise
+        raise ScenarioError([_long_integer_problem(source, body)]) from None
+
+
+def _long_integer_problem(source: str, text: str) -> str:
+    """The message for an integer tomllib could not convert: where it is, and why no
+    scenario needs one (TOML's integers are 64-bit; Python converts at most 4300 digits)."""
+    limit = sys.get_int_max_str_digits()
+    found = re.search(r"\d(?:_?\d){%d,}" % limit, text)
+    where = f" at line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
+    return (f"{source}: an integer of more than {limit} digits{where}; "
+            f"TOML integers are 64-bit (at most 19 digits)")
 
 
 def default_name(source: str) -> str:
