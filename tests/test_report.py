@@ -246,6 +246,8 @@ def test_z6_report_from_a_partial_log_warns(tmp_path, capsys):
     (["report", "{tmp}/missing.z6log", "-o", "{tmp}/r.html"], "missing.z6log: cannot read event log"),
     (["report", "{log}", "-o", "{tmp}/no/such/dir/r.html"], "r.html: cannot write the HTML report"),
     (["report", "{tmp}/garbage.z6log", "-o", "{tmp}/r.html"], "garbage.z6log"),
+    # One file for both: the summary would have overwritten the report ("wrote r.html and r.html").
+    (["report", "{log}", "-o", "{tmp}/r.html", "--json", "{tmp}/./r.html"], "-o and --json both name"),
 ])
 def test_z6_report_bad_input_exits_2(tmp_path, capsys, args, needle):
     _, path = _log_run(z6.load_scenario(SIMULATED), tmp_path / "run")

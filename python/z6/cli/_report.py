@@ -27,9 +27,22 @@ def _write(path: str, what: str, write) -> None:
         raise io_error(f"{path}: cannot write the {what}", exc) from None
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (through links too), existing or not."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: different names, different files
+        return False
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     if not args.output and not args.json:
         raise UsageError("z6 report: say what to write: -o REPORT.html and/or --json SUMMARY.json")
+    if args.output and args.json and _same_file(args.output, args.json):
+        raise UsageError(f"z6 report: -o and --json both name {args.json}; the summary would overwrite the "
+                         "report: give two files")
     # A partial log reads up to its last complete chunk; say so as one line, not a Python warning.
     log = read_log_noting_partial(args.log)
     for path in (args.output, args.json):
