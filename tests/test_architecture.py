@@ -20,7 +20,7 @@ PACKAGE_DIR = Path(z6.__file__).resolve().parent
 
 # The layers, lowest first: a module may import its own layer and those below.
 LAYERS = [
-    {"z6._version", "z6.errors", "z6._child_env", "z6._signals"},
+    {"z6._version", "z6.errors", "z6._child_env", "z6._signals", "z6._destinations"},
     {"z6.events"},
     {"z6.scenario"},
     {"z6.plan"},

@@ -142,7 +142,8 @@ def test_an_output_path_that_is_a_closed_pipe_ends_quietly(tmp_path, argv):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
     command = [sys.executable, "-m", "z6", argv[0], str(run), *argv[1:]]
     # A reader that closes its end at once: every write into the pipe fails with EPIPE.
-    reader = subprocess.Popen(["sh", "-c", "exec 0<&-; echo closed; sleep 30"], stdin=subprocess.PIPE,
+    # (exec: killing the shell must end the sleep too, or communicate() waits it out.)
+    reader = subprocess.Popen(["sh", "-c", "exec 0<&-; echo closed; exec sleep 30"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE)
     try:
         assert reader.stdout.readline() == b"closed\n"
@@ -152,3 +153,31 @@ def test_an_output_path_that_is_a_closed_pipe_ends_quietly(tmp_path, argv):
         reader.communicate()
     assert z6.returncode == 0, z6.stderr
     assert z6.stderr == ""
+
+
+@pytest.mark.parametrize("target", ["-", "/dev/stdout"])
+@pytest.mark.parametrize("argv, to_file", [
+    (("export", "--to", "csv", "-o"), ("export", "--to", "csv", "-o")),
+    (("report", "--json"), ("report", "--json")),
+    (("report", "-o"), ("report", "-o")),
+])
+def test_standard_output_redirected_to_a_file_gets_the_output(tmp_path, target, argv, to_file):
+    # `z6 export LOG --to csv -o - > events.csv`: the records go where the shell
+    # pointed stdout, the note to stderr. /dev/stdout then stats as a regular file,
+    # and writing it through a temporary file renamed over it replaced the link in
+    # /dev with the export, leaving the redirected file empty.
+    import subprocess
+
+    run = tmp_path / "run"
+    assert main(["run", str(REPO / "examples" / "simulated.toml"), "--quiet", "--out", str(run)]) in (0, 1)
+    expected = tmp_path / "expected"
+    assert main([to_file[0], str(run), *to_file[1:], str(expected)]) == 0
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    redirected = tmp_path / "stdout"
+    with open(redirected, "wb") as stdout:
+        z6 = subprocess.run([sys.executable, "-m", "z6", argv[0], str(run), *argv[1:], target], stdout=stdout,
+                            stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    assert z6.returncode == 0, z6.stderr
+    assert "/dev/stdout" in z6.stderr and "wrote" in z6.stderr  # the note, on stderr
+    assert os.path.islink("/dev/stdout") and not [n for n in os.listdir("/dev") if n.startswith(".")]
+    assert redirected.read_bytes() == expected.read_bytes()

@@ -17,13 +17,13 @@ import contextlib
 import csv
 import json
 import os
-import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional
 
 import numpy as np
 
+from z6._destinations import writes_in_place
 from z6.errors import ConfigError, RunError, io_error
 from z6.events import EVENT_DTYPE, ErrorCode
 from z6.analysis._filter import Filter
@@ -47,11 +47,11 @@ def default_output(log: EventLog, fmt: str) -> Path:
 def _atomic(dest: Path, *, text: bool) -> Iterator[IO[Any]]:
     """A temporary file beside ``dest``, renamed to ``dest`` only when the block succeeds.
 
-    A destination that exists and is not a regular file (``/dev/stdout``, a FIFO, a
-    device) is written directly: renaming over it would replace the device itself.
+    A destination that `writes_in_place` (``/dev/stdout``, a FIFO, a device) is
+    written directly: renaming over it would replace the device or link itself.
     An I/O error is exit 2 or 3 by `z6.errors.io_error` (disk full: 3).
     """
-    if _is_special(dest):
+    if writes_in_place(dest):
         try:
             with (open(dest, "w", encoding="utf-8", newline="") if text else open(dest, "wb")) as handle:
                 yield handle
@@ -80,15 +80,6 @@ def _atomic(dest: Path, *, text: bool) -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-def _is_special(dest: Path) -> bool:
-    """True when ``dest`` exists and is neither a regular file nor a directory."""
-    try:
-        mode = os.stat(dest).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 class _Names:

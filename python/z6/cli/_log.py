@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any, Callable, Optional
 
+from z6._destinations import writes_in_place
 from z6.analysis import (DEFAULT_PERCENTILES, analyze_log, compile_filter, diff_logs, export_log, parse_percentiles,
                          parse_thresholds, recompute_run, verify_log)
 from z6.cli._options import read_log_noting_partial
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("log", metavar="LOG", help=log_help)
     export.add_argument("--to", choices=("parquet", "csv", "jsonl", "npy"), required=True, dest="fmt",
                         help="the output format (parquet needs pyarrow: pip install z6[parquet])")
-    export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: events.FORMAT beside the log)")
+    export.add_argument("-o", "--output", metavar="FILE", help="where to write, - for standard output (default: events.FORMAT beside the log)")
     export.add_argument("--filter", metavar="EXPR", help="export only the events EXPR selects")
     export.set_defaults(handler=_cmd_export)
 
@@ -131,6 +132,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     log = read_log_noting_partial(args.log)
-    path, count = export_log(log, args.fmt, args.output, where=_filter(args.filter, log))
-    print(f"z6 export: wrote {count} records to {path}")
+    # "-" is standard output, as for most tools that write files.
+    output = "/dev/stdout" if args.output == "-" else args.output
+    path, count = export_log(log, args.fmt, output, where=_filter(args.filter, log))
+    # Written to standard output (a pipe, a terminal, a file the shell opened), the
+    # records own stdout: the note goes to stderr.
+    print(f"z6 export: wrote {count} records to {path}", file=sys.stderr if writes_in_place(path) else sys.stdout)
     return EXIT_OK

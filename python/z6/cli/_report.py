@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
+from z6._destinations import writes_in_place
 from z6.cli._options import UsageError, read_log_noting_partial
 from z6.errors import EXIT_OK, ConfigError, io_error
 from z6.report import document_from_log, write_html, write_json
 
 __all__ = ["register"]
 
+_STDOUT = "/dev/stdout"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="write the HTML report (and summary.json) of a run from its event log")
     report.add_argument("log", help="an events.z6log file, a .partial log, or a run directory")
-    report.add_argument("-o", "--output", metavar="HTML", help="write the HTML report to this file")
-    report.add_argument("--json", metavar="FILE", help="write the summary document (summary.json) to this file")
+    report.add_argument("-o", "--output", metavar="HTML", help="write the HTML report to this file (- for standard output)")
+    report.add_argument("--json", metavar="FILE",
+                        help="write the summary document (summary.json) to this file (- for standard output)")
     report.set_defaults(handler=_cmd_report)
 
 
@@ -40,6 +45,8 @@ def _same_file(a: str, b: str) -> bool:
 def _cmd_report(args: argparse.Namespace) -> int:
     if not args.output and not args.json:
         raise UsageError("z6 report: say what to write: -o REPORT.html and/or --json SUMMARY.json")
+    # "-" is standard output, as for most tools that write files.
+    args.output, args.json = (_STDOUT if path == "-" else path for path in (args.output, args.json))
     if args.output and args.json and _same_file(args.output, args.json):
         raise UsageError(f"z6 report: -o and --json both name {args.json}; the summary would overwrite the "
                          "report: give two files")
@@ -53,6 +60,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _write(args.json, "summary document", lambda path: write_json(path, document))
     if args.output:
         _write(args.output, "HTML report", lambda path: write_html(path, document))
-    written = " and ".join(os.fspath(p) for p in (args.output, args.json) if p)
-    print(f"z6: wrote {written} from {log.path} ({len(log):,} events, {document['run']['status']})")
+    outputs = [path for path in (args.output, args.json) if path]
+    # Written to standard output (a pipe, a terminal, a file the shell opened), the
+    # report owns stdout: the note goes to stderr.
+    note = sys.stderr if any(writes_in_place(path) for path in outputs) else sys.stdout
+    print(f"z6: wrote {' and '.join(outputs)} from {log.path} ({len(log):,} events, {document['run']['status']})",
+          file=note)
     return EXIT_OK

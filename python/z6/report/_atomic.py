@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import os
-import stat
 import tempfile
 
+from z6._destinations import writes_in_place
+
 __all__ = ["write_text_atomic"]
-
-
-def _is_special(target: str) -> bool:
-    """True when ``target`` exists and is neither a regular file nor a directory (a device, a FIFO)."""
-    try:
-        mode = os.stat(target).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -23,12 +15,12 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
     A failure (disk full, no permission, interrupt) leaves no partial file behind:
     z6 never leaves a half-written report that looks complete. A ``path`` that
-    exists and is not a regular file (``/dev/stdout``, a FIFO, a device) is
-    written directly: renaming over it would replace the device itself. Raises
+    `writes_in_place` (``/dev/stdout``, a FIFO, a device) is written directly:
+    renaming over it would replace the device or link itself. Raises
     the ``OSError`` met (the caller classifies it with `z6.errors.io_error`).
     """
     target = os.fspath(path)
-    if _is_special(target):
+    if writes_in_place(target):
         with open(target, "w", encoding="utf-8") as out:
             out.write(text)
         return
