@@ -13,6 +13,7 @@ file over it (the atomic write of a regular file) would swap the device for a fi
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import stat
 import sys
 
@@ -174,10 +175,15 @@ def test_standard_output_redirected_to_a_file_gets_the_output(tmp_path, target, 
     assert main([to_file[0], str(run), *to_file[1:], str(expected)]) == 0
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
     redirected = tmp_path / "stdout"
-    with open(redirected, "wb") as stdout:
+    # "-" writes to the descriptor the shell opened: `>> FILE` appends. (Reopening
+    # /dev/stdout truncates, as it does for any program: the shell's rule, not ours.)
+    redirected.write_bytes(b"kept\n" if target == "-" else b"")
+    with open(redirected, "ab") as stdout:
         z6 = subprocess.run([sys.executable, "-m", "z6", argv[0], str(run), *argv[1:], target], stdout=stdout,
                             stderr=subprocess.PIPE, text=True, env=env, timeout=60)
     assert z6.returncode == 0, z6.stderr
-    assert "/dev/stdout" in z6.stderr and "wrote" in z6.stderr  # the note, on stderr
+    named = "standard output" if target == "-" else "/dev/stdout"
+    assert named in z6.stderr and "wrote" in z6.stderr  # the note, on stderr
     assert os.path.islink("/dev/stdout") and not [n for n in os.listdir("/dev") if n.startswith(".")]
-    assert redirected.read_bytes() == expected.read_bytes()
+    assert not (tmp_path / "-").exists() and not (Path.cwd() / "-").exists()
+    assert redirected.read_bytes() == (b"kept\n" if target == "-" else b"") + expected.read_bytes()

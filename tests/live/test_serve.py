@@ -932,6 +932,29 @@ def test_z6_serve_prints_its_url_and_stops_cleanly(tmp_path: pathlib.Path, signu
     assert not ready.exists()
 
 
+@pytest.mark.parametrize("ready", ["-", "/dev/stdout"])
+def test_z6_serve_prints_its_port_to_standard_output_and_leaves_dev_alone(ready: str) -> None:
+    # The ready file written in place: renamed into /dev and removed on exit, it
+    # replaced /dev/stdout, then deleted it.
+    process = _z6("serve", "--port", "0", "--ready-file", ready)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        assert process.stdout.readline().startswith(f"z6 serve: listening on http://127.0.0.1:{port} (")
+        with Wire("127.0.0.1", port) as wire:
+            wire.send(get("/"))
+            assert read_response(wire).body == FIXED_BODY
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert (process.returncode, err, out) == (0, "", "z6 serve: stopped after 1 request\n")
+    assert os.path.islink("/dev/stdout") and not [n for n in os.listdir("/dev") if n.startswith(".")]
+    assert not os.path.exists("-")
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
 def test_z6_serve_with_an_access_log_on_a_full_disk_warns_once_and_keeps_serving(tmp_path: pathlib.Path) -> None:
     # Every write to /dev/full fails with ENOSPC, as on a full disk.

@@ -481,6 +481,49 @@ def test_z6_serve_tls_writes_the_certificate_clients_trust(tmp_path):
     assert main(["serve", "--cert-file", str(tmp_path / "c.pem")]) == 2
 
 
+def test_z6_serve_tls_prints_the_certificate_to_a_pipe(tmp_path):
+    # --cert-file - (or a FIFO): the server loads the certificate from its private
+    # directory and copies it out; loading it back from the pipe could not work.
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pathlib.Path(z6.__file__).parent.parent), *sys.path]))
+    ready = tmp_path / "ready"
+    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--tls", "--port", "0", "--ready-file",
+                                str(ready), "--cert-file", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, env=env)
+    watchdog = threading.Timer(30, process.kill)  # no certificate on stdout: fail, never hang
+    watchdog.start()
+    try:
+        lines = []
+        while not lines or lines[-1] != b"-----END CERTIFICATE-----\n":
+            line = process.stdout.readline()
+            assert line, process.communicate()
+            lines.append(line)
+        pem = b"".join(lines[lines.index(b"-----BEGIN CERTIFICATE-----\n"):]).decode()
+        deadline = time.monotonic() + 10  # the certificate is made before the server listens
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.01)
+        port = int(ready.read_text())
+        context = ssl.create_default_context(cadata=pem)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            with context.wrap_socket(sock, server_hostname="localhost") as tls:
+                tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert tls.recv(100).startswith(b"HTTP/1.1 200")
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0 and err == b"", err
+    assert b"certificate for 127.0.0.1, ::1 and localhost in standard output" in b"".join(lines) + out
+
+
 @pytest.mark.parametrize("sent", [b"", b"\x16\x03"], ids=["silent", "partial-client-hello"])
 def test_z6_serve_tls_closes_a_handshake_that_stalls_after_the_header_timeout(sent):
     # Slowloris in the handshake: the header timeout covers it too (asyncio's own is 60 s).

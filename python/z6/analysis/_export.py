@@ -23,7 +23,7 @@ from typing import IO, Any, Iterator, Optional
 
 import numpy as np
 
-from z6._destinations import writes_in_place
+from z6._destinations import STANDARD_OUTPUT, open_in_place, shown, writes_in_place
 from z6.errors import ConfigError, RunError, io_error
 from z6.events import EVENT_DTYPE, ErrorCode
 from z6.analysis._filter import Filter
@@ -53,10 +53,11 @@ def _atomic(dest: Path, *, text: bool) -> Iterator[IO[Any]]:
     """
     if writes_in_place(dest):
         try:
-            with (open(dest, "w", encoding="utf-8", newline="") if text else open(dest, "wb")) as handle:
+            with (open_in_place(dest, "w", encoding="utf-8", newline="") if text else open_in_place(dest, "wb")) \
+                    as handle:
                 yield handle
         except OSError as exc:
-            raise io_error(f"{dest}: cannot write", exc) from None
+            raise io_error(f"{shown(dest)}: cannot write", exc) from None
         return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
@@ -204,13 +205,17 @@ def export_log(log: EventLog, fmt: str, output: Optional[str | os.PathLike[str]]
     """Write ``log``'s records (those ``where`` keeps) as ``fmt``; return the path and the record count.
 
     ``output`` defaults to ``events.<fmt>`` beside the log; an existing directory
-    gets ``events.<fmt>`` inside it.
+    gets ``events.<fmt>`` inside it; ``"-"`` is standard output.
     """
     if fmt not in _WRITERS:
         raise ConfigError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "parquet":
         _require_pyarrow()  # before any file exists
     dest = default_output(log, fmt) if output is None else Path(output)
+    if os.fspath(dest) == STANDARD_OUTPUT:
+        write, text = _WRITERS[fmt]
+        with _atomic(dest, text=text) as handle:
+            return dest, write(log, where, handle)
     if dest.is_dir():
         dest = dest / f"events.{fmt}"
     if dest.exists() and dest.resolve() == log.path.resolve():

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any, Callable, Optional
 
-from z6._destinations import writes_in_place
+from z6._destinations import shown, writes_in_place
 from z6.analysis import (DEFAULT_PERCENTILES, analyze_log, compile_filter, diff_logs, export_log, parse_percentiles,
                          parse_thresholds, recompute_run, verify_log)
 from z6.cli._options import read_log_noting_partial
@@ -132,10 +132,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     log = read_log_noting_partial(args.log)
-    # "-" is standard output, as for most tools that write files.
-    output = "/dev/stdout" if args.output == "-" else args.output
-    path, count = export_log(log, args.fmt, output, where=_filter(args.filter, log))
+    path, count = export_log(log, args.fmt, args.output, where=_filter(args.filter, log))
     # Written to standard output (a pipe, a terminal, a file the shell opened), the
     # records own stdout: the note goes to stderr.
-    print(f"z6 export: wrote {count} records to {path}", file=sys.stderr if writes_in_place(path) else sys.stdout)
+    print(f"z6 export: wrote {count} records to {shown(path)}",
+          file=sys.stderr if writes_in_place(path) else sys.stdout)
     return EXIT_OK

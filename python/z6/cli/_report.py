@@ -6,14 +6,12 @@ import argparse
 import os
 import sys
 
-from z6._destinations import writes_in_place
+from z6._destinations import shown, writes_in_place
 from z6.cli._options import UsageError, read_log_noting_partial
 from z6.errors import EXIT_OK, ConfigError, io_error
 from z6.report import document_from_log, write_html, write_json
 
 __all__ = ["register"]
-
-_STDOUT = "/dev/stdout"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +27,7 @@ def _write(path: str, what: str, write) -> None:
     try:
         write(path)
     except OSError as exc:  # disk full, EIO, permission denied: 3; no such directory, a directory: 2
-        raise io_error(f"{path}: cannot write the {what}", exc) from None
+        raise io_error(f"{shown(path)}: cannot write the {what}", exc) from None
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -45,10 +43,8 @@ def _same_file(a: str, b: str) -> bool:
 def _cmd_report(args: argparse.Namespace) -> int:
     if not args.output and not args.json:
         raise UsageError("z6 report: say what to write: -o REPORT.html and/or --json SUMMARY.json")
-    # "-" is standard output, as for most tools that write files.
-    args.output, args.json = (_STDOUT if path == "-" else path for path in (args.output, args.json))
     if args.output and args.json and _same_file(args.output, args.json):
-        raise UsageError(f"z6 report: -o and --json both name {args.json}; the summary would overwrite the "
+        raise UsageError(f"z6 report: -o and --json both name {shown(args.json)}; the summary would overwrite the "
                          "report: give two files")
     # A partial log reads up to its last complete chunk; say so as one line, not a Python warning.
     log = read_log_noting_partial(args.log)
@@ -64,6 +60,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
     # Written to standard output (a pipe, a terminal, a file the shell opened), the
     # report owns stdout: the note goes to stderr.
     note = sys.stderr if any(writes_in_place(path) for path in outputs) else sys.stdout
-    print(f"z6: wrote {' and '.join(outputs)} from {log.path} ({len(log):,} events, {document['run']['status']})",
+    print(f"z6: wrote {' and '.join(shown(path) for path in outputs)} from {log.path} ({len(log):,} events, {document['run']['status']})",
           file=note)
     return EXIT_OK

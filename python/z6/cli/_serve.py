@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from z6._destinations import shown
 from z6.cli._options import option
 from z6.errors import EXIT_OK, ConfigError
 from z6.serve import DEFAULT_HEADER_TIMEOUT_S, loop_name, serve
@@ -24,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--access-log", metavar="FILE",
                        help="write one line per request to FILE: METHOD TARGET STATUS BODY_BYTES")
     serve.add_argument("--ready-file", metavar="FILE",
-                       help="once listening, write the bound port to FILE (atomically); removed on exit")
+                       help="once listening, write the bound port to FILE (atomically; - for standard output); "
+                            "removed on exit")
     serve.add_argument("--header-timeout", type=_timeout, default=DEFAULT_HEADER_TIMEOUT_S, metavar="S",
                        help=f"close a connection whose request head is not complete S seconds after it "
                             f"began, with 408 (default {DEFAULT_HEADER_TIMEOUT_S:g}; 0: no limit)")
@@ -41,7 +43,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"z6 serve: listening on {url} ({loop_name()}); Ctrl-C to stop", flush=True)
         if args.tls:
             print("z6 serve: self-signed certificate for 127.0.0.1, ::1 and localhost"
-                  + (f" in {args.cert_file} (trust it: ca_file)" if args.cert_file else
+                  + (f" in {shown(args.cert_file)} (trust it: ca_file)" if args.cert_file else
                      " (--cert-file FILE saves it for clients to trust)"), flush=True)
 
     if args.cert_file and not args.tls:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from z6._destinations import writes_in_place
+from z6._destinations import open_in_place, writes_in_place
 
 __all__ = ["write_text_atomic"]
 
@@ -15,13 +15,13 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
     A failure (disk full, no permission, interrupt) leaves no partial file behind:
     z6 never leaves a half-written report that looks complete. A ``path`` that
-    `writes_in_place` (``/dev/stdout``, a FIFO, a device) is written directly:
+    `writes_in_place` (``-`` for standard output, ``/dev/stdout``, a FIFO, a device) is written directly:
     renaming over it would replace the device or link itself. Raises
     the ``OSError`` met (the caller classifies it with `z6.errors.io_error`).
     """
     target = os.fspath(path)
     if writes_in_place(target):
-        with open(target, "w", encoding="utf-8") as out:
+        with open_in_place(target, "w", encoding="utf-8") as out:
             out.write(text)
         return
     directory = os.path.dirname(os.path.abspath(target))

@@ -18,6 +18,7 @@ import ssl
 import tempfile
 from typing import IO, Callable, Optional
 
+from z6._destinations import open_in_place, writes_in_place
 from z6.errors import ConfigError, RunError, io_error
 from z6.serve._access_log import AccessLog
 from z6.serve._connection import DEFAULT_HEADER_TIMEOUT_S, Connection, Shared
@@ -74,13 +75,18 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
     context: Optional[ssl.SSLContext] = None
     if tls:
         with tempfile.TemporaryDirectory(prefix="z6-serve-tls-") as keys:
-            cert_path = cert_file or os.path.join(keys, "cert.pem")
+            cert_path = os.path.join(keys, "cert.pem")
             key_path = os.path.join(keys, "key.pem")
-            try:
-                make_certificate(cert_path, key_path)
-            except OSError as exc:
-                raise io_error(f"certificate file {cert_path!r}: cannot write", exc) from None
+            make_certificate(cert_path, key_path)
             context = server_context(cert_path, key_path)   # the key is loaded: its file can go
+            if cert_file is not None:
+                # Copied, not made there: the server loads it from the private directory,
+                # so --cert-file may be a pipe or /dev/stdout as well as a file.
+                try:
+                    with open(cert_path, "rb") as made, open_in_place(cert_file, "wb") as out:
+                        out.write(made.read())
+                except OSError as exc:
+                    raise io_error(f"certificate file {cert_file!r}: cannot write", exc) from None
     log_file: Optional[IO[str]] = None
     if access_log is not None:
         try:
@@ -135,7 +141,7 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
             on_listening(url_for(address, bound_port, context is not None))
             await stop.wait()
         finally:
-            if ready_file is not None:
+            if ready_file is not None and not writes_in_place(ready_file):
                 with contextlib.suppress(OSError):
                     os.unlink(ready_file)
     finally:
@@ -148,6 +154,15 @@ async def _serve(loop: asyncio.AbstractEventLoop, log: AccessLog, host: str, por
 
 
 def _write_ready_file(path: str, port: int) -> None:
+    if writes_in_place(path):
+        # --ready-file /dev/stdout prints the port; renaming a file over it (and
+        # removing it on exit) would replace, then delete, the link in /dev.
+        try:
+            with open_in_place(path, "w", encoding="ascii") as file:
+                file.write(f"{port}\n")
+        except OSError as exc:
+            raise io_error(f"ready file {path!r}: cannot write", exc) from None
+        return
     partial = f"{path}.{os.getpid()}.partial"
     try:
         with open(partial, "w", encoding="ascii") as file:
