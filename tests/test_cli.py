@@ -154,6 +154,46 @@ def test_console_entry_point_runs_as_a_process():
     assert proc.returncode == 0, proc.stderr
 
 
+def _z6_with_stdin(stdin: bytes, *args: str):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", "z6", *args], input=stdin, capture_output=True, env=env,
+                          timeout=120)
+
+
+def test_a_scenario_read_from_standard_input_runs_as_its_file_would(tmp_path):
+    # `cat s.toml | z6 run -`, as `k6 run -`: the same events as the file's run, and a
+    # run directory that replays (the log holds the text; its source is <stdin>).
+    from z6.log import read_log
+
+    text = pathlib.Path(QUICKSTART).read_bytes()
+    validated = _z6_with_stdin(text, "validate", "-")
+    assert validated.returncode == 0 and validated.stdout.startswith(b"<stdin>: valid (3 requests")
+    from_stdin = _z6_with_stdin(text, "run", "-", "--quiet", "--json", "--out", str(tmp_path / "stdin"))
+    from_file = _z6_with_stdin(b"", "run", QUICKSTART, "--quiet", "--json", "--out", str(tmp_path / "file"))
+    assert from_stdin.returncode == from_file.returncode == 0, (from_stdin.stderr, from_file.stderr)
+    a, b = read_log(tmp_path / "stdin" / "events.z6log"), read_log(tmp_path / "file" / "events.z6log")
+    assert a.footer.digest == b.footer.digest and a.header.scenario_source == "<stdin>"
+    assert json.loads(from_stdin.stdout)["summary"] == json.loads(from_file.stdout)["summary"]
+    assert main(["replay", str(tmp_path / "stdin"), "--verify"]) == 0
+
+
+@pytest.mark.parametrize("stdin, message", [
+    (b"", b"<stdin>: target: required key is missing"),
+    (b"\xff\xfe[runtime]", b"<stdin>: must be UTF-8 text, got an invalid byte at offset 0"),
+    (b"#" * (16 * 1024 * 1024 + 1), b"<stdin>: cannot read scenario: it must be at most 16777216 bytes (16 MiB), got more"),
+    (None, b"<stdin>: cannot read scenario: standard input is closed"),
+])
+def test_a_bad_scenario_on_standard_input_exits_2_naming_stdin(stdin, message):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    command = [sys.executable, "-m", "z6", "validate", "-"]
+    if stdin is None:  # the shell's `<&-`
+        proc = subprocess.run(["sh", "-c", 'exec "$@" <&-', "sh", *command], capture_output=True, env=env,
+                              timeout=60)
+    else:
+        proc = _z6_with_stdin(stdin, "validate", "-")
+    assert proc.returncode == 2 and message in proc.stderr and b"Traceback" not in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("preset", [None, "3"], ids=["default", "user's"])
 def test_the_command_gives_numpys_blas_one_thread_unless_the_user_chose(preset):
     # OpenBLAS reads the variable when numpy is imported, which the entry point

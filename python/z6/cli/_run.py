@@ -9,12 +9,13 @@ import sys
 
 from z6.cli._options import option, positive_float, positive_int, seed_option
 from z6.cli._progress import ProgressView
-from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError
+from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError, RunError, ScenarioError
 from z6.live import ensure_descriptors
 from z6.report import render_run, summary_document
 from z6.run import DEFAULT_RUNS_DIR, check_scenario, default_run_dir
 from z6.run._handle import prepare_run
-from z6.scenario import load_scenario
+from z6.scenario import MAX_SCENARIO_BYTES, Scenario, load_scenario, parse_scenario
+from z6.scenario._files import describe_size
 
 __all__ = ["register", "RUNS_DIR_ENV"]
 
@@ -24,13 +25,13 @@ RUNS_DIR_ENV = "Z6_RUNS_DIR"
 
 def register(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="check a scenario file as `z6 run` would, and exit 0 (valid) or 2")
-    validate.add_argument("file")
+    validate.add_argument("file", help="the scenario (TOML); - reads it from standard input")
     validate.add_argument("--simulate", action="store_true",
                           help="check it as `z6 run --simulate` would (the default: as `z6 run` would)")
     validate.set_defaults(handler=_cmd_validate)
 
     run = sub.add_parser("run", help="run a scenario, write its event log and summary, print the summary")
-    run.add_argument("file")
+    run.add_argument("file", help="the scenario (TOML); - reads it from standard input")
     run.add_argument("--seed", type=seed_option, help="PRNG seed (default: the scenario's runtime.prng_seed)")
     run.add_argument("--vus", type=positive_int, help="VUs, for a constant schedule")
     run.add_argument("--duration", type=positive_float, metavar="S", help="seconds, for a constant schedule")
@@ -54,8 +55,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=_cmd_run)
 
 
+_STDIN = "<stdin>"
+
+
+def _load(path: str) -> Scenario:
+    """The scenario file at ``path``; ``-`` reads it from standard input (as ``k6 run -``),
+    its ``body_file`` and data paths then resolving against the working directory."""
+    if path != "-":
+        return load_scenario(path)
+    if sys.stdin is None:
+        raise ScenarioError([f"{_STDIN}: cannot read scenario: standard input is closed"])
+    try:
+        raw = sys.stdin.buffer.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:  # EIO and the like: the system failed, exit 3
+        raise RunError(f"{_STDIN}: cannot read scenario: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError([f"{_STDIN}: cannot read scenario: it must be at most "
+                             f"{describe_size(MAX_SCENARIO_BYTES)}, got more"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{_STDIN}: must be UTF-8 text, got an invalid byte at offset {exc.start}"]) from None
+    return parse_scenario(text, source=_STDIN)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.file)
+    scenario = _load(args.file)
     # The rules `z6 run` applies before it starts (the plan, the requests' wire form), so that
     # validate refuses exactly what run refuses, with the same message.
     plan = check_scenario(scenario, mode="simulate" if args.simulate else None)
@@ -65,7 +90,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for warning in plan.templates.warnings if plan.templates is not None else ():
         print(f"z6: warning: {warning}", file=sys.stderr)
     n = len(scenario.requests)
-    print(f"{args.file}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
+    print(f"{scenario.source}: valid ({n} request{'s' if n != 1 else ''}, {scenario.schedule.type} schedule"
           f"{', simulated' if scenario.simulation else ''})")
     return EXIT_OK
 
@@ -86,7 +111,7 @@ def _remove_if_empty(path) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.listen and not args.cluster:
         raise ConfigError("--listen applies only with --cluster")
-    scenario = load_scenario(args.file)
+    scenario = _load(args.file)
     seed = scenario.runtime.prng_seed if args.seed is None else args.seed
     out = args.out or default_run_dir(scenario, seed, os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
     view = ProgressView(_planned_seconds(scenario, args.duration), "quiet" if args.quiet or args.json else "auto")
