@@ -200,6 +200,18 @@ _WRITERS = {"csv": (_write_csv, True), "jsonl": (_write_jsonl, True), "npy": (_w
             "parquet": (_write_parquet, False)}
 
 
+def _file_destination(log: EventLog, fmt: str, dest: Path) -> Path:
+    """The file ``dest`` names (``events.<fmt>`` in a directory), once known writable in principle."""
+    if dest.is_dir():
+        dest = dest / f"events.{fmt}"
+    if dest.exists() and dest.resolve() == log.path.resolve():
+        raise ConfigError(f"{dest}: refusing to overwrite the event log being exported")
+    if not dest.parent.is_dir():
+        what = "is not a directory" if dest.parent.exists() else "does not exist"
+        raise ConfigError(f"{dest}: cannot write: {dest.parent} {what}")
+    return dest
+
+
 def export_log(log: EventLog, fmt: str, output: Optional[str | os.PathLike[str]] = None, *,
                where: Optional[Filter] = None) -> tuple[Path, int]:
     """Write ``log``'s records (those ``where`` keeps) as ``fmt``; return the path and the record count.
@@ -212,17 +224,8 @@ def export_log(log: EventLog, fmt: str, output: Optional[str | os.PathLike[str]]
     if fmt == "parquet":
         _require_pyarrow()  # before any file exists
     dest = default_output(log, fmt) if output is None else Path(output)
-    if os.fspath(dest) == STANDARD_OUTPUT:
-        write, text = _WRITERS[fmt]
-        with _atomic(dest, text=text) as handle:
-            return dest, write(log, where, handle)
-    if dest.is_dir():
-        dest = dest / f"events.{fmt}"
-    if dest.exists() and dest.resolve() == log.path.resolve():
-        raise ConfigError(f"{dest}: refusing to overwrite the event log being exported")
-    if not dest.parent.is_dir():
-        what = "is not a directory" if dest.parent.exists() else "does not exist"
-        raise ConfigError(f"{dest}: cannot write: {dest.parent} {what}")
+    if os.fspath(dest) != STANDARD_OUTPUT:
+        dest = _file_destination(log, fmt, dest)
     write, text = _WRITERS[fmt]
     with _atomic(dest, text=text) as handle:
         count = write(log, where, handle)
