@@ -3,6 +3,7 @@ failing, and the failure report naming the summary and the failed assertions."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -56,3 +57,13 @@ def test_the_fixture_runs_here(z6_run):
     result = z6_run(EXAMPLE, seed=7)
     assert result.mode == "simulate" and result.passed
     assert result.summary == z6.run_scenario(EXAMPLE, seed=7, mode="simulate").summary
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"live": True, "mode": "simulate"}, "live=True and mode='simulate' contradict each other"),
+    ({"live": "yes"}, "live must be True or False, got 'yes'"),
+])
+def test_the_fixture_refuses_contradictory_modes(z6_run, options, message):
+    # live=True with mode="simulate" used to simulate without a word.
+    with pytest.raises(z6.ConfigError, match=re.escape(message)):
+        z6_run(EXAMPLE, **options)

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Optional, Protocol, Union
 
 import pytest
 
+from z6.errors import ConfigError
 from z6.report import render_run
 from z6.result import RunResult
 from z6.run import Mode, run_scenario
@@ -61,6 +62,10 @@ def z6_run(request: pytest.FixtureRequest) -> Iterator[Z6Run]:
     def run(scenario: Union[Scenario, str, "os.PathLike[str]"], *, live: bool = False,
             **options: Any) -> RunResult:
         mode: Optional[Mode] = options.pop("mode", None)
+        if not isinstance(live, bool):
+            raise ConfigError(f"z6_run: live must be True or False, got {live!r}")
+        if live and mode == "simulate":
+            raise ConfigError("z6_run: live=True and mode='simulate' contradict each other; give one")
         result = run_scenario(scenario, mode=mode or ("live" if live else "simulate"), **options)
         runs.append(result)
         return result
