@@ -524,6 +524,49 @@ def test_z6_serve_tls_prints_the_certificate_to_a_pipe(tmp_path):
     assert b"certificate for 127.0.0.1, ::1 and localhost in standard output" in b"".join(lines) + out
 
 
+def test_z6_serve_tls_takes_a_close_notify_quietly(tmp_path):
+    # A client's close_notify with a reply still due: TLS cannot stay half-open in
+    # asyncio, so the connection ends, the request is logged without a status, and
+    # nothing is printed (asking asyncio to keep it open logged a warning on stderr).
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pathlib.Path(z6.__file__).parent.parent), *sys.path]))
+    ready, cert, log = tmp_path / "ready", tmp_path / "cert.pem", tmp_path / "access.log"
+    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--tls", "--port", "0", "--ready-file", str(ready),
+                                "--cert-file", str(cert), "--access-log", str(log)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.01)
+        context = ssl.create_default_context(cafile=str(cert))
+        with socket.create_connection(("127.0.0.1", int(ready.read_text())), timeout=5) as sock:
+            tls = context.wrap_socket(sock, server_hostname="localhost")
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert tls.recv(1000).startswith(b"HTTP/1.1 200")
+            tls.sendall(b"GET /delay/2s HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                tls.unwrap()   # close_notify sent; the server answers with its own, or just closes
+            except (ssl.SSLError, OSError):
+                pass
+        deadline = time.monotonic() + 10
+        while "/delay/2s" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0 and err == b"", err
+    assert log.read_text().splitlines() == ["GET / 200 3", "GET /delay/2s - 0"]
+
+
 @pytest.mark.parametrize("sent", [b"", b"\x16\x03"], ids=["silent", "partial-client-hello"])
 def test_z6_serve_tls_closes_a_handshake_that_stalls_after_the_header_timeout(sent):
     # Slowloris in the handshake: the header timeout covers it too (asyncio's own is 60 s).

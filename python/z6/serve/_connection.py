@@ -73,12 +73,14 @@ class Connection(asyncio.Protocol):
         self._wrote = False
         self._body_sent = 0
         self._head_timer: Optional[asyncio.TimerHandle] = None
+        self._tls = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport but have its methods.
         self._transport = cast(asyncio.Transport, transport)
+        self._tls = transport.get_extra_info("sslcontext") is not None
         self._shared.connections.add(self)
         self._arm_head_timer()
 
@@ -100,7 +102,10 @@ class Connection(asyncio.Protocol):
         self._peer_done = True
         if self._task is None and not self._queue:
             self._close()
-        return True  # keep the transport open for the replies still due
+        # Keep a TCP transport open for the replies still due. A TLS one cannot stay
+        # open after the client's close_notify (asyncio and uvloop shut it down and
+        # log a warning on stderr if asked to), so there the replies still due are lost.
+        return not self._tls
 
     def pause_writing(self) -> None:
         self._write_paused = True
