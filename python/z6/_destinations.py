@@ -38,14 +38,14 @@ def writes_in_place(path: str | os.PathLike[str]) -> bool:
 
 
 def open_in_place(path: str | os.PathLike[str], mode: str, *, encoding: Optional[str] = None,
-                  newline: Optional[str] = None) -> IO[Any]:
+                  errors: Optional[str] = None, newline: Optional[str] = None) -> IO[Any]:
     """``path`` opened for writing as it is. ``-`` is a copy of file descriptor 1:
     reopening /dev/stdout would truncate a file the shell opened for appending
     (``>> all.csv``), where writing to the descriptor appends."""
     if os.fspath(path) == STANDARD_OUTPUT:
         sys.stdout.flush()  # what Python buffered for stdout goes first
-        return open(os.dup(sys.stdout.fileno()), mode, encoding=encoding, newline=newline)
-    return open(path, mode, encoding=encoding, newline=newline)
+        return open(os.dup(sys.stdout.fileno()), mode, encoding=encoding, errors=errors, newline=newline)
+    return open(path, mode, encoding=encoding, errors=errors, newline=newline)
 
 
 def shown(path: str | os.PathLike[str]) -> str:

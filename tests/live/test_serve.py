@@ -955,6 +955,34 @@ def test_z6_serve_prints_its_port_to_standard_output_and_leaves_dev_alone(ready:
     assert not os.path.exists("-")
 
 
+def test_z6_serve_access_log_dash_is_standard_output(tmp_path: pathlib.Path) -> None:
+    # '-' as for gunicorn's --access-logfile: it made a file named '-' in the working directory.
+    ready = tmp_path / "ready"
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(pathlib.Path(z6.cli.__file__).parent.parent)] + sys.path))
+    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--port", "0", "--ready-file", str(ready),
+                                "--access-log", "-"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path)
+    try:
+        port = int(_wait_for_file(ready, process))
+        with Wire("127.0.0.1", port) as wire:
+            wire.send(get("/"))
+            assert read_response(wire).body == FIXED_BODY
+            wire.send(get("/status/404"))
+            assert read_response(wire).status == 404
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert (process.returncode, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"z6 serve: listening on http://127.0.0.1:{port} (")
+    assert lines[1:] == [f"GET / 200 {len(FIXED_BODY)}", "GET /status/404 404 14", "z6 serve: stopped after 2 requests"]
+    assert sorted(os.listdir(tmp_path)) == []   # no file named '-', and the ready file removed
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
 def test_z6_serve_with_an_access_log_on_a_full_disk_warns_once_and_keeps_serving(tmp_path: pathlib.Path) -> None:
     # Every write to /dev/full fails with ENOSPC, as on a full disk.

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_port, default=8080, help="TCP port, 0 for any free one (default 8080)")
     serve.add_argument("--access-log", metavar="FILE",
-                       help="write one line per request to FILE: METHOD TARGET STATUS BODY_BYTES")
+                       help="write one line per request to FILE (- for standard output): METHOD TARGET STATUS BODY_BYTES")
     serve.add_argument("--ready-file", metavar="FILE",
                        help="once listening, write the bound port to FILE (atomically; - for standard output); "
                             "removed on exit")

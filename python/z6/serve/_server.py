@@ -18,7 +18,7 @@ import ssl
 import tempfile
 from typing import IO, Callable, Optional
 
-from z6._destinations import open_in_place, writes_in_place
+from z6._destinations import open_in_place, shown, writes_in_place
 from z6.errors import ConfigError, RunError, io_error
 from z6.serve._access_log import AccessLog
 from z6.serve._connection import DEFAULT_HEADER_TIMEOUT_S, Connection, Shared
@@ -58,7 +58,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
           cert_file: Optional[str] = None) -> int:
     """Serve until SIGINT or SIGTERM (main thread only); return the number of requests read.
 
-    ``access_log``: a file to (over)write, one line per request (`z6.serve._access_log`).
+    ``access_log``: a file to (over)write, one line per request (`z6.serve._access_log`);
+    ``-`` is standard output.
     ``ready_file``: once listening, the bound port and a newline are written to it,
     atomically (a reader never sees a partial number); it is removed on exit.
     ``on_listening(url)`` is called once listening. ``header_timeout_s``: how long
@@ -90,12 +91,13 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, access_log: Optional[str
     log_file: Optional[IO[str]] = None
     if access_log is not None:
         try:
-            log_file = open(access_log, "w", encoding="ascii", errors="replace")
+            # '-' is standard output (as for gunicorn's --access-logfile), not a file named '-'.
+            log_file = open_in_place(access_log, "w", encoding="ascii", errors="replace")
         except OSError as exc:
-            raise io_error(f"access log {access_log!r}: cannot open", exc) from None
+            raise io_error(f"access log {shown(access_log)!r}: cannot open", exc) from None
     loop = _new_loop()
     try:
-        log = AccessLog(log_file, loop, access_log or "")
+        log = AccessLog(log_file, loop, shown(access_log) if access_log is not None else "")
         loop.run_until_complete(_serve(loop, log, host, port, ready_file, on_listening, header_timeout_s, context))
         return log.requests
     finally:
