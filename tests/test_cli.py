@@ -238,7 +238,7 @@ def test_bad_seed_text_names_the_problem_not_the_parser(capsys):
 def test_duration_beyond_the_horizon_exits_2(capsys):
     code, _, err = run_cli(capsys, "run", QUICKSTART, "--duration", "1e300")
     # the flag's value, named as the flag's (not as the file's runtime.duration_seconds)
-    assert code == 2 and err == "z6: --duration: must be below 4.61169e+09 (the simulated clock's horizon), got 1e+300\n"
+    assert code == 2 and err == "z6: --duration (duration_s=): must be below 4.61169e+09 (the simulated clock's horizon), got 1e+300\n"
 
 
 def test_version_names_z6_the_core_build_and_python(capsys):

@@ -196,7 +196,7 @@ def test_a_header_this_z6_cannot_compile_is_named_as_the_logs(run_log, tmp_path,
     huge = rewrite_log(run_log, tmp_path / "huge", vus_override=10**9)
     code, _, err = _cli(capsys, "replay", str(huge), "--metrics-only")
     assert code == 2 and err.startswith(f"z6: {huge}: the header records the run's --vus 1000000000, ")
-    assert "which this z6 cannot compile: --vus must be between" in err and "Traceback" not in err
+    assert "which this z6 cannot compile: --vus (vus=): must be between" in err and "Traceback" not in err
     wide = rewrite_log(run_log, tmp_path / "wide", n_vus=10**6)
     code, _, err = _cli(capsys, "replay", str(wide), "--verify")
     assert code == 2 and err.startswith(f"z6: {wide}: the log covers VUs 1-1000000, but the re-compiled plan has")

@@ -281,8 +281,13 @@ def test_handle_methods_refuse_values_that_are_not_their_type():
     ({"seed": True}, "--seed (seed=): must be an integer, got True"),
     ({"vus": "3"}, "--vus (vus=): must be an integer, got '3'"),
     ({"duration_s": "5"}, "--duration (duration_s=): must be a number of seconds, got '5'"),
+    # Out of range: named by the flag and the keyword alike (an API caller never typed --duration).
+    ({"seed": -1}, "--seed (seed=): must be between 0 and 2**64-1, got -1"),
+    ({"vus": 0}, "--vus (vus=): must be between 1 and 10000000, got 0"),
+    ({"duration_s": -1.0}, "--duration (duration_s=): must be a positive number of seconds, got -1.0"),
+    ({"duration_s": 1e10}, "--duration (duration_s=): must be below 4.61169e+09 (the simulated clock's horizon)"),
 ])
-def test_compile_plan_refuses_overrides_of_the_wrong_type(kwargs, message):
+def test_compile_plan_refuses_overrides_of_the_wrong_type_or_range(kwargs, message):
     # A float seed ran as its integer part; the others failed with a TypeError.
     with pytest.raises(z6.ConfigError, match=re.escape(message)):
         z6.compile_plan(z6.load_scenario(EXAMPLE), **kwargs)

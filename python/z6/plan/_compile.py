@@ -373,21 +373,21 @@ def compile_plan(
     schedule = scenario.schedule
     if vus is not None or duration_s is not None:
         if schedule.type != "constant":
-            raise ConfigError(f"--vus/--duration apply to constant schedules; {src} declares a {schedule.type!r} schedule")
+            raise ConfigError(f"--vus/--duration (vus=, duration_s=) apply to constant schedules; {src} declares a {schedule.type!r} schedule")
         if vus is not None and not 1 <= vus <= 10_000_000:
-            raise ConfigError(f"--vus must be between 1 and 10000000, got {vus}")
+            raise ConfigError(f"--vus (vus=): must be between 1 and 10000000, got {vus}")
         if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
-            raise ConfigError(f"--duration must be a positive number of seconds, got {duration_s}")
+            raise ConfigError(f"--duration (duration_s=): must be a positive number of seconds, got {duration_s}")
         if duration_s is not None:
             # Checked as the flag's, not as the file's runtime.duration_seconds it replaces.
-            _checked_ns(duration_s, NS_PER_S, "--duration", CLOCK_LIMIT_NS)
+            _checked_ns(duration_s, NS_PER_S, "--duration (duration_s=)", CLOCK_LIMIT_NS)
         schedule = _with(
             schedule,
             vus=schedule.vus if vus is None else vus,
             duration_s=schedule.duration_s if duration_s is None else duration_s,
         )
     if seed is not None and not 0 <= seed < 2**64:
-        raise ConfigError(f"--seed must be between 0 and 2**64-1, got {seed}")
+        raise ConfigError(f"--seed (seed=): must be between 0 and 2**64-1, got {seed}")
     if schedule.type in ARRIVAL_SCHEDULES:
         return _compile_open(scenario, schedule, mode, seed)
 
