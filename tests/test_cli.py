@@ -241,6 +241,29 @@ def test_duration_beyond_the_horizon_exits_2(capsys):
     assert code == 2 and err == "z6: --duration (duration_s=): must be below 4.61169e+09 (the simulated clock's horizon), got 1e+300\n"
 
 
+@pytest.mark.parametrize("text", ["1m30s", "90s", "1.5m", "90000ms", "0.025h"])
+def test_duration_takes_units_as_k6_does(capsys, tmp_path, text):
+    # k6 users type --duration 5m; the run is the same run as with plain seconds.
+    import z6
+
+    digests = set()
+    for index, given in enumerate((text, "90")):
+        out = tmp_path / str(index)
+        assert run_cli(capsys, "run", QUICKSTART, "--duration", given, "--quiet", "--out", str(out))[0] == 0
+        log = z6.read_log(out / "events.z6log")
+        assert log.header.duration_override_s == 90.0
+        digests.add(log.footer.digest)
+    assert len(digests) == 1
+
+
+@pytest.mark.parametrize("text", ["0s", "0", "-5s", "5x", "1m-1s", "s", "nan", "inf", "1e400", "", "5 m", "1" * 70 + "s"])
+def test_a_duration_that_is_not_one_exits_2_naming_the_forms(capsys, text):
+    code, out, err = run_cli(capsys, "run", QUICKSTART, f"--duration={text}")
+    assert code == 2 and out == ""
+    assert err == (f"z6 run: argument --duration: must be a positive duration: seconds (90, 2.5) or with units "
+                   f"(30s, 5m, 1h30m, 500ms), got {text!r}\n")
+
+
 def test_version_names_z6_the_core_build_and_python(capsys):
     import platform
 

@@ -9,13 +9,15 @@ subcommand(s) and sets ``handler`` to a function ``(args) -> exit code``.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 import warnings
 from typing import Any, Callable
 
 from z6.log import EventLog, LogWarning, read_log
 
-__all__ = ["UsageError", "Parser", "option", "seed_option", "positive_int", "positive_float",
+__all__ = ["UsageError", "Parser", "option", "seed_option", "positive_int", "duration_seconds",
            "read_log_noting_partial"]
 
 
@@ -48,7 +50,33 @@ def option(convert: Callable[[str], Any], valid: Callable[[Any], bool], rule: st
 
 seed_option = option(lambda text: int(text, 0), lambda v: 0 <= v < 2**64, "an integer between 0 and 2**64-1")
 positive_int = option(int, lambda v: v >= 1, "a positive integer")
-positive_float = option(float, lambda v: 0 < v < float("inf"), "a positive number of seconds")
+
+# Go's duration units, as k6's --duration takes them ("30s", "5m", "1h30m", "250ms").
+_DURATION_PART = re.compile(r"([0-9]{1,15}(?:\.[0-9]{1,15})?)(ns|us|µs|ms|s|m|h)")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(text: str) -> float:
+    """A plain number of seconds, or k6's form: number-unit pairs such as 1h30m."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    stripped = text.strip()
+    if not stripped or len(stripped) > 64:
+        raise ValueError(text)
+    position, total = 0, 0.0
+    while position < len(stripped):
+        part = _DURATION_PART.match(stripped, position)
+        if part is None:
+            raise ValueError(text)
+        total += float(part[1]) * _UNIT_S[part[2]]
+        position = part.end()
+    return total
+
+
+duration_seconds = option(_seconds, lambda v: 0 < v and math.isfinite(v),
+                          "a positive duration: seconds (90, 2.5) or with units (30s, 5m, 1h30m, 500ms)")
 
 
 def read_log_noting_partial(path: str, *, defer_record_checks: bool = False) -> EventLog:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from z6.cli._options import option, positive_float, positive_int, seed_option
+from z6.cli._options import duration_seconds, option, positive_int, seed_option
 from z6.cli._progress import ProgressView
 from z6.errors import EXIT_ASSERTION_FAILED, EXIT_OK, EXIT_RUNTIME, ConfigError, RunError, ScenarioError
 from z6.live import ensure_descriptors
@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("file", help="the scenario (TOML); - reads it from standard input")
     run.add_argument("--seed", type=seed_option, help="PRNG seed (default: the scenario's runtime.prng_seed)")
     run.add_argument("--vus", type=positive_int, help="VUs, for a constant schedule")
-    run.add_argument("--duration", type=positive_float, metavar="S", help="seconds, for a constant schedule")
+    run.add_argument("--duration", type=duration_seconds, metavar="D",
+                     help="for a constant schedule: seconds, or with units as k6 takes them (30s, 5m, 1h30m)")
     run.add_argument("--simulate", action="store_true",
                      help="run against the scenario's modelled target ([simulation]) instead of sending real traffic")
     run.add_argument("--out", metavar="DIR", type=option(str, bool, "a directory path, not empty"),
