@@ -256,11 +256,22 @@ def test_duration_takes_units_as_k6_does(capsys, tmp_path, text):
     assert len(digests) == 1
 
 
+def test_k6s_short_flags_run_the_same_run(capsys, tmp_path):
+    import z6
+
+    digests = set()
+    for index, flags in enumerate((["-u", "4", "-d", "2s", "-q"], ["--vus", "4", "--duration", "2", "--quiet"])):
+        code, out, err = run_cli(capsys, "run", QUICKSTART, *flags, "--out", str(tmp_path / str(index)))
+        assert code == 0 and "4 VUs" in out, err
+        digests.add(z6.read_log(tmp_path / str(index) / "events.z6log").footer.digest)
+    assert len(digests) == 1
+
+
 @pytest.mark.parametrize("text", ["0s", "0", "-5s", "5x", "1m-1s", "s", "nan", "inf", "1e400", "", "5 m", "1" * 70 + "s"])
 def test_a_duration_that_is_not_one_exits_2_naming_the_forms(capsys, text):
     code, out, err = run_cli(capsys, "run", QUICKSTART, f"--duration={text}")
     assert code == 2 and out == ""
-    assert err == (f"z6 run: argument --duration: must be a positive duration: seconds (90, 2.5) or with units "
+    assert err == (f"z6 run: argument -d/--duration: must be a positive duration: seconds (90, 2.5) or with units "
                    f"(30s, 5m, 1h30m, 500ms), got {text!r}\n")
 
 

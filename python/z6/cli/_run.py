@@ -33,8 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario, write its event log and summary, print the summary")
     run.add_argument("file", help="the scenario (TOML); - reads it from standard input")
     run.add_argument("--seed", type=seed_option, help="PRNG seed (default: the scenario's runtime.prng_seed)")
-    run.add_argument("--vus", type=positive_int, help="VUs, for a constant schedule")
-    run.add_argument("--duration", type=duration_seconds, metavar="D",
+    # -u, -d and -q as k6 spells them.
+    run.add_argument("-u", "--vus", type=positive_int, help="VUs, for a constant schedule")
+    run.add_argument("-d", "--duration", type=duration_seconds, metavar="D",
                      help="for a constant schedule: seconds, or with units as k6 takes them (30s, 5m, 1h30m)")
     run.add_argument("--simulate", action="store_true",
                      help="run against the scenario's modelled target ([simulation]) instead of sending real traffic")
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                           f"${RUNS_DIR_ENV} or ./{DEFAULT_RUNS_DIR}, one new directory per run)")
     run.add_argument("--html", action="store_true", help="also write report.html into the run directory")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    run.add_argument("--quiet", action="store_true", help="no progress display while the run goes on")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress display while the run goes on")
     run.add_argument("--workers", type=positive_int, metavar="N",
                      help="split the VUs over N local worker processes (with --cluster: N shards; "
                           "default one per Dask worker)")
