@@ -1,4 +1,5 @@
-"""Servers the live tests start and stop themselves: nginx with its own config.
+"""Servers the live tests start and stop themselves: nginx with its own config,
+and `z6 serve` as a child process (`z6_child`, `stop_z6`).
 
     server = start_nginx(tmp_path)          # listening on 127.0.0.1:<free port>
     ...                                     # requests to server.base_url
@@ -14,18 +15,21 @@ a test (``keepalive_requests`` and ``keepalive_timeout`` far above any test).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 
-__all__ = ["NGINX_PATHS", "find_nginx", "require_nginx", "free_port", "NginxServer", "start_nginx"]
+__all__ = ["NGINX_PATHS", "find_nginx", "require_nginx", "free_port", "NginxServer", "start_nginx", "z6_child",
+           "stop_z6"]
 
 # /usr/sbin is not on a non-root user's PATH on Debian, where apt-get puts nginx.
 NGINX_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -246,3 +250,28 @@ def _wait_accepting(server: NginxServer) -> Optional[str]:
         except OSError:
             time.sleep(0.02)
     return f"not accepting connections after {_START_TIMEOUT_S:g} s"
+
+
+@contextlib.contextmanager
+def z6_child(*args: str, text: bool = True, stdout: Any = subprocess.PIPE,
+             cwd: Optional[pathlib.Path] = None) -> Iterator[subprocess.Popen[Any]]:
+    """``python -m z6 ARGS`` as a child (the z6 these tests import, stdin closed,
+    stderr piped), killed on leaving the block if it is still running."""
+    import z6
+
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(pathlib.Path(z6.__file__).parent.parent), *sys.path]))
+    process = subprocess.Popen([sys.executable, "-m", "z6", *args], stdin=subprocess.DEVNULL, stdout=stdout,
+                               stderr=subprocess.PIPE, text=text, env=environment, cwd=cwd)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def stop_z6(process: subprocess.Popen[Any], signum: int = signal.SIGTERM) -> tuple[Any, Any]:
+    """Signal the child and wait for it (at most 10 s): its stdout and stderr."""
+    process.send_signal(signum)
+    return process.communicate(timeout=_STOP_TIMEOUT_S)

@@ -31,7 +31,7 @@ from z6.serve._http import CONTINUE, MAX_HEAD_BYTES, HttpError, Request, Request
 from z6.serve._routes import HTTP10_BODY, MALFORMED_RESPONSE, TRICKLE_BODY, filler
 
 from . import servers
-from .servers import NginxServer, free_port, require_nginx, start_nginx
+from .servers import NginxServer, free_port, require_nginx, start_nginx, stop_z6, z6_child
 from conftest import wait_until
 
 pytestmark = pytest.mark.live
@@ -893,13 +893,6 @@ def test_builtin_target_not_ready_in_time_is_stopped(tmp_path: pathlib.Path) -> 
 # -- `z6 serve` on the command line -------------------------------------------------------------
 
 
-def _z6(*args: str) -> subprocess.Popen[str]:
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(pathlib.Path(z6.cli.__file__).parent.parent)] + sys.path))
-    return subprocess.Popen([sys.executable, "-m", "z6", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
-
-
 def _wait_for_file(path: pathlib.Path, process: subprocess.Popen[str]) -> str:
     def written() -> bool:
         assert process.poll() is None, process.communicate()
@@ -912,8 +905,7 @@ def _wait_for_file(path: pathlib.Path, process: subprocess.Popen[str]) -> str:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_z6_serve_prints_its_url_and_stops_cleanly(tmp_path: pathlib.Path, signum: int) -> None:
     ready = tmp_path / "ready"
-    process = _z6("serve", "--port", "0", "--ready-file", str(ready))
-    try:
+    with z6_child("serve", "--port", "0", "--ready-file", str(ready)) as process:
         port = int(_wait_for_file(ready, process))
         assert process.stdout is not None
         first_line = process.stdout.readline()
@@ -921,12 +913,7 @@ def test_z6_serve_prints_its_url_and_stops_cleanly(tmp_path: pathlib.Path, signu
         with Wire("127.0.0.1", port) as wire:
             wire.send(get("/"))
             assert read_response(wire).body == FIXED_BODY
-        process.send_signal(signum)
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = stop_z6(process, signum)
     assert (process.returncode, err) == (0, "")
     assert out == "z6 serve: stopped after 1 request\n"
     assert not ready.exists()
@@ -936,20 +923,14 @@ def test_z6_serve_prints_its_url_and_stops_cleanly(tmp_path: pathlib.Path, signu
 def test_z6_serve_prints_its_port_to_standard_output_and_leaves_dev_alone(ready: str) -> None:
     # The ready file written in place: renamed into /dev and removed on exit, it
     # replaced /dev/stdout, then deleted it.
-    process = _z6("serve", "--port", "0", "--ready-file", ready)
-    try:
+    with z6_child("serve", "--port", "0", "--ready-file", ready) as process:
         assert process.stdout is not None
         port = int(process.stdout.readline())
         assert process.stdout.readline().startswith(f"z6 serve: listening on http://127.0.0.1:{port} (")
         with Wire("127.0.0.1", port) as wire:
             wire.send(get("/"))
             assert read_response(wire).body == FIXED_BODY
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = stop_z6(process)
     assert (process.returncode, err, out) == (0, "", "z6 serve: stopped after 1 request\n")
     assert os.path.islink("/dev/stdout") and not [n for n in os.listdir("/dev") if n.startswith(".")]
     assert not os.path.exists("-")
@@ -958,24 +939,14 @@ def test_z6_serve_prints_its_port_to_standard_output_and_leaves_dev_alone(ready:
 def test_z6_serve_access_log_dash_is_standard_output(tmp_path: pathlib.Path) -> None:
     # '-' as for gunicorn's --access-logfile: it made a file named '-' in the working directory.
     ready = tmp_path / "ready"
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(pathlib.Path(z6.cli.__file__).parent.parent)] + sys.path))
-    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--port", "0", "--ready-file", str(ready),
-                                "--access-log", "-"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path)
-    try:
+    with z6_child("serve", "--port", "0", "--ready-file", str(ready), "--access-log", "-", cwd=tmp_path) as process:
         port = int(_wait_for_file(ready, process))
         with Wire("127.0.0.1", port) as wire:
             wire.send(get("/"))
             assert read_response(wire).body == FIXED_BODY
             wire.send(get("/status/404"))
             assert read_response(wire).status == 404
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = stop_z6(process)
     assert (process.returncode, err) == (0, "")
     lines = out.splitlines()
     assert lines[0].startswith(f"z6 serve: listening on http://127.0.0.1:{port} (")
@@ -987,20 +958,14 @@ def test_z6_serve_access_log_dash_is_standard_output(tmp_path: pathlib.Path) -> 
 def test_z6_serve_with_an_access_log_on_a_full_disk_warns_once_and_keeps_serving(tmp_path: pathlib.Path) -> None:
     # Every write to /dev/full fails with ENOSPC, as on a full disk.
     ready = tmp_path / "ready"
-    process = _z6("serve", "--port", "0", "--ready-file", str(ready), "--access-log", "/dev/full")
-    try:
+    with z6_child("serve", "--port", "0", "--ready-file", str(ready), "--access-log", "/dev/full") as process:
         port = int(_wait_for_file(ready, process))
         for _ in range(3):
             with Wire("127.0.0.1", port) as wire:
                 for index in range(100):
                     wire.send(get(f"/items/{index}"))
                     assert read_response(wire).body == FIXED_BODY
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = stop_z6(process)
     assert process.returncode == 0, err
     assert err == ("z6 serve: warning: access log '/dev/full': cannot write: No space left on device; "
                    "no more requests are logged (the server keeps serving)\n")

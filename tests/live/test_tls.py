@@ -9,6 +9,7 @@ import ipaddress
 import pathlib
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -20,7 +21,7 @@ from z6.cli import main
 from z6.events import ErrorCode, EventKind, outcome_mask
 
 from .scenarios import request
-from .servers import require_nginx, start_nginx
+from .servers import require_nginx, start_nginx, stop_z6, z6_child
 
 trustme = pytest.importorskip("trustme")
 
@@ -484,42 +485,27 @@ def test_z6_serve_tls_writes_the_certificate_clients_trust(tmp_path):
 def test_z6_serve_tls_prints_the_certificate_to_a_pipe(tmp_path):
     # --cert-file - (or a FIFO): the server loads the certificate from its private
     # directory and copies it out; loading it back from the pipe could not work.
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pathlib.Path(z6.__file__).parent.parent), *sys.path]))
     ready = tmp_path / "ready"
-    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--tls", "--port", "0", "--ready-file",
-                                str(ready), "--cert-file", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, env=env)
-    watchdog = threading.Timer(30, process.kill)  # no certificate on stdout: fail, never hang
-    watchdog.start()
-    try:
-        lines = []
-        while not lines or lines[-1] != b"-----END CERTIFICATE-----\n":
-            line = process.stdout.readline()
-            assert line, process.communicate()
-            lines.append(line)
-        pem = b"".join(lines[lines.index(b"-----BEGIN CERTIFICATE-----\n"):]).decode()
-        deadline = time.monotonic() + 10  # the certificate is made before the server listens
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.01)
-        port = int(ready.read_text())
-        context = ssl.create_default_context(cadata=pem)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            with context.wrap_socket(sock, server_hostname="localhost") as tls:
-                tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                assert tls.recv(100).startswith(b"HTTP/1.1 200")
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    with z6_child("serve", "--tls", "--port", "0", "--ready-file", str(ready), "--cert-file", "-",
+                  text=False) as process:
+        watchdog = threading.Timer(30, process.kill)  # no certificate on stdout: fail, never hang
+        watchdog.start()
+        try:
+            lines = []
+            while not lines or lines[-1] != b"-----END CERTIFICATE-----\n":
+                line = process.stdout.readline()
+                assert line, process.communicate()
+                lines.append(line)
+            pem = b"".join(lines[lines.index(b"-----BEGIN CERTIFICATE-----\n"):]).decode()
+            port = int(_wait_for_ready_file(ready, process, 10))  # the certificate is made before the server listens
+            context = ssl.create_default_context(cadata=pem)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                with context.wrap_socket(sock, server_hostname="localhost") as tls:
+                    tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    assert tls.recv(100).startswith(b"HTTP/1.1 200")
+            out, err = stop_z6(process)
+        finally:
+            watchdog.cancel()
     assert process.returncode == 0 and err == b"", err
     assert b"certificate for 127.0.0.1, ::1 and localhost in standard output" in b"".join(lines) + out
 
@@ -528,23 +514,12 @@ def test_z6_serve_tls_takes_a_close_notify_quietly(tmp_path):
     # A client's close_notify with a reply still due: TLS cannot stay half-open in
     # asyncio, so the connection ends, the request is logged without a status, and
     # nothing is printed (asking asyncio to keep it open logged a warning on stderr).
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pathlib.Path(z6.__file__).parent.parent), *sys.path]))
     ready, cert, log = tmp_path / "ready", tmp_path / "cert.pem", tmp_path / "access.log"
-    process = subprocess.Popen([sys.executable, "-m", "z6", "serve", "--tls", "--port", "0", "--ready-file", str(ready),
-                                "--cert-file", str(cert), "--access-log", str(log)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.monotonic() + 20
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.01)
+    with z6_child("serve", "--tls", "--port", "0", "--ready-file", str(ready), "--cert-file", str(cert),
+                  "--access-log", str(log), text=False, stdout=subprocess.DEVNULL) as process:
+        port = int(_wait_for_ready_file(ready, process, 20))
         context = ssl.create_default_context(cafile=str(cert))
-        with socket.create_connection(("127.0.0.1", int(ready.read_text())), timeout=5) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             tls = context.wrap_socket(sock, server_hostname="localhost")
             tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert tls.recv(1000).startswith(b"HTTP/1.1 200")
@@ -557,14 +532,17 @@ def test_z6_serve_tls_takes_a_close_notify_quietly(tmp_path):
         while "/delay/2s" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.01)
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        _, err = stop_z6(process)
     assert process.returncode == 0 and err == b"", err
     assert log.read_text().splitlines() == ["GET / 200 3", "GET /delay/2s - 0"]
+
+
+def _wait_for_ready_file(ready: pathlib.Path, process, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    return ready.read_text()
 
 
 @pytest.mark.parametrize("sent", [b"", b"\x16\x03"], ids=["silent", "partial-client-hello"])
